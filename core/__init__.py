@@ -1,0 +1,3 @@
+"""Winnow's core library: everything that is not UI. It never imports streamlit."""
+
+__version__ = "0.1.0"

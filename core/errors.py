@@ -1,0 +1,122 @@
+"""Winnow's exceptions.
+
+Core raises these; only the surfaces (the CLI and the Streamlit pages) turn them into messages.
+Anything that is not a ``WinnowError`` is a bug and should surface with its traceback.
+
+    WinnowError
+    ├── FormatError          a file or record is not what its format promises (names file, line, record, field)
+    ├── MappingError         a field mapping names absent fields or is malformed
+    ├── NotFound             a sample, selection, job or workspace does not exist
+    ├── ConflictError        an update was based on a stale version; nothing was written
+    ├── WorkspaceLocked      another process holds the workspace's single read-write connection
+    ├── PermissionDenied     the acting user's role does not allow the call
+    ├── ModelUnavailable     a model cannot be loaded (offline, bad path); the message says how to fix it
+    ├── MissingDependency    an optional package is not installed; the message has the pip command
+    └── Cancelled            a long job was cancelled by its user
+"""
+
+from __future__ import annotations
+
+
+class WinnowError(Exception):
+    """Base class for every error a user can cause and be told about in one line."""
+
+
+class FormatError(WinnowError):
+    """A file or one of its records does not fit its format.
+
+    Args:
+        problem: what is wrong and what was expected, e.g. "expected a string, got a list".
+        path: the file's name as the user gave it.
+        line: 1-based line number, when the format has lines (JSONL, CSV, pretty JSON).
+        record: 0-based record index in the file.
+        field: the field (or dotted path, e.g. ``conversations[2].value``) at fault.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        record: int | None = None,
+        field: str | None = None,
+    ):
+        self.problem = problem
+        self.path = path
+        self.line = line
+        self.record = record
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.path:
+            where.append(str(self.path))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.record is not None:
+            where.append(f"record {self.record}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.problem}" if prefix else self.problem
+
+    def located(self, *, path=None, line=None, record=None) -> FormatError:
+        """Return a copy with missing location parts filled in (innermost location wins)."""
+        return FormatError(
+            self.problem,
+            path=self.path or path,
+            line=self.line if self.line is not None else line,
+            record=self.record if self.record is not None else record,
+            field=self.field,
+        )
+
+
+class MappingError(WinnowError):
+    """A field mapping is malformed or names fields the file does not have."""
+
+
+class NotFound(WinnowError):
+    """A sample, selection, job or workspace does not exist."""
+
+
+class ConflictError(WinnowError):
+    """An update was based on a version that is no longer current. Nothing was written.
+
+    Attributes:
+        sample_id: the sample.
+        expected_version: the version the caller based the update on.
+        current_version: the version in the workspace now.
+        current: the current values of the fields the caller tried to change (for a merge view).
+    """
+
+    def __init__(self, sample_id: str, expected_version: int, current_version: int, current: dict | None = None):
+        self.sample_id = sample_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+        self.current = current or {}
+        super().__init__(
+            f"sample {sample_id} changed since you opened it (you edited version {expected_version}, "
+            f"it is now version {current_version}); reload it and apply your change again"
+        )
+
+
+class WorkspaceLocked(WinnowError):
+    """Another process holds the workspace's read-write connection (DuckDB allows one writer process)."""
+
+
+class PermissionDenied(WinnowError):
+    """The acting user's role does not allow this call."""
+
+
+class ModelUnavailable(WinnowError):
+    """A model cannot be loaded. The message says what was tried and how to fix it."""
+
+
+class MissingDependency(WinnowError):
+    """An optional package is missing. The message carries the pip command that installs it."""
+
+
+class Cancelled(WinnowError):
+    """A long-running job was cancelled by its user."""

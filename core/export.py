@@ -1,0 +1,210 @@
+"""Export curated samples in the format a trainer expects, with a manifest beside the data.
+
+The data is written to a temporary file in the destination folder and renamed into place at the end, so an
+interrupted export never leaves a half file under the final name. Records stream from the store a batch at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core import __version__, formats
+from core.errors import FormatError, WinnowError
+from core.store import SampleFilter, Store
+
+EXPORT_FORMATS = ("alpaca", "sharegpt", "openai", "prompt-completion", "parquet")
+
+# How LLaMA-Factory reads each of our formats (its dataset_info.json schema).
+_DATASET_INFO = {
+    "alpaca": {"formatting": "alpaca", "columns": {"prompt": "instruction", "query": "input", "response": "output",
+                                                    "system": "system", "history": "history"}},
+    "sharegpt": {"formatting": "sharegpt", "columns": {"messages": "conversations", "system": "system",
+                                                        "tools": "tools"}},
+    "openai": {"formatting": "sharegpt", "columns": {"messages": "messages", "tools": "tools"},
+               "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                        "assistant_tag": "assistant", "system_tag": "system", "observation_tag": "tool"}},
+    "parquet": {"formatting": "sharegpt", "columns": {"messages": "messages", "tools": "tools"},
+                "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                         "assistant_tag": "assistant", "system_tag": "system", "observation_tag": "tool"}},
+    "prompt-completion": {"formatting": "alpaca", "columns": {"prompt": "prompt", "response": "completion"}},
+}
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class ExportReport:
+    path: str
+    manifest_path: str
+    dataset_info_path: str
+    format: str
+    records: int
+    sha256: str
+    skipped: list[dict]
+
+
+def _record(row: dict, fmt: str) -> dict:
+    """One exported record from a stored row: the edited messages in ``fmt``, using the original record as a hint."""
+    messages = json.loads(row["messages"])
+    tools = json.loads(row["tools"]) if row["tools"] is not None else None
+    raw = json.loads(row["raw"])
+    mapping = json.loads(row["mapping"]) if row["mapping"] else None
+    extras = formats.to_canonical(raw, row["format"], mapping).extras
+    canonical = formats.Canonical(messages=messages, tools=tools, extras=extras)
+    target = "openai" if fmt == "parquet" else fmt
+    same = row["format"] == target
+    return formats.from_canonical(canonical, target, raw=raw if same else None, mapping=mapping if same else None)
+
+
+def export_samples(
+    store: Store,
+    out: str | os.PathLike,
+    *,
+    fmt: str,
+    user: str,
+    filters: SampleFilter | None = None,
+    with_scores: bool = False,
+    progress: Progress | None = None,
+    extra_manifest: dict | None = None,
+) -> ExportReport:
+    """Write the samples matching ``filters`` (default: accepted) to ``out``.
+
+    Args:
+        fmt: one of EXPORT_FORMATS. JSON formats are written as a JSON array for a ``.json`` file and as JSON
+            lines for anything else (``.jsonl``); ``parquet`` writes the OpenAI ``messages`` shape.
+        with_scores: add every current score column, and each sample's ``source`` and ``source_index``.
+
+    Returns:
+        An ExportReport. Beside the file: ``<file>.manifest.json`` and a LLaMA-Factory ``dataset_info.json``.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise WinnowError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    out = Path(out)
+    if out.exists() and out.is_dir():
+        raise WinnowError(f"{out} is a folder; give a file name, e.g. {out / ('export.' + _suffix(fmt))}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    filters = filters if filters is not None else SampleFilter(status="accepted")
+    total = store.count(filters)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    as_array = fmt != "parquet" and out.suffix.lower() == ".json"
+    sha = hashlib.sha256()
+    done = 0
+    by_status: dict[str, int] = {}
+    skipped: list[dict] = []
+    writer = None
+    try:
+        with open(tmp, "wb") as fh:
+            if as_array:
+                fh.write(b"[\n")
+            for batch in store.iter_export(filters, with_scores=with_scores):
+                rows = batch.to_pylist()
+                score_names = [c for c in batch.schema.names if c not in _BASE_COLUMNS]
+                records = []
+                for row in rows:
+                    try:
+                        rec = _record(row, fmt)
+                    except FormatError as ex:
+                        # The target format cannot hold this sample (e.g. tool turns in Alpaca): say so, go on.
+                        skipped.append({"id": row["id"], "reason": ex.problem})
+                        continue
+                    if with_scores:
+                        rec["source"] = row["source"]
+                        rec["source_index"] = row["source_index"]
+                        for c in score_names:
+                            rec[c] = row[c]
+                    records.append(rec)
+                    by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+                if fmt == "parquet":
+                    if records:
+                        for rec in records:
+                            if "tools" in rec and not isinstance(rec["tools"], str) and rec["tools"] is not None:
+                                rec["tools"] = json.dumps(rec["tools"], ensure_ascii=False)
+                        table = pa.Table.from_pylist(records)
+                        if writer is None:
+                            writer = pq.ParquetWriter(fh, table.schema)
+                        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+                else:
+                    for i, rec in enumerate(records):
+                        blob = orjson.dumps(rec)
+                        if as_array:
+                            fh.write(b",\n" + blob if done + i else blob)
+                        else:
+                            fh.write(blob + b"\n")
+                done += len(records)
+                if progress:
+                    progress(done, total)
+            if writer is not None:
+                writer.close()
+            elif fmt == "parquet":
+                pq.write_table(pa.table({"messages": pa.array([], pa.list_(pa.struct([("role", pa.string()),
+                                                                                      ("content", pa.string())])))}),
+                               fh)
+            if as_array:
+                fh.write(b"\n]\n")
+        with open(tmp, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                sha.update(chunk)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+    manifest = {
+        "file": out.name,
+        "format": fmt,
+        "records": done,
+        "sha256": sha.hexdigest(),
+        "by_status": by_status,
+        "skipped": skipped,
+        "filters": {k: v for k, v in asdict(filters).items() if v not in (None, {}, [], "")},
+        "with_scores": with_scores,
+        "sources": store.source_files(filters),
+        "workspace": str(store.path),
+        "app": f"winnow {__version__}",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "user": user,
+    }
+    if extra_manifest:
+        manifest.update(extra_manifest)
+    manifest_path = out.with_name(out.name + ".manifest.json")
+    _write_json_atomic(manifest_path, manifest)
+    info_path = out.with_name("dataset_info.json")
+    info = {}
+    if info_path.exists():
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except ValueError:
+            info = {}  # a broken file of ours is rewritten rather than blocking the export
+    entry = {"file_name": out.name, **json.loads(json.dumps(_DATASET_INFO[fmt]))}
+    if fmt == "parquet":
+        entry["load_from"] = "file"
+    info[out.stem] = entry
+    _write_json_atomic(info_path, info)
+    store.log_event("export", user=user, detail={k: manifest[k] for k in ("file", "format", "records", "sha256")})
+    return ExportReport(str(out), str(manifest_path), str(info_path), fmt, done, manifest["sha256"], skipped)
+
+
+_BASE_COLUMNS = {
+    "id", "source", "source_index", "format", "raw", "messages", "tools", "status", "tags", "note", "version",
+    "content_hash", "mapping",
+}
+
+
+def _suffix(fmt: str) -> str:
+    return "parquet" if fmt == "parquet" else "jsonl"
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

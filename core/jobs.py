@@ -1,0 +1,87 @@
+"""Background jobs: long work (imports, scoring, projections) in a thread of the app's process.
+
+DuckDB allows one writer process, so the app runs jobs in its own threads, each with its own cursor (the store
+gives every call a new one). A job is a row in the ``jobs`` table: status, progress, message and error outlive
+Streamlit reruns, and a page polls them. Cancellation is cooperative: the job's progress callback raises
+``Cancelled`` once a cancel was requested, between two batches.
+
+    job_id = start_job(store, "score", {"scorers": ["ifd"]}, work, user="ana")
+    # work(progress) calls progress(done, total, message) now and then and returns a JSON-able result
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+
+from core.errors import Cancelled, WinnowError
+from core.store import Store
+
+log = logging.getLogger("winnow")
+
+# (done, total, message) -> None; raises Cancelled when the user asked to stop.
+JobProgress = Callable[[int, int, str], None]
+
+_threads: dict[int, threading.Thread] = {}
+_threads_lock = threading.Lock()
+
+
+def start_job(
+    store: Store,
+    kind: str,
+    params: dict,
+    work: Callable[[JobProgress], object],
+    *,
+    user: str,
+) -> int:
+    """Record a job and run ``work(progress)`` in a daemon thread. Returns the job id at once.
+
+    The job ends as 'done' (message = the result's string form), 'cancelled', or 'failed' with the error: a
+    WinnowError's own message, or the traceback of a bug.
+    """
+    job_id = store.create_job(kind, params, user=user)
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        store.update_job(job_id, done=int(done), total=int(total), message=message)
+        if store.cancel_requested(job_id):
+            raise Cancelled(f"{kind} job {job_id} was cancelled")
+
+    def run() -> None:
+        store.update_job(job_id, status="running")
+        try:
+            result = work(progress)
+        except Cancelled as ex:
+            store.update_job(job_id, status="cancelled", message=str(ex))
+        except WinnowError as ex:
+            store.update_job(job_id, status="failed", error=str(ex))
+        except Exception:  # a bug: keep the traceback where the page can show it
+            log.exception("job %s (%s) failed", job_id, kind)
+            store.update_job(job_id, status="failed", error=traceback.format_exc(limit=20))
+        else:
+            store.update_job(job_id, status="done", message="" if result is None else str(result))
+        finally:
+            with _threads_lock:
+                _threads.pop(job_id, None)
+
+    thread = threading.Thread(target=run, name=f"winnow-{kind}-{job_id}", daemon=True)
+    with _threads_lock:
+        _threads[job_id] = thread
+    thread.start()
+    return job_id
+
+
+def is_alive(job_id: int) -> bool:
+    """Whether this process is still running the job's thread."""
+    with _threads_lock:
+        thread = _threads.get(job_id)
+    return bool(thread and thread.is_alive())
+
+
+def wait(job_id: int, timeout: float | None = None) -> None:
+    """Block until the job's thread ends (for tests and the CLI)."""
+    with _threads_lock:
+        thread = _threads.get(job_id)
+    if thread is not None:
+        thread.join(timeout)

@@ -1,0 +1,114 @@
+"""The one runner for all scorers: find what has no result yet, score it in batches, write each batch.
+
+Results are keyed by (content_hash, scorer key), so:
+- editing a sample changes its content hash and re-queues only that sample;
+- duplicates are scored once;
+- a killed run loses at most the batch in flight, because each batch is written in its own transaction, and the
+  next run resumes with what is left.
+
+The runner is the only part of scoring that touches the workspace. Scorers stay pure batch functions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.scoring.base import Scorer, get_scorer, iter_scored
+from core.settings import Settings
+from core.store import Store
+
+log = logging.getLogger("winnow")
+
+# Contents read from the workspace at a time; each read is then cut into token-budget batches.
+PAGE = 2048
+
+# (done, total, message) -> None. May raise Cancelled (the jobs module does when a cancel was requested).
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ScoreReport:
+    scorer: str
+    key: str
+    scored: int
+    already: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.scorer}: scored {self.scored} new contents in {self.seconds:.1f} s "
+            f"({self.already} already had results)"
+        )
+
+
+def run_scorer(
+    store: Store,
+    scorer: Scorer,
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    limit: int | None = None,
+) -> ScoreReport:
+    """Score every content in the workspace that has no result under ``scorer.key``.
+
+    Args:
+        progress: called after each batch with (contents done, contents to do, message).
+        cancelled: polled between batches; True stops the run with ``Cancelled`` (finished batches are kept).
+        limit: score at most this many contents (for trials and benchmarks).
+
+    Returns:
+        A ScoreReport.
+    """
+    started = time.perf_counter()
+    with scorer:
+        store.ensure_scorer(scorer.name, scorer.key, scorer.columns, scorer.params)
+        todo, total = store.count_unscored(scorer.name, scorer.key)
+        if limit is not None:
+            todo = min(todo, limit)
+        log.info("%s: %d of %d contents to score (key %s)", scorer.name, todo, total, scorer.key)
+        done = 0
+        after = None
+        if progress:
+            progress(0, todo, f"{scorer.name}: starting")
+        while done < todo:
+            page = store.unscored(scorer.name, scorer.key, limit=min(PAGE, todo - done), after_hash=after)
+            if page.num_rows == 0:
+                break
+            samples = [
+                {
+                    "id": row["content_hash"],
+                    "content_hash": row["content_hash"],
+                    "messages": json.loads(row["messages"]),
+                    "tools": json.loads(row["tools"]) if row["tools"] is not None else None,
+                }
+                for row in page.to_pylist()
+            ]
+            after = samples[-1]["content_hash"]
+            for batch, rows in iter_scored(scorer, samples, cancelled=cancelled):
+                store.write_scores(
+                    scorer.name, scorer.key, scorer.columns, [(s["content_hash"], r) for s, r in zip(batch, rows)]
+                )
+                done += len(batch)
+                if progress:
+                    progress(done, todo, f"{scorer.name}: {done} of {todo}")
+    seconds = time.perf_counter() - started
+    return ScoreReport(scorer.name, scorer.key, done, total - todo, seconds)
+
+
+def run_scorers(
+    store: Store,
+    names: list[str],
+    *,
+    settings: Settings | None = None,
+    params: dict[str, dict] | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[ScoreReport]:
+    """Run several scorers one after the other (each one's params from ``params[name]``)."""
+    params = params or {}
+    scorers = [get_scorer(name, settings, **params.get(name, {})) for name in names]
+    return [run_scorer(store, scorer, progress=progress, cancelled=cancelled) for scorer in scorers]

@@ -1,0 +1,987 @@
+"""The workspace: one DuckDB file. The only module with SQL.
+
+A ``Store`` owns the single read-write connection of its process (DuckDB allows one writer process). Every call
+opens its own cursor, so the Streamlit script threads and background jobs can share one ``Store``. Transactions
+that collide (DuckDB's optimistic concurrency) are retried a few times before the conflict reaches the caller.
+
+Tables:
+    meta(key, value)                     schema_version and workspace facts
+    sources(...)                         one row per imported file, with its sha256 and format
+    samples(...)                         one row per sample: messages, the original record, curation state
+    events(...)                          the audit log: who changed which field of which sample, before and after
+    jobs(...)                            background jobs (scoring, projection) and their progress
+    scorers(name, key, ...)              which scorer key is the current one for each scorer
+    score_<name>(content_hash, scorer_key, <columns>)   one table per scorer, keyed by content
+
+Every value reaches SQL as a parameter. Identifiers that cannot be parameters (score table and column names) come
+from the scorer registry and are checked by ``_ident``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from core.errors import ConflictError, NotFound, WinnowError, WorkspaceLocked
+
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "accepted", "rejected")
+
+# Columns a page may show. The embedding and the raw record are never part of a page query.
+PAGE_COLUMNS = (
+    "rid",
+    "id",
+    "status",
+    "prompt",
+    "answer",
+    "n_turns",
+    "tags",
+    "note",
+    "version",
+    "dup_of",
+    "source_index",
+    "updated_at",
+    "updated_by",
+)
+
+_MIGRATIONS: list[list[str]] = [
+    # 0 -> 1: the first schema.
+    [
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE SEQUENCE IF NOT EXISTS source_seq START 1",
+        """CREATE TABLE IF NOT EXISTS sources (
+            source_id INTEGER PRIMARY KEY DEFAULT nextval('source_seq'),
+            name VARCHAR NOT NULL,
+            path VARCHAR,
+            sha256 VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            mapping VARCHAR,
+            records BIGINT NOT NULL,
+            rejected BIGINT NOT NULL DEFAULT 0,
+            imported_at TIMESTAMP NOT NULL,
+            imported_by VARCHAR NOT NULL
+        )""",
+        "CREATE SEQUENCE IF NOT EXISTS sample_seq START 1",
+        """CREATE TABLE IF NOT EXISTS samples (
+            rid BIGINT NOT NULL,
+            id VARCHAR PRIMARY KEY,
+            source_id INTEGER NOT NULL,
+            source_index BIGINT NOT NULL,
+            format VARCHAR NOT NULL,
+            raw VARCHAR NOT NULL,
+            messages VARCHAR NOT NULL,
+            tools VARCHAR,
+            prompt VARCHAR NOT NULL,
+            answer VARCHAR NOT NULL,
+            n_turns INTEGER NOT NULL,
+            orig_hash VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            dup_of VARCHAR,
+            status VARCHAR NOT NULL DEFAULT 'pending',
+            tags VARCHAR[] NOT NULL DEFAULT [],
+            note VARCHAR NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            updated_by VARCHAR NOT NULL
+        )""",
+        "CREATE SEQUENCE IF NOT EXISTS event_seq START 1",
+        """CREATE TABLE IF NOT EXISTS events (
+            event_id BIGINT PRIMARY KEY DEFAULT nextval('event_seq'),
+            sample_id VARCHAR,
+            ts TIMESTAMP NOT NULL,
+            user_name VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            field VARCHAR,
+            before VARCHAR,
+            after VARCHAR,
+            version INTEGER
+        )""",
+        "CREATE SEQUENCE IF NOT EXISTS job_seq START 1",
+        """CREATE TABLE IF NOT EXISTS jobs (
+            job_id BIGINT PRIMARY KEY DEFAULT nextval('job_seq'),
+            kind VARCHAR NOT NULL,
+            params VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            done BIGINT NOT NULL DEFAULT 0,
+            total BIGINT NOT NULL DEFAULT 0,
+            message VARCHAR NOT NULL DEFAULT '',
+            error VARCHAR,
+            cancel_requested BOOLEAN NOT NULL DEFAULT false,
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS scorers (
+            name VARCHAR PRIMARY KEY,
+            key VARCHAR NOT NULL,
+            columns VARCHAR NOT NULL,
+            params VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS samples_hash ON samples(content_hash)",
+        "CREATE INDEX IF NOT EXISTS events_sample ON events(sample_id)",
+    ],
+]
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_TYPE = re.compile(r"^(BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DOUBLE\[\d+\]|VARCHAR\[\])$")
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+def _one(rows: list) -> tuple | None:
+    """The first row of a fully fetched result, or None. (DuckDB 2 wants results consumed before the next call.)"""
+    return rows[0] if rows else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass
+class SampleFilter:
+    """Which samples a page, a queue or an export looks at. Empty fields do not filter.
+
+    Attributes:
+        status: one status or several.
+        source_ids: samples from these sources only.
+        tag: samples carrying this tag.
+        text: case-insensitive substring of the prompt or the answer.
+        duplicates: True = only samples flagged as exact duplicates, False = hide them.
+        score_ranges: {column: (low, high)} over current score columns; None bounds are open.
+        ids: exactly these samples.
+    """
+
+    status: str | Sequence[str] | None = None
+    source_ids: Sequence[int] | None = None
+    tag: str | None = None
+    text: str | None = None
+    duplicates: bool | None = None
+    score_ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    ids: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class ScoreColumn:
+    scorer: str
+    column: str
+    type: str
+
+
+class Store:
+    """A workspace. Open with ``Store(path)``; close with ``close()`` or use it as a context manager."""
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+        self.path = Path(path)
+        creating = not self.path.exists()
+        if creating and read_only:
+            raise NotFound(f"no workspace at {self.path}")
+        if creating:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as ex:
+            if "lock" in str(ex).lower():
+                raise WorkspaceLocked(
+                    f"workspace {self.path} is open in another process (the app, or another CLI command); "
+                    "DuckDB allows one writer: close it there, or use a copy of the file"
+                ) from None
+            raise WinnowError(f"cannot open workspace {self.path}: {ex}") from None
+        except duckdb.Error as ex:
+            raise WinnowError(f"{self.path} is not a Winnow workspace (DuckDB could not open it: {ex})") from None
+        if creating:
+            # Workspaces hold people's data: readable by their owner only.
+            os.chmod(self.path, 0o600)
+        self._lock = threading.RLock()
+        self.read_only = read_only
+        if not read_only:
+            self._migrate()
+        self._score_columns_cache: list[ScoreColumn] | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the shared connection: one per call and per thread."""
+        return self._con.cursor()
+
+    @contextmanager
+    def _transaction(self, retries: int = 8):
+        """Yield a cursor inside a transaction; commit, or roll back on error.
+
+        The body must be safe to run again: on a DuckDB write conflict the whole body is not retried here (the
+        generator protocol cannot), so callers that expect conflicts use ``_retrying``.
+        """
+        cur = self.cursor()
+        cur.begin()
+        try:
+            yield cur
+            cur.commit()
+        except BaseException:
+            try:
+                cur.rollback()
+            except duckdb.Error:
+                pass
+            raise
+        finally:
+            cur.close()
+
+    def _retrying(self, fn, retries: int = 12):
+        """Run ``fn(cursor)`` in a transaction, retrying DuckDB's transaction conflicts with backoff."""
+        delay = 0.005
+        for attempt in range(retries):
+            try:
+                with self._transaction() as cur:
+                    return fn(cur)
+            except duckdb.TransactionException as ex:
+                if "conflict" not in str(ex).lower() or attempt == retries - 1:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+        raise AssertionError("unreachable")
+
+    def _migrate(self) -> None:
+        cur = self.cursor()
+        cur.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        row = _one(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
+        current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise WinnowError(
+                f"workspace {self.path} has schema version {current}, newer than this Winnow ({SCHEMA_VERSION}): "
+                "upgrade Winnow"
+            )
+        for version in range(current, SCHEMA_VERSION):
+            with self._transaction() as tx:
+                for statement in _MIGRATIONS[version]:
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                    [str(version + 1)],
+                )
+        cur.close()
+
+    def schema_version(self) -> int:
+        row = _one(self.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ import
+
+    def find_source_by_sha(self, sha256: str) -> dict | None:
+        """The source already imported with this file hash, or None."""
+        cur = self.cursor()
+        row = cur.execute(
+            "SELECT source_id, name, imported_at FROM sources WHERE sha256 = ? ORDER BY source_id LIMIT 1",
+            [sha256],
+        ).fetchall()
+        row = _one(row)
+        return None if row is None else {"source_id": row[0], "name": row[1], "imported_at": row[2]}
+
+    def import_source(
+        self,
+        *,
+        name: str,
+        path: str | None,
+        sha256: str,
+        fmt: str,
+        mapping: dict | None,
+        rejected: int,
+        columns: dict[str, list],
+        user: str,
+    ) -> dict:
+        """Insert one file's samples in one transaction: all of them or none.
+
+        Args:
+            columns: equal-length lists ``source_index``, ``raw``, ``messages``, ``tools``, ``prompt``, ``answer``,
+                ``n_turns``, ``content_hash`` (serialized JSON where the column is JSON).
+
+        Returns:
+            {"source_id", "inserted", "duplicates"}: duplicates counts samples whose content already existed (in the
+            workspace or earlier in this file); they are kept and flagged with ``dup_of``.
+        """
+        n = len(columns["content_hash"])
+        now = _now()
+
+        def body(cur):
+            source_id = cur.execute(
+                "INSERT INTO sources (name, path, sha256, format, mapping, records, rejected, imported_at, "
+                "imported_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING source_id",
+                [name, path, sha256, fmt, json.dumps(mapping) if mapping else None, n, rejected, now, user],
+            ).fetchall()[0][0]
+            if n == 0:
+                return {"source_id": source_id, "inserted": 0, "duplicates": 0}
+            hashes = pa.table({"h": pa.array(columns["content_hash"], pa.string())})
+            cur.register("new_hashes", hashes)
+            # The first sample holding each content (by rid) is what duplicates point to; ids derive from the
+            # content hash at import, with a counter for repeats so they stay unique and stable.
+            existing_first = dict(
+                cur.execute(
+                    "SELECT content_hash, arg_min(id, rid) FROM samples "
+                    "WHERE content_hash IN (SELECT DISTINCT h FROM new_hashes) GROUP BY content_hash"
+                ).fetchall()
+            )
+            taken = dict(
+                cur.execute(
+                    "SELECT left(orig_hash, 16), count(*) FROM samples "
+                    "WHERE left(orig_hash, 16) IN (SELECT DISTINCT left(h, 16) FROM new_hashes) GROUP BY 1"
+                ).fetchall()
+            )
+            cur.unregister("new_hashes")
+            ids: list[str] = []
+            dup_of: list[str | None] = []
+            first = dict(existing_first)
+            duplicates = 0
+            for h in columns["content_hash"]:
+                base = h[:16]
+                k = taken.get(base, 0)
+                taken[base] = k + 1
+                sid = base if k == 0 else f"{base}-{k}"
+                ids.append(sid)
+                original = first.get(h)
+                if original is None:
+                    first[h] = sid
+                    dup_of.append(None)
+                else:
+                    dup_of.append(original)
+                    duplicates += 1
+            start = cur.execute("SELECT coalesce(max(rid), 0) FROM samples").fetchall()[0][0] + 1
+            table = pa.table(
+                {
+                    "rid": pa.array(range(start, start + n), pa.int64()),
+                    "id": pa.array(ids, pa.string()),
+                    "source_id": pa.array([source_id] * n, pa.int32()),
+                    "source_index": pa.array(columns["source_index"], pa.int64()),
+                    "format": pa.array([fmt] * n, pa.string()),
+                    "raw": pa.array(columns["raw"], pa.string()),
+                    "messages": pa.array(columns["messages"], pa.string()),
+                    "tools": pa.array(columns["tools"], pa.string()),
+                    "prompt": pa.array(columns["prompt"], pa.string()),
+                    "answer": pa.array(columns["answer"], pa.string()),
+                    "n_turns": pa.array(columns["n_turns"], pa.int32()),
+                    "orig_hash": pa.array(columns["content_hash"], pa.string()),
+                    "content_hash": pa.array(columns["content_hash"], pa.string()),
+                    "dup_of": pa.array(dup_of, pa.string()),
+                }
+            )
+            cur.register("new_samples", table)
+            cur.execute(
+                "INSERT INTO samples (rid, id, source_id, source_index, format, raw, messages, tools, prompt, answer, "
+                "n_turns, orig_hash, content_hash, dup_of, created_at, updated_at, updated_by) "
+                "SELECT *, ?, ?, ? FROM new_samples",
+                [now, now, user],
+            )
+            cur.unregister("new_samples")
+            cur.execute(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (NULL, ?, ?, 'import', 'source', NULL, ?, NULL)",
+                [now, user, json.dumps({"source_id": source_id, "name": name, "records": n})],
+            )
+            return {"source_id": source_id, "inserted": n, "duplicates": duplicates}
+
+        return self._retrying(body, retries=3)
+
+    def sources(self) -> list[dict]:
+        """Every imported file, oldest first."""
+        cur = self.cursor()
+        rows = cur.execute(
+            "SELECT source_id, name, path, sha256, format, mapping, records, rejected, imported_at, imported_by "
+            "FROM sources ORDER BY source_id"
+        ).fetchall()
+        keys = ("source_id", "name", "path", "sha256", "format", "mapping", "records", "rejected", "imported_at",
+                "imported_by")
+        return [dict(zip(keys, r)) for r in rows]
+
+    # ------------------------------------------------------------------ reading samples
+
+    def score_columns(self) -> list[ScoreColumn]:
+        """The current score columns (from each scorer's current key), embeddings excluded."""
+        cur = self.cursor()
+        out = []
+        for name, columns in cur.execute("SELECT name, columns FROM scorers ORDER BY name").fetchall():
+            for col, typ in json.loads(columns).items():
+                if "[" in typ:  # vectors are never part of a page
+                    continue
+                out.append(ScoreColumn(name, col, typ))
+        return out
+
+    def _where(self, f: SampleFilter | None, score_cols: dict[str, ScoreColumn]) -> tuple[str, list]:
+        if f is None:
+            return "TRUE", []
+        clauses: list[str] = []
+        params: list = []
+        if f.status:
+            statuses = [f.status] if isinstance(f.status, str) else list(f.status)
+            if statuses == ["not_rejected"]:
+                clauses.append("s.status <> 'rejected'")
+            else:
+                clauses.append("s.status IN (SELECT unnest(?::VARCHAR[]))")
+                params.append(statuses)
+        if f.source_ids:
+            clauses.append("s.source_id IN (SELECT unnest(?::INTEGER[]))")
+            params.append(list(f.source_ids))
+        if f.tag:
+            clauses.append("list_contains(s.tags, ?)")
+            params.append(f.tag)
+        if f.text:
+            pattern = _like_pattern(f.text)
+            clauses.append("(s.prompt ILIKE ? ESCAPE '\\' OR s.answer ILIKE ? ESCAPE '\\')")
+            params += [pattern, pattern]
+        if f.duplicates is True:
+            clauses.append("s.dup_of IS NOT NULL")
+        elif f.duplicates is False:
+            clauses.append("s.dup_of IS NULL")
+        if f.ids is not None:
+            clauses.append("s.id IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(f.ids))
+        for col, (lo, hi) in (f.score_ranges or {}).items():
+            sc = score_cols.get(col)
+            if sc is None:
+                raise NotFound(f"no score column {col!r}; score the workspace first")
+            ref = f"{_ident(sc.scorer)}.{_ident(col)}"
+            if lo is not None:
+                clauses.append(f"{ref} >= ?")
+                params.append(lo)
+            if hi is not None:
+                clauses.append(f"{ref} <= ?")
+                params.append(hi)
+        return (" AND ".join(clauses) or "TRUE"), params
+
+    def _from(self, scorers: Iterable[str]) -> str:
+        joins = ["samples s"]
+        for name in sorted(set(scorers)):
+            t = _ident(name)
+            joins.append(
+                f"LEFT JOIN score_{t} {t} ON {t}.content_hash = s.content_hash "
+                f"AND {t}.scorer_key = (SELECT key FROM scorers WHERE name = '{t}')"
+            )
+        return " ".join(joins)
+
+    def count(self, f: SampleFilter | None = None) -> int:
+        """How many samples match the filter."""
+        cols = {c.column: c for c in self.score_columns()}
+        where, params = self._where(f, cols)
+        used = {cols[c].scorer for c in (f.score_ranges if f else {})}
+        return self.cursor().execute(f"SELECT count(*) FROM {self._from(used)} WHERE {where}", params).fetchall()[0][0]
+
+    def page(
+        self,
+        f: SampleFilter | None = None,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        with_scores: bool = True,
+        order: str = "rid",
+        descending: bool = False,
+    ) -> pa.Table:
+        """One page of samples (never the embedding or the raw record), in ``order``.
+
+        Returns:
+            An Arrow table with PAGE_COLUMNS, the source name, and (with_scores) every current score column.
+        """
+        score_cols = {c.column: c for c in self.score_columns()}
+        where, params = self._where(f, score_cols)
+        scorers = {c.scorer for c in score_cols.values()} if with_scores else {
+            score_cols[c].scorer for c in (f.score_ranges if f else {})
+        }
+        select = [f"s.{c}" for c in PAGE_COLUMNS] + ["src.name AS source"]
+        if with_scores:
+            select += [f"{_ident(c.scorer)}.{_ident(c.column)}" for c in score_cols.values()]
+        if order == "rid" or order in PAGE_COLUMNS:
+            order_sql = f"s.{order}"
+        elif order in score_cols:
+            order_sql = f"{_ident(score_cols[order].scorer)}.{_ident(order)}"
+            scorers.add(score_cols[order].scorer)
+        else:
+            raise NotFound(f"cannot sort by {order!r}")
+        direction = "DESC" if descending else "ASC"
+        q = (
+            f"SELECT {', '.join(select)} FROM {self._from(scorers)} "
+            f"JOIN sources src ON src.source_id = s.source_id WHERE {where} "
+            f"ORDER BY {order_sql} {direction} NULLS LAST, s.rid LIMIT ? OFFSET ?"
+        )
+        return self.cursor().sql(q, params=params + [int(limit), int(offset)]).to_arrow_table()
+
+    def get_sample(self, sample_id: str) -> dict:
+        """One sample with its messages (parsed), original record, curation state and current scores."""
+        cur = self.cursor()
+        rel = cur.execute(
+            "SELECT s.rid, s.id, s.source_id, src.name, s.source_index, s.format, s.raw, s.messages, s.tools, "
+            "s.prompt, s.answer, s.n_turns, s.orig_hash, s.content_hash, s.dup_of, s.status, s.tags, s.note, "
+            "s.version, s.created_at, s.updated_at, s.updated_by "
+            "FROM samples s JOIN sources src ON src.source_id = s.source_id WHERE s.id = ?",
+            [sample_id],
+        )
+        row = _one(rel.fetchall())
+        if row is None:
+            raise NotFound(f"no sample {sample_id!r} in this workspace")
+        keys = [d[0] for d in rel.description]
+        sample = dict(zip(keys, row))
+        sample["source"] = sample.pop("name")
+        sample["messages"] = json.loads(sample["messages"])
+        sample["raw"] = json.loads(sample["raw"])
+        sample["tools"] = json.loads(sample["tools"]) if sample["tools"] is not None else None
+        sample["scores"] = self._scores_for(cur, sample["content_hash"])
+        return sample
+
+    def _scores_for(self, cur, content_hash: str) -> dict:
+        scores = {}
+        for name, key, columns in cur.execute("SELECT name, key, columns FROM scorers ORDER BY name").fetchall():
+            cols = [c for c, t in json.loads(columns).items() if "[" not in t]
+            if not cols:
+                continue
+            rel = cur.execute(
+                f"SELECT {', '.join(_ident(c) for c in cols)} FROM score_{_ident(name)} "
+                "WHERE content_hash = ? AND scorer_key = ?",
+                [content_hash, key],
+            )
+            row = _one(rel.fetchall())
+            if row is not None:
+                scores.update(zip(cols, row))
+        return scores
+
+    def next_pending(self, f: SampleFilter | None = None, *, skip: Sequence[str] = ()) -> dict | None:
+        """The next sample to review (pending, in import order, not in ``skip``), or None when the queue is empty."""
+        f = f or SampleFilter()
+        f = SampleFilter(**{**f.__dict__, "status": "pending"})
+        cols = {c.column: c for c in self.score_columns()}
+        where, params = self._where(f, cols)
+        used = {cols[c].scorer for c in f.score_ranges}
+        if skip:
+            where += " AND s.id NOT IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(skip))
+        row = (
+            self.cursor()
+            .execute(f"SELECT s.id FROM {self._from(used)} WHERE {where} ORDER BY s.rid LIMIT 1", params)
+            .fetchall()
+        )
+        return self.get_sample(row[0][0]) if row else None
+
+    def stats(self) -> dict:
+        """Counts for dashboards and ``core stats``: totals, by status, by source, duplicates, tags."""
+        cur = self.cursor()
+        total, dups, turns = cur.execute(
+            "SELECT count(*), count(dup_of), coalesce(avg(n_turns), 0) FROM samples"
+        ).fetchall()[0]
+        by_status = {s: 0 for s in STATUSES}
+        by_status.update(dict(cur.execute("SELECT status, count(*) FROM samples GROUP BY 1").fetchall()))
+        by_source = [
+            {"source_id": r[0], "name": r[1], "format": r[2], "samples": r[3], "accepted": r[4], "rejected": r[5]}
+            for r in cur.execute(
+                "SELECT src.source_id, src.name, src.format, count(s.id), count(s.id) FILTER (s.status = 'accepted'), "
+                "count(s.id) FILTER (s.status = 'rejected') FROM sources src "
+                "LEFT JOIN samples s ON s.source_id = src.source_id GROUP BY ALL ORDER BY src.source_id"
+            ).fetchall()
+        ]
+        tags = dict(
+            cur.execute(
+                "SELECT tag, count(*) FROM (SELECT unnest(tags) AS tag FROM samples) GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+        )
+        return {
+            "samples": total,
+            "by_status": by_status,
+            "reviewed": by_status["accepted"] + by_status["rejected"],
+            "duplicates": dups,
+            "mean_turns": round(float(turns), 3),
+            "sources": by_source,
+            "tags": tags,
+        }
+
+    def all_tags(self) -> list[str]:
+        return list(self.stats()["tags"])
+
+    # ------------------------------------------------------------------ changing samples
+
+    def update_sample(
+        self,
+        sample_id: str,
+        expected_version: int,
+        *,
+        user: str,
+        status: str | None = None,
+        tags: Sequence[str] | None = None,
+        note: str | None = None,
+        messages: list[dict] | None = None,
+        action: str = "edit",
+    ) -> int:
+        """Change a sample, based on the version the caller saw.
+
+        Every changed field is written to the audit log with its value before and after. A field given with its
+        current value is not a change.
+
+        Returns:
+            The new version (the old one if nothing changed).
+
+        Raises:
+            ConflictError: the sample is no longer at ``expected_version``; nothing was written.
+            NotFound: no such sample.
+            ValueError: an unknown status.
+        """
+        from core.formats import answer_text, content_hash, prompt_text
+
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+
+        def body(cur):
+            row = cur.execute(
+                "SELECT version, status, tags, note, messages, tools FROM samples WHERE id = ?", [sample_id]
+            ).fetchall()
+            row = _one(row)
+            if row is None:
+                raise NotFound(f"no sample {sample_id!r} in this workspace")
+            version, cur_status, cur_tags, cur_note, cur_messages, tools_json = row
+            if version != expected_version:
+                raise ConflictError(
+                    sample_id,
+                    expected_version,
+                    version,
+                    {"status": cur_status, "tags": cur_tags, "note": cur_note, "messages": json.loads(cur_messages)},
+                )
+            sets: list[str] = []
+            params: list = []
+            changes: list[tuple[str, str, str]] = []
+            if status is not None and status != cur_status:
+                sets.append("status = ?")
+                params.append(status)
+                changes.append(("status", cur_status, status))
+            if tags is not None:
+                new_tags = sorted({t.strip() for t in tags if t and t.strip()})
+                if new_tags != sorted(cur_tags):
+                    sets.append("tags = ?")
+                    params.append(new_tags)
+                    changes.append(("tags", json.dumps(sorted(cur_tags)), json.dumps(new_tags)))
+            if note is not None and note != cur_note:
+                sets.append("note = ?")
+                params.append(note)
+                changes.append(("note", cur_note, note))
+            if messages is not None:
+                new_json = json.dumps(messages, ensure_ascii=False)
+                if messages != json.loads(cur_messages):
+                    tools = json.loads(tools_json) if tools_json is not None else None
+                    sets += ["messages = ?", "prompt = ?", "answer = ?", "n_turns = ?", "content_hash = ?"]
+                    params += [
+                        new_json,
+                        prompt_text(messages),
+                        answer_text(messages),
+                        sum(1 for m in messages if m["role"] == "user"),
+                        content_hash(messages, tools),
+                    ]
+                    changes.append(("messages", cur_messages, new_json))
+            if not changes:
+                return version
+            now = _now()
+            new_version = version + 1
+            sets += ["version = ?", "updated_at = ?", "updated_by = ?"]
+            params += [new_version, now, user]
+            updated = cur.execute(
+                f"UPDATE samples SET {', '.join(sets)} WHERE id = ? AND version = ? RETURNING version",
+                params + [sample_id, version],
+            ).fetchall()
+            if not updated:  # changed between our read and our write, inside a snapshot: treat as conflict
+                raise ConflictError(sample_id, expected_version, version + 1)
+            cur.executemany(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[sample_id, now, user, action, fld, before, after, new_version] for fld, before, after in changes],
+            )
+            return new_version
+
+        return self._retrying(body)
+
+    def set_status_many(self, sample_ids: Sequence[str], status: str, *, user: str) -> int:
+        """Set the status of many samples at once (bulk actions); each change is versioned and audited.
+
+        Returns:
+            How many samples changed.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        ids = list(dict.fromkeys(sample_ids))
+        if not ids:
+            return 0
+        now = _now()
+
+        def body(cur):
+            changed = cur.execute(
+                "UPDATE samples SET status = ?, version = version + 1, updated_at = ?, updated_by = ? "
+                "WHERE id IN (SELECT unnest(?::VARCHAR[])) AND status <> ? RETURNING id, version",
+                [status, now, user, ids, status],
+            ).fetchall()
+            if changed:
+                # The old status is not returned by UPDATE; the only statuses are three, so record 'bulk' before.
+                cur.executemany(
+                    "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                    "VALUES (?, ?, ?, 'bulk', 'status', NULL, ?, ?)",
+                    [[sid, now, user, status, v] for sid, v in changed],
+                )
+            return len(changed)
+
+        return self._retrying(body)
+
+    def history(self, sample_id: str) -> list[dict]:
+        """The audit events of one sample, oldest first."""
+        cur = self.cursor()
+        rel = cur.execute(
+            "SELECT event_id, ts, user_name, action, field, before, after, version FROM events "
+            "WHERE sample_id = ? ORDER BY event_id",
+            [sample_id],
+        )
+        keys = [d[0] for d in rel.description]
+        return [dict(zip(keys, r)) for r in rel.fetchall()]
+
+    def recent_events(self, limit: int = 100) -> list[dict]:
+        """The newest audit events across the workspace."""
+        cur = self.cursor()
+        rel = cur.execute(
+            "SELECT event_id, sample_id, ts, user_name, action, field, before, after, version FROM events "
+            "ORDER BY event_id DESC LIMIT ?",
+            [int(limit)],
+        )
+        keys = [d[0] for d in rel.description]
+        return [dict(zip(keys, r)) for r in rel.fetchall()]
+
+    # ------------------------------------------------------------------ export
+
+    def iter_export(
+        self, f: SampleFilter | None = None, *, with_scores: bool = False, batch_size: int = 10_000
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the samples matching ``f`` in import order, a batch at a time (never the whole table).
+
+        Each row has id, source, source_index, format, raw, messages, tools, status, tags, note, version, the
+        source's mapping, and (with_scores) every current score column.
+        """
+        score_cols = {c.column: c for c in self.score_columns()}
+        where, params = self._where(f, score_cols)
+        scorers = {c.scorer for c in score_cols.values()} if with_scores else {
+            score_cols[c].scorer for c in (f.score_ranges if f else {})
+        }
+        select = [
+            "s.id", "src.name AS source", "s.source_index", "s.format", "s.raw", "s.messages", "s.tools", "s.status",
+            "s.tags", "s.note", "s.version", "s.content_hash", "src.mapping",
+        ]
+        if with_scores:
+            select += [f"{_ident(c.scorer)}.{_ident(c.column)}" for c in score_cols.values()]
+        q = (
+            f"SELECT {', '.join(select)} FROM {self._from(scorers)} "
+            f"JOIN sources src ON src.source_id = s.source_id WHERE {where} ORDER BY s.rid"
+        )
+        reader = self.cursor().sql(q, params=params).to_arrow_reader(batch_size)
+        yield from reader
+
+    def source_files(self, f: SampleFilter | None = None) -> list[dict]:
+        """The sources that samples matching ``f`` came from, with their sha256 (for export manifests)."""
+        where, params = self._where(f, {c.column: c for c in self.score_columns()})
+        cur = self.cursor()
+        rows = cur.execute(
+            f"SELECT src.name, src.path, src.sha256, src.format, count(*) FROM {self._from(())} "
+            f"JOIN sources src ON src.source_id = s.source_id WHERE {where} GROUP BY ALL ORDER BY 1",
+            params,
+        ).fetchall()
+        return [{"name": r[0], "path": r[1], "sha256": r[2], "format": r[3], "samples": r[4]} for r in rows]
+
+    def log_event(self, action: str, *, user: str, detail: dict, sample_id: str | None = None) -> None:
+        """Append a workspace-level event (an export, a scoring run) to the audit log."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL)",
+                [sample_id, _now(), user, action, json.dumps(detail, default=str)],
+            )
+
+    # ------------------------------------------------------------------ jobs
+
+    def create_job(self, kind: str, params: dict, *, user: str, total: int = 0) -> int:
+        now = _now()
+        with self._transaction() as cur:
+            return cur.execute(
+                "INSERT INTO jobs (kind, params, status, total, created_by, created_at, updated_at) "
+                "VALUES (?, ?, 'queued', ?, ?, ?, ?) RETURNING job_id",
+                [kind, json.dumps(params, default=str), total, user, now, now],
+            ).fetchall()[0][0]
+
+    def update_job(self, job_id: int, **fields) -> None:
+        """Set any of status, done, total, message, error on a job."""
+        allowed = {"status", "done", "total", "message", "error"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"unknown job fields: {sorted(bad)}")
+        sets = [f"{k} = ?" for k in fields] + ["updated_at = ?"]
+        params = list(fields.values()) + [_now(), job_id]
+        self._retrying(lambda cur: cur.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = ?", params))
+
+    def request_cancel(self, job_id: int) -> None:
+        self._retrying(lambda cur: cur.execute("UPDATE jobs SET cancel_requested = true WHERE job_id = ?", [job_id]))
+
+    def cancel_requested(self, job_id: int) -> bool:
+        row = self.cursor().execute("SELECT cancel_requested FROM jobs WHERE job_id = ?", [job_id]).fetchall()
+        return bool(row and row[0][0])
+
+    def get_job(self, job_id: int) -> dict:
+        rel = self.cursor().execute("SELECT * FROM jobs WHERE job_id = ?", [job_id])
+        row = _one(rel.fetchall())
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        job = dict(zip([d[0] for d in rel.description], row))
+        job["params"] = json.loads(job["params"])
+        return job
+
+    def jobs(self, limit: int = 20, kind: str | None = None) -> list[dict]:
+        q = "SELECT * FROM jobs" + (" WHERE kind = ?" if kind else "") + " ORDER BY job_id DESC LIMIT ?"
+        rel = self.cursor().execute(q, ([kind] if kind else []) + [int(limit)])
+        keys = [d[0] for d in rel.description]
+        out = []
+        for r in rel.fetchall():
+            job = dict(zip(keys, r))
+            job["params"] = json.loads(job["params"])
+            out.append(job)
+        return out
+
+    def fail_orphaned_jobs(self) -> int:
+        """Mark jobs left 'running' or 'queued' by a process that died as failed. Call once at startup.
+
+        Returns:
+            How many jobs were marked.
+        """
+        def body(cur):
+            return len(
+                cur.execute(
+                    "UPDATE jobs SET status = 'failed', error = 'the process running it stopped; start it again "
+                    "to resume', updated_at = ? WHERE status IN ('queued', 'running') RETURNING job_id",
+                    [_now()],
+                ).fetchall()
+            )
+
+        return self._retrying(body)
+
+    # ------------------------------------------------------------------ scores
+
+    def ensure_scorer(self, name: str, key: str, columns: dict[str, str], params: dict) -> None:
+        """Create the scorer's table (adding any new columns) and make ``key`` its current key."""
+        t = _ident(name)
+        for col, typ in columns.items():
+            _ident(col)
+            if not _TYPE.match(typ):
+                raise ValueError(f"unsupported score column type {typ!r} for {col}")
+
+        def body(cur):
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS score_{t} (content_hash VARCHAR NOT NULL, scorer_key VARCHAR NOT NULL, "
+                "scored_at TIMESTAMP NOT NULL, PRIMARY KEY (content_hash, scorer_key))"
+            )
+            have = {
+                r[0]
+                for r in cur.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [f"score_{t}"]
+                ).fetchall()
+            }
+            for col, typ in columns.items():
+                if col not in have:
+                    cur.execute(f"ALTER TABLE score_{t} ADD COLUMN {col} {typ}")
+            cur.execute(
+                "INSERT OR REPLACE INTO scorers VALUES (?, ?, ?, ?, ?)",
+                [name, key, json.dumps(columns), json.dumps(params, default=str), _now()],
+            )
+
+        self._retrying(body)
+        self._score_columns_cache = None
+
+    def unscored(self, name: str, key: str, *, limit: int | None = None, after_hash: str | None = None) -> pa.Table:
+        """Distinct contents with no result for ``key`` yet: (content_hash, messages, tools), by content_hash.
+
+        Scorers work on content, so duplicates are scored once. Pass ``after_hash`` to page through.
+        """
+        t = _ident(name)
+        q = (
+            "SELECT content_hash, any_value(messages) AS messages, any_value(tools) AS tools FROM samples s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)"
+        )
+        params: list = [key]
+        if after_hash is not None:
+            q += " AND content_hash > ?"
+            params.append(after_hash)
+        q += " GROUP BY content_hash ORDER BY content_hash"
+        if limit is not None:
+            q += " LIMIT ?"
+            params.append(int(limit))
+        return self.cursor().sql(q, params=params).to_arrow_table()
+
+    def count_unscored(self, name: str, key: str) -> tuple[int, int]:
+        """(contents still to score, distinct contents in the workspace) for a scorer key."""
+        t = _ident(name)
+        cur = self.cursor()
+        total = cur.execute("SELECT count(DISTINCT content_hash) FROM samples").fetchall()[0][0]
+        todo = cur.execute(
+            f"SELECT count(DISTINCT content_hash) FROM samples s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)",
+            [key],
+        ).fetchall()[0][0]
+        return todo, total
+
+    def write_scores(self, name: str, key: str, columns: dict[str, str], rows: list[tuple[str, dict]]) -> None:
+        """Write one batch of results, in its own transaction: (content_hash, {column: value}) pairs.
+
+        A result of None (not applicable) is stored as a row of NULLs, so the content is not queued again.
+        """
+        t = _ident(name)
+        cols = [_ident(c) for c in columns]
+        now = _now()
+        data = {"content_hash": [h for h, _ in rows], "scorer_key": [key] * len(rows), "scored_at": [now] * len(rows)}
+        for c in cols:
+            data[c] = [(r or {}).get(c) for _, r in rows]
+        table = pa.table(data)
+
+        def body(cur):
+            cur.register("new_scores", table)
+            try:
+                cur.execute(
+                    f"INSERT OR REPLACE INTO score_{t} (content_hash, scorer_key, scored_at, {', '.join(cols)}) "
+                    f"SELECT content_hash, scorer_key, scored_at, "
+                    + ", ".join(f"{c}::{columns[c]}" for c in cols)
+                    + " FROM new_scores"
+                )
+            finally:
+                cur.unregister("new_scores")
+
+        self._retrying(body)
+
+    def score_values(self, column: str, f: SampleFilter | None = None, *, limit: int = 200_000) -> list:
+        """Values of one current score column over the samples matching ``f`` (for histograms; capped)."""
+        cols = {c.column: c for c in self.score_columns()}
+        if column not in cols:
+            raise NotFound(f"no score column {column!r}; score the workspace first")
+        sc = cols[column]
+        where, params = self._where(f, cols)
+        used = {sc.scorer} | {cols[c].scorer for c in (f.score_ranges if f else {})}
+        q = (
+            f"SELECT {_ident(sc.scorer)}.{_ident(column)} FROM {self._from(used)} WHERE {where} "
+            f"AND {_ident(sc.scorer)}.{_ident(column)} IS NOT NULL USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0)"
+        )
+        return [r[0] for r in self.cursor().execute(q, params).fetchall()]

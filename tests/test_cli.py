@@ -1,0 +1,83 @@
+"""The headless CLI, run as users and pipelines run it: a subprocess, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from core.settings import PROJECT_ROOT
+
+
+def run_cli(*args, env=None, timeout=120):
+    full_env = {**os.environ, "WINNOW_USER": "ci", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, env=full_env, timeout=timeout,
+    )
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+RECORDS = [
+    {"instruction": "Name a fruit", "input": "", "output": "Apple."},
+    {"instruction": "写一句问候", "input": "", "output": "你好，朋友！"},
+]
+
+
+def test_import_stats_export(tmp_path):
+    db = tmp_path / "ws.duckdb"
+    src = write_jsonl(tmp_path / "a.jsonl", RECORDS)
+    out = run_cli("import", src, "--db", db)
+    assert out.returncode == 0, out.stderr
+    assert "imported 2 records as alpaca" in out.stdout
+    stats = run_cli("stats", "--db", db, "--json")
+    assert json.loads(stats.stdout)["by_status"] == {"pending": 2, "accepted": 0, "rejected": 0}
+    exp = run_cli("export", "--db", db, "--out", tmp_path / "all.jsonl", "--format", "alpaca", "--status", "all")
+    assert exp.returncode == 0, exp.stderr
+    lines = (tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x) for x in lines] == RECORDS
+    none = run_cli("export", "--db", db, "--out", tmp_path / "acc.jsonl", "--format", "alpaca")
+    assert none.returncode == 0 and (tmp_path / "acc.jsonl").read_text() == ""
+
+
+def test_user_mistakes_exit_nonzero_with_one_line_and_no_traceback(tmp_path):
+    db = tmp_path / "ws.duckdb"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "a", "output": \n', encoding="utf-8")
+    cases = [
+        ("import", bad, "--db", db),
+        ("import", tmp_path / "missing.json", "--db", db),
+        ("import", write_jsonl(tmp_path / "g.jsonl", [{"q": "x", "a": "y"}]), "--db", db, "--map", "prompt=question"),
+        ("stats", "--db", tmp_path / "nowhere.duckdb"),
+    ]
+    for args in cases:
+        out = run_cli(*args)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert "Traceback" not in out.stderr
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert "bad.jsonl" in run_cli("import", bad, "--db", db).stderr
+
+
+def test_killed_export_never_leaves_a_partial_file(tmp_path):
+    db = tmp_path / "ws.duckdb"
+    records = [{"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}. " * 40} for i in range(60_000)]
+    assert run_cli("import", write_jsonl(tmp_path / "big.jsonl", records), "--db", db).returncode == 0
+    out = tmp_path / "exp" / "big.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all"],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(out.parent.glob(".big.jsonl.partial-*")):
+        time.sleep(0.01)
+    assert list(out.parent.glob(".big.jsonl.partial-*")), "the export never started writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()

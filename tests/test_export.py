@@ -1,0 +1,146 @@
+"""Export: lossless round trips for every format, edits applied, filters, manifests, atomic writes."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from core.export import export_samples
+from core.importer import import_file
+from core.store import SampleFilter, Store
+
+RECORDS = {
+    "alpaca": [
+        {"instruction": "把下面的句子翻译成英文", "input": "我喜欢读书。", "output": "I like reading.", "category": "翻译"},
+        {"instruction": "Give a title", "input": "", "output": "On Rivers", "system": "You are terse.",
+         "history": [["What is a river?", "A natural stream of water."], ["Name one.", "The Yangtze, 长江."]]},
+        {"instruction": "List two primes", "input": "", "output": "2 and 3."},
+    ],
+    "sharegpt": [
+        {"conversations": [{"from": "human", "value": "你好，请介绍一下你自己。"}, {"from": "gpt", "value": "你好！我是一个助手。"},
+                           {"from": "human", "value": "你会写诗吗？"}, {"from": "gpt", "value": "会的：\n春眠不觉晓。"}],
+         "system": "你是一个友好的助手。"},
+        {"conversations": [{"from": "human", "value": "What's the weather in Paris?"},
+                           {"from": "function_call", "value": "{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}"},
+                           {"from": "observation", "value": "{\"temp\": 18}"},
+                           {"from": "gpt", "value": "It is 18 °C in Paris."}],
+         "tools": "[{\"name\": \"weather\", \"description\": \"current weather\", \"parameters\": {}}]"},
+    ],
+    "openai": [
+        {"messages": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Capital of France?"},
+                      {"role": "assistant", "content": "Paris."}]},
+        {"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"},
+                      {"role": "user", "content": "再加一呢？"}, {"role": "assistant", "content": "3"}]},
+    ],
+    "prompt-completion": [
+        {"prompt": "The capital of Japan is", "completion": " Tokyo."},
+        {"prompt": "中国的首都是", "completion": "北京。"},
+    ],
+}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "ws.duckdb")
+    yield s
+    s.close()
+
+
+def _import(store, tmp_path, fmt, suffix=".jsonl"):
+    path = tmp_path / f"in_{fmt}{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(RECORDS[fmt], ensure_ascii=False), encoding="utf-8")
+    else:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS[fmt]), encoding="utf-8")
+    report = import_file(store, path, user="ana")
+    assert report.format == fmt
+    return path
+
+
+def _read(path):
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("fmt", sorted(RECORDS))
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_round_trip_is_lossless(tmp_path, store, fmt, suffix):
+    _import(store, tmp_path, fmt, suffix)
+    out = tmp_path / "out" / f"export{suffix}"
+    report = export_samples(store, out, fmt=fmt, user="ana", filters=SampleFilter())
+    assert report.records == len(RECORDS[fmt])
+    assert _read(out) == RECORDS[fmt]
+
+
+def test_parquet_export_holds_messages(tmp_path, store):
+    _import(store, tmp_path, "openai")
+    out = tmp_path / "out.parquet"
+    export_samples(store, out, fmt="parquet", user="ana", filters=SampleFilter())
+    rows = pq.read_table(out).to_pylist()
+    assert [r["messages"] for r in rows] == [r["messages"] for r in RECORDS["openai"]]
+
+
+def test_cross_format_export_keeps_turns_and_system(tmp_path, store):
+    _import(store, tmp_path, "sharegpt")
+    out = tmp_path / "as_openai.jsonl"
+    export_samples(store, out, fmt="openai", user="ana", filters=SampleFilter())
+    first = _read(out)[0]["messages"]
+    assert first[0] == {"role": "system", "content": "你是一个友好的助手。"}
+    assert [m["role"] for m in first[1:]] == ["user", "assistant", "user", "assistant"]
+
+
+def test_default_exports_accepted_with_edits_applied(tmp_path, store):
+    _import(store, tmp_path, "alpaca")
+    rows = store.page().to_pylist()
+    sample = store.get_sample(rows[2]["id"])
+    edited = [dict(m) for m in sample["messages"]]
+    edited[-1]["content"] = "2, 3 and 5."
+    v = store.update_sample(sample["id"], 1, user="ana", messages=edited)
+    store.update_sample(sample["id"], v, user="ana", status="accepted")
+    out = tmp_path / "accepted.jsonl"
+    report = export_samples(store, out, fmt="alpaca", user="ana")
+    assert report.records == 1
+    assert _read(out) == [{"instruction": "List two primes", "input": "", "output": "2, 3 and 5."}]
+
+
+def test_manifest_and_dataset_info(tmp_path, store):
+    src = _import(store, tmp_path, "openai")
+    out = tmp_path / "exp" / "chat.jsonl"
+    report = export_samples(store, out, fmt="openai", user="ana", filters=SampleFilter(status="pending"))
+    manifest = json.loads((tmp_path / "exp" / "chat.jsonl.manifest.json").read_text())
+    assert manifest["records"] == 2 and manifest["user"] == "ana" and manifest["format"] == "openai"
+    assert manifest["filters"]["status"] == "pending"
+    import hashlib
+
+    assert manifest["sources"][0]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() == report.sha256
+    info = json.loads((tmp_path / "exp" / "dataset_info.json").read_text())
+    assert info["chat"]["file_name"] == "chat.jsonl" and info["chat"]["formatting"] == "sharegpt"
+    assert info["chat"]["columns"]["messages"] == "messages"
+
+
+def test_with_scores_adds_source_and_columns(tmp_path, store):
+    _import(store, tmp_path, "prompt-completion")
+    cols = {"length": "INTEGER"}
+    store.ensure_scorer("len", "len/v1", cols, {})
+    store.write_scores("len", "len/v1", cols,
+                       [(r["content_hash"], {"length": 7}) for r in store.unscored("len", "len/v1").to_pylist()])
+    out = tmp_path / "scored.jsonl"
+    export_samples(store, out, fmt="prompt-completion", user="ana", filters=SampleFilter(), with_scores=True)
+    rows = _read(out)
+    assert rows[0]["source"] == "in_prompt-completion.jsonl" and rows[1]["source_index"] == 1
+    assert rows[0]["length"] == 7 and rows[0]["prompt"] == "The capital of Japan is"
+
+
+def test_sample_the_target_cannot_hold_is_skipped_and_reported(tmp_path, store):
+    _import(store, tmp_path, "sharegpt")
+    out = tmp_path / "tools_as_alpaca.jsonl"
+    report = export_samples(store, out, fmt="alpaca", user="ana", filters=SampleFilter())
+    assert report.records == 1 and len(report.skipped) == 1
+    manifest = json.loads(out.with_name(out.name + ".manifest.json").read_text())
+    assert manifest["skipped"][0]["id"] == report.skipped[0]["id"] and "tool" in manifest["skipped"][0]["reason"]
+    assert _read(out)[0]["history"][0] == ["你好，请介绍一下你自己。", "你好！我是一个助手。"]

@@ -1,0 +1,231 @@
+"""The workspace store on real DuckDB files: schema, versions, conflicts, audit, jobs, score tables."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from core.errors import ConflictError, NotFound
+from core.formats import content_hash
+from core.store import SCHEMA_VERSION, SampleFilter, Store
+
+
+def _columns(pairs):
+    """Import columns for (prompt, answer) pairs, the way the importer builds them."""
+    msgs = [[{"role": "user", "content": p}, {"role": "assistant", "content": a}] for p, a in pairs]
+    return {
+        "source_index": list(range(len(pairs))),
+        "raw": [json.dumps({"instruction": p, "input": "", "output": a}) for p, a in pairs],
+        "messages": [json.dumps(m) for m in msgs],
+        "tools": [None] * len(pairs),
+        "prompt": [p for p, _ in pairs],
+        "answer": [a for _, a in pairs],
+        "n_turns": [1] * len(pairs),
+        "content_hash": [content_hash(m) for m in msgs],
+    }
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "ws.duckdb")
+    s.import_source(
+        name="a.json",
+        path=None,
+        sha256="0" * 64,
+        fmt="alpaca",
+        mapping=None,
+        rejected=0,
+        columns=_columns([("What is 2+2?", "4"), ("Name a colour.", "Blue."), ("What is 2+2?", "4"), ("你好", "你好！")]),
+        user="ana",
+    )
+    yield s
+    s.close()
+
+
+def test_new_workspace_has_schema_and_owner_only_permissions(tmp_path):
+    path = tmp_path / "new.duckdb"
+    with Store(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with Store(path) as s:  # reopening migrates nothing and keeps the version
+        assert s.schema_version() == SCHEMA_VERSION
+
+
+def test_exact_duplicates_are_flagged_not_dropped(store):
+    rows = store.page().to_pylist()
+    assert len(rows) == 4
+    first, dup = rows[0], rows[2]
+    assert dup["dup_of"] == first["id"]
+    assert dup["id"] != first["id"] and dup["id"].startswith(first["id"])
+    assert store.count(SampleFilter(duplicates=True)) == 1
+    assert store.count(SampleFilter(duplicates=False)) == 3
+
+
+def test_ids_are_stable_across_workspaces(tmp_path, store):
+    with Store(tmp_path / "other.duckdb") as other:
+        other.import_source(
+            name="a.json", path=None, sha256="0" * 64, fmt="alpaca", mapping=None, rejected=0,
+            columns=_columns([("What is 2+2?", "4"), ("Name a colour.", "Blue."), ("What is 2+2?", "4"),
+                              ("你好", "你好！")]),
+            user="bo",
+        )
+        assert [r["id"] for r in other.page().to_pylist()] == [r["id"] for r in store.page().to_pylist()]
+
+
+def test_filters_text_status_and_escape(store):
+    assert store.count(SampleFilter(text="colour")) == 1
+    assert store.count(SampleFilter(text="COLOUR")) == 1
+    assert store.count(SampleFilter(text="你好")) == 1
+    assert store.count(SampleFilter(text="%")) == 0  # a LIKE wildcard is matched literally
+    assert store.count(SampleFilter(status="accepted")) == 0
+    assert store.count(SampleFilter(status=["pending", "accepted"])) == 4
+
+
+def test_update_bumps_version_and_audits_each_field(store):
+    sid = store.page().to_pylist()[1]["id"]
+    v = store.update_sample(sid, 1, user="ana", status="accepted", tags=["colour", "easy"], note="fine")
+    assert v == 2
+    sample = store.get_sample(sid)
+    assert (sample["status"], sample["tags"], sample["note"], sample["version"]) == (
+        "accepted", ["colour", "easy"], "fine", 2)
+    events = store.history(sid)
+    assert {e["field"] for e in events} == {"status", "tags", "note"}
+    status_event = next(e for e in events if e["field"] == "status")
+    assert (status_event["before"], status_event["after"], status_event["user_name"]) == ("pending", "accepted", "ana")
+
+
+def test_unchanged_values_are_not_a_change(store):
+    sid = store.page().to_pylist()[0]["id"]
+    assert store.update_sample(sid, 1, user="ana", status="pending", note="") == 1
+    assert store.history(sid) == []
+
+
+def test_stale_update_conflicts_and_writes_nothing(store):
+    sid = store.page().to_pylist()[0]["id"]
+    store.update_sample(sid, 1, user="ana", note="first")
+    with pytest.raises(ConflictError) as err:
+        store.update_sample(sid, 1, user="bo", note="second")
+    assert err.value.current_version == 2 and err.value.current["note"] == "first"
+    assert store.get_sample(sid)["note"] == "first"
+    assert [e["after"] for e in store.history(sid)] == ["first"]
+
+
+def test_editing_messages_changes_hash_and_derived_text(store):
+    sample = store.page().to_pylist()[1]
+    before = store.get_sample(sample["id"])
+    new = [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Green."}]
+    store.update_sample(sample["id"], 1, user="ana", messages=new)
+    after = store.get_sample(sample["id"])
+    assert after["messages"] == new and after["answer"] == "Green."
+    assert after["content_hash"] != before["content_hash"]
+    assert after["orig_hash"] == before["orig_hash"] and after["id"] == before["id"]
+
+
+def test_concurrent_updates_each_applied_or_conflict(store):
+    sid = store.page().to_pylist()[0]["id"]
+    outcomes = []
+    lock = threading.Lock()
+
+    def worker(i):
+        try:
+            store.update_sample(sid, 1, user=f"u{i}", note=f"note {i}")
+            result = "applied"
+        except ConflictError:
+            result = "conflict"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("applied") == 1 and outcomes.count("conflict") == 7
+    assert store.get_sample(sid)["version"] == 2
+    assert len(store.history(sid)) == 1
+
+
+def test_unknown_sample_and_status(store):
+    with pytest.raises(NotFound):
+        store.get_sample("nope")
+    with pytest.raises(NotFound):
+        store.update_sample("nope", 1, user="ana", note="x")
+    with pytest.raises(ValueError):
+        store.update_sample(store.page().to_pylist()[0]["id"], 1, user="ana", status="maybe")
+
+
+def test_review_queue_order_and_skip(store):
+    ids = [r["id"] for r in store.page().to_pylist()]
+    assert store.next_pending()["id"] == ids[0]
+    assert store.next_pending(skip=[ids[0]])["id"] == ids[1]
+    store.set_status_many(ids, "accepted", user="ana")
+    assert store.next_pending() is None
+    assert store.stats()["by_status"]["accepted"] == 4
+
+
+def test_bulk_status_is_versioned_and_audited(store):
+    ids = [r["id"] for r in store.page().to_pylist()][:2]
+    assert store.set_status_many(ids, "rejected", user="lead") == 2
+    assert store.set_status_many(ids, "rejected", user="lead") == 0  # already rejected: no new versions
+    for sid in ids:
+        assert store.get_sample(sid)["version"] == 2
+        assert store.history(sid)[-1]["after"] == "rejected"
+
+
+def test_page_never_selects_embeddings_or_raw(store):
+    store.ensure_scorer("emb", "emb/v1", {"embedding": "FLOAT[3]"}, {})
+    rows = store.page().to_pylist()
+    assert "raw" not in rows[0] and "embedding" not in rows[0]
+
+
+def test_scores_keyed_by_content_and_key(store):
+    cols = {"length": "INTEGER"}
+    store.ensure_scorer("len", "len/v1", cols, {"p": 1})
+    todo, total = store.count_unscored("len", "len/v1")
+    assert (todo, total) == (3, 3)  # duplicates are scored once
+    pending = store.unscored("len", "len/v1").to_pylist()
+    store.write_scores("len", "len/v1", cols, [(r["content_hash"], {"length": len(r["messages"])}) for r in pending])
+    assert store.count_unscored("len", "len/v1") == (0, 3)
+    rows = store.page().to_pylist()
+    assert all(r["length"] is not None for r in rows)
+    assert store.count(SampleFilter(score_ranges={"length": (0, 10**6)})) == 4
+    # a new key (other params) queues everything again; the old results stay in the table
+    store.ensure_scorer("len", "len/v2", cols, {"p": 2})
+    assert store.count_unscored("len", "len/v2") == (3, 3)
+    assert all(r["length"] is None for r in store.page().to_pylist())
+
+
+def test_jobs_lifecycle_and_orphans(store):
+    job = store.create_job("score", {"scorers": ["x"]}, user="ana")
+    store.update_job(job, status="running", done=5, total=10, message="half")
+    assert store.get_job(job)["done"] == 5
+    store.request_cancel(job)
+    assert store.cancel_requested(job)
+    assert store.fail_orphaned_jobs() == 1
+    assert store.get_job(job)["status"] == "failed"
+
+
+def test_second_process_gets_a_clear_lock_error(store):
+    code = (
+        "import sys\n"
+        "from core.store import Store\n"
+        "from core.errors import WorkspaceLocked\n"
+        "try:\n"
+        f"    Store({str(store.path)!r})\n"
+        "except WorkspaceLocked as ex:\n"
+        "    print(ex); sys.exit(3)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(_root()))
+    assert out.returncode == 3, out.stderr
+    assert "open in another process" in out.stdout
+
+
+def _root():
+    from core.settings import PROJECT_ROOT
+
+    return PROJECT_ROOT
