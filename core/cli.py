@@ -144,11 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import SFT files into a workspace")
     p.add_argument("files", nargs="+", metavar="FILE")
     add_db(p)
-    p.add_argument("--format", default="auto",
-                   choices=["auto", "alpaca", "sharegpt", "openai", "prompt-completion", "mapped"])
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "alpaca", "sharegpt", "openai", "prompt-completion", "mapped"]
+    )
     p.add_argument("--map", help="field mapping for other files, e.g. prompt=question,response=answer")
-    p.add_argument("--on-error", default="abort", choices=["abort", "skip"],
-                   help="abort: import nothing if any record is bad (default); skip: import the good ones")
+    p.add_argument(
+        "--on-error",
+        default="abort",
+        choices=["abort", "skip"],
+        help="abort: import nothing if any record is bad (default); skip: import the good ones",
+    )
     p.add_argument("--rejects", help="where --on-error skip writes the bad records (default FILE.rejects.jsonl)")
     p.add_argument("--allow-reimport", action="store_true", help="import a file that was imported before")
     p.set_defaults(func=cmd_import)
@@ -157,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--out", required=True, help="output file (.json = JSON array, .jsonl = JSON lines, .parquet)")
     p.add_argument("--format", required=True, choices=["alpaca", "sharegpt", "openai", "prompt-completion", "parquet"])
-    p.add_argument("--status", default="accepted",
-                   help="accepted (default), pending, rejected, not_rejected, all, or a comma list")
+    p.add_argument(
+        "--status", default="accepted", help="accepted (default), pending, rejected, not_rejected, all, or a comma list"
+    )
     p.add_argument("--tag", help="only samples with this tag")
     p.add_argument("--with-scores", action="store_true", help="add score columns, source and source_index")
     p.set_defaults(func=cmd_export)
@@ -176,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = load_settings().with_(db=Path(args.db) if getattr(args, "db", None) else None,
-                                     user=getattr(args, "user", None))
+    settings = load_settings().with_(
+        db=Path(args.db) if getattr(args, "db", None) else None, user=getattr(args, "user", None)
+    )
     try:
         return args.func(args, settings)
     except WinnowError as ex:

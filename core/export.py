@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -26,16 +26,44 @@ EXPORT_FORMATS = ("alpaca", "sharegpt", "openai", "prompt-completion", "parquet"
 
 # How LLaMA-Factory reads each of our formats (its dataset_info.json schema).
 _DATASET_INFO = {
-    "alpaca": {"formatting": "alpaca", "columns": {"prompt": "instruction", "query": "input", "response": "output",
-                                                    "system": "system", "history": "history"}},
-    "sharegpt": {"formatting": "sharegpt", "columns": {"messages": "conversations", "system": "system",
-                                                        "tools": "tools"}},
-    "openai": {"formatting": "sharegpt", "columns": {"messages": "messages", "tools": "tools"},
-               "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                        "assistant_tag": "assistant", "system_tag": "system", "observation_tag": "tool"}},
-    "parquet": {"formatting": "sharegpt", "columns": {"messages": "messages", "tools": "tools"},
-                "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                         "assistant_tag": "assistant", "system_tag": "system", "observation_tag": "tool"}},
+    "alpaca": {
+        "formatting": "alpaca",
+        "columns": {
+            "prompt": "instruction",
+            "query": "input",
+            "response": "output",
+            "system": "system",
+            "history": "history",
+        },
+    },
+    "sharegpt": {
+        "formatting": "sharegpt",
+        "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
+    },
+    "openai": {
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages", "tools": "tools"},
+        "tags": {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+            "system_tag": "system",
+            "observation_tag": "tool",
+        },
+    },
+    "parquet": {
+        "formatting": "sharegpt",
+        "columns": {"messages": "messages", "tools": "tools"},
+        "tags": {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+            "system_tag": "system",
+            "observation_tag": "tool",
+        },
+    },
     "prompt-completion": {"formatting": "alpaca", "columns": {"prompt": "prompt", "response": "completion"}},
 }
 
@@ -55,12 +83,12 @@ class ExportReport:
 
 def _record(row: dict, fmt: str) -> dict:
     """One exported record from a stored row: the edited messages in ``fmt``, using the original record as a hint."""
-    messages = json.loads(row["messages"])
     tools = json.loads(row["tools"]) if row["tools"] is not None else None
     raw = json.loads(row["raw"])
     mapping = json.loads(row["mapping"]) if row["mapping"] else None
-    extras = formats.to_canonical(raw, row["format"], mapping).extras
-    canonical = formats.Canonical(messages=messages, tools=tools, extras=extras)
+    original = formats.to_canonical(raw, row["format"], mapping)
+    messages = json.loads(row["messages"]) if row["messages"] is not None else original.messages
+    canonical = formats.Canonical(messages=messages, tools=tools, extras=original.extras)
     target = "openai" if fmt == "parquet" else fmt
     same = row["format"] == target
     return formats.from_canonical(canonical, target, raw=raw if same else None, mapping=mapping if same else None)
@@ -146,9 +174,16 @@ def export_samples(
             if writer is not None:
                 writer.close()
             elif fmt == "parquet":
-                pq.write_table(pa.table({"messages": pa.array([], pa.list_(pa.struct([("role", pa.string()),
-                                                                                      ("content", pa.string())])))}),
-                               fh)
+                pq.write_table(
+                    pa.table(
+                        {
+                            "messages": pa.array(
+                                [], pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+                            )
+                        }
+                    ),
+                    fh,
+                )
             if as_array:
                 fh.write(b"\n]\n")
         with open(tmp, "rb") as fh:
@@ -171,7 +206,7 @@ def export_samples(
         "sources": store.source_files(filters),
         "workspace": str(store.path),
         "app": f"winnow {__version__}",
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "user": user,
     }
     if extra_manifest:
@@ -195,8 +230,19 @@ def export_samples(
 
 
 _BASE_COLUMNS = {
-    "id", "source", "source_index", "format", "raw", "messages", "tools", "status", "tags", "note", "version",
-    "content_hash", "mapping",
+    "id",
+    "source",
+    "source_index",
+    "format",
+    "raw",
+    "messages",
+    "tools",
+    "status",
+    "tags",
+    "note",
+    "version",
+    "content_hash",
+    "mapping",
 }
 
 

@@ -8,8 +8,11 @@ are imported and the bad ones are written, with their reasons, to a rejects file
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from core.errors import FormatError, WinnowError
 from core.store import Store
 
 DETECT_SAMPLE = 50
+CHUNK = 50_000  # records per insert; parsing the next chunk overlaps DuckDB writing this one
 
 Progress = Callable[[int, int | None], None]
 
@@ -124,41 +128,19 @@ def import_file(
     if mapping:
         formats.check_mapping(mapping, [r.data for r in head], path=str(path))
 
-    columns: dict[str, list] = {
-        k: [] for k in ("source_index", "raw", "messages", "tools", "prompt", "answer", "n_turns", "content_hash")
-    }
     rejects: list[dict] = []
     errors: list[str] = []
-
-    def take(rec) -> None:
-        try:
-            c = formats.to_canonical(rec.data, fmt, mapping)
-        except FormatError as ex:
-            located = ex.located(path=name, line=rec.line, record=rec.index)
-            if on_error == "abort":
-                raise located from None
-            rejects.append({"record": rec.index, "line": rec.line, "error": str(located), "data": rec.data})
-            if len(errors) < 20:
-                errors.append(str(located))
-            return
-        messages = c.messages
-        columns["source_index"].append(rec.index)
-        columns["raw"].append(_dumps(rec.data))
-        columns["messages"].append(_dumps(messages))
-        columns["tools"].append(None if c.tools is None else _dumps(c.tools))
-        columns["prompt"].append(formats.prompt_text(messages))
-        columns["answer"].append(formats.answer_text(messages))
-        columns["n_turns"].append(sum(1 for m in messages if m["role"] == "user"))
-        columns["content_hash"].append(formats.content_hash(messages, c.tools))
-
-    try:
-        for rec in head:
-            take(rec)
-        for rec in records:
-            take(rec)
-    except FormatError as ex:
-        raise ex.located(path=name) from None
-
+    chunks = _parse_in_background(head, records, fmt, mapping, name, on_error, rejects, errors)
+    result = store.import_source(
+        name=name,
+        path=str(path),
+        sha256=sha,
+        fmt=fmt,
+        mapping=mapping,
+        chunks=chunks,
+        rejected=lambda: len(rejects),
+        user=user,
+    )
     written_rejects = None
     if rejects:
         written_rejects = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.jsonl")
@@ -167,20 +149,6 @@ def import_file(
             for r in rejects:
                 fh.write(orjson.dumps(r, default=str) + b"\n")
         os.replace(tmp, written_rejects)
-    if not columns["content_hash"]:
-        where = f"; the reasons are in {written_rejects}" if written_rejects else ""
-        raise FormatError(f"no record could be imported ({len(rejects)} rejected){where}", path=name)
-
-    result = store.import_source(
-        name=name,
-        path=str(path),
-        sha256=sha,
-        fmt=fmt,
-        mapping=mapping,
-        rejected=len(rejects),
-        columns=columns,
-        user=user,
-    )
     return ImportReport(
         source_id=result["source_id"],
         path=str(path),
@@ -191,3 +159,78 @@ def import_file(
         rejects_path=str(written_rejects) if written_rejects else None,
         errors=errors,
     )
+
+
+_COLUMNS = ("source_index", "raw", "tools", "prompt", "answer", "n_turns", "content_hash")
+_END = object()
+
+
+def _parse_in_background(head, records, fmt, mapping, name, on_error, rejects, errors) -> Iterator[dict[str, list]]:
+    """Parse and convert records in a thread, yielding column chunks to the caller (the store's transaction).
+
+    Parsing is Python and holds the GIL; DuckDB's insert of the previous chunk releases it, so the two overlap on
+    two cores. A FormatError (abort mode) or "no record imported" is raised from the generator, inside the store's
+    transaction, which rolls it back.
+    """
+    out: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        columns: dict[str, list] = {k: [] for k in _COLUMNS}
+        good = 0
+        try:
+            for rec in itertools.chain(head, records):
+                try:
+                    c = formats.to_canonical(rec.data, fmt, mapping)
+                except FormatError as ex:
+                    located = ex.located(path=name, line=rec.line, record=rec.index)
+                    if on_error == "abort":
+                        raise located from None
+                    rejects.append({"record": rec.index, "line": rec.line, "error": str(located), "data": rec.data})
+                    if len(errors) < 20:
+                        errors.append(str(located))
+                    continue
+                messages = c.messages
+                columns["source_index"].append(rec.index)
+                columns["raw"].append(_dumps(rec.data))
+                columns["tools"].append(None if c.tools is None else _dumps(c.tools))
+                columns["prompt"].append(formats.prompt_text(messages))
+                columns["answer"].append(formats.answer_text(messages))
+                columns["n_turns"].append(sum(1 for m in messages if m["role"] == "user"))
+                columns["content_hash"].append(formats.content_hash(messages, c.tools))
+                good += 1
+                if len(columns["content_hash"]) >= CHUNK:
+                    if not put(columns):
+                        return
+                    columns = {k: [] for k in _COLUMNS}
+            if not good:
+                raise FormatError(f"no record could be imported ({len(rejects)} rejected)", path=name)
+            put(columns)
+            put(_END)
+        except FormatError as ex:
+            put(ex.located(path=name))
+        except BaseException as ex:  # a bug: hand it to the caller's thread, where it surfaces
+            put(ex)
+
+    thread = threading.Thread(target=produce, name="winnow-import-parse", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

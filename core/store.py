@@ -7,7 +7,11 @@ that collide (DuckDB's optimistic concurrency) are retried a few times before th
 Tables:
     meta(key, value)                     schema_version and workspace facts
     sources(...)                         one row per imported file, with its sha256 and format
-    samples(...)                         one row per sample: messages, the original record, curation state
+    samples(...)                         one row per sample: the original record, edited messages, curation state
+
+A sample's ``messages`` column is NULL until someone edits it: the messages of an unedited sample are its original
+record (``raw``) converted from its format, so imports write each record once (the largest cost of importing 1M
+records is DuckDB writing bytes). ``messages_of`` is the one place that resolves them.
     events(...)                          the audit log: who changed which field of which sample, before and after
     jobs(...)                            background jobs (scoring, projection) and their progress
     scorers(name, key, ...)              which scorer key is the current one for each scorer
@@ -24,10 +28,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -75,17 +79,16 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE SEQUENCE IF NOT EXISTS sample_seq START 1",
         """CREATE TABLE IF NOT EXISTS samples (
             rid BIGINT NOT NULL,
-            id VARCHAR PRIMARY KEY,
+            id VARCHAR NOT NULL,
             source_id INTEGER NOT NULL,
             source_index BIGINT NOT NULL,
             format VARCHAR NOT NULL,
             raw VARCHAR NOT NULL,
-            messages VARCHAR NOT NULL,
+            messages VARCHAR,
             tools VARCHAR,
             prompt VARCHAR NOT NULL,
             answer VARCHAR NOT NULL,
             n_turns INTEGER NOT NULL,
-            orig_hash VARCHAR NOT NULL,
             content_hash VARCHAR NOT NULL,
             dup_of VARCHAR,
             status VARCHAR NOT NULL DEFAULT 'pending',
@@ -130,10 +133,10 @@ _MIGRATIONS: list[list[str]] = [
             params VARCHAR NOT NULL,
             updated_at TIMESTAMP NOT NULL
         )""",
-        "CREATE INDEX IF NOT EXISTS samples_hash ON samples(content_hash)",
-        "CREATE INDEX IF NOT EXISTS events_sample ON events(sample_id)",
     ],
 ]
+
+TEXT_WINDOW = 65_536  # rids in the first window of a text search's page scan; each next window is twice as wide
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TYPE = re.compile(r"^(BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DOUBLE\[\d+\]|VARCHAR\[\])$")
@@ -150,13 +153,19 @@ def _one(rows: list) -> tuple | None:
     return rows[0] if rows else None
 
 
+def messages_of(messages: str | None, raw: str | dict, fmt: str, mapping: str | dict | None) -> list[dict]:
+    """A sample's messages: the edited ones when there are, else its original record converted from its format."""
+    if messages is not None:
+        return json.loads(messages)
+    from core.formats import to_canonical
+
+    raw = json.loads(raw) if isinstance(raw, str) else raw
+    mapping = json.loads(mapping) if isinstance(mapping, str) else mapping
+    return to_canonical(raw, fmt, mapping).messages
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -213,7 +222,7 @@ class Store:
         if creating:
             # Workspaces hold people's data: readable by their owner only.
             os.chmod(self.path, 0o600)
-        self._lock = threading.RLock()
+        self._import_lock = threading.Lock()
         self.read_only = read_only
         if not read_only:
             self._migrate()
@@ -313,100 +322,158 @@ class Store:
         sha256: str,
         fmt: str,
         mapping: dict | None,
-        rejected: int,
-        columns: dict[str, list],
+        chunks: Iterable[dict[str, list]],
+        rejected: Callable[[], int] = lambda: 0,
         user: str,
     ) -> dict:
         """Insert one file's samples in one transaction: all of them or none.
 
         Args:
-            columns: equal-length lists ``source_index``, ``raw``, ``messages``, ``tools``, ``prompt``, ``answer``,
-                ``n_turns``, ``content_hash`` (serialized JSON where the column is JSON).
+            chunks: column chunks, each a dict of equal-length lists ``source_index``, ``raw``, ``tools``,
+                ``prompt``, ``answer``, ``n_turns``, ``content_hash`` (JSON columns serialized). They are
+                inserted as they come, so the caller can parse the next chunk while DuckDB writes this one. An
+                exception raised by the iterator rolls everything back.
+            rejected: called once the chunks are exhausted: how many records were skipped (for the source row).
 
         Returns:
             {"source_id", "inserted", "duplicates"}: duplicates counts samples whose content already existed (in the
             workspace or earlier in this file); they are kept and flagged with ``dup_of``.
         """
-        n = len(columns["content_hash"])
         now = _now()
 
         def body(cur):
             source_id = cur.execute(
                 "INSERT INTO sources (name, path, sha256, format, mapping, records, rejected, imported_at, "
-                "imported_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING source_id",
-                [name, path, sha256, fmt, json.dumps(mapping) if mapping else None, n, rejected, now, user],
+                "imported_by) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?) RETURNING source_id",
+                [name, path, sha256, fmt, json.dumps(mapping) if mapping else None, now, user],
             ).fetchall()[0][0]
-            if n == 0:
-                return {"source_id": source_id, "inserted": 0, "duplicates": 0}
-            hashes = pa.table({"h": pa.array(columns["content_hash"], pa.string())})
-            cur.register("new_hashes", hashes)
-            # The first sample holding each content (by rid) is what duplicates point to; ids derive from the
-            # content hash at import, with a counter for repeats so they stay unique and stable.
-            existing_first = dict(
-                cur.execute(
-                    "SELECT content_hash, arg_min(id, rid) FROM samples "
-                    "WHERE content_hash IN (SELECT DISTINCT h FROM new_hashes) GROUP BY content_hash"
-                ).fetchall()
-            )
-            taken = dict(
-                cur.execute(
-                    "SELECT left(orig_hash, 16), count(*) FROM samples "
-                    "WHERE left(orig_hash, 16) IN (SELECT DISTINCT left(h, 16) FROM new_hashes) GROUP BY 1"
-                ).fetchall()
-            )
-            cur.unregister("new_hashes")
-            ids: list[str] = []
-            dup_of: list[str | None] = []
-            first = dict(existing_first)
-            duplicates = 0
-            for h in columns["content_hash"]:
-                base = h[:16]
-                k = taken.get(base, 0)
-                taken[base] = k + 1
-                sid = base if k == 0 else f"{base}-{k}"
-                ids.append(sid)
-                original = first.get(h)
-                if original is None:
-                    first[h] = sid
-                    dup_of.append(None)
-                else:
-                    dup_of.append(original)
-                    duplicates += 1
-            start = cur.execute("SELECT coalesce(max(rid), 0) FROM samples").fetchall()[0][0] + 1
-            table = pa.table(
-                {
-                    "rid": pa.array(range(start, start + n), pa.int64()),
-                    "id": pa.array(ids, pa.string()),
-                    "source_id": pa.array([source_id] * n, pa.int32()),
-                    "source_index": pa.array(columns["source_index"], pa.int64()),
-                    "format": pa.array([fmt] * n, pa.string()),
-                    "raw": pa.array(columns["raw"], pa.string()),
-                    "messages": pa.array(columns["messages"], pa.string()),
-                    "tools": pa.array(columns["tools"], pa.string()),
-                    "prompt": pa.array(columns["prompt"], pa.string()),
-                    "answer": pa.array(columns["answer"], pa.string()),
-                    "n_turns": pa.array(columns["n_turns"], pa.int32()),
-                    "orig_hash": pa.array(columns["content_hash"], pa.string()),
-                    "content_hash": pa.array(columns["content_hash"], pa.string()),
-                    "dup_of": pa.array(dup_of, pa.string()),
-                }
-            )
-            cur.register("new_samples", table)
+            inserted = duplicates = 0
+            before = cur.execute("SELECT coalesce(max(rid), 0) FROM samples").fetchall()[0][0]
+            # What this import has seen so far: content hash -> first id, and id base -> how many ids use it.
+            seen: dict[str, str] = {}
+            taken: dict[str, int] = {}
+            for columns in chunks:
+                if columns["content_hash"]:
+                    duplicates += self._insert_chunk(
+                        cur,
+                        source_id,
+                        fmt,
+                        columns,
+                        now,
+                        user,
+                        first_rid=before + inserted + 1,
+                        workspace_rids=before,
+                        seen=seen,
+                        taken=taken,
+                    )
+                    inserted += len(columns["content_hash"])
             cur.execute(
-                "INSERT INTO samples (rid, id, source_id, source_index, format, raw, messages, tools, prompt, answer, "
-                "n_turns, orig_hash, content_hash, dup_of, created_at, updated_at, updated_by) "
-                "SELECT *, ?, ?, ? FROM new_samples",
-                [now, now, user],
+                "UPDATE sources SET records = ?, rejected = ? WHERE source_id = ?", [inserted, rejected(), source_id]
             )
-            cur.unregister("new_samples")
             cur.execute(
                 "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
                 "VALUES (NULL, ?, ?, 'import', 'source', NULL, ?, NULL)",
-                [now, user, json.dumps({"source_id": source_id, "name": name, "records": n})],
+                [now, user, json.dumps({"source_id": source_id, "name": name, "records": inserted})],
             )
-            return {"source_id": source_id, "inserted": n, "duplicates": duplicates}
+            return {"source_id": source_id, "inserted": inserted, "duplicates": duplicates}
 
-        return self._retrying(body, retries=3)
+        # The chunks can be read once, so no retry; imports are serialized because ids are derived from what is
+        # already in the workspace (there is no index to enforce their uniqueness: it would slow imports 2x).
+        with self._import_lock:
+            # One DuckDB thread while importing: the other core parses the next chunk (Python, under the GIL).
+            # Measured on 2 cores: 1M records in 23 s instead of 28 s with DuckDB's default of one thread per core.
+            cur = self.cursor()
+            threads = cur.execute("SELECT current_setting('threads')").fetchall()[0][0]
+            cur.execute("SET threads = 1")
+            try:
+                return self._retrying(body, retries=1)
+            finally:
+                cur.execute(f"SET threads = {int(threads)}")
+
+    def _insert_chunk(
+        self,
+        cur,
+        source_id: int,
+        fmt: str,
+        columns: dict[str, list],
+        now: datetime,
+        user: str,
+        *,
+        first_rid: int,
+        workspace_rids: int,
+        seen: dict[str, str],
+        taken: dict[str, int],
+    ) -> int:
+        """Insert one chunk of an import inside its transaction. Returns how many of its samples are duplicates.
+
+        The first sample holding each content (by rid) is what duplicates point to. Ids derive from the content
+        hash at import, with a counter for repeats, so they stay unique and stable. Samples that were in the
+        workspace before this import (rid <= workspace_rids) are looked up; this import's own are in ``seen`` and
+        ``taken``, which the caller keeps across chunks.
+        """
+        n = len(columns["content_hash"])
+        first = seen
+        if workspace_rids:
+            cur.register("new_hashes", pa.table({"h": pa.array(columns["content_hash"], pa.string())}))
+            try:
+                for h, sid in cur.execute(
+                    "SELECT content_hash, arg_min(id, rid) FROM samples WHERE rid <= ? "
+                    "AND content_hash IN (SELECT h FROM new_hashes) GROUP BY content_hash",
+                    [workspace_rids],
+                ).fetchall():
+                    first.setdefault(h, sid)
+                for base, count in cur.execute(
+                    "SELECT left(id, 16), count(*) FROM samples WHERE rid <= ? "
+                    "AND left(id, 16) IN (SELECT left(h, 16) FROM new_hashes) GROUP BY 1",
+                    [workspace_rids],
+                ).fetchall():
+                    taken.setdefault(base, count)
+            finally:
+                cur.unregister("new_hashes")
+        ids: list[str] = []
+        dup_of: list[str | None] = []
+        duplicates = 0
+        for h in columns["content_hash"]:
+            base = h[:16]
+            k = taken.get(base, 0)
+            taken[base] = k + 1
+            sid = base if k == 0 else f"{base}-{k}"
+            ids.append(sid)
+            original = first.get(h)
+            if original is None:
+                first[h] = sid
+                dup_of.append(None)
+            else:
+                dup_of.append(original)
+                duplicates += 1
+        start = first_rid
+        table = pa.table(
+            {
+                "rid": pa.array(range(start, start + n), pa.int64()),
+                "id": pa.array(ids, pa.string()),
+                "source_id": pa.array([source_id] * n, pa.int32()),
+                "source_index": pa.array(columns["source_index"], pa.int64()),
+                "format": pa.array([fmt] * n, pa.string()),
+                "raw": pa.array(columns["raw"], pa.string()),
+                "tools": pa.array(columns["tools"], pa.string()),
+                "prompt": pa.array(columns["prompt"], pa.string()),
+                "answer": pa.array(columns["answer"], pa.string()),
+                "n_turns": pa.array(columns["n_turns"], pa.int32()),
+                "content_hash": pa.array(columns["content_hash"], pa.string()),
+                "dup_of": pa.array(dup_of, pa.string()),
+            }
+        )
+        cur.register("new_samples", table)
+        try:
+            cur.execute(
+                "INSERT INTO samples (rid, id, source_id, source_index, format, raw, tools, prompt, answer, "
+                "n_turns, content_hash, dup_of, created_at, updated_at, updated_by) "
+                "SELECT *, ?, ?, ? FROM new_samples",
+                [now, now, user],
+            )
+        finally:
+            cur.unregister("new_samples")
+        return duplicates
 
     def sources(self) -> list[dict]:
         """Every imported file, oldest first."""
@@ -415,8 +482,18 @@ class Store:
             "SELECT source_id, name, path, sha256, format, mapping, records, rejected, imported_at, imported_by "
             "FROM sources ORDER BY source_id"
         ).fetchall()
-        keys = ("source_id", "name", "path", "sha256", "format", "mapping", "records", "rejected", "imported_at",
-                "imported_by")
+        keys = (
+            "source_id",
+            "name",
+            "path",
+            "sha256",
+            "format",
+            "mapping",
+            "records",
+            "rejected",
+            "imported_at",
+            "imported_by",
+        )
         return [dict(zip(keys, r)) for r in rows]
 
     # ------------------------------------------------------------------ reading samples
@@ -451,8 +528,9 @@ class Store:
             clauses.append("list_contains(s.tags, ?)")
             params.append(f.tag)
         if f.text:
-            pattern = _like_pattern(f.text)
-            clauses.append("(s.prompt ILIKE ? ESCAPE '\\' OR s.answer ILIKE ? ESCAPE '\\')")
+            # A case-insensitive RE2 literal: measured 1.8x faster than ILIKE over the same rows.
+            pattern = "(?i)" + re.escape(f.text)
+            clauses.append("(regexp_matches(s.prompt, ?) OR regexp_matches(s.answer, ?))")
             params += [pattern, pattern]
         if f.duplicates is True:
             clauses.append("s.dup_of IS NOT NULL")
@@ -484,12 +562,20 @@ class Store:
             )
         return " ".join(joins)
 
-    def count(self, f: SampleFilter | None = None) -> int:
-        """How many samples match the filter."""
+    def count(self, f: SampleFilter | None = None, *, cap: int | None = None) -> int:
+        """How many samples match the filter; with ``cap``, stop counting past it (returns at most cap + 1).
+
+        A text search must read every prompt and answer to count them all (about 0.5 s at 1M samples on 2 cores);
+        capped, it stops as soon as it has seen enough, which is what a page needs ("10,000+ matches").
+        """
         cols = {c.column: c for c in self.score_columns()}
         where, params = self._where(f, cols)
         used = {cols[c].scorer for c in (f.score_ranges if f else {})}
-        return self.cursor().execute(f"SELECT count(*) FROM {self._from(used)} WHERE {where}", params).fetchall()[0][0]
+        if cap is None:
+            q = f"SELECT count(*) FROM {self._from(used)} WHERE {where}"
+        else:
+            q = f"SELECT count(*) FROM (SELECT 1 FROM {self._from(used)} WHERE {where} LIMIT {int(cap) + 1})"
+        return self.cursor().execute(q, params).fetchall()[0][0]
 
     def page(
         self,
@@ -508,34 +594,70 @@ class Store:
         """
         score_cols = {c.column: c for c in self.score_columns()}
         where, params = self._where(f, score_cols)
-        scorers = {c.scorer for c in score_cols.values()} if with_scores else {
-            score_cols[c].scorer for c in (f.score_ranges if f else {})
-        }
-        select = [f"s.{c}" for c in PAGE_COLUMNS] + ["src.name AS source"]
-        if with_scores:
-            select += [f"{_ident(c.scorer)}.{_ident(c.column)}" for c in score_cols.values()]
+        filter_scorers = {score_cols[c].scorer for c in (f.score_ranges if f else {})}
         if order == "rid" or order in PAGE_COLUMNS:
             order_sql = f"s.{order}"
         elif order in score_cols:
             order_sql = f"{_ident(score_cols[order].scorer)}.{_ident(order)}"
-            scorers.add(score_cols[order].scorer)
+            filter_scorers.add(score_cols[order].scorer)
         else:
             raise NotFound(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
+        cur = self.cursor()
+        # Two steps: find the page's row ids scanning only the columns the filter and order need (a deep OFFSET
+        # then costs a top-N over integers, not over wide rows), then fetch the wide columns of those rows alone.
+        if f is not None and f.text and order == "rid" and not descending and not filter_scorers:
+            rids = self._text_page_rids(cur, where, params, offset, limit)
+        else:
+            q = (
+                f"SELECT s.rid FROM {self._from(filter_scorers)} WHERE {where} "
+                f"ORDER BY {order_sql} {direction} NULLS LAST, s.rid LIMIT ? OFFSET ?"
+            )
+            rids = [r[0] for r in cur.execute(q, params + [int(limit), int(offset)]).fetchall()]
+        scorers = {c.scorer for c in score_cols.values()} if with_scores else set()
+        select = [f"s.{c}" for c in PAGE_COLUMNS] + ["src.name AS source"]
+        if with_scores:
+            select += [f"{_ident(c.scorer)}.{_ident(c.column)}" for c in score_cols.values()]
         q = (
             f"SELECT {', '.join(select)} FROM {self._from(scorers)} "
-            f"JOIN sources src ON src.source_id = s.source_id WHERE {where} "
-            f"ORDER BY {order_sql} {direction} NULLS LAST, s.rid LIMIT ? OFFSET ?"
+            "JOIN sources src ON src.source_id = s.source_id WHERE s.rid IN (SELECT unnest(?::BIGINT[]))"
         )
-        return self.cursor().sql(q, params=params + [int(limit), int(offset)]).to_arrow_table()
+        table = cur.sql(q, params=[rids]).to_arrow_table()
+        position = {rid: i for i, rid in enumerate(rids)}
+        got = table.column("rid").to_pylist()
+        return table.take(pa.array(sorted(range(len(got)), key=lambda i: position[got[i]]), pa.int64()))
+
+    @staticmethod
+    def _text_page_rids(cur, where: str, params: list, offset: int, limit: int) -> list[int]:
+        """Rids of one page of a text search, in rid order, reading only as much of the table as the page needs.
+
+        A substring search cannot use an index, and ``ORDER BY rid LIMIT`` still reads every row. Scanning growing
+        rid windows instead (DuckDB skips row groups outside a window by their min/max rid) stops as soon as the
+        page is full: a common word's first page reads a sliver of the table; a rare word still reads all of it.
+        """
+        need = offset + limit
+        top = cur.execute("SELECT coalesce(max(rid), 0) FROM samples").fetchall()[0][0]
+        found: list[int] = []
+        low, window = 1, TEXT_WINDOW
+        while low <= top and len(found) < need:
+            found += [
+                r[0]
+                for r in cur.execute(
+                    f"SELECT s.rid FROM samples s WHERE {where} AND s.rid >= ? AND s.rid < ? ORDER BY s.rid LIMIT ?",
+                    params + [low, low + window, need - len(found)],
+                ).fetchall()
+            ]
+            low += window
+            window *= 2
+        return found[offset:need]
 
     def get_sample(self, sample_id: str) -> dict:
         """One sample with its messages (parsed), original record, curation state and current scores."""
         cur = self.cursor()
         rel = cur.execute(
             "SELECT s.rid, s.id, s.source_id, src.name, s.source_index, s.format, s.raw, s.messages, s.tools, "
-            "s.prompt, s.answer, s.n_turns, s.orig_hash, s.content_hash, s.dup_of, s.status, s.tags, s.note, "
-            "s.version, s.created_at, s.updated_at, s.updated_by "
+            "s.prompt, s.answer, s.n_turns, s.content_hash, s.dup_of, s.status, s.tags, s.note, "
+            "s.version, s.created_at, s.updated_at, s.updated_by, src.mapping "
             "FROM samples s JOIN sources src ON src.source_id = s.source_id WHERE s.id = ?",
             [sample_id],
         )
@@ -545,8 +667,10 @@ class Store:
         keys = [d[0] for d in rel.description]
         sample = dict(zip(keys, row))
         sample["source"] = sample.pop("name")
-        sample["messages"] = json.loads(sample["messages"])
         sample["raw"] = json.loads(sample["raw"])
+        mapping = sample.pop("mapping")
+        sample["edited"] = sample["messages"] is not None
+        sample["messages"] = messages_of(sample["messages"], sample["raw"], sample["format"], mapping)
         sample["tools"] = json.loads(sample["tools"]) if sample["tools"] is not None else None
         sample["scores"] = self._scores_for(cur, sample["content_hash"])
         return sample
@@ -652,18 +776,21 @@ class Store:
 
         def body(cur):
             row = cur.execute(
-                "SELECT version, status, tags, note, messages, tools FROM samples WHERE id = ?", [sample_id]
+                "SELECT s.version, s.status, s.tags, s.note, s.messages, s.tools, s.raw, s.format, src.mapping "
+                "FROM samples s JOIN sources src ON src.source_id = s.source_id WHERE s.id = ?",
+                [sample_id],
             ).fetchall()
             row = _one(row)
             if row is None:
                 raise NotFound(f"no sample {sample_id!r} in this workspace")
-            version, cur_status, cur_tags, cur_note, cur_messages, tools_json = row
+            version, cur_status, cur_tags, cur_note, cur_messages, tools_json, raw, fmt, mapping = row
+            cur_messages = messages_of(cur_messages, raw, fmt, mapping)
             if version != expected_version:
                 raise ConflictError(
                     sample_id,
                     expected_version,
                     version,
-                    {"status": cur_status, "tags": cur_tags, "note": cur_note, "messages": json.loads(cur_messages)},
+                    {"status": cur_status, "tags": cur_tags, "note": cur_note, "messages": cur_messages},
                 )
             sets: list[str] = []
             params: list = []
@@ -684,7 +811,7 @@ class Store:
                 changes.append(("note", cur_note, note))
             if messages is not None:
                 new_json = json.dumps(messages, ensure_ascii=False)
-                if messages != json.loads(cur_messages):
+                if messages != cur_messages:
                     tools = json.loads(tools_json) if tools_json is not None else None
                     sets += ["messages = ?", "prompt = ?", "answer = ?", "n_turns = ?", "content_hash = ?"]
                     params += [
@@ -694,7 +821,7 @@ class Store:
                         sum(1 for m in messages if m["role"] == "user"),
                         content_hash(messages, tools),
                     ]
-                    changes.append(("messages", cur_messages, new_json))
+                    changes.append(("messages", json.dumps(cur_messages, ensure_ascii=False), new_json))
             if not changes:
                 return version
             now = _now()
@@ -780,12 +907,25 @@ class Store:
         """
         score_cols = {c.column: c for c in self.score_columns()}
         where, params = self._where(f, score_cols)
-        scorers = {c.scorer for c in score_cols.values()} if with_scores else {
-            score_cols[c].scorer for c in (f.score_ranges if f else {})
-        }
+        scorers = (
+            {c.scorer for c in score_cols.values()}
+            if with_scores
+            else {score_cols[c].scorer for c in (f.score_ranges if f else {})}
+        )
         select = [
-            "s.id", "src.name AS source", "s.source_index", "s.format", "s.raw", "s.messages", "s.tools", "s.status",
-            "s.tags", "s.note", "s.version", "s.content_hash", "src.mapping",
+            "s.id",
+            "src.name AS source",
+            "s.source_index",
+            "s.format",
+            "s.raw",
+            "s.messages",
+            "s.tools",
+            "s.status",
+            "s.tags",
+            "s.note",
+            "s.version",
+            "s.content_hash",
+            "src.mapping",
         ]
         if with_scores:
             select += [f"{_ident(c.scorer)}.{_ident(c.column)}" for c in score_cols.values()]
@@ -870,6 +1010,7 @@ class Store:
         Returns:
             How many jobs were marked.
         """
+
         def body(cur):
             return len(
                 cur.execute(
@@ -913,25 +1054,35 @@ class Store:
         self._retrying(body)
         self._score_columns_cache = None
 
-    def unscored(self, name: str, key: str, *, limit: int | None = None, after_hash: str | None = None) -> pa.Table:
-        """Distinct contents with no result for ``key`` yet: (content_hash, messages, tools), by content_hash.
+    def unscored(self, name: str, key: str, *, limit: int | None = None, after_hash: str | None = None) -> list[dict]:
+        """Distinct contents with no result for ``key`` yet, by content_hash: [{content_hash, messages, tools}].
 
         Scorers work on content, so duplicates are scored once. Pass ``after_hash`` to page through.
         """
         t = _ident(name)
         q = (
-            "SELECT content_hash, any_value(messages) AS messages, any_value(tools) AS tools FROM samples s "
+            "SELECT s.content_hash, arg_min(s.messages, s.rid) AS messages, arg_min(s.raw, s.rid) AS raw, "
+            "arg_min(s.format, s.rid) AS format, arg_min(s.tools, s.rid) AS tools, "
+            "arg_min(src.mapping, s.rid) AS mapping FROM samples s JOIN sources src ON src.source_id = s.source_id "
             f"WHERE NOT EXISTS (SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)"
         )
         params: list = [key]
         if after_hash is not None:
-            q += " AND content_hash > ?"
+            q += " AND s.content_hash > ?"
             params.append(after_hash)
-        q += " GROUP BY content_hash ORDER BY content_hash"
+        q += " GROUP BY s.content_hash ORDER BY s.content_hash"
         if limit is not None:
             q += " LIMIT ?"
             params.append(int(limit))
-        return self.cursor().sql(q, params=params).to_arrow_table()
+        rows = self.cursor().execute(q, params).fetchall()
+        return [
+            {
+                "content_hash": h,
+                "messages": messages_of(messages, raw, fmt, mapping),
+                "tools": json.loads(tools) if tools is not None else None,
+            }
+            for h, messages, raw, fmt, tools, mapping in rows
+        ]
 
     def count_unscored(self, name: str, key: str) -> tuple[int, int]:
         """(contents still to score, distinct contents in the workspace) for a scorer key."""

@@ -16,7 +16,11 @@ def run_cli(*args, env=None, timeout=120):
     full_env = {**os.environ, "WINNOW_USER": "ci", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "core", *map(str, args)],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, env=full_env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=full_env,
+        timeout=timeout,
     )
 
 
@@ -72,7 +76,9 @@ def test_killed_export_never_leaves_a_partial_file(tmp_path):
     out = tmp_path / "exp" / "big.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "core", "export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
     while time.time() < deadline and not list(out.parent.glob(".big.jsonl.partial-*")):

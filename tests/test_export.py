@@ -13,26 +13,57 @@ from core.store import SampleFilter, Store
 
 RECORDS = {
     "alpaca": [
-        {"instruction": "把下面的句子翻译成英文", "input": "我喜欢读书。", "output": "I like reading.", "category": "翻译"},
-        {"instruction": "Give a title", "input": "", "output": "On Rivers", "system": "You are terse.",
-         "history": [["What is a river?", "A natural stream of water."], ["Name one.", "The Yangtze, 长江."]]},
+        {
+            "instruction": "把下面的句子翻译成英文",
+            "input": "我喜欢读书。",
+            "output": "I like reading.",
+            "category": "翻译",
+        },
+        {
+            "instruction": "Give a title",
+            "input": "",
+            "output": "On Rivers",
+            "system": "You are terse.",
+            "history": [["What is a river?", "A natural stream of water."], ["Name one.", "The Yangtze, 长江."]],
+        },
         {"instruction": "List two primes", "input": "", "output": "2 and 3."},
     ],
     "sharegpt": [
-        {"conversations": [{"from": "human", "value": "你好，请介绍一下你自己。"}, {"from": "gpt", "value": "你好！我是一个助手。"},
-                           {"from": "human", "value": "你会写诗吗？"}, {"from": "gpt", "value": "会的：\n春眠不觉晓。"}],
-         "system": "你是一个友好的助手。"},
-        {"conversations": [{"from": "human", "value": "What's the weather in Paris?"},
-                           {"from": "function_call", "value": "{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}"},
-                           {"from": "observation", "value": "{\"temp\": 18}"},
-                           {"from": "gpt", "value": "It is 18 °C in Paris."}],
-         "tools": "[{\"name\": \"weather\", \"description\": \"current weather\", \"parameters\": {}}]"},
+        {
+            "conversations": [
+                {"from": "human", "value": "你好，请介绍一下你自己。"},
+                {"from": "gpt", "value": "你好！我是一个助手。"},
+                {"from": "human", "value": "你会写诗吗？"},
+                {"from": "gpt", "value": "会的：\n春眠不觉晓。"},
+            ],
+            "system": "你是一个友好的助手。",
+        },
+        {
+            "conversations": [
+                {"from": "human", "value": "What's the weather in Paris?"},
+                {"from": "function_call", "value": '{"name": "weather", "arguments": {"city": "Paris"}}'},
+                {"from": "observation", "value": '{"temp": 18}'},
+                {"from": "gpt", "value": "It is 18 °C in Paris."},
+            ],
+            "tools": '[{"name": "weather", "description": "current weather", "parameters": {}}]',
+        },
     ],
     "openai": [
-        {"messages": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Capital of France?"},
-                      {"role": "assistant", "content": "Paris."}]},
-        {"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"},
-                      {"role": "user", "content": "再加一呢？"}, {"role": "assistant", "content": "3"}]},
+        {
+            "messages": [
+                {"role": "system", "content": "Answer in one word."},
+                {"role": "user", "content": "Capital of France?"},
+                {"role": "assistant", "content": "Paris."},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "1+1?"},
+                {"role": "assistant", "content": "2"},
+                {"role": "user", "content": "再加一呢？"},
+                {"role": "assistant", "content": "3"},
+            ]
+        },
     ],
     "prompt-completion": [
         {"prompt": "The capital of Japan is", "completion": " Tokyo."},
@@ -127,8 +158,9 @@ def test_with_scores_adds_source_and_columns(tmp_path, store):
     _import(store, tmp_path, "prompt-completion")
     cols = {"length": "INTEGER"}
     store.ensure_scorer("len", "len/v1", cols, {})
-    store.write_scores("len", "len/v1", cols,
-                       [(r["content_hash"], {"length": 7}) for r in store.unscored("len", "len/v1").to_pylist()])
+    store.write_scores(
+        "len", "len/v1", cols, [(r["content_hash"], {"length": 7}) for r in store.unscored("len", "len/v1")]
+    )
     out = tmp_path / "scored.jsonl"
     export_samples(store, out, fmt="prompt-completion", user="ana", filters=SampleFilter(), with_scores=True)
     rows = _read(out)

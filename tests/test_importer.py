@@ -13,8 +13,13 @@ from core.store import SampleFilter, Store
 ALPACA = [
     {"instruction": "Translate to French", "input": "Good morning", "output": "Bonjour"},
     {"instruction": "把这句话翻译成英文", "input": "今天天气很好", "output": "The weather is nice today."},
-    {"instruction": "Say hi", "input": "", "output": "Hi!", "system": "Be brief.",
-     "history": [["Hello?", "Hello! How can I help?"]]},
+    {
+        "instruction": "Say hi",
+        "input": "",
+        "output": "Hi!",
+        "system": "Be brief.",
+        "history": [["Hello?", "Hello! How can I help?"]],
+    },
     {"instruction": "Translate to French", "input": "Good morning", "output": "Bonjour"},
 ]
 
@@ -84,7 +89,10 @@ def test_mapping_imports_other_json(tmp_path, store):
     report = import_file(store, path, user="ana", mapping="prompt=question,response=answer")
     assert report.format == "mapped"
     sample = store.get_sample(store.page().to_pylist()[0]["id"])
-    assert sample["messages"] == [{"role": "user", "content": "2+3?"}, {"role": "assistant", "content": "2+3=5\n#### 5"}]
+    assert sample["messages"] == [
+        {"role": "user", "content": "2+3?"},
+        {"role": "assistant", "content": "2+3=5\n#### 5"},
+    ]
 
 
 def test_mapping_naming_absent_field_is_clear(tmp_path, store):

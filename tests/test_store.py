@@ -21,7 +21,6 @@ def _columns(pairs):
     return {
         "source_index": list(range(len(pairs))),
         "raw": [json.dumps({"instruction": p, "input": "", "output": a}) for p, a in pairs],
-        "messages": [json.dumps(m) for m in msgs],
         "tools": [None] * len(pairs),
         "prompt": [p for p, _ in pairs],
         "answer": [a for _, a in pairs],
@@ -39,8 +38,10 @@ def store(tmp_path):
         sha256="0" * 64,
         fmt="alpaca",
         mapping=None,
-        rejected=0,
-        columns=_columns([("What is 2+2?", "4"), ("Name a colour.", "Blue."), ("What is 2+2?", "4"), ("你好", "你好！")]),
+        chunks=[
+            _columns([("What is 2+2?", "4"), ("Name a colour.", "Blue.")]),
+            _columns([("What is 2+2?", "4"), ("你好", "你好！")]),
+        ],
         user="ana",
     )
     yield s
@@ -69,9 +70,16 @@ def test_exact_duplicates_are_flagged_not_dropped(store):
 def test_ids_are_stable_across_workspaces(tmp_path, store):
     with Store(tmp_path / "other.duckdb") as other:
         other.import_source(
-            name="a.json", path=None, sha256="0" * 64, fmt="alpaca", mapping=None, rejected=0,
-            columns=_columns([("What is 2+2?", "4"), ("Name a colour.", "Blue."), ("What is 2+2?", "4"),
-                              ("你好", "你好！")]),
+            name="a.json",
+            path=None,
+            sha256="0" * 64,
+            fmt="alpaca",
+            mapping=None,
+            chunks=[
+                _columns(
+                    [("What is 2+2?", "4"), ("Name a colour.", "Blue."), ("What is 2+2?", "4"), ("你好", "你好！")]
+                )
+            ],
             user="bo",
         )
         assert [r["id"] for r in other.page().to_pylist()] == [r["id"] for r in store.page().to_pylist()]
@@ -81,7 +89,10 @@ def test_filters_text_status_and_escape(store):
     assert store.count(SampleFilter(text="colour")) == 1
     assert store.count(SampleFilter(text="COLOUR")) == 1
     assert store.count(SampleFilter(text="你好")) == 1
-    assert store.count(SampleFilter(text="%")) == 0  # a LIKE wildcard is matched literally
+    assert store.count(SampleFilter(text="%")) == 0  # wildcards and regex syntax are matched literally
+    assert store.count(SampleFilter(text=".*")) == 0
+    assert store.count(SampleFilter(text="2+2?")) == 2
+    assert store.page(SampleFilter(text="no such words")).num_rows == 0
     assert store.count(SampleFilter(status="accepted")) == 0
     assert store.count(SampleFilter(status=["pending", "accepted"])) == 4
 
@@ -92,7 +103,11 @@ def test_update_bumps_version_and_audits_each_field(store):
     assert v == 2
     sample = store.get_sample(sid)
     assert (sample["status"], sample["tags"], sample["note"], sample["version"]) == (
-        "accepted", ["colour", "easy"], "fine", 2)
+        "accepted",
+        ["colour", "easy"],
+        "fine",
+        2,
+    )
     events = store.history(sid)
     assert {e["field"] for e in events} == {"status", "tags", "note"}
     status_event = next(e for e in events if e["field"] == "status")
@@ -123,7 +138,7 @@ def test_editing_messages_changes_hash_and_derived_text(store):
     after = store.get_sample(sample["id"])
     assert after["messages"] == new and after["answer"] == "Green."
     assert after["content_hash"] != before["content_hash"]
-    assert after["orig_hash"] == before["orig_hash"] and after["id"] == before["id"]
+    assert after["id"] == before["id"] and after["edited"] and not before["edited"]
 
 
 def test_concurrent_updates_each_applied_or_conflict(store):
@@ -188,7 +203,7 @@ def test_scores_keyed_by_content_and_key(store):
     store.ensure_scorer("len", "len/v1", cols, {"p": 1})
     todo, total = store.count_unscored("len", "len/v1")
     assert (todo, total) == (3, 3)  # duplicates are scored once
-    pending = store.unscored("len", "len/v1").to_pylist()
+    pending = store.unscored("len", "len/v1")
     store.write_scores("len", "len/v1", cols, [(r["content_hash"], {"length": len(r["messages"])}) for r in pending])
     assert store.count_unscored("len", "len/v1") == (0, 3)
     rows = store.page().to_pylist()
@@ -229,3 +244,32 @@ def _root():
     from core.settings import PROJECT_ROOT
 
     return PROJECT_ROOT
+
+
+@pytest.mark.parametrize("window", [65_536, 50])
+def test_text_search_pages_match_an_ordered_scan(tmp_path, monkeypatch, window):
+    """Text-search pages scan rid windows; after imports and updates they must equal an ORDER BY rid scan."""
+    monkeypatch.setattr("core.store.TEXT_WINDOW", window)
+    with Store(tmp_path / "order.duckdb") as s:
+        for k in range(3):
+            s.import_source(
+                name=f"f{k}.json",
+                path=None,
+                sha256=str(k) * 64,
+                fmt="alpaca",
+                mapping=None,
+                user="ana",
+                chunks=[_columns([(f"q{k}-{i} river", f"a{i}") for i in range(j, j + 700)]) for j in (0, 700, 1400)],
+            )
+        ids = [r["id"] for r in s.page(limit=300, offset=1000).to_pylist()]
+        s.set_status_many(ids[::3], "accepted", user="ana")
+        f = SampleFilter(text="river")
+        cur = s.cursor()
+        expected = [
+            r[0]
+            for r in cur.execute(
+                "SELECT rid FROM samples WHERE prompt ILIKE '%river%' ORDER BY rid LIMIT 100 OFFSET 2000"
+            ).fetchall()
+        ]
+        assert [r["rid"] for r in s.page(f, offset=2000, limit=100).to_pylist()] == expected
+        assert s.count(f) == 6300 and s.count(f, cap=1000) == 1001

@@ -11,7 +11,6 @@ The runner is the only part of scoring that touches the workspace. Scorers stay 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -76,17 +75,9 @@ def run_scorer(
             progress(0, todo, f"{scorer.name}: starting")
         while done < todo:
             page = store.unscored(scorer.name, scorer.key, limit=min(PAGE, todo - done), after_hash=after)
-            if page.num_rows == 0:
+            if not page:
                 break
-            samples = [
-                {
-                    "id": row["content_hash"],
-                    "content_hash": row["content_hash"],
-                    "messages": json.loads(row["messages"]),
-                    "tools": json.loads(row["tools"]) if row["tools"] is not None else None,
-                }
-                for row in page.to_pylist()
-            ]
+            samples = [{"id": r["content_hash"], **r} for r in page]
             after = samples[-1]["content_hash"]
             for batch, rows in iter_scored(scorer, samples, cancelled=cancelled):
                 store.write_scores(

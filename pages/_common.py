@@ -1,0 +1,227 @@
+"""Streamlit-only helpers shared by the pages: the cached workspace, the acting user, errors, jobs and chats.
+
+The Streamlit process owns the single read-write connection to a workspace (DuckDB allows one writer process), so
+the ``Store`` is a ``st.cache_resource`` shared by every session and every script thread; each store call opens its
+own cursor. Tests fetch the very same object with ``get_store(path)``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from core import jobs
+from core.errors import WinnowError
+from core.settings import Settings, load_settings
+from core.store import SampleFilter, Store
+
+WORKSPACE_KEY = "workspace_path"
+REVIEWED = ("accepted", "rejected")
+FINISHED = ("done", "failed", "cancelled")
+STATUS_COLORS = {"pending": "orange", "accepted": "green", "rejected": "red"}
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def acting_user() -> str:
+    """The name recorded in the audit log. From the settings until accounts exist."""
+    return settings().user
+
+
+def workspace_path() -> Path:
+    """The workspace this session works on: the sidebar's choice, else ``WINNOW_DB``."""
+    chosen = st.session_state.get(WORKSPACE_KEY)
+    return Path(chosen).expanduser() if chosen else settings().db
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(resolved: str) -> Store:
+    store = Store(resolved)
+    # This process now holds the only writer connection, so no job recorded as running can still be alive.
+    store.fail_orphaned_jobs()
+    return store
+
+
+def get_store(path: str | Path) -> Store:
+    """The process-wide Store for ``path`` (opened, migrated and cleaned of orphaned jobs on first use)."""
+    return _open_store(str(Path(path).expanduser().resolve()))
+
+
+def _through_app() -> None:
+    """Make sure this run went through app.py's st.navigation, not Streamlit's old pages-folder mode.
+
+    Streamlit takes an app with a ``pages/`` folder beside its entry script for an old-style multipage app until
+    st.navigation runs once in the process. So the first run after a server start, when it is for a page's URL (a
+    reopened tab, a bookmark), would execute that page file alone: no sidebar, no wide layout. st.navigation clears
+    the flag; if a page finds it still set, this run skipped app.py, so clear it and run again through app.py.
+    """
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def current_store() -> Store:
+    """The session's Store; on a user's mistake (locked or foreign file) show it and stop the page."""
+    _through_app()
+    try:
+        return get_store(workspace_path())
+    except WinnowError as ex:
+        show_error(ex)
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def show_error(ex: BaseException) -> None:
+    """Show a user's mistake as one line. Anything that is not a WinnowError is a bug and is re-raised."""
+    if not isinstance(ex, WinnowError):
+        raise ex
+    st.error(str(ex), icon="🚫")
+
+
+def status_badge(status: str) -> str:
+    """A status as a coloured Markdown badge."""
+    return f":{STATUS_COLORS.get(status, 'gray')}-badge[{status}]"
+
+
+def review_counts(store: Store) -> tuple[int, int]:
+    """(reviewed, total) over the whole workspace: two counts, cheap at any size."""
+    return store.count(SampleFilter(status=list(REVIEWED))), store.count()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def known_tags(path: str, _store: Store) -> list[str]:
+    """Tags in use, for pickers. Cached briefly: computing them scans every sample."""
+    return _store.all_tags()
+
+
+# ---------------------------------------------------------------------------------------------------- chats
+
+
+def render_chat(messages: list[dict], *, tools: list | None = None, markdown: bool = True) -> None:
+    """Draw a conversation as chat turns, the system prompt and tool results included.
+
+    Args:
+        markdown: render the text as Markdown; False shows it verbatim (what the trainer will see).
+    """
+    if tools:
+        with st.expander(f"Tools ({len(tools)})"):
+            st.json(tools, expanded=False)
+    for m in messages:
+        role = m.get("role", "?")
+        avatar = {"system": ":material/settings:", "tool": ":material/build:"}.get(role)
+        with st.chat_message(role if role in ("user", "assistant") else "ai", avatar=avatar):
+            if role not in ("user", "assistant"):
+                st.caption(role)
+            content = m.get("content")
+            if isinstance(content, str):
+                if markdown:
+                    st.markdown(content)
+                else:
+                    st.code(content, language=None, wrap_lines=True)
+            elif content is not None:
+                st.json(content, expanded=False)
+            if m.get("tool_calls"):
+                st.json(m["tool_calls"], expanded=False)
+
+
+def render_scores(scores: dict) -> None:
+    if not scores:
+        st.caption("No scores yet.")
+        return
+    cols = st.columns(min(len(scores), 4))
+    for i, (name, value) in enumerate(scores.items()):
+        shown = f"{value:.4g}" if isinstance(value, float) else ("—" if value is None else str(value))
+        cols[i % len(cols)].metric(name, shown)
+
+
+# ---------------------------------------------------------------------------------------------------- jobs
+
+
+def throttled(progress: jobs.JobProgress, every_s: float = 0.3):
+    """Adapt a job's progress to core's ``progress(done, total_or_None)``, writing to the jobs table sparingly."""
+    last = [0.0]
+
+    def update(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s or (total is not None and done >= total):
+            last[0] = now
+            progress(done, total or 0, "")
+
+    return update
+
+
+def remember_job(store: Store, state_key: str, job_id: int) -> None:
+    """Keep a job the page started, for this workspace (job ids are per workspace)."""
+    st.session_state[state_key] = {"workspace": str(store.path), "id": job_id}
+
+
+def remembered_job(store: Store, state_key: str) -> int | None:
+    """The id of the job kept under ``state_key`` for this workspace, or None."""
+    kept = st.session_state.get(state_key)
+    return kept["id"] if kept and kept["workspace"] == str(store.path) else None
+
+
+def job_running(store: Store, state_key: str) -> bool:
+    """Whether the job kept under ``state_key`` is still at work in this process."""
+    job_id = remembered_job(store, state_key)
+    return job_id is not None and jobs.is_alive(job_id) and store.get_job(job_id)["status"] not in FINISHED
+
+
+def job_panel(store: Store, state_key: str, label: str, *, unit: str | None = None) -> dict | None:
+    """Follow the job kept under ``state_key`` (see ``remember_job``).
+
+    While it runs, a fragment polls it (progress bar and a Cancel button) and reruns the page when it ends.
+
+    Args:
+        unit: what ``done`` counts ("records"), or None when only the ratio means something (bytes read).
+
+    Returns:
+        The finished job (status 'done', 'failed' or 'cancelled'; a job whose thread vanished keeps its last status),
+        or None while it runs or when there is none.
+    """
+    job_id = remembered_job(store, state_key)
+    if job_id is None:
+        return None
+    job = store.get_job(job_id)
+    if job["status"] in FINISHED or not jobs.is_alive(job_id):
+        return job
+
+    @st.fragment(run_every=0.5)
+    def poll() -> None:
+        job = store.get_job(job_id)
+        if job["status"] in FINISHED or not jobs.is_alive(job_id):
+            st.rerun(scope="app")
+        done, total = job["done"], job["total"]
+        fraction = min(done / total, 1.0) if total else 0.0
+        if unit:
+            text = f"{label}: {done:,}" + (f" of {total:,}" if total else "") + f" {unit}"
+        else:
+            text = f"{label}: {fraction:.0%}"
+        st.progress(fraction, text=text)
+        if st.button("Cancel", key=f"{state_key}_cancel"):
+            store.request_cancel(job_id)
+
+    poll()
+    return None
+
+
+def job_result(job: dict) -> dict | None:
+    """A finished job's result: its JSON message when it succeeded; otherwise show why it did not and return None."""
+    if job["status"] == "done":
+        return json.loads(job["message"]) if job["message"] else {}
+    if job["status"] == "cancelled":
+        st.warning(job["message"] or "Cancelled.")
+    elif job["status"] not in FINISHED:
+        st.error(f"The {job['kind']} job stopped without a result (status {job['status']}).", icon="🚫")
+    elif job["error"] and "Traceback" in job["error"]:
+        st.error("This is a bug in Winnow; please report it with the details below.")
+        st.code(job["error"], language=None)
+    else:
+        st.error(job["error"] or "failed", icon="🚫")
+    return None

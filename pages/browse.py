@@ -1,0 +1,133 @@
+"""Browse: filter the workspace, page through it, and open one sample (here, or in Review)."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from core.errors import WinnowError
+from core.store import STATUSES, SampleFilter
+from pages import _common
+
+PAGE_SIZES = (25, 50, 100, 200)
+TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
+SCORE_SAMPLE = 20_000  # score values read to place a slider's ends
+
+store = _common.current_store()
+path = str(_common.workspace_path())
+
+st.title("Browse")
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def score_bounds(workspace: str, column: str, _store) -> tuple[float, float] | None:
+    """A column's range, from a sample of its values (a slider pulled to an end leaves that side open)."""
+    values = [float(v) for v in _store.score_values(column, limit=SCORE_SAMPLE) if v is not None and math.isfinite(v)]
+    return (min(values), max(values)) if values else None
+
+
+# ---------------------------------------------------------------------------------------------------- filters
+
+sources = {s["source_id"]: s["name"] for s in store.sources()}
+f1, f2, f3, f4 = st.columns([2, 2, 3, 2])
+statuses = f1.multiselect("Status", STATUSES, key="browse_status")
+source_ids = f2.multiselect("Source", list(sources), format_func=lambda i: f"{i}: {sources[i]}", key="browse_sources")
+text = f3.text_input("Text in prompt or answer", key="browse_text")
+dups = f4.selectbox("Duplicates", ["show", "only duplicates", "hide duplicates"], key="browse_dups")
+g1, g2 = st.columns([2, 7])
+tag = g1.selectbox(
+    "Tag", _common.known_tags(path, store), index=None, placeholder="any", accept_new_options=True, key="browse_tag"
+)
+
+ranges: dict[str, tuple[float | None, float | None]] = {}
+score_columns = [c for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
+if score_columns:
+    with g2.expander(f"Score ranges ({len(score_columns)} columns)"):
+        for col in score_columns:
+            bounds = score_bounds(path, col.column, store)
+            if bounds is None or bounds[0] == bounds[1]:
+                continue
+            lo, hi = st.slider(col.column, bounds[0], bounds[1], bounds, key=f"browse_range_{col.column}")
+            if (lo, hi) != bounds:
+                ranges[col.column] = (lo if lo > bounds[0] else None, hi if hi < bounds[1] else None)
+
+flt = SampleFilter(
+    status=statuses or None,
+    source_ids=source_ids or None,
+    tag=tag or None,
+    text=text.strip() or None,
+    duplicates={"show": None, "only duplicates": True, "hide duplicates": False}[dups],
+    score_ranges=ranges,
+)
+
+# ---------------------------------------------------------------------------------------------------- the table
+
+# A new filter starts at page 1; a page past the end (rows were reviewed elsewhere) becomes the last one.
+signature = repr(flt)
+if st.session_state.get("browse_signature") != signature:
+    st.session_state["browse_signature"] = signature
+    st.session_state["browse_page"] = 1
+try:
+    total = store.count(flt)
+except WinnowError as ex:  # a score column that vanished between two runs
+    _common.show_error(ex)
+    st.stop()
+p1, p2, p3 = st.columns([1, 1, 4])
+size = p1.selectbox("Rows per page", PAGE_SIZES, index=1, key="browse_size")
+pages = max(1, math.ceil(total / size))
+if st.session_state.get("browse_page", 1) > pages:
+    st.session_state["browse_page"] = pages
+page_no = int(p2.number_input("Page", min_value=1, max_value=pages, step=1, key="browse_page"))
+p3.caption(f"{total:,} samples match · page {page_no} of {pages}")
+
+table = store.page(flt, offset=(page_no - 1) * size, limit=size)
+shown = [c for c in TABLE_COLUMNS if c in table.column_names] + [c.column for c in score_columns]
+table = table.select([c for c in shown if c in table.column_names])
+ids = table.column("id").to_pylist()
+event = st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="browse_table",
+    column_config={
+        "prompt": st.column_config.TextColumn(width="large"),
+        "answer": st.column_config.TextColumn(width="large"),
+        "status": st.column_config.TextColumn(width="small"),
+    },
+)
+
+# ---------------------------------------------------------------------------------------------------- one sample
+
+rows = event.selection.rows if event is not None else []
+if rows and rows[0] < len(ids) and st.session_state.get("browse_picked_row") != ids[rows[0]]:
+    # A click in the table picks that sample (once, so the box below can still change it).
+    st.session_state["browse_picked_row"] = ids[rows[0]]
+    st.session_state["browse_pick"] = ids[rows[0]]
+if st.session_state.get("browse_pick") not in ids:
+    st.session_state["browse_pick"] = None
+picked = st.selectbox("Sample", ids, index=None, placeholder="click a row, or choose an id", key="browse_pick")
+
+if picked:
+    try:
+        sample = store.get_sample(picked)
+    except WinnowError as ex:
+        _common.show_error(ex)
+        st.stop()
+    st.divider()
+    h1, h2 = st.columns([4, 1])
+    h1.subheader(sample["id"])
+    h1.caption(
+        f"{_common.status_badge(sample['status'])} {sample['source']} · record {sample['source_index']} · {sample['format']} · version {sample['version']}"
+        + (f" · duplicate of {sample['dup_of']}" if sample["dup_of"] else "")
+        + (f" · tags: {', '.join(sample['tags'])}" if sample["tags"] else "")
+    )
+    if h2.button("Open in Review", key="browse_open", type="primary"):
+        st.session_state["review_open_id"] = sample["id"]
+        st.switch_page("pages/review.py")
+    if sample["note"]:
+        st.info(sample["note"])
+    _common.render_scores(sample["scores"])
+    _common.render_chat(sample["messages"], tools=sample["tools"])

@@ -1,0 +1,228 @@
+"""Import: bring a file into the workspace, after a preview of how its first records parse."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from core import formats, jobs
+from core.errors import FormatError, WinnowError
+from core.importer import import_file
+from pages import _common
+
+PREVIEW_RECORDS = 5
+NO_FIELD = "(none)"
+GUESSES = {
+    "prompt": ("prompt", "question", "query", "instruction", "input"),
+    "response": ("response", "answer", "output", "completion", "reply"),
+    "system": ("system", "system_prompt"),
+}
+
+store = _common.current_store()
+settings = _common.settings()
+workspace_dir = _common.workspace_path().expanduser().resolve().parent
+
+st.title("Import")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_head(path: str, mtime: float, size: int) -> tuple[list[tuple[int, int | None, dict]], str | None]:
+    """The first records of a file (what detection looks at), or the error reading them. Keyed by mtime and size."""
+    records = formats.iter_records(path)
+    try:
+        head = [(r.index, r.line, r.data) for r in itertools.islice(records, formats.DETECT_SAMPLE)]
+    except FormatError as ex:
+        return [], str(ex)
+    finally:
+        records.close()
+    return head, None if head else f"{path}: the file holds no records"
+
+
+def save_upload(uploaded) -> tuple[Path, str]:
+    """Write an upload under the workspace's uploads/ folder once; return its path and its original name."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(uploaded.name).name).lstrip(".") or "upload"
+    target = workspace_dir / "uploads" / f"{uploaded.file_id[:12]}-{safe}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(uploaded.getbuffer())
+        partial.replace(target)
+    return target, uploaded.name
+
+
+def guess(fields: list[str], key: str) -> int | None:
+    lowered = [f.lower() for f in fields]
+    return next((lowered.index(g) for g in GUESSES[key] if g in lowered), None)
+
+
+# ---------------------------------------------------------------------------------------------------- the file
+
+how = st.radio("Source", ["Upload a file", "A file on the server"], horizontal=True, key="import_how")
+path: Path | None = None
+display_name: str | None = None
+if how == "Upload a file":
+    uploaded = st.file_uploader(
+        "File (JSON, JSON Lines, CSV/TSV or Parquet)",
+        key="import_upload",
+        max_upload_size=settings.max_upload_mb,
+        help="Kept under the workspace's uploads/ folder. Larger files: give their path on the server.",
+    )
+    if uploaded is not None:
+        path, display_name = save_upload(uploaded)
+else:
+    typed = st.text_input("Path on the server", key="import_path", placeholder="/data/sft/train.jsonl").strip()
+    if typed:
+        path = Path(typed).expanduser()
+        display_name = path.name
+        if not path.is_file():
+            st.error(f"{typed}: no such file on the server" if not path.exists() else f"{typed} is not a file")
+            path = None
+
+# ---------------------------------------------------------------------------------------------------- options
+
+c1, c2, c3 = st.columns([2, 2, 1])
+fmt = c1.selectbox("Format", ["auto", *formats.FORMATS], key="import_format", help="auto detects it from the records")
+on_error = c2.radio(
+    "When a record is bad",
+    ["abort", "skip"],
+    key="import_on_error",
+    horizontal=True,
+    format_func={"abort": "import nothing", "skip": "skip it (keep a rejects file)"}.get,
+)
+allow_reimport = c3.checkbox(
+    "Allow re-import", key="import_allow", help="Import a file whose exact bytes are in already"
+)
+
+head: list[tuple[int, int | None, dict]] = []
+head_error = None
+if path is not None:
+    stat = path.stat()
+    head, head_error = read_head(str(path), stat.st_mtime, stat.st_size)
+    if head_error:
+        st.error(head_error.replace(str(path), display_name or str(path)), icon="🚫")
+
+mapping: dict | None = None
+if fmt == "mapped":
+    fields = list(dict.fromkeys(k for _, _, data in head if isinstance(data, dict) for k in data))
+    with st.container(border=True):
+        st.markdown("**Field mapping** — which field of your records holds each part of the sample")
+        m1, m2, m3 = st.columns(3)
+        chosen = {
+            "prompt": m1.selectbox("Prompt (user)", fields, index=guess(fields, "prompt"), key="map_prompt"),
+            "response": m2.selectbox("Response (assistant)", fields, index=guess(fields, "response"), key="map_resp"),
+        }
+        system_field = m3.selectbox("System", [NO_FIELD, *fields], key="map_system")
+        typed_mapping = st.text_input(
+            "…or type it", key="map_text", placeholder="prompt=question,response=answer,system=sys,history=turns"
+        ).strip()
+        try:
+            if typed_mapping:
+                mapping = formats.parse_mapping(typed_mapping)
+            elif chosen["prompt"] and chosen["response"]:
+                if system_field != NO_FIELD:
+                    chosen["system"] = system_field
+                mapping = formats.parse_mapping(",".join(f"{k}={v}" for k, v in chosen.items()))
+        except WinnowError as ex:
+            _common.show_error(ex)
+
+# ---------------------------------------------------------------------------------------------------- preview
+
+fmt_used: str | None = None
+if head:
+    st.subheader("Preview")
+    name = display_name or str(path)
+    try:
+        if fmt == "auto":
+            fmt_used = formats.detect_format([d for _, _, d in head], path=name)
+            st.caption(f"Detected format: **{fmt_used}**")
+        elif fmt == "mapped":
+            if mapping is not None:
+                formats.check_mapping(mapping, [d for _, _, d in head], path=name)
+                fmt_used = "mapped"
+            else:
+                st.info("Choose the prompt and response fields to see the preview.")
+        else:
+            fmt_used = fmt
+    except WinnowError as ex:
+        _common.show_error(ex)
+    if fmt_used:
+        shown = head[:PREVIEW_RECORDS]
+        st.caption(f"The first {len(shown)} records as they will be imported:")
+        for index, line, data in shown:
+            where = f"record {index}" + (f", line {line}" if line is not None else "")
+            with st.expander(where, expanded=index == 0):
+                try:
+                    c = formats.to_canonical(data, fmt_used, mapping)
+                except FormatError as ex:
+                    st.error(str(ex.located(path=name, line=line, record=index)), icon="🚫")
+                    st.json(data, expanded=False)
+                else:
+                    _common.render_chat(c.messages, tools=c.tools)
+
+# ---------------------------------------------------------------------------------------------------- import
+
+running = _common.job_running(store, "import_job")
+if st.button("Import", type="primary", disabled=path is None or running, key="import_go"):
+    source_path = path
+    user = _common.acting_user()
+    rejects = None
+    if on_error == "skip":
+        (workspace_dir / "rejects").mkdir(parents=True, exist_ok=True)
+        rejects = workspace_dir / "rejects" / f"{Path(display_name).stem}-{datetime.now():%Y%m%d-%H%M%S}.rejects.jsonl"
+
+    def work(progress):
+        report = import_file(
+            store,
+            source_path,
+            user=user,
+            fmt=fmt,
+            mapping=mapping,
+            on_error=on_error,
+            rejects_path=rejects,
+            display_name=display_name,
+            allow_reimport=allow_reimport,
+            progress=_common.throttled(progress),
+        )
+        return json.dumps(asdict(report))
+
+    params = {"file": display_name, "path": str(source_path), "format": fmt, "mapping": mapping, "on_error": on_error}
+    _common.remember_job(store, "import_job", jobs.start_job(store, "import", params, work, user=user))
+    st.rerun()  # redraw the page with its button disabled while the job runs
+
+finished = _common.job_panel(store, "import_job", "Reading records")
+if finished is not None:
+    report = _common.job_result(finished)
+    if report is not None:
+        file_name = finished["params"]["file"]
+        st.success(f"Imported {report['imported']:,} records from {file_name} as {report['format']}.")
+        r1, r2, r3 = st.columns(3)
+        r1.metric("Imported", f"{report['imported']:,}")
+        r2.metric("Exact duplicates (flagged)", f"{report['duplicates']:,}")
+        r3.metric("Rejected", f"{report['rejected']:,}")
+        if report["rejects_path"]:
+            st.warning(f"Bad records were skipped; their reasons are in `{report['rejects_path']}`.")
+            with st.expander("First problems"):
+                for line in report["errors"]:
+                    st.text(line)
+
+# ---------------------------------------------------------------------------------------------------- sources
+
+st.subheader("Sources in this workspace")
+sources = store.sources()
+if sources:
+    st.dataframe(
+        [
+            {k: s[k] for k in ("source_id", "name", "format", "records", "rejected", "imported_at", "imported_by")}
+            for s in sources
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption("Nothing imported yet.")

@@ -1,0 +1,151 @@
+"""The real app in a real browser: import a file, accept a sample in Review, export it, find it on disk.
+
+Starts ``streamlit run app.py`` on a free port (as datasette's Playwright tests start their server) and drives it with
+the system's Chromium. It fails, rather than skips, when Chromium is missing: CI must run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "pages"
+STEP_MS = 60_000
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "WINNOW_DB": str(tmp_path / "ws.duckdb"),
+        "WINNOW_EXPORT_DIR": str(tmp_path / "exports"),
+        "WINNOW_USER": "e2e",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(proc, f"http://127.0.0.1:{port}/_stcore/health")
+        yield f"http://127.0.0.1:{port}", tmp_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.e2e
+def test_import_review_export_in_chromium(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tmp_path = server
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is not installed (apt-get install -y chromium); this test must run, not skip"
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(STEP_MS)
+            expect.set_options(timeout=STEP_MS)
+            page.goto(base)
+
+            # Import a fixture file by its path on the server.
+            expect(page.get_by_role("heading", name="Import")).to_be_visible()
+            page.get_by_text("A file on the server").click()
+            path_box = page.get_by_label("Path on the server")
+            path_box.fill(str(DATA / "chats_openai.jsonl"))
+            path_box.press("Enter")
+            expect(page.get_by_text("Detected format:")).to_be_visible()
+            page.get_by_role("button", name="Import", exact=True).click()
+            expect(page.get_by_text("Imported 4 records from chats_openai.jsonl")).to_be_visible()
+
+            # Accept the first sample in Review.
+            page.get_by_role("link", name="Review").click()
+            expect(page.get_by_text("What is the capital of Peru?").first).to_be_visible()
+            page.get_by_role("button", name="Accept").click()
+            expect(page.get_by_text("1 of 4 reviewed").first).to_be_visible()
+            expect(page.get_by_text("Name a prime number above 10.").first).to_be_visible()
+
+            # Export the accepted samples as Alpaca (the default format and status).
+            page.get_by_role("link", name="Export").click()
+            expect(page.get_by_text("1 samples match")).to_be_visible()
+            page.get_by_role("button", name="Export", exact=True).click()
+            expect(page.get_by_text("Wrote 1 records")).to_be_visible()
+            expect(page.get_by_role("button", name="Download winnow-alpaca.jsonl")).to_be_visible()
+        finally:
+            browser.close()
+
+    lines = (tmp_path / "exports" / "winnow-alpaca.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {
+            "instruction": "What is the capital of Peru?",
+            "input": "",
+            "output": "Lima.",
+            "system": "You are a terse assistant.",
+        }
+    ]

@@ -1,0 +1,99 @@
+"""The Browse page: filters narrow the table, pages page, a sample opens below and in Review, scores show."""
+
+from __future__ import annotations
+
+import pytest
+from page_workspace import USER, load, new_workspace, open_app, texts, write_jsonl
+
+from core.importer import import_file
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    return new_workspace(tmp_path, monkeypatch)
+
+
+def table_ids(at) -> list[str]:
+    return at.dataframe[0].value["id"].tolist()
+
+
+def test_filters_narrow_the_table(store):
+    load(store, "chats_openai.jsonl", "tasks_alpaca.json")
+    at = open_app("pages/browse.py")
+    assert len(table_ids(at)) == 7 and "7 samples match" in texts(at)
+
+    at.text_input(key="browse_text").set_value("PERU").run()  # case-insensitive, prompt or answer
+    assert len(table_ids(at)) == 1
+    assert at.dataframe[0].value["prompt"].tolist() == ["What is the capital of Peru?"]
+
+    at.text_input(key="browse_text").set_value("").run()
+    at.selectbox(key="browse_dups").set_value("only duplicates").run()
+    assert at.dataframe[0].value["dup_of"].notna().all() and len(table_ids(at)) == 1
+
+    at.selectbox(key="browse_dups").set_value("show").run()
+    alpaca = next(s["source_id"] for s in store.sources() if s["name"] == "tasks_alpaca.json")
+    at.multiselect(key="browse_sources").set_value([alpaca]).run()
+    assert at.dataframe[0].value["source"].unique().tolist() == ["tasks_alpaca.json"]
+
+
+def test_status_and_tag_filters(store):
+    load(store, "chats_openai.jsonl")
+    rows = store.page().to_pylist()
+    store.update_sample(rows[1]["id"], rows[1]["version"], user=USER, status="accepted", tags=["geo"])
+    at = open_app("pages/browse.py")
+
+    at.multiselect(key="browse_status").set_value(["accepted"]).run()
+    assert table_ids(at) == [rows[1]["id"]]
+    at.multiselect(key="browse_status").set_value([]).run()
+    at.selectbox(key="browse_tag").set_value("geo").run()
+    assert table_ids(at) == [rows[1]["id"]]
+
+
+def test_pages_of_the_table(store, tmp_path):
+    records = [{"prompt": f"Question {i}?", "completion": f"Answer {i}."} for i in range(60)]
+    import_file(store, write_jsonl(tmp_path / "many.jsonl", records), user=USER)
+    at = open_app("pages/browse.py")
+    assert len(table_ids(at)) == 50
+
+    at.number_input(key="browse_page").set_value(2).run()
+    assert at.dataframe[0].value["prompt"].tolist() == [f"Question {i}?" for i in range(50, 60)]
+    assert "page 2 of 2" in texts(at)
+
+    at.text_input(key="browse_text").set_value("Question 1").run()  # a new filter starts at page 1
+    assert at.number_input(key="browse_page").value == 1 and len(table_ids(at)) == 11
+
+
+def test_a_chosen_sample_shows_its_chat_and_opens_in_review(store):
+    load(store, "chats_openai.jsonl")
+    third = store.page().to_pylist()[2]["id"]
+    at = open_app("pages/browse.py")
+
+    at.selectbox(key="browse_pick").set_value(third).run()
+    assert [m.name for m in at.chat_message] == ["user", "assistant", "user", "assistant"]
+    assert "300000 centimetres." in texts(at)
+
+    at.button(key="browse_open").click().run()
+    assert not at.exception
+    assert third in at.subheader[0].value  # Review shows that sample, not the first pending one
+    assert at.button(key="review_accept")
+
+
+def test_score_columns_show_and_filter_by_range(store):
+    load(store, "chats_openai.jsonl")
+    store.ensure_scorer("length", "length/v1/test", {"length_chars": "DOUBLE"}, {})
+    hashes = [store.get_sample(r["id"])["content_hash"] for r in store.page().to_pylist()]
+    store.write_scores(
+        "length",
+        "length/v1/test",
+        {"length_chars": "DOUBLE"},
+        [(h, {"length_chars": float(i)}) for i, h in enumerate(hashes)],
+    )
+    at = open_app("pages/browse.py")
+    assert at.dataframe[0].value["length_chars"].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+    at.slider(key="browse_range_length_chars").set_value((1.0, 2.0)).run()
+    assert at.dataframe[0].value["length_chars"].tolist() == [1.0, 2.0]
+    assert "2 samples match" in texts(at)
+
+    at.selectbox(key="browse_pick").set_value(table_ids(at)[0]).run()
+    assert [m.label for m in at.metric] == ["length_chars"] and at.metric[0].value == "1"
