@@ -12,6 +12,9 @@ Anything that is not a ``WinnowError`` is a bug and should surface with its trac
     ├── PermissionDenied     the acting user's role does not allow the call
     ├── ModelUnavailable     a model cannot be loaded (offline, bad path); the message says how to fix it
     ├── MissingDependency    an optional package is not installed; the message has the pip command
+    ├── TaxonomyError        a task-label taxonomy edit is invalid (empty or duplicate name, unknown label)
+    ├── PlanError            a mixture plan's targets are invalid (negative, shares over 1, unknown unit)
+    ├── RecipeError          a selection recipe is invalid (names the step number, step, parameter and YAML line)
     └── Cancelled            a long job was cancelled by its user
 """
 
@@ -120,3 +123,46 @@ class MissingDependency(WinnowError):
 
 class Cancelled(WinnowError):
     """A long-running job was cancelled by its user."""
+
+
+class TaxonomyError(WinnowError):
+    """A task-label taxonomy edit is invalid: an empty or duplicate name, or a label that does not exist."""
+
+
+class PlanError(WinnowError):
+    """A mixture plan cannot be built or read: negative targets, shares summing over 1, an unknown unit or preset."""
+
+
+class RecipeError(WinnowError):
+    """A selection recipe cannot be read or run: bad YAML, an unknown step or parameter, a wrong type or range.
+
+    Args:
+        problem: what is wrong and what was expected, e.g. "expected an integer >= 1, got -3".
+        step: 1-based number of the step at fault.
+        step_name: the step's name as written (``k_center``).
+        param: the parameter at fault.
+        line: 1-based line of the recipe's YAML text, when known.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        step: int | None = None,
+        step_name: str | None = None,
+        param: str | None = None,
+        line: int | None = None,
+    ):
+        self.problem = problem
+        self.step = step
+        self.step_name = step_name
+        self.param = param
+        self.line = line
+        where = []
+        if step is not None:
+            where.append(f"step {step}" + (f" ({step_name})" if step_name else ""))
+        if line is not None:
+            where.append(f"line {line}")
+        if param:
+            where.append(f"parameter '{param}'")
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)

@@ -1,0 +1,704 @@
+"""Tests for core/select.py: each algorithm against a plain reference implementation or a brute force, on real
+numpy / faiss / datasketch, plus recipe parsing and its error messages."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from core import select as S
+from core.errors import RecipeError, WinnowError
+
+# --- fixtures ------------------------------------------------------------------------------------------------------
+
+
+def unit_rows(n: int, d: int, seed: int = 0, clusters: int = 0) -> np.ndarray:
+    """n random unit vectors (float32); with ``clusters``, spread around that many random centres."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    if clusters:
+        x = rng.standard_normal((clusters, d))[rng.integers(0, clusters, n)] * 2 + x
+    x = x.astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# Sixty English and fifty Chinese prompts, written for this test. Each base text is two consecutive prompts, so
+# neighbouring bases share one sentence (Jaccard about 1/3): hard negatives that must not be called duplicates.
+EN = [
+    "Explain why the sky appears blue during the day but turns red and orange at sunset.",
+    "Write a Python function that returns the n-th Fibonacci number using memoization.",
+    "What are the main differences between a mutual fund and an exchange-traded fund?",
+    "Summarize the plot of Pride and Prejudice in three sentences for a high school student.",
+    "Give me five tips for keeping basil plants healthy on a sunny kitchen windowsill.",
+    "How does compound interest work, and why does starting to save early matter so much?",
+    "Translate the sentence 'The train leaves at seven tomorrow morning' into French.",
+    "Draft a polite email asking my landlord to repair the broken heater in the bedroom.",
+    "What is the difference between TCP and UDP, and when would you choose each one?",
+    "Describe the water cycle, including evaporation, condensation, precipitation and runoff.",
+    "Suggest a three-day itinerary for a first visit to Lisbon on a modest budget.",
+    "Why do cats knead blankets with their paws before lying down to sleep?",
+    "Write a haiku about the first snowfall of winter in a quiet mountain village.",
+    "List the steps to change a flat tire safely on the shoulder of a highway.",
+    "Explain the concept of opportunity cost with an example from everyday life.",
+    "How can I convert a CSV file with a header row into a list of dictionaries in Python?",
+    "What causes the seasons on Earth, and why is it not the distance from the Sun?",
+    "Recommend three science fiction novels for someone who loved The Martian.",
+    "Outline the key arguments for and against a four-day working week.",
+    "How do vaccines train the immune system to recognize a specific virus?",
+    "Write a SQL query that finds the top five customers by total order value last year.",
+    "What should I pack for a week-long hiking trip in the Scottish Highlands in May?",
+    "Explain the rules of chess castling, including when it is not allowed.",
+    "Compose a short bedtime story about a lighthouse keeper and a lost seagull.",
+    "Why is the Great Barrier Reef losing coral, and what can be done about it?",
+    "Describe how a bill becomes a law in the United States Congress.",
+    "Give a beginner-friendly explanation of what a neural network actually learns.",
+    "How do I make a sourdough starter from scratch, and how long does it take?",
+    "Compare the climates of Norway and New Zealand for a traveller in December.",
+    "Write a limerick about a programmer who forgot to close a parenthesis.",
+    "What are the health benefits and risks of intermittent fasting?",
+    "Explain the difference between weather and climate to a ten-year-old.",
+    "How should I prepare for a job interview at a small design studio?",
+    "Create a weekly cleaning schedule for a two-bedroom apartment shared by three people.",
+    "Why does ice float on water when most solids sink in their own liquid?",
+    "Describe the causes and consequences of the French Revolution in one paragraph.",
+    "What is a hash table, and why are lookups usually constant time on average?",
+    "Suggest names for a cozy bookshop café that also sells board games.",
+    "How do noise-cancelling headphones remove the sound of an airplane engine?",
+    "Write a motivational message for a friend who is running their first marathon.",
+    "Explain what inflation is and how central banks try to keep it under control.",
+    "Give me a recipe for a vegetarian chili that can be cooked in a slow cooker.",
+    "What were the main achievements of the Apollo 11 mission in 1969?",
+    "How can a small team use Git branches to avoid overwriting each other's work?",
+    "Describe the life cycle of a monarch butterfly from egg to adult.",
+    "What is the Pythagorean theorem, and how can it help measure a ladder's reach?",
+    "Write a product description for a waterproof backpack designed for cyclists.",
+    "Why do we dream, according to the leading scientific theories?",
+    "Explain the offside rule in football using a simple diagram described in words.",
+    "What are good strategies for learning vocabulary in a new language every day?",
+    "How does a refrigerator keep food cold using a compressor and refrigerant?",
+    "Plan a surprise birthday party for a colleague who loves jazz and Italian food.",
+    "Describe the architecture of a Gothic cathedral and the purpose of flying buttresses.",
+    "What is the difference between a virus and a bacterium, and why do antibiotics only work on one?",
+    "Write a regular expression that matches a US ZIP code with an optional four-digit suffix.",
+    "How do tides work, and why are there usually two high tides each day?",
+    "Suggest a beginner strength training routine that needs only a pair of dumbbells.",
+    "Explain why the Roman Empire split into eastern and western halves.",
+    "What is the best way to store fresh herbs so they last longer in the fridge?",
+    "Write a short speech thanking volunteers who cleaned up the riverbank last weekend.",
+]
+ZH = [
+    "请解释为什么天空在白天是蓝色的，而日落时会变成红色。",
+    "用Python写一个函数，计算一个列表中所有偶数的和。",
+    "基金和股票有什么区别？新手应该怎样开始投资？",
+    "请用三句话概括《红楼梦》的主要情节。",
+    "在阳台上种番茄需要注意哪些事项？",
+    "复利是怎么计算的？为什么要尽早开始储蓄？",
+    "帮我写一封邮件，请房东修理卧室里坏掉的暖气。",
+    "TCP和UDP有什么不同？分别适合什么场景？",
+    "请描述水循环的过程，包括蒸发、凝结和降水。",
+    "为一次三天的杭州旅行推荐一个经济实惠的行程。",
+    "猫为什么喜欢在睡觉前用爪子踩毯子？",
+    "写一首关于初雪的五言绝句。",
+    "在高速公路上更换爆胎的安全步骤是什么？",
+    "用一个生活中的例子解释机会成本的概念。",
+    "地球为什么会有四季变化？",
+    "推荐三本适合高中生阅读的科幻小说。",
+    "四天工作制有哪些优点和缺点？",
+    "疫苗是如何让免疫系统识别病毒的？",
+    "写一条SQL语句，找出去年订单总额最高的五位客户。",
+    "五月份去云南徒步一周需要带哪些装备？",
+    "请解释国际象棋中王车易位的规则。",
+    "给孩子讲一个关于灯塔看守人和迷路海鸥的睡前故事。",
+    "珊瑚礁为什么会白化？我们能做些什么？",
+    "用通俗的语言解释神经网络到底学到了什么。",
+    "如何从零开始养一罐酸面包的酵头？",
+    "间歇性断食对健康有哪些好处和风险？",
+    "如何向十岁的孩子解释天气和气候的区别？",
+    "去一家小型设计工作室面试前应该怎样准备？",
+    "为三个人合租的两居室制定一份每周打扫计划。",
+    "为什么冰会浮在水面上？",
+    "用一段话说明辛亥革命的原因和影响。",
+    "哈希表是什么？为什么查找的平均时间是常数？",
+    "给一家兼卖桌游的书店咖啡馆起几个名字。",
+    "降噪耳机是怎样消除飞机发动机噪音的？",
+    "给第一次跑马拉松的朋友写一段鼓励的话。",
+    "什么是通货膨胀？央行如何控制通胀？",
+    "推荐一道适合用电饭煲做的素食菜谱。",
+    "阿波罗11号任务取得了哪些主要成就？",
+    "小团队如何使用Git分支避免互相覆盖代码？",
+    "描述帝王蝶从卵到成虫的生命周期。",
+    "勾股定理是什么？怎样用它计算梯子能够到的高度？",
+    "为一款专为骑行者设计的防水背包写一段产品介绍。",
+    "人为什么会做梦？主流的科学理论怎么说？",
+    "用文字描述足球中的越位规则。",
+    "每天学习外语单词有哪些好方法？",
+    "冰箱是如何利用压缩机和制冷剂保持低温的？",
+    "为一位喜欢爵士乐和意大利菜的同事策划一个惊喜生日派对。",
+    "病毒和细菌有什么区别？为什么抗生素只对细菌有效？",
+    "潮汐是怎样形成的？为什么每天通常有两次涨潮？",
+    "新鲜香草怎样保存才能在冰箱里放得更久？",
+]
+
+
+def _exact_variant(text: str, kind: int) -> str:
+    """A copy that differs only in what ``normalize_text`` removes: case, spacing, punctuation at the ends."""
+    return [
+        lambda t: t.upper(),
+        lambda t: "  " + t.replace(" ", "   ") + "\n",
+        lambda t: "«" + t + "!!",
+        lambda t: t.rstrip("。？?.") + "……",
+    ][kind % 4](text)
+
+
+def _near_variant(text: str, kind: int, zh: bool) -> str:
+    """A copy with one small edit: a typo, an inserted word, a changed word or character."""
+    mid = len(text) // 2
+    if zh:
+        return [
+            lambda t: t[:mid] + "某" + t[mid + 1 :],  # one character replaced
+            lambda t: "请问" + t,  # two characters inserted
+            lambda t: t[:mid] + "一下" + t[mid:],  # two characters inserted inside
+        ][kind % 3](text)
+    words = text.split(" ")
+    swap = next(
+        i for i in range(mid, len(text)) if text[i].isalpha() and text[i + 1].isalpha() and text[i] != text[i + 1]
+    )
+    return [
+        lambda t: t[:swap] + t[swap + 1] + t[swap] + t[swap + 2 :],  # two letters swapped
+        lambda t: " ".join([*words[:5], "really", *words[5:]]),  # a word inserted
+        lambda t: " ".join([*words[:3], "quickly" if words[3] != "quickly" else "slowly", *words[4:]]),  # replaced
+    ][kind % 3](text)
+
+
+def dedup_fixture() -> tuple[list[str], list[int], list[str]]:
+    """200 texts: 110 distinct bases (60 EN, 50 ZH), 40 exact and 50 near copies of bases.
+
+    Returns:
+        (texts, family, kind): ``family[i]`` is the base each text copies (its own index for a base), and
+        ``kind[i]`` is "base", "exact" or "near".
+    """
+    bases = [EN[k] + " " + EN[(k + 1) % len(EN)] for k in range(len(EN))]
+    bases += [ZH[k] + ZH[(k + 1) % len(ZH)] for k in range(len(ZH))]
+    texts, family, kind = list(bases), list(range(len(bases))), ["base"] * len(bases)
+    rng = np.random.default_rng(7)
+    for j, b in enumerate(rng.choice(len(bases), 40, replace=False).tolist()):
+        texts.append(_exact_variant(bases[b], j))
+        family.append(b)
+        kind.append("exact")
+    for j, b in enumerate(rng.choice(len(bases), 50, replace=False).tolist()):
+        texts.append(_near_variant(bases[b], j, zh=b >= len(EN)))
+        family.append(b)
+        kind.append("near")
+    return texts, family, kind
+
+
+def pair_set(groups: list[list[int]]) -> set[tuple[int, int]]:
+    return {(a, b) for g in groups for a, b in itertools.combinations(sorted(g), 2)}
+
+
+def true_pairs(family: list[int], kinds: set[str]) -> set[tuple[int, int]]:
+    """Pairs of texts in one family where every text is the base or of ``kinds``."""
+    members: dict[int, list[int]] = {}
+    for i, f in enumerate(family):
+        members.setdefault(f, []).append(i)
+    return pair_set([[i for i in m if i == f or KIND[i] in kinds] for f, m in members.items()])
+
+
+TEXTS, FAMILY, KIND = dedup_fixture()
+
+
+# --- ifd_top -------------------------------------------------------------------------------------------------------
+
+
+def test_ifd_top_drops_null_and_above_one_then_keeps_the_top_share():
+    ifd = [0.5, np.nan, 1.2, 0.9, 0.9, None, 0.1, 0.7]
+    # Remaining: 0.5, 0.9, 0.9, 0.1, 0.7 (5). 40 % of 5 = 2: both 0.9s, the lower position first.
+    assert S.ifd_top(ifd, 40).tolist() == [3, 4]
+    # 50 % of 5 = 2.5 -> ceil = 3.
+    assert S.ifd_top(ifd, 50).tolist() == [3, 4, 7]
+    # Any share keeps at least one when some remain.
+    assert S.ifd_top(ifd, 0.001).tolist() == [3]
+    # Keeping IFD > 1: 1.2 ranks first; 10 % of 6 -> 1.
+    assert S.ifd_top(ifd, 10, drop_above_one=False).tolist() == [2]
+    assert S.ifd_top(ifd, 100).tolist() == [3, 4, 7, 0, 6]
+    assert S.ifd_top([np.nan, 1.5], 50).tolist() == []
+    # 10 % of 30 is exactly 3, not 4 (float rounding).
+    assert len(S.ifd_top(np.linspace(0.1, 0.9, 30), 10)) == 3
+    assert S.superfilter_top is S.ifd_top
+    with pytest.raises(ValueError):
+        S.ifd_top(ifd, 0)
+
+
+def test_mods_quality_and_deita_score():
+    assert S.mods_quality([1.0, -0.5, np.nan, None, 0.0, 3.0]).tolist() == [True, False, False, False, False, True]
+    assert S.mods_quality([1.0, 2.0], threshold=1.5).tolist() == [False, True]
+    score = S.deita_score([2.0, np.nan, 3.0], [0.5, 1.0, None])
+    assert score[0] == 1.0 and np.isnan(score[1]) and np.isnan(score[2])
+
+
+# --- k-center ------------------------------------------------------------------------------------------------------
+
+
+def naive_k_center(x: np.ndarray, budget: int, seed: int, already=()) -> list[int]:
+    """The textbook O(n·k·d) loop: one distance update over all rows per pick."""
+    n = len(x)
+    centres = list(already)
+    if not centres:
+        centres = [int(np.random.default_rng(seed).integers(n))]
+    dist = np.full(n, np.inf, dtype=np.float32)
+    for c in centres:
+        dist = np.minimum(dist, 1 - x @ x[c])
+    dist[centres] = -np.inf
+    picks = [] if already else centres[:]
+    while len(picks) < budget:
+        i = int(np.argmax(dist))
+        picks.append(i)
+        dist = np.minimum(dist, 1 - x @ x[i])
+        dist[i] = -np.inf
+    return picks
+
+
+@pytest.mark.parametrize("clusters", [0, 12])
+def test_k_center_equals_the_naive_greedy(clusters):
+    x = unit_rows(3000, 24, seed=1, clusters=clusters)
+    ref = naive_k_center(x, 150, seed=5)
+    for hot in (16, 128, 4096):  # small hot sets force many catch-ups; the picks must not change
+        result = S.k_center_greedy(x, 150, seed=5, hot=hot)
+        assert result.indices.tolist() == ref
+        assert result.radius == pytest.approx(S.covering_radius(x, ref), abs=1e-5)
+
+
+def test_k_center_already_selected_count_as_centres():
+    x = unit_rows(500, 16, seed=2)
+    already = [3, 77, 250]
+    result = S.k_center_greedy(x, 20, already=already, hot=32)
+    assert result.indices.tolist() == naive_k_center(x, 20, seed=0, already=already)
+    assert not set(result.indices.tolist()) & set(already)
+    assert result.radius == pytest.approx(S.covering_radius(x, [*already, *result.indices]), abs=1e-5)
+
+
+def test_k_center_radius_within_twice_the_optimum():
+    # The 2-approximation holds for a metric: euclidean distance on unit vectors, sqrt(2 · cosine distance).
+    for seed in range(5):
+        x = unit_rows(12, 3, seed=seed)
+        optimum = min(S.covering_radius(x, c) for c in itertools.combinations(range(12), 3))
+        for first in range(3):
+            greedy = S.k_center_greedy(x, 3, seed=first)
+            assert math.sqrt(2 * greedy.radius) <= 2 * math.sqrt(2 * optimum) + 1e-6
+
+
+def test_k_center_edges_and_determinism():
+    x = unit_rows(200, 8, seed=3)
+    a, b = S.k_center_greedy(x, 30, seed=9), S.k_center_greedy(x, 30, seed=9)
+    assert a.indices.tolist() == b.indices.tolist() and a.radius == b.radius
+    everything = S.k_center_greedy(x, 10_000)
+    assert sorted(everything.indices.tolist()) == list(range(200)) and everything.radius == 0.0
+    assert S.k_center_greedy(x, 0).radius == math.inf
+    dupes = np.repeat(x[:5], 4, axis=0)  # every point has three exact copies: no copy is picked before all 5 are
+    picks = S.k_center_greedy(dupes, 5).indices
+    assert len({tuple(dupes[i]) for i in picks}) == 5
+
+
+# --- facility location ---------------------------------------------------------------------------------------------
+
+
+def naive_facility_location(x: np.ndarray, budget: int) -> list[int]:
+    """Plain greedy: every candidate's gain recomputed at every pick."""
+    sims = x @ x.T
+    best = np.zeros(len(x), dtype=np.float32)
+    picks: list[int] = []
+    for _ in range(budget):
+        gains = np.maximum(sims - best, 0).sum(axis=1, dtype=np.float64)
+        gains[picks] = -np.inf
+        p = int(np.argmax(gains))
+        picks.append(p)
+        best = np.maximum(best, sims[p])
+    return picks
+
+
+def test_facility_location_lazy_equals_naive_greedy():
+    x = unit_rows(400, 12, seed=4, clusters=6)
+    ref = naive_facility_location(x, 40)
+    assert S.facility_location(x, 40).tolist() == ref
+    assert S.facility_location(x, 40, dense_limit=0).tolist() == ref  # similarities recomputed per batch
+
+
+def test_facility_location_value_grows_with_budget_and_beats_random():
+    x = unit_rows(600, 16, seed=5, clusters=10)
+    order = S.facility_location(x, 60)
+    values = [S.facility_location_value(x, order[:k]) for k in range(0, 61, 5)]
+    assert values[0] == 0.0
+    assert all(b >= a for a, b in itertools.pairwise(values))
+    # A larger budget extends the same greedy order.
+    assert S.facility_location(x, 30).tolist() == order[:30].tolist()
+    random_sets = [np.random.default_rng(s).choice(600, 60, replace=False) for s in range(5)]
+    assert values[-1] > max(S.facility_location_value(x, r) for r in random_sets)
+
+
+def test_facility_location_candidates_restrict_the_picks():
+    x = unit_rows(300, 8, seed=6)
+    cand = np.arange(0, 300, 3)
+    picks = S.facility_location(x, 25, candidates=cand)
+    assert set(picks.tolist()) <= set(cand.tolist()) and len(set(picks.tolist())) == 25
+
+
+# --- DEITA ---------------------------------------------------------------------------------------------------------
+
+
+def naive_deita(scores, x, budget, tau):
+    order = sorted((i for i in range(len(scores)) if np.isfinite(scores[i])), key=lambda i: (-scores[i], i))
+    kept: list[int] = []
+    for i in order:
+        if len(kept) == budget:
+            break
+        if all(float(x[i] @ x[j]) <= tau for j in kept):
+            kept.append(i)
+    return kept
+
+
+def test_deita_filter_keeps_no_close_pair_and_follows_the_score():
+    x = unit_rows(1500, 8, seed=7, clusters=20)  # clustered, so many candidates are rejected
+    scores = np.random.default_rng(7).random(1500)
+    scores[::50] = np.nan
+    kept = S.deita_filter(scores, x, 200, tau=0.9, batch=64)
+    assert kept.tolist() == naive_deita(scores, x, 200, 0.9)
+    sims = x[kept] @ x[kept].T
+    np.fill_diagonal(sims, -1)
+    assert sims.max() <= 0.9
+    assert np.all(np.diff(scores[kept]) <= 0)  # kept in score order
+    assert not np.isnan(scores[kept]).any()
+    assert S.deita_filter(scores, x, 200, tau=0.9, batch=7).tolist() == kept.tolist()
+    # Ties in score go to the lower position; exact copies are rejected.
+    dup = np.repeat(x[:1], 3, axis=0)
+    assert S.deita_filter(np.ones(3), dup, 3).tolist() == [0]
+
+
+# --- dedup ---------------------------------------------------------------------------------------------------------
+
+
+def test_normalize_text():
+    assert S.normalize_text("  Hello,   World!! ") == "hello, world"
+    assert S.normalize_text("ＡＢＣ。") == "abc"
+    assert S.normalize_text("“你好，世界。”") == "你好,世界"  # NFKC folds the fullwidth comma
+    assert S.normalize_text(None) == ""
+
+
+def test_exact_groups_find_exactly_the_planted_copies():
+    groups = S.exact_groups(TEXTS)
+    assert pair_set(groups) == true_pairs(FAMILY, {"exact"})
+    assert S.exact_groups(["a", "b", "A.", "b ", "c"]) == [[0, 2], [1, 3]]
+
+
+def jaccard(a: str, b: str, ngram: int) -> float:
+    x, y = S.shingles(a, ngram), S.shingles(b, ngram)
+    return len(x & y) / len(x | y)
+
+
+def test_minhash_groups_recall_and_precision_on_planted_near_copies():
+    # The fixture's texts are short prompts (50-200 characters), so 3-grams: one edit there changes up to 5 of ~40
+    # 5-grams of a Chinese text (Jaccard 0.67 measured) but only 3 of its 3-grams.
+    near = [i for i in range(len(TEXTS)) if KIND[i] == "near"]
+    sims = sorted(jaccard(TEXTS[i], TEXTS[FAMILY[i]], 3) for i in near)
+    assert sims[0] >= 0.8 and sims[len(sims) // 2] >= 0.85  # every planted pair is a near duplicate by definition
+    unrelated = max(jaccard(TEXTS[k], TEXTS[k + 1], 3) for k in range(109) if k != 59)
+    assert unrelated <= 0.5  # neighbouring bases share a whole prompt, still far below the threshold
+    found = pair_set(S.near_groups_minhash(TEXTS, threshold=0.8, ngram=3))
+    truth = true_pairs(FAMILY, {"exact", "near"})
+    recall = len(found & truth) / len(truth)
+    precision = len(found & truth) / len(found)
+    # Pairs at the threshold are missed half the time (the MinHash estimate's error is about 0.035 at 128
+    # permutations), and a few planted pairs sit at 0.80-0.83; the exact copies (Jaccard 1) are never missed.
+    assert recall >= 0.9, recall
+    assert precision >= 0.98, precision
+
+
+def read_demo_conversations() -> tuple[list[str], dict[str, int]]:
+    """Every demo sample's message texts joined by newlines, and the start offset of each demo file."""
+    import json
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "data" / "demo"
+    alpaca = json.loads((demo / "general_alpaca.json").read_text(encoding="utf-8"))
+    texts = ["\n".join(r[k] for k in ("instruction", "input", "output") if r.get(k)) for r in alpaca]
+    start = {"alpaca": 0, "sharegpt": len(texts)}
+    for line in (demo / "chats_sharegpt.jsonl").read_text(encoding="utf-8").splitlines():
+        texts.append("\n".join(m["value"] for m in json.loads(line)["conversations"]))
+    start["openai"] = len(texts)
+    for line in (demo / "math_code_openai.jsonl").read_text(encoding="utf-8").splitlines():
+        texts.append("\n".join(m.get("content") or "" for m in json.loads(line)["messages"]))
+    return texts, start
+
+
+def test_minhash_default_finds_the_demo_near_duplicates_and_nothing_else():
+    # Whole conversations (hundreds of characters) with the default 5-grams: data/demo/README.md plants four near
+    # duplicates (measured Jaccard 0.82-0.86); the closest unrelated pair, two templated math tasks, is at 0.64.
+    texts, at = read_demo_conversations()
+    planted = {
+        (at["alpaca"] + 43, at["alpaca"] + 147),
+        (at["alpaca"] + 23, at["alpaca"] + 42),
+        (at["sharegpt"] + 26, at["sharegpt"] + 39),
+        (at["openai"] + 23, at["openai"] + 52),
+    }
+    exact = {(at["alpaca"] + 78, at["alpaca"] + 126)}
+    found = pair_set(S.near_groups_minhash(texts, threshold=0.75))
+    assert planted <= found
+    assert found <= planted | exact | {(at["alpaca"] + 29, at["openai"] + 53)}  # exact-2, across formats
+
+
+def test_embedding_groups_recall_and_precision_on_planted_near_copies():
+    rng = np.random.default_rng(8)
+    x = unit_rows(2000, 32, seed=8, clusters=40)
+    src = rng.choice(2000, 100, replace=False)
+    dst = rng.choice(np.setdiff1d(np.arange(2000), src), 100, replace=False)
+    noise = rng.standard_normal((100, 32)).astype(np.float32)
+    x[dst] = x[src] + 0.15 * noise / np.linalg.norm(noise, axis=1, keepdims=True)  # cosine about 0.99
+    x[dst] /= np.linalg.norm(x[dst], axis=1, keepdims=True)
+    truth = {tuple(sorted(p)) for p in zip(src.tolist(), dst.tolist(), strict=True)}
+    sims = x @ x.T
+    np.fill_diagonal(sims, 0)
+    truth_all = {(int(a), int(b)) for a, b in zip(*np.nonzero(np.triu(sims >= 0.95)), strict=True)}
+    assert truth <= truth_all  # the planted pairs are above the threshold (the clusters may add a few more)
+    for exact in (True, False):
+        found = pair_set(S.near_groups_embedding(x, 0.95, exact=exact))
+        assert truth_all <= found  # every pair above the threshold is joined (recall 1)
+        # Chaining can join pairs below the threshold only through a path of pairs above it.
+        for a, b in found - truth_all:
+            assert sims[a, b] < 0.95
+
+
+def test_merge_groups_and_keep_best():
+    merged = S.merge_groups(8, [[0, 3]], [[3, 5], [6, 7]])
+    assert merged == [[0, 3, 5], [6, 7]]
+    kept, dropped = S.keep_best(merged, np.array([0.1, 0, 0, 0.9, 0, np.nan, 0.5, 0.5]))
+    assert kept.tolist() == [3, 6] and dropped.tolist() == [0, 5, 7]
+    kept, dropped = S.keep_best(merged)
+    assert kept.tolist() == [0, 6] and dropped.tolist() == [3, 5, 7]
+
+
+def test_dedup_step_keeps_one_per_family():
+    data = {"conversation": TEXTS}
+    recipe = S.parse_recipe("steps:\n  - dedup: {exact: true, minhash_threshold: 0.8, ngram: 3}")
+    left = S.run_recipe(recipe, data, len(TEXTS)).indices
+    families = [FAMILY[i] for i in left]
+    assert len(families) - len(set(families)) <= 5  # a missed near copy survives (recall >= 0.9 of 50)
+    assert set(families) == set(range(110))  # every family keeps a member
+    assert set(left.tolist()) >= {i for i in range(110) if i not in {FAMILY[j] for j in range(110, 200)}}
+
+
+# --- stratified and mixture ----------------------------------------------------------------------------------------
+
+
+def test_stratified_covers_every_bin_evenly():
+    v = np.random.default_rng(9).lognormal(size=1000)
+    v[:30] = np.nan
+    picks = S.stratified(v, 100, n_bins=10, seed=1)
+    assert len(picks) == 100 and len(set(picks.tolist())) == 100 and not np.isnan(v[picks]).any()
+    edges = np.quantile(v[np.isfinite(v)], np.linspace(0, 1, 11)[1:-1])
+    counts = np.bincount(np.searchsorted(edges, v[picks], side="right"), minlength=10)
+    assert counts.tolist() == [10] * 10
+    assert S.stratified(v, 100, seed=1).tolist() == picks.tolist()
+    assert S.stratified(v, 100, seed=2).tolist() != picks.tolist()
+
+
+def test_stratified_redistributes_from_small_bins():
+    rng = np.random.default_rng(0)
+    quota = S._even_quotas([0, 2, 50, 50, 5], 40, rng)
+    assert quota[[0, 1, 4]].tolist() == [0, 2, 5]  # small bins give all they have
+    assert sorted(quota[[2, 3]].tolist()) == [16, 17] and quota.sum() == 40  # the rest shared evenly
+    assert S._even_quotas([3, 3], 10, rng).tolist() == [3, 3]
+    # Most values tied: the tied block fills one bin (a value cannot straddle bins), so fewer bins are non-empty,
+    # and each non-empty bin still gets an even share.
+    v = np.concatenate([np.zeros(500), np.arange(1, 101, dtype=float)])
+    picks = S.stratified(v, 60, n_bins=10, seed=0)
+    assert len(picks) == 60 and len(set(picks.tolist())) == 60
+    edges = np.quantile(v, np.linspace(0, 1, 11)[1:-1])
+    counts = np.bincount(np.searchsorted(edges, v[picks], side="right"), minlength=10)
+    assert sorted(c for c in counts if c) == [30, 30]
+    assert S.stratified(v, 10_000).tolist() == list(range(600))
+
+
+def test_mixture_take_follows_the_order():
+    labels = ["a", "b", "a", None, "c", "a", "b"]
+    assert S.mixture_take(labels, {"a": 2, "b": 5}).tolist() == [0, 1, 2, 6]
+
+
+# --- filters -------------------------------------------------------------------------------------------------------
+
+
+def test_filter_mask():
+    columns = {
+        "status": np.array(["pending", "rejected", "accepted", "pending", "accepted"]),
+        "h_answer_chars": np.array([50, 5, 300, np.nan, 20.0]),
+        "h_refusal": np.array([False, False, True, None, False], dtype=object),
+        "h_answer_lang": np.array(["en", "zh", "en", "fr", None], dtype=object),
+    }
+    spec = {"status": "not_rejected", "min": {"h_answer_chars": 10}, "false": ["h_refusal"]}
+    assert S.filter_mask(columns, spec).tolist() == [True, False, False, False, True]
+    assert S.filter_mask(columns, {**spec, "keep_missing": True}).tolist() == [True, False, False, True, True]
+    assert S.filter_mask(columns, {"in": {"h_answer_lang": ["en", "zh"]}}).tolist() == [True, True, True, False, False]
+    assert S.filter_mask(columns, {"status": ["accepted"], "max": {"h_answer_chars": 100}}).tolist() == [
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert S.filter_mask({}, {}, n=3).tolist() == [True] * 3
+    with pytest.raises(RecipeError, match="no column 'nope'"):
+        S.filter_mask(columns, {"min": {"nope": 1}})
+
+
+# --- recipes -------------------------------------------------------------------------------------------------------
+
+GOOD = """
+name: mine
+steps:
+  - filter: {status: not_rejected, false: [h_refusal], min: {h_answer_chars: 10}}
+  - dedup: {exact: true, near_threshold: 0.95}
+  - ifd_top: {percent: 10, drop_above_one: true}
+  - k_center: {budget: 1000, seed: 0}
+"""
+
+
+def test_parse_recipe_fills_defaults_and_round_trips():
+    recipe = S.parse_recipe(GOOD)
+    assert [s.name for s in recipe.steps] == ["filter", "dedup", "ifd_top", "k_center"]
+    assert recipe.steps[0].params["false"] == ["h_refusal"]  # YAML's boolean key `false` read as the name
+    assert recipe.steps[1].params == {**S.step_defaults("dedup"), "near_threshold": 0.95}
+    assert recipe.steps[2].params["percent"] == 10.0 and isinstance(recipe.steps[2].params["percent"], float)
+    assert S.parse_recipe(S.recipe_to_yaml(recipe)) == recipe
+    assert S.recipe_hash(S.parse_recipe(S.recipe_to_yaml(recipe))) == S.recipe_hash(recipe)
+    # Spelling out a default, or renaming the recipe, does not change the hash; changing a parameter does.
+    assert S.recipe_hash(S.parse_recipe(GOOD.replace("seed: 0", "seed: 0, ").replace("mine", "x"))) == S.recipe_hash(
+        recipe
+    )
+    assert S.recipe_hash(S.parse_recipe(GOOD.replace("seed: 0", "seed: 1"))) != S.recipe_hash(recipe)
+    assert S.parse_recipe("steps: [dedup]").steps[0].params == S.step_defaults("dedup")
+    assert len(S.recipe_hash(recipe)) == 64
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("steps:\n  - k_centre: {budget: 10}", ["step 1 (k_centre)", "line 2", "unknown step", "k_center"]),
+        ("steps:\n  - dedup: {}\n  - k_center: {budget: -3}", ["step 2 (k_center)", "'budget'", ">= 1", "-3"]),
+        ("steps:\n  - k_center: {budget: ten}", ["step 1 (k_center)", "'budget'", "an integer", "'ten'"]),
+        ("steps:\n  - k_center: {budget: 10.5}", ["'budget'", "an integer"]),
+        ("steps:\n  - ifd_top: {percent: 0}", ["step 1 (ifd_top)", "'percent'", "(0, 100]"]),
+        ("steps:\n  - ifd_top: {percent: 150}", ["'percent'", "150"]),
+        ("steps:\n  - deita:\n      tau: 1.5", ["step 1 (deita)", "line 3", "'tau'", "(0, 1]"]),
+        ("steps:\n  - k_center: {budgt: 10}", ["step 1 (k_center)", "'budgt'", "unknown parameter", "'budget'"]),
+        ("steps:\n  - dedup: {exact: yes please}", ["'exact'", "true or false"]),
+        ("steps:\n  - dedup: {exact: false}", ["step 1 (dedup)", "does nothing"]),
+        ("steps:\n  - dedup: {text: title}", ["'text'", "conversation, prompt, answer"]),
+        ("steps:\n  - filter: {status: maybe}", ["step 1 (filter)", "'status'", "not_rejected"]),
+        ("steps:\n  - filter: {min: {h_answer_chars: many}}", ["'min'", "mapping of column name to number"]),
+        ("steps:\n  - mixture: {by: task}", ["step 1 (mixture)", "'targets'", "required"]),
+        ("steps:\n  - mixture: {by: task, targets: {a: -1}}", ["'targets'", "count"]),
+        ("steps:\n  - k_center: {budget: 1}\n    seed: 2", ["step 1", "one key"]),
+        ("steps:\n  - k_center: [1, 2]", ["step 1 (k_center)", "mapping of parameters"]),
+        ("steps: []", ["non-empty list"]),
+        ("stesp:\n  - k_center: {}", ["'steps'"]),
+        ("steps:\n  - k_center: {budget: 1}\nbudget: 3", ["unknown top-level key 'budget'"]),
+        ("steps:\n  - k_center: {budget: 1\n  - dedup: {}", ["YAML syntax error", "line 3"]),
+        ("steps:\n  - k_center: {budget: 10}\n\tseed: 1", ["YAML syntax error", "line 3"]),
+    ],
+)
+def test_parse_recipe_errors_name_step_and_parameter(text, expected):
+    with pytest.raises(RecipeError) as info:
+        S.parse_recipe(text)
+    assert isinstance(info.value, WinnowError)
+    for part in expected:
+        assert part in str(info.value), (part, str(info.value))
+
+
+def test_presets_are_valid_recipes():
+    align, fit = S.preset_recipe("align"), S.preset_recipe("fit")
+    assert align.steps[-1].name == "k_center" and align.steps[-1].params["budget"] == 1000
+    assert "LIMA" in align.description and "consistency" in fit.description
+    assert [s.name for s in fit.steps] == ["filter", "dedup"] and fit.steps[1].params["near_threshold"] is None
+    assert S.preset_recipe("align", budget=5000).steps[-1].params["budget"] == 5000
+    for name in S.PRESETS:
+        assert S.parse_recipe(S.recipe_to_yaml(S.preset_recipe(name))) == S.preset_recipe(name)
+    with pytest.raises(RecipeError, match=r"\[1000, 10000\]"):
+        S.preset_recipe("align", budget=50)
+    with pytest.raises(RecipeError, match="no budget"):
+        S.preset_recipe("fit", budget=1000)
+    with pytest.raises(RecipeError, match="unknown preset"):
+        S.preset_recipe("nope")
+    assert "embedding" in S.recipe_inputs(align) and "ifd" in S.recipe_inputs(align)
+
+
+# --- running a recipe ----------------------------------------------------------------------------------------------
+
+
+def workspace(n: int = 600):
+    rng = np.random.default_rng(11)
+    emb = unit_rows(n, 16, seed=11, clusters=8)
+    emb[5] = np.nan  # a sample without an embedding
+    return {
+        "status": np.where(rng.random(n) < 0.1, "rejected", "pending"),
+        "h_refusal": rng.random(n) < 0.05,
+        "h_answer_chars": rng.integers(0, 500, n).astype(float),
+        "ifd": np.where(rng.random(n) < 0.05, np.nan, rng.random(n) * 1.2),
+        "reward": rng.normal(size=n),
+        "task": rng.choice(["math", "code", "chat"], n),
+        "embedding": emb,
+        "conversation": [f"sample {i % 550}" for i in range(n)],  # 50 exact duplicates
+    }
+
+
+def test_run_recipe_applies_steps_in_order_and_logs_counts():
+    data = workspace()
+    recipe = S.parse_recipe(GOOD.replace("budget: 1000", "budget: 20"))
+    run = S.run_recipe(recipe, data, 600)
+    assert [e["name"] for e in run.log] == ["filter", "dedup", "ifd_top", "k_center"]
+    assert [e["in"] for e in run.log[1:]] == [e["out"] for e in run.log[:-1]]
+    assert len(run.indices) == 20 and 5 not in run.indices.tolist()
+    idx = run.indices
+    assert (data["status"][idx] != "rejected").all() and not data["h_refusal"][idx].any()
+    assert (data["h_answer_chars"][idx] >= 10).all() and (data["ifd"][idx] <= 1).all()
+    assert S.run_recipe(recipe, data, 600).indices.tolist() == idx.tolist()  # deterministic
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "mods_quality: {threshold: 0.5}",
+        "deita: {budget: 30, score: [reward]}",
+        "stratified: {budget: 30}",
+        "facility_location: {budget: 30}",
+        "superfilter: {percent: 5}",
+        "mixture: {by: task, targets: {math: 5, code: 3}}",
+    ],
+)
+def test_every_step_runs_on_arrays(step):
+    data = workspace()
+    run = S.run_recipe(S.parse_recipe(f"steps:\n  - {step}"), data, 600)
+    idx = run.indices
+    assert len(set(idx.tolist())) == len(idx) > 0
+    if step.startswith("mixture"):
+        assert sorted(data["task"][idx].tolist()) == ["code"] * 3 + ["math"] * 5
+    if step.startswith("mods"):
+        assert (data["reward"][idx] > 0.5).all()
+
+
+def test_run_recipe_names_a_missing_input():
+    with pytest.raises(RecipeError, match=r"step 2 \(ifd_top\).*needs 'ifd'"):
+        S.run_recipe(S.parse_recipe("steps: [dedup, ifd_top]"), {"conversation": ["a", "b"]}, 2)
+
+
+def test_determinism_across_calls():
+    x = unit_rows(800, 16, seed=12, clusters=5)
+    scores = np.random.default_rng(12).random(800)
+    for f in (
+        lambda: S.k_center_greedy(x, 40, seed=3).indices,
+        lambda: S.facility_location(x, 40),
+        lambda: S.deita_filter(scores, x, 40, 0.8),
+        lambda: S.stratified(scores, 40, seed=3),
+        lambda: np.array(S.near_groups_minhash(TEXTS), dtype=object),
+    ):
+        assert np.array_equal(f(), f())
