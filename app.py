@@ -12,6 +12,10 @@ PAGES = [
     st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"),
     st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:"),
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("pages/score.py", title="Score", icon=":material/speed:"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+    st.Page("pages/balance.py", title="Balance", icon=":material/balance:"),
+    st.Page("pages/select.py", title="Select", icon=":material/filter_alt:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ]
 

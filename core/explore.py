@@ -40,7 +40,7 @@ _TRANSFORM_BATCH = 50_000  # points placed per ``transform`` call: one progress 
 # --- projection ----------------------------------------------------------------------------------------------------
 
 
-def _normalize(emb: np.ndarray) -> np.ndarray:
+def normalize_rows(emb: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), float32."""
     emb = np.asarray(emb, dtype=np.float32)
     if emb.ndim != 2:
@@ -88,7 +88,7 @@ def project_2d(
     Returns:
         (n, 2) float32 coordinates. Only relative positions mean anything: near points have similar embeddings.
     """
-    x = _normalize(emb)
+    x = normalize_rows(emb)
     n = len(x)
     if n == 0:
         return np.zeros((0, 2), dtype=np.float32)
@@ -177,7 +177,7 @@ def cluster(emb: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """
     from sklearn.cluster import MiniBatchKMeans
 
-    x = _normalize(emb)
+    x = normalize_rows(emb)
     n = len(x)
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -207,7 +207,7 @@ def cluster_centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
         (max(labels) + 1, d) float32; row c is cluster c's centroid (zeros for an id with no members). Cosine
         similarity to a centroid (a dot product) ranks a cluster's members from typical to odd.
     """
-    x = _normalize(emb)
+    x = normalize_rows(emb)
     labels = np.asarray(labels)
     if len(labels) != len(x):
         raise ValueError(f"{len(labels)} labels for {len(x)} embeddings")
@@ -215,7 +215,7 @@ def cluster_centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return np.zeros((0, x.shape[1]), dtype=np.float32)
     sums = np.zeros((int(labels.max()) + 1, x.shape[1]), dtype=np.float64)
     np.add.at(sums, labels, x)
-    return _normalize(sums)
+    return normalize_rows(sums)
 
 
 # --- cluster names -------------------------------------------------------------------------------------------------

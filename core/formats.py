@@ -34,6 +34,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -1162,10 +1163,8 @@ def _function_call_value(calls: list, position: int) -> str:
             raise FormatError("a tool call without a function name", field=f"messages[{position}].tool_calls")
         arguments = function.get("arguments", {})
         if type(arguments) is str:
-            try:
+            with contextlib.suppress(ValueError):  # arguments that are not JSON stay the string they were
                 arguments = json.loads(arguments)
-            except ValueError:
-                pass
         out.append({"name": function["name"], "arguments": arguments})
     return json.dumps(out[0] if len(out) == 1 else out, ensure_ascii=False)
 

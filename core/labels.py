@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import TaxonomyError
+from core.explore import normalize_rows
 
 # --- the taxonomy --------------------------------------------------------------------------------------------------
 
@@ -276,12 +277,12 @@ def label_embeddings(phrase_emb: np.ndarray, owner: np.ndarray, n_labels: int | 
     Returns:
         (n_labels, d) float32, row i for label i (zeros for a label with no phrasings).
     """
-    x = _normalize(phrase_emb)
+    x = normalize_rows(phrase_emb)
     owner = np.asarray(owner, dtype=np.int64)
     n_labels = int(owner.max()) + 1 if n_labels is None else n_labels
     sums = np.zeros((n_labels, x.shape[1]), dtype=np.float64)
     np.add.at(sums, owner, x)
-    return _normalize(sums)
+    return normalize_rows(sums)
 
 
 def zero_shot(
@@ -295,7 +296,7 @@ def zero_shot(
     Returns:
         (label_idx (n,) int32, confidence (n,) float32).
     """
-    return _softmax_pick(_normalize(emb) @ _normalize(label_emb).T, temperature)
+    return _softmax_pick(normalize_rows(emb) @ normalize_rows(label_emb).T, temperature)
 
 
 def _softmax_pick(sim: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:
@@ -372,14 +373,14 @@ def fit_classifier(
         prior_weight: weight of a prior row relative to a confirmed sample.
         k: neighbours for knn.
     """
-    x = _normalize(emb)
+    x = normalize_rows(emb)
     y = np.asarray(labels, dtype=np.int64)
     if len(y) != len(x):
         raise ValueError(f"{len(y)} labels for {len(x)} embeddings")
     w = np.ones(len(x))
     if prior_emb is not None:
         prior_y = np.asarray(prior_labels, dtype=np.int64)
-        x = np.vstack([x, _normalize(prior_emb)])
+        x = np.vstack([x, normalize_rows(prior_emb)])
         y = np.concatenate([y, prior_y])
         w = np.concatenate([w, np.full(len(prior_y), float(prior_weight))])
     if len(x) == 0:
@@ -402,7 +403,7 @@ def fit_classifier(
         present = np.unique(y)
         sums = np.zeros((n_labels, x.shape[1]), dtype=np.float64)
         np.add.at(sums, y, x * w[:, None])
-        return LabelClassifier("centroid", _normalize(sums[present]), present, n_labels, empty, empty, 1)
+        return LabelClassifier("centroid", normalize_rows(sums[present]), present, n_labels, empty, empty, 1)
     raise ValueError(f"unknown classifier kind {kind!r}; use one of {CLASSIFIER_KINDS}")
 
 
@@ -419,7 +420,7 @@ def predict(clf: LabelClassifier, emb: np.ndarray, *, batch: int = 8192) -> tupl
     Returns:
         (label_idx (n,) int32, confidence (n,) float32). Rows are processed in batches of ``batch``.
     """
-    x = _normalize(emb)
+    x = normalize_rows(emb)
     idx = np.empty(len(x), dtype=np.int32)
     conf = np.empty(len(x), dtype=np.float32)
     for start in range(0, len(x), batch):
@@ -501,7 +502,7 @@ def suggest(
         else:
             prior, prior_y = phrase_emb, phrase_owner
         clf = fit_classifier(
-            _normalize(emb)[confirmed_idx], confirmed_labels, kind,
+            normalize_rows(emb)[confirmed_idx], confirmed_labels, kind,
             n_labels=n_labels, prior_emb=prior, prior_labels=prior_y,
         )  # fmt: skip
         idx, conf = predict(clf, emb)
@@ -514,9 +515,115 @@ def suggest(
     return Suggestions(idx, conf, source)
 
 
-def _normalize(emb: np.ndarray) -> np.ndarray:
-    emb = np.asarray(emb, dtype=np.float32)
-    if emb.ndim != 2:
-        raise ValueError(f"embeddings must be a 2-D array (n, d), got shape {emb.shape}")
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return emb / np.where(norms > 0, norms, 1.0)
+# --- the workspace's labels ----------------------------------------------------------------------------------------
+# These take a ``core.store.Store``: the taxonomy lives in the workspace (meta 'taxonomy'), suggestions in
+# samples.task_label / task_label_confidence / task_label_source ('suggested'; a person's choice is 'confirmed').
+
+
+def workspace_taxonomy(store) -> list[dict]:
+    """The workspace's taxonomy, or the default one when no lead has edited it yet."""
+    return store.taxonomy() or default_taxonomy()
+
+
+def edit_taxonomy(store, action: str, *, user: str, **kw) -> int:
+    """Apply one edit to the workspace's taxonomy and relabel its samples to match, in one transaction.
+
+    Args:
+        action: "add" (name, description), "describe" (name, description), "rename" (old, new), "merge" (sources,
+            into) or "remove" (name: its samples lose the label).
+
+    Returns:
+        How many samples were relabelled. Raises ``TaxonomyError`` for an edit that makes no sense.
+    """
+    taxonomy = workspace_taxonomy(store)
+    relabel: dict[str, str | None] = {}
+    if action == "add":
+        new = add_label(taxonomy, kw["name"], kw.get("description", ""))
+    elif action == "describe":
+        new = describe_label(taxonomy, kw["name"], kw["description"])
+    elif action == "rename":
+        old = taxonomy[_index(taxonomy, kw["old"])]["name"]
+        new = rename_label(taxonomy, old, kw["new"])
+        relabel = {old: new[_index(new, kw["new"])]["name"]}
+    elif action == "merge":
+        new = merge_labels(taxonomy, kw["sources"], kw["into"])
+        into = new[_index(new, kw["into"])]["name"]
+        relabel = {taxonomy[_index(taxonomy, s)]["name"]: into for s in kw["sources"]}
+    elif action == "remove":
+        name = taxonomy[_index(taxonomy, kw["name"])]["name"]
+        new = remove_label(taxonomy, name)
+        relabel = {name: None}
+    else:
+        raise ValueError(f"unknown taxonomy edit {action!r}")
+    return store.set_taxonomy(new, user=user, relabel=relabel)
+
+
+def embed_with_workspace_embedder(store, texts: Sequence[str], settings=None) -> np.ndarray:
+    """Embed ``texts`` with the embedder that made the workspace's current embeddings (labels and samples must share
+    one embedding space). Returns (len(texts), d) unit vectors."""
+    from core.errors import NotFound
+    from core.models import BUNDLED_EMBEDDER_NAME
+    from core.scoring import get_scorer
+
+    info = store.scorer_keys().get("embedding")
+    if info is None:
+        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
+    model = info["params"].get("model", "")
+    scorer = get_scorer("embedding", settings, model="" if model == BUNDLED_EMBEDDER_NAME else model)
+    scorer.setup()
+    return np.asarray(
+        scorer.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False),
+        dtype=np.float32,
+    )
+
+
+def refresh_labels(store, *, settings=None, embed=None, progress=None) -> dict:
+    """Suggest a task label for every embedded sample and store the suggestions (confirmed labels are kept).
+
+    Zero-shot from the label descriptions until someone confirmed a label, then the classifier (``suggest``).
+
+    Args:
+        embed: ``embed(texts) -> (n, d)`` in the samples' embedding space; default the workspace's own embedder.
+        progress: ``progress(done, total, message)``; may raise ``Cancelled``.
+
+    Returns:
+        {"suggested": samples written, "confirmed": confirmed samples used, "source": "zero-shot" | "classifier"}.
+    """
+    from core.errors import NotFound
+
+    tick = progress or (lambda done, total, message: None)
+    taxonomy = workspace_taxonomy(store)
+    names = label_names(taxonomy)
+    tick(0, 4, "reading embeddings")
+    arrays = store.sample_arrays(["id", "task_label", "task_label_source"], embedding=True)
+    emb = arrays["embedding"]
+    has = ~np.isnan(emb).any(axis=1) if len(emb) else np.zeros(0, dtype=bool)
+    if not has.any():
+        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
+    rows = np.flatnonzero(has)
+    emb = emb[rows]
+    position = {name: i for i, name in enumerate(names)}
+    confirmed = [
+        (j, position[arrays["task_label"][i]])
+        for j, i in enumerate(rows)
+        if arrays["task_label_source"][i] == "confirmed" and arrays["task_label"][i] in position
+    ]
+    tick(1, 4, "embedding the label descriptions")
+    texts, owner = label_phrasings(taxonomy)
+    phrase_emb = (embed or (lambda t: embed_with_workspace_embedder(store, t, settings)))(texts)
+    label_emb = label_embeddings(phrase_emb, owner, len(names))
+    tick(2, 4, "suggesting labels")
+    result = suggest(
+        emb,
+        label_emb,
+        np.array([j for j, _ in confirmed], dtype=np.int64),
+        np.array([c for _, c in confirmed], dtype=np.int64),
+        phrase_emb=phrase_emb,
+        phrase_owner=owner,
+    )
+    tick(3, 4, "saving suggestions")
+    written = store.set_suggested_labels(
+        [arrays["id"][i] for i in rows], [names[i] for i in result.label_idx], result.confidence
+    )
+    tick(4, 4, "done")
+    return {"suggested": written, "confirmed": len(confirmed), "source": result.source}

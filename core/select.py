@@ -879,10 +879,13 @@ STEPS: dict[str, StepSpec] = {
         },
     ),
     "mixture": StepSpec(
-        "Take a count per label, in the current order.",
+        "Take a count per label, in the current order: inline targets, or a plan saved on the Balance page.",
         {
-            "by": Param("column", REQUIRED, "the label column (e.g. the task label)"),
-            "targets": Param("counts", REQUIRED, "label -> samples to take"),
+            "by": Param("column", "task_label", "the label column (e.g. the task label)"),
+            "targets": Param("counts", None, "label -> samples to take (or give plan)", nullable=True),
+            # Resolved by core.selection.run_selection, which reads the workspace's plans; a staged (DMT) plan
+            # makes a staged selection and must then be the last step.
+            "plan": Param("column", None, "name of a saved mixture plan (instead of targets)", nullable=True),
         },
     ),
 }
@@ -1028,6 +1031,14 @@ def _check_step(number: int, name: str, raw, lines: dict[str, int], line: int | 
             if p.default is REQUIRED:
                 raise RecipeError(f"is required: {p.doc}", step=number, step_name=name, param=key, line=line)
             params[key] = _copy(p.default)
+    if name == "mixture" and (params["targets"] is None) == (params["plan"] is None):
+        raise RecipeError(
+            "is required: label -> samples to take, or plan: the name of a saved plan (one of the two)",
+            step=number,
+            step_name=name,
+            param="targets",
+            line=line,
+        )
     if name == "dedup" and not (params["exact"] or params["near_threshold"] or params["minhash_threshold"]):
         raise RecipeError(
             "does nothing: set exact: true, near_threshold or minhash_threshold",
@@ -1321,6 +1332,12 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
     if name == "stratified":
         return pool[stratified(sub(p["column"]), p["budget"], p["n_bins"], p["seed"])]
     if name == "mixture":
+        if p["targets"] is None:
+            raise RecipeError(
+                f"plan '{p['plan']}' is a saved plan: run the recipe on a workspace (core.selection.run_selection)",
+                step=number,
+                step_name=name,
+            )
         return pool[mixture_take(sub(p["by"]), p["targets"])]
     if name == "deita":
         score = np.prod([_floats(sub(c)) for c in p["score"]], axis=0)

@@ -29,7 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from core.errors import ConflictError, NotFound, WinnowError, WorkspaceLocked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("pending", "accepted", "rejected")
 
 # Columns a page may show. The embedding and the raw record are never part of a page query.
@@ -134,12 +134,77 @@ _MIGRATIONS: list[list[str]] = [
             updated_at TIMESTAMP NOT NULL
         )""",
     ],
+    # 1 -> 2: the map, task labels, mixture plans and selections.
+    [
+        # One map per embedding set: a 2-D projection and clusters of each content.
+        """CREATE TABLE IF NOT EXISTS maps (
+            map_key VARCHAR PRIMARY KEY,
+            embedding_key VARCHAR NOT NULL,
+            k INTEGER NOT NULL,
+            seed INTEGER NOT NULL,
+            contents BIGINT NOT NULL,
+            cluster_names VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS map_points (
+            map_key VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            x FLOAT NOT NULL,
+            y FLOAT NOT NULL,
+            cluster INTEGER NOT NULL
+        )""",
+        # A sample's task label: the machine's suggestion (with its confidence) or a person's confirmation, which is
+        # curation state and goes through update_sample (versioned and audited).
+        "ALTER TABLE samples ADD COLUMN IF NOT EXISTS task_label VARCHAR",
+        "ALTER TABLE samples ADD COLUMN IF NOT EXISTS task_label_confidence DOUBLE",
+        "ALTER TABLE samples ADD COLUMN IF NOT EXISTS task_label_source VARCHAR",
+        """CREATE TABLE IF NOT EXISTS plans (
+            name VARCHAR PRIMARY KEY,
+            plan VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS selections (
+            name VARCHAR PRIMARY KEY,
+            recipe VARCHAR NOT NULL,
+            recipe_hash VARCHAR NOT NULL,
+            log VARCHAR NOT NULL,
+            samples BIGINT NOT NULL,
+            stages INTEGER NOT NULL DEFAULT 1,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS selection_members (
+            selection VARCHAR NOT NULL,
+            sample_id VARCHAR NOT NULL,
+            position BIGINT NOT NULL,
+            stage INTEGER NOT NULL DEFAULT 1
+        )""",
+    ],
 ]
 
 TEXT_WINDOW = 65_536  # rids in the first window of a text search's page scan; each next window is twice as wide
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TYPE = re.compile(r"^(BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DOUBLE\[\d+\]|VARCHAR\[\])$")
+_MAP_KEY = re.compile(r"^[0-9a-f]{8,64}$")
+
+MAPS_KEPT = 3  # maps stored at once (each holds one row per content); the oldest go first
+UNLABELED = "(unlabeled)"  # a task_label filter value and a balance bucket: samples with no label yet
+BALANCE_DIMENSIONS = ("task_label", "language", "source", "cluster", "answer_length", "ifd", "status")
+# (upper bound, bucket) in answer characters; the last bound is unused (everything above the one before).
+ANSWER_BUCKETS = ((100, "a <100"), (500, "b 100-499"), (2000, "c 500-1999"), (8000, "d 2000-7999"), (0, "e 8000+"))
+# IFD = loss(answer | instruction) / loss(answer): low = the instruction makes the answer easy to predict (easy),
+# near 1 = hard, above 1 = the instruction does not help at all (often a bad pair).
+IFD_BUCKETS = ((0.4, "a easy <0.4"), (0.7, "b 0.4-0.7"), (0.9, "c 0.7-0.9"), (1.0, "d hard 0.9-1"), (0, "e ≥1 no help"))
+
+
+def _map_key(key: str) -> str:
+    """Map keys are hex digests written into SQL text (in joins), so check them like identifiers."""
+    if not _MAP_KEY.match(str(key)):
+        raise ValueError(f"not a map key: {key!r}")
+    return key
 
 
 def _ident(name: str) -> str:
@@ -180,6 +245,10 @@ class SampleFilter:
         duplicates: True = only samples flagged as exact duplicates, False = hide them.
         score_ranges: {column: (low, high)} over current score columns; None bounds are open.
         ids: exactly these samples.
+        task_label: samples with this task label (suggested or confirmed); ``UNLABELED`` for none.
+        cluster: samples in this cluster of the current map.
+        selection: members of this saved selection (see ``save_selection``).
+        stage: with ``selection``, members of this stage only (1-based).
     """
 
     status: str | Sequence[str] | None = None
@@ -189,6 +258,10 @@ class SampleFilter:
     duplicates: bool | None = None
     score_ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     ids: Sequence[str] | None = None
+    task_label: str | None = None
+    cluster: int | None = None
+    selection: str | None = None
+    stage: int | None = None
 
 
 @dataclass(frozen=True)
@@ -244,11 +317,11 @@ class Store:
         return self._con.cursor()
 
     @contextmanager
-    def _transaction(self, retries: int = 8):
+    def _transaction(self):
         """Yield a cursor inside a transaction; commit, or roll back on error.
 
-        The body must be safe to run again: on a DuckDB write conflict the whole body is not retried here (the
-        generator protocol cannot), so callers that expect conflicts use ``_retrying``.
+        A write conflict is not retried here (a context manager cannot run its body twice): callers that expect
+        conflicts use ``_retrying``.
         """
         cur = self.cursor()
         cur.begin()
@@ -256,10 +329,8 @@ class Store:
             yield cur
             cur.commit()
         except BaseException:
-            try:
+            with suppress(duckdb.Error):  # the transaction may already be gone with the error
                 cur.rollback()
-            except duckdb.Error:
-                pass
             raise
         finally:
             cur.close()
@@ -536,9 +607,27 @@ class Store:
             clauses.append("s.dup_of IS NOT NULL")
         elif f.duplicates is False:
             clauses.append("s.dup_of IS NULL")
+        if f.task_label == UNLABELED:
+            clauses.append("s.task_label IS NULL")
+        elif f.task_label is not None:
+            clauses.append("s.task_label = ?")
+            params.append(f.task_label)
+        if f.cluster is not None:
+            clauses.append(
+                "s.content_hash IN (SELECT content_hash FROM map_points WHERE cluster = ? "
+                "AND map_key = (SELECT value FROM meta WHERE key = 'current_map'))"
+            )
+            params.append(int(f.cluster))
         if f.ids is not None:
             clauses.append("s.id IN (SELECT unnest(?::VARCHAR[]))")
             params.append(list(f.ids))
+        if f.selection is not None:
+            member = "SELECT sample_id FROM selection_members WHERE selection = ?"
+            params.append(f.selection)
+            if f.stage is not None:
+                member += " AND stage = ?"
+                params.append(int(f.stage))
+            clauses.append(f"s.id IN ({member})")
         for col, (lo, hi) in (f.score_ranges or {}).items():
             sc = score_cols.get(col)
             if sc is None:
@@ -657,7 +746,8 @@ class Store:
         rel = cur.execute(
             "SELECT s.rid, s.id, s.source_id, src.name, s.source_index, s.format, s.raw, s.messages, s.tools, "
             "s.prompt, s.answer, s.n_turns, s.content_hash, s.dup_of, s.status, s.tags, s.note, "
-            "s.version, s.created_at, s.updated_at, s.updated_by, src.mapping "
+            "s.version, s.created_at, s.updated_at, s.updated_by, src.mapping, s.task_label, "
+            "s.task_label_confidence, s.task_label_source "
             "FROM samples s JOIN sources src ON src.source_id = s.source_id WHERE s.id = ?",
             [sample_id],
         )
@@ -754,12 +844,14 @@ class Store:
         tags: Sequence[str] | None = None,
         note: str | None = None,
         messages: list[dict] | None = None,
+        task_label: str | None = None,
         action: str = "edit",
     ) -> int:
         """Change a sample, based on the version the caller saw.
 
         Every changed field is written to the audit log with its value before and after. A field given with its
-        current value is not a change.
+        current value is not a change. ``task_label`` confirms a task label (source 'confirmed', confidence 1):
+        confirming the suggested label is a change too, recorded as before "<label> (suggested)".
 
         Returns:
             The new version (the old one if nothing changed).
@@ -776,14 +868,16 @@ class Store:
 
         def body(cur):
             row = cur.execute(
-                "SELECT s.version, s.status, s.tags, s.note, s.messages, s.tools, s.raw, s.format, src.mapping "
+                "SELECT s.version, s.status, s.tags, s.note, s.messages, s.tools, s.raw, s.format, src.mapping, "
+                "s.task_label, s.task_label_source "
                 "FROM samples s JOIN sources src ON src.source_id = s.source_id WHERE s.id = ?",
                 [sample_id],
             ).fetchall()
             row = _one(row)
             if row is None:
                 raise NotFound(f"no sample {sample_id!r} in this workspace")
-            version, cur_status, cur_tags, cur_note, cur_messages, tools_json, raw, fmt, mapping = row
+            version, cur_status, cur_tags, cur_note, cur_messages, tools_json, raw, fmt, mapping = row[:9]
+            cur_label, cur_label_source = row[9:]
             cur_messages = messages_of(cur_messages, raw, fmt, mapping)
             if version != expected_version:
                 raise ConflictError(
@@ -822,6 +916,12 @@ class Store:
                         content_hash(messages, tools),
                     ]
                     changes.append(("messages", json.dumps(cur_messages, ensure_ascii=False), new_json))
+            if task_label is not None and (task_label != cur_label or cur_label_source != "confirmed"):
+                sets += ["task_label = ?", "task_label_confidence = 1.0", "task_label_source = 'confirmed'"]
+                params.append(task_label)
+                suggested = cur_label is not None and cur_label_source != "confirmed"
+                before = f"{cur_label} (suggested)" if suggested else cur_label
+                changes.append(("task_label", before, task_label))
             if not changes:
                 return version
             now = _now()
@@ -857,17 +957,23 @@ class Store:
         now = _now()
 
         def body(cur):
+            # Read the statuses being replaced inside the transaction, so the audit log has each one's before.
+            before = dict(
+                cur.execute(
+                    "SELECT id, status FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[])) AND status <> ?",
+                    [ids, status],
+                ).fetchall()
+            )
             changed = cur.execute(
                 "UPDATE samples SET status = ?, version = version + 1, updated_at = ?, updated_by = ? "
                 "WHERE id IN (SELECT unnest(?::VARCHAR[])) AND status <> ? RETURNING id, version",
                 [status, now, user, ids, status],
             ).fetchall()
             if changed:
-                # The old status is not returned by UPDATE; the only statuses are three, so record 'bulk' before.
                 cur.executemany(
                     "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-                    "VALUES (?, ?, ?, 'bulk', 'status', NULL, ?, ?)",
-                    [[sid, now, user, status, v] for sid, v in changed],
+                    "VALUES (?, ?, ?, 'bulk', 'status', ?, ?, ?)",
+                    [[sid, now, user, before.get(sid), status, v] for sid, v in changed],
                 )
             return len(changed)
 
@@ -903,7 +1009,8 @@ class Store:
         """Stream the samples matching ``f`` in import order, a batch at a time (never the whole table).
 
         Each row has id, source, source_index, format, raw, messages, tools, status, tags, note, version, the
-        source's mapping, and (with_scores) every current score column.
+        source's mapping, and (with_scores) every current score column, the task label and its confidence, and the
+        sample's place on the current map (cluster, cluster_name, map_x, map_y; NULL without a map).
         """
         score_cols = {c.column: c for c in self.score_columns()}
         where, params = self._where(f, score_cols)
@@ -927,11 +1034,25 @@ class Store:
             "s.content_hash",
             "src.mapping",
         ]
+        joins = ""
         if with_scores:
             select += [f"{_ident(c.scorer)}.{_ident(c.column)}" for c in score_cols.values()]
+            select += [
+                "s.task_label",
+                "s.task_label_confidence",
+                "mp.cluster",
+                "json_extract_string(mm.cluster_names, '$.\"' || mp.cluster::VARCHAR || '\"') AS cluster_name",
+                "mp.x AS map_x",
+                "mp.y AS map_y",
+            ]
+            joins = (
+                " LEFT JOIN map_points mp ON mp.content_hash = s.content_hash "
+                "AND mp.map_key = (SELECT value FROM meta WHERE key = 'current_map') "
+                "LEFT JOIN maps mm ON mm.map_key = mp.map_key"
+            )
         q = (
             f"SELECT {', '.join(select)} FROM {self._from(scorers)} "
-            f"JOIN sources src ON src.source_id = s.source_id WHERE {where} ORDER BY s.rid"
+            f"JOIN sources src ON src.source_id = s.source_id{joins} WHERE {where} ORDER BY s.rid"
         )
         reader = self.cursor().sql(q, params=params).to_arrow_reader(batch_size)
         yield from reader
@@ -946,6 +1067,94 @@ class Store:
             params,
         ).fetchall()
         return [{"name": r[0], "path": r[1], "sha256": r[2], "format": r[3], "samples": r[4]} for r in rows]
+
+    def sample_arrays(
+        self,
+        columns: Sequence[str],
+        f: SampleFilter | None = None,
+        *,
+        embedding: bool = False,
+        batch_size: int = 50_000,
+    ) -> dict[str, object]:
+        """Whole columns over the samples matching ``f``, in import order, for algorithms (selection, the map).
+
+        Not for pages: this reads every matching row (a batch at a time, only the columns asked for).
+
+        Args:
+            columns: any of ``id``, ``content_hash``, ``status``, ``prompt``, ``answer``, ``source``, ``tags``,
+                ``n_turns``, ``task_label``, ``task_label_confidence``, ``dup_of``, or a current score column.
+            embedding: also return ``embedding``, an (n, d) float32 matrix with NaN rows where a sample has none.
+
+        Returns:
+            {column: numpy array (numbers, booleans as float with NaN for missing) or list (text)}.
+        """
+        import numpy as np
+
+        plain = {
+            "id",
+            "content_hash",
+            "status",
+            "prompt",
+            "answer",
+            "tags",
+            "n_turns",
+            "task_label",
+            "task_label_confidence",
+            "task_label_source",
+            "dup_of",
+            "rid",
+        }
+        score_cols = {c.column: c for c in self.score_columns()}
+        select, scorers = [], set()
+        for col in columns:
+            if col in plain:
+                select.append(f"s.{col}")
+            elif col == "source":
+                select.append("src.name AS source")
+            elif col in score_cols:
+                select.append(f"{_ident(score_cols[col].scorer)}.{_ident(col)}")
+                scorers.add(score_cols[col].scorer)
+            else:
+                raise NotFound(f"no column {col!r} in this workspace; score it first")
+        where, params = self._where(f, score_cols)
+        scorers |= {score_cols[c].scorer for c in (f.score_ranges if f else {})}
+        dim = None
+        if embedding:
+            info = self.scorer_keys().get("embedding")
+            if info is None:
+                raise NotFound("no embeddings yet: run the embedding scorer (Score page, or `core score`)")
+            dim = int(re.search(r"\[(\d+)\]", info["columns"]["embedding"]).group(1))
+            scorers.add("embedding")
+            select.append("embedding.embedding")
+        q = (
+            f"SELECT {', '.join(select) or 's.rid'} FROM {self._from(scorers)} "
+            f"JOIN sources src ON src.source_id = s.source_id WHERE {where} ORDER BY s.rid"
+        )
+        parts: dict[str, list] = {c: [] for c in columns}
+        vectors = []
+        for batch in self.cursor().sql(q, params=params).to_arrow_reader(batch_size):
+            for col in columns:
+                parts[col].append(batch.column(col))
+            if embedding:
+                vec = batch.column("embedding")
+                flat = np.full((len(vec), dim), np.nan, dtype=np.float32)
+                valid = np.asarray(vec.is_valid())
+                if valid.any():
+                    values = vec.filter(vec.is_valid()).flatten().to_numpy(zero_copy_only=False)
+                    flat[valid] = values.astype(np.float32).reshape(-1, dim)
+                vectors.append(flat)
+        out: dict[str, object] = {}
+        for col in columns:
+            arr = pa.chunked_array(parts[col]) if parts[col] else pa.chunked_array([], pa.null())
+            if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_boolean(arr.type):
+                out[col] = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+                if pa.types.is_integer(arr.type) and col in ("rid", "n_turns") and arr.null_count == 0:
+                    out[col] = out[col].astype(np.int64)
+            else:
+                out[col] = arr.to_pylist()
+        if embedding:
+            out["embedding"] = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
+        return out
 
     def log_event(self, action: str, *, user: str, detail: dict, sample_id: str | None = None) -> None:
         """Append a workspace-level event (an export, a scoring run) to the audit log."""
@@ -1089,12 +1298,25 @@ class Store:
         t = _ident(name)
         cur = self.cursor()
         total = cur.execute("SELECT count(DISTINCT content_hash) FROM samples").fetchall()[0][0]
+        exists = cur.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"score_{t}"]
+        ).fetchall()[0][0]
+        if not exists:
+            return total, total
         todo = cur.execute(
             f"SELECT count(DISTINCT content_hash) FROM samples s WHERE NOT EXISTS "
             f"(SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)",
             [key],
         ).fetchall()[0][0]
         return todo, total
+
+    def scorer_keys(self) -> dict[str, dict]:
+        """The current key of each scorer that has run: {name: {key, columns, params, updated_at}}."""
+        rows = self.cursor().execute("SELECT name, key, columns, params, updated_at FROM scorers").fetchall()
+        return {
+            r[0]: {"key": r[1], "columns": json.loads(r[2]), "params": json.loads(r[3]), "updated_at": r[4]}
+            for r in rows
+        }
 
     def write_scores(self, name: str, key: str, columns: dict[str, str], rows: list[tuple[str, dict]]) -> None:
         """Write one batch of results, in its own transaction: (content_hash, {column: value}) pairs.
@@ -1136,3 +1358,527 @@ class Store:
             f"AND {_ident(sc.scorer)}.{_ident(column)} IS NOT NULL USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0)"
         )
         return [r[0] for r in self.cursor().execute(q, params).fetchall()]
+
+    # ---- selections
+
+    def save_selection(
+        self,
+        name: str,
+        *,
+        recipe: str,
+        recipe_hash: str,
+        log: list[dict],
+        members: Sequence[tuple[str, int]],
+        user: str,
+    ) -> dict:
+        """Save (or replace) a named selection and its members in one transaction.
+
+        Args:
+            recipe: the recipe's YAML text.
+            log: one entry per step (JSON-able), with its input and output counts.
+            members: (sample id, stage) in selection order; stages are 1-based, and a sample may be in several.
+
+        Returns:
+            The saved selection's summary, as ``selections`` lists it.
+        """
+        if not name or not name.strip():
+            raise WinnowError("a selection needs a name")
+        name = name.strip()
+        now = _now()
+        stages = max((stage for _, stage in members), default=1)
+        table = pa.table(
+            {
+                "selection": pa.array([name] * len(members), pa.string()),
+                "sample_id": pa.array([sid for sid, _ in members], pa.string()),
+                "position": pa.array(range(len(members)), pa.int64()),
+                "stage": pa.array([int(stage) for _, stage in members], pa.int32()),
+            }
+        )
+
+        def body(cur):
+            cur.execute("DELETE FROM selection_members WHERE selection = ?", [name])
+            cur.execute("DELETE FROM selections WHERE name = ?", [name])
+            cur.execute(
+                "INSERT INTO selections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, recipe, recipe_hash, json.dumps(log, default=str), len(members), stages, now, user],
+            )
+            cur.register("new_members", table)
+            try:
+                cur.execute("INSERT INTO selection_members SELECT * FROM new_members")
+            finally:
+                cur.unregister("new_members")
+            cur.execute(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (NULL, ?, ?, 'select', 'selection', NULL, ?, NULL)",
+                [now, user, json.dumps({"name": name, "samples": len(members), "recipe_hash": recipe_hash})],
+            )
+
+        self._retrying(body)
+        return self.get_selection(name, with_log=False)
+
+    def selections(self) -> list[dict]:
+        """Every saved selection, newest first: {name, recipe_hash, samples, stages, created_at, created_by}."""
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT name, recipe_hash, samples, stages, created_at, created_by FROM selections "
+                "ORDER BY created_at DESC, name"
+            )
+            .fetchall()
+        )
+        keys = ("name", "recipe_hash", "samples", "stages", "created_at", "created_by")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def get_selection(self, name: str, *, with_log: bool = True) -> dict:
+        """One selection: its summary, its recipe (YAML text) and, ``with_log``, the per-step log (parsed).
+
+        Raises:
+            NotFound: no selection has that name.
+        """
+        row = _one(
+            self.cursor()
+            .execute(
+                "SELECT name, recipe, recipe_hash, log, samples, stages, created_at, created_by FROM selections "
+                "WHERE name = ?",
+                [name],
+            )
+            .fetchall()
+        )
+        if row is None:
+            raise NotFound(f"no selection named {name!r}; run a recipe first (Select page, or `core select`)")
+        keys = ("name", "recipe", "recipe_hash", "log", "samples", "stages", "created_at", "created_by")
+        out = dict(zip(keys, row, strict=True))
+        if with_log:
+            out["log"] = json.loads(out["log"])
+        else:
+            del out["log"], out["recipe"]
+        return out
+
+    def selection_ids(
+        self, name: str, *, stage: int | None = None, offset: int = 0, limit: int | None = None
+    ) -> list[str]:
+        """The member ids of a selection in selection order (one stage, or all stages in stage order); paged."""
+        q = "SELECT sample_id FROM selection_members WHERE selection = ?"
+        params: list = [name]
+        if stage is not None:
+            q += " AND stage = ?"
+            params.append(int(stage))
+        q += " ORDER BY position LIMIT ? OFFSET ?"
+        params += [int(limit) if limit is not None else 2**62, int(offset)]
+        return [r[0] for r in self.cursor().execute(q, params).fetchall()]
+
+    def delete_selection(self, name: str) -> bool:
+        """Delete a selection and its members. Returns whether it existed."""
+
+        def body(cur):
+            cur.execute("DELETE FROM selection_members WHERE selection = ?", [name])
+            return bool(cur.execute("DELETE FROM selections WHERE name = ? RETURNING name", [name]).fetchall())
+
+        return self._retrying(body)
+
+    # ---- map, labels, balance
+
+    def _meta(self, cur, key: str) -> str | None:
+        row = _one(cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall())
+        return None if row is None else row[0]
+
+    def embedding_fingerprint(self) -> dict | None:
+        """What the current embeddings cover, cheaply: {embedding_key, contents, digest}; None when there are none.
+
+        The digest is an order-free hash of the embedded content hashes (xor and sum of their DuckDB hashes), so it
+        changes when a sample is imported, edited or removed, without reading every hash into Python.
+        """
+        info = self.scorer_keys().get("embedding")
+        if info is None:
+            return None
+        q = (
+            "SELECT count(*), coalesce(bit_xor(hash(e.content_hash)), 0), "
+            "coalesce(sum(hash(e.content_hash) % 1000003), 0) FROM score_embedding e WHERE e.scorer_key = ? "
+            "AND e.embedding IS NOT NULL AND e.content_hash IN (SELECT content_hash FROM samples)"
+        )
+        contents, xor, total = self.cursor().execute(q, [info["key"]]).fetchall()[0]
+        return {"embedding_key": info["key"], "contents": int(contents), "digest": f"{int(xor):016x}{int(total):x}"}
+
+    def save_map(
+        self,
+        map_key: str,
+        *,
+        embedding_key: str,
+        k: int,
+        seed: int,
+        content_hashes: Sequence[str],
+        xy,
+        clusters,
+        names: dict[int, str],
+        user: str,
+    ) -> None:
+        """Store a map (one point and cluster per content) and make it the current one. Older maps beyond the
+        ``MAPS_KEPT`` most recent are dropped: each holds a row per content."""
+        _map_key(map_key)
+        table = pa.table(
+            {
+                "content_hash": pa.array(list(content_hashes), pa.string()),
+                "x": pa.array([float(v) for v in xy[:, 0]], pa.float32()),
+                "y": pa.array([float(v) for v in xy[:, 1]], pa.float32()),
+                "cluster": pa.array([int(c) for c in clusters], pa.int32()),
+            }
+        )
+        names_json = json.dumps({str(c): n for c, n in names.items()}, ensure_ascii=False)
+
+        def body(cur):
+            cur.execute("DELETE FROM map_points WHERE map_key = ?", [map_key])
+            cur.execute("DELETE FROM maps WHERE map_key = ?", [map_key])
+            cur.register("new_points", table)
+            try:
+                cur.execute("INSERT INTO map_points SELECT ?, content_hash, x, y, cluster FROM new_points", [map_key])
+            finally:
+                cur.unregister("new_points")
+            cur.execute(
+                "INSERT INTO maps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [map_key, embedding_key, int(k), int(seed), len(table), names_json, _now(), user],
+            )
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('current_map', ?)", [map_key])
+            old = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT map_key FROM maps ORDER BY created_at DESC, map_key OFFSET ?", [MAPS_KEPT]
+                ).fetchall()
+            ]
+            if old:
+                cur.execute("DELETE FROM map_points WHERE map_key IN (SELECT unnest(?::VARCHAR[]))", [old])
+                cur.execute("DELETE FROM maps WHERE map_key IN (SELECT unnest(?::VARCHAR[]))", [old])
+
+        self._retrying(body)
+        detail = {"map_key": map_key, "k": int(k), "seed": int(seed), "contents": len(table)}
+        self.log_event("map", user=user, detail=detail)
+
+    def use_map(self, map_key: str) -> None:
+        """Make a stored map the current one (a map already computed for these embeddings is reused, not redone)."""
+        if self.get_map(map_key) is None:
+            raise NotFound(f"no map {map_key!r} in this workspace")
+        self._retrying(lambda cur: cur.execute("INSERT OR REPLACE INTO meta VALUES ('current_map', ?)", [map_key]))
+
+    def get_map(self, map_key: str | None = None) -> dict | None:
+        """A stored map's facts (the current map when ``map_key`` is None), or None: {map_key, embedding_key, k,
+        seed, contents, cluster_names {int: str}, created_at, created_by}."""
+        cur = self.cursor()
+        map_key = map_key or self._meta(cur, "current_map")
+        if map_key is None:
+            return None
+        rel = cur.execute("SELECT * FROM maps WHERE map_key = ?", [map_key])
+        row = _one(rel.fetchall())
+        if row is None:
+            return None
+        out = dict(zip([d[0] for d in rel.description], row))
+        out["cluster_names"] = {int(c): n for c, n in json.loads(out["cluster_names"]).items()}
+        return out
+
+    def _current_map_key(self, cur) -> str:
+        key = self._meta(cur, "current_map")
+        if key is None:
+            raise NotFound("no map yet: compute one on the Explore page (or `python -m core map`)")
+        return _map_key(key)
+
+    def map_coordinates(self) -> dict[str, object]:
+        """Every sample on the current map, in import order: {rid, x, y, cluster} numpy arrays (numbers only, so it
+        stays cheap at 1M samples; ``map_details`` fetches the text of the points a page draws)."""
+        import numpy as np
+
+        cur = self.cursor()
+        key = self._current_map_key(cur)
+        table = cur.sql(
+            "SELECT s.rid, mp.x, mp.y, mp.cluster FROM samples s JOIN map_points mp "
+            f"ON mp.content_hash = s.content_hash AND mp.map_key = '{key}' ORDER BY s.rid"
+        ).to_arrow_table()
+        return {c: np.asarray(table.column(c).to_numpy()) for c in ("rid", "x", "y", "cluster")}
+
+    def map_details(self, rids: Sequence[int], score_column: str | None = None, *, hover_chars: int = 160) -> dict:
+        """What the map shows of some samples (by rid, in rid order): {rid, id, status, source, task_label,
+        duplicate, prompt (first ``hover_chars`` characters)} and, when asked, one current score column."""
+        score_cols = {c.column: c for c in self.score_columns()}
+        select = [
+            "s.rid",
+            "s.id",
+            "s.status",
+            "src.name AS source",
+            "coalesce(s.task_label, '(unlabeled)') AS task_label",
+            "s.dup_of IS NOT NULL AS duplicate",
+            f"left(s.prompt, {int(hover_chars)}) AS prompt",
+        ]
+        scorers = set()
+        if score_column:
+            if score_column not in score_cols:
+                raise NotFound(f"no score column {score_column!r}; score the workspace first")
+            sc = score_cols[score_column]
+            select.append(f"{_ident(sc.scorer)}.{_ident(score_column)} AS score")
+            scorers.add(sc.scorer)
+        q = (
+            f"SELECT {', '.join(select)} FROM {self._from(scorers)} JOIN sources src ON src.source_id = s.source_id "
+            "WHERE s.rid IN (SELECT unnest(?::BIGINT[])) ORDER BY s.rid"
+        )
+        return self.cursor().sql(q, params=[[int(r) for r in rids]]).to_arrow_table().to_pydict()
+
+    def ids_of_rids(self, rids: Sequence[int]) -> list[str]:
+        """The ids of samples given by rid (map selections), in rid order."""
+        rows = self.cursor().execute(
+            "SELECT id FROM samples WHERE rid IN (SELECT unnest(?::BIGINT[])) ORDER BY rid", [[int(r) for r in rids]]
+        )
+        return [r[0] for r in rows.fetchall()]
+
+    def cluster_stats(self) -> list[dict]:
+        """One row per cluster of the current map: {cluster, name, samples, accepted, rejected, duplicates (shares
+        in [0, 1]), ifd_mean, ifd_std (None unless IFD is scored; higher IFD = harder for the model)}."""
+        cur = self.cursor()
+        key = self._current_map_key(cur)
+        has_ifd = "ifd" in {c.column for c in self.score_columns()}
+        ifd = "avg(ifd.ifd), stddev_samp(ifd.ifd)" if has_ifd else "NULL, NULL"
+        rows = cur.execute(
+            f"SELECT mp.cluster, count(*), avg((s.status = 'accepted')::INTEGER), "
+            f"avg((s.status = 'rejected')::INTEGER), avg((s.dup_of IS NOT NULL)::INTEGER), {ifd} "
+            f"FROM {self._from({'ifd'} if has_ifd else set())} JOIN map_points mp "
+            f"ON mp.content_hash = s.content_hash AND mp.map_key = '{key}' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        names = (self.get_map(key) or {}).get("cluster_names", {})
+        keys = ("cluster", "samples", "accepted", "rejected", "duplicates", "ifd_mean", "ifd_std")
+        return [{**dict(zip(keys, r)), "name": names.get(int(r[0]), f"cluster {r[0]}")} for r in rows]
+
+    def taxonomy(self) -> list[dict] | None:
+        """The workspace's task-label taxonomy (``meta['taxonomy']``), or None when none was saved yet."""
+        value = self._meta(self.cursor(), "taxonomy")
+        return None if value is None else json.loads(value)
+
+    def set_taxonomy(self, taxonomy: list[dict], *, user: str, relabel: dict[str, str | None] | None = None) -> int:
+        """Save the taxonomy and, in the same transaction, relabel samples: ``relabel`` maps old label -> new label
+        (a rename or a merge) or None (a removed label). Confirmed labels change as versioned, audited edits;
+        suggestions are just renamed (or cleared), since they are recomputed anyway.
+
+        Returns:
+            How many samples were relabelled.
+        """
+        now = _now()
+        relabel = dict(relabel or {})
+
+        def body(cur):
+            cur.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('taxonomy', ?)", [json.dumps(taxonomy, ensure_ascii=False)]
+            )
+            changed = 0
+            for old, new in relabel.items():
+                if old == new:
+                    continue
+                confirmed = cur.execute(
+                    "UPDATE samples SET task_label = ?, task_label_source = CASE WHEN ? IS NULL THEN NULL ELSE "
+                    "task_label_source END, version = version + 1, updated_at = ?, updated_by = ? "
+                    "WHERE task_label = ? AND task_label_source = 'confirmed' RETURNING id, version",
+                    [new, new, now, user, old],
+                ).fetchall()
+                if confirmed:
+                    cur.executemany(
+                        "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                        "VALUES (?, ?, ?, 'relabel', 'task_label', ?, ?, ?)",
+                        [[sid, now, user, old, new, v] for sid, v in confirmed],
+                    )
+                suggested = cur.execute(
+                    "UPDATE samples SET task_label = ?, task_label_confidence = CASE WHEN ? IS NULL THEN NULL ELSE "
+                    "task_label_confidence END, task_label_source = CASE WHEN ? IS NULL THEN NULL ELSE "
+                    "task_label_source END WHERE task_label = ? AND coalesce(task_label_source, '') <> 'confirmed' "
+                    "RETURNING id",
+                    [new, new, new, old],
+                ).fetchall()
+                changed += len(confirmed) + len(suggested)
+            cur.execute(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (NULL, ?, ?, 'taxonomy', 'taxonomy', NULL, ?, NULL)",
+                [now, user, json.dumps({"labels": [t["name"] for t in taxonomy], "relabel": relabel})],
+            )
+            return changed
+
+        return self._retrying(body)
+
+    def set_suggested_labels(self, sample_ids: Sequence[str], labels: Sequence[str], confidences) -> int:
+        """Write machine suggestions (not curation state: no version, no audit). Confirmed labels are never
+        overwritten. Returns how many samples got a suggestion."""
+        table = pa.table(
+            {
+                "id": pa.array(list(sample_ids), pa.string()),
+                "label": pa.array(list(labels), pa.string()),
+                "confidence": pa.array([float(c) for c in confidences], pa.float64()),
+            }
+        )
+
+        def body(cur):
+            cur.register("new_labels", table)
+            try:
+                return len(
+                    cur.execute(
+                        "UPDATE samples SET task_label = n.label, task_label_confidence = n.confidence, "
+                        "task_label_source = 'suggested' FROM new_labels n WHERE samples.id = n.id "
+                        "AND coalesce(samples.task_label_source, '') <> 'confirmed' RETURNING samples.id"
+                    ).fetchall()
+                )
+            finally:
+                cur.unregister("new_labels")
+
+        return self._retrying(body)
+
+    def set_task_label_many(self, sample_ids: Sequence[str], label: str, *, user: str) -> int:
+        """Confirm ``label`` as the task label of many samples (bulk actions); each change is versioned and audited.
+
+        Returns:
+            How many samples changed (a sample already confirmed with this label is not a change).
+        """
+        ids = list(dict.fromkeys(sample_ids))
+        if not ids or not label:
+            return 0
+        now = _now()
+
+        def body(cur):
+            before = dict(
+                cur.execute(
+                    "SELECT id, task_label FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[])) AND NOT "
+                    "(task_label IS NOT DISTINCT FROM ? AND task_label_source = 'confirmed')",
+                    [ids, label],
+                ).fetchall()
+            )
+            if not before:
+                return 0
+            changed = cur.execute(
+                "UPDATE samples SET task_label = ?, task_label_confidence = 1.0, task_label_source = 'confirmed', "
+                "version = version + 1, updated_at = ?, updated_by = ? WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+                "RETURNING id, version",
+                [label, now, user, list(before)],
+            ).fetchall()
+            cur.executemany(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (?, ?, ?, 'bulk', 'task_label', ?, ?, ?)",
+                [[sid, now, user, before[sid], label, v] for sid, v in changed],
+            )
+            return len(changed)
+
+        return self._retrying(body)
+
+    def add_tag_many(self, sample_ids: Sequence[str], tag: str, *, user: str) -> int:
+        """Add a tag to many samples (bulk actions); each change is versioned and audited. Returns how many changed."""
+        ids = list(dict.fromkeys(sample_ids))
+        tag = (tag or "").strip()
+        if not ids or not tag:
+            return 0
+        now = _now()
+
+        def body(cur):
+            changed = cur.execute(
+                "UPDATE samples SET tags = list_sort(list_append(tags, ?)), version = version + 1, updated_at = ?, "
+                "updated_by = ? WHERE id IN (SELECT unnest(?::VARCHAR[])) AND NOT list_contains(tags, ?) "
+                "RETURNING id, version, tags",
+                [tag, now, user, ids, tag],
+            ).fetchall()
+            if not changed:
+                return 0
+            cur.executemany(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (?, ?, ?, 'bulk', 'tags', ?, ?, ?)",
+                [
+                    [sid, now, user, json.dumps(sorted(t for t in tags if t != tag)), json.dumps(sorted(tags)), v]
+                    for sid, v, tags in changed
+                ],
+            )
+            return len(changed)
+
+        return self._retrying(body)
+
+    def _dimension_sql(self, cur, dimension: str) -> tuple[str, set[str], str]:
+        """(SQL expression, scorers to join, extra join) for a balance dimension."""
+        current = self.scorer_keys()
+        if dimension == "task_label":
+            return "coalesce(s.task_label, '(unlabeled)')", set(), ""
+        if dimension == "source":
+            return "src.name", set(), "JOIN sources src ON src.source_id = s.source_id"
+        if dimension == "status":
+            return "s.status", set(), ""
+        if dimension == "language":
+            if "heuristics" not in current:
+                raise NotFound("no languages yet: run the heuristics scorer (Score page)")
+            return "coalesce(heuristics.h_prompt_lang, '(unknown)')", {"heuristics"}, ""
+        if dimension == "cluster":
+            key = self._current_map_key(cur)
+            join = f"LEFT JOIN map_points mp ON mp.content_hash = s.content_hash AND mp.map_key = '{key}'"
+            return "coalesce(mp.cluster::VARCHAR, '(no map)')", set(), join
+        if dimension == "answer_length":
+            cases = " ".join(f"WHEN length(s.answer) < {hi} THEN '{label}'" for hi, label in ANSWER_BUCKETS[:-1])
+            return f"CASE {cases} ELSE '{ANSWER_BUCKETS[-1][1]}' END", set(), ""
+        if dimension == "ifd":
+            if "ifd" not in {c.column for c in self.score_columns()}:
+                raise NotFound("no IFD yet: run the ifd scorer (Score page)")
+            cases = " ".join(f"WHEN ifd.ifd < {hi} THEN '{label}'" for hi, label in IFD_BUCKETS[:-1])
+            return f"CASE WHEN ifd.ifd IS NULL THEN '(not scored)' {cases} ELSE '{IFD_BUCKETS[-1][1]}' END", {"ifd"}, ""
+        raise ValueError(f"unknown balance dimension {dimension!r}; use one of {', '.join(BALANCE_DIMENSIONS)}")
+
+    def distribution(self, dimension: str, f: SampleFilter | None = None, *, by: str | None = None) -> list[tuple]:
+        """Counts of the samples matching ``f`` per value of a balance dimension (one SQL GROUP BY).
+
+        Args:
+            dimension: one of ``BALANCE_DIMENSIONS``: task_label, language (heuristics' h_prompt_lang), source,
+                cluster (current map), answer_length (characters, ``ANSWER_BUCKETS``), ifd (``IFD_BUCKETS``), status.
+            by: a second dimension, for label × language.
+
+        Returns:
+            [(value, count)] or, with ``by``, [(value, by_value, count)], largest first.
+        """
+        cur = self.cursor()
+        score_cols = {c.column: c for c in self.score_columns()}
+        where, params = self._where(f, score_cols)
+        exprs, scorers, joins = [], {score_cols[c].scorer for c in (f.score_ranges if f else {})}, []
+        for dim in [dimension] + ([by] if by else []):
+            expr, used, join = self._dimension_sql(cur, dim)
+            exprs.append(expr)
+            scorers |= used
+            if join and join not in joins:
+                joins.append(join)
+        groups = ", ".join(f"{e} AS d{i}" for i, e in enumerate(exprs))
+        q = (
+            f"SELECT {groups}, count(*) AS n FROM {self._from(scorers)} {' '.join(joins)} WHERE {where} "
+            f"GROUP BY ALL ORDER BY n DESC, {', '.join(f'd{i}' for i in range(len(exprs)))}"
+        )
+        return [tuple(r) for r in cur.execute(q, params).fetchall()]
+
+    def label_amounts(self, f: SampleFilter | None = None, *, unit: str = "samples") -> dict[str, int]:
+        """Per task label, the samples matching ``f``, or their tokens: h_prompt_words + h_answer_words from the
+        heuristics scorer, a word count standing in for tokens (a tokenizer would cost minutes at 1M samples)."""
+        if unit == "samples":
+            return {label: int(n) for label, n in self.distribution("task_label", f)}
+        if unit != "tokens":
+            raise ValueError(f"unknown unit {unit!r}; use samples or tokens")
+        if "heuristics" not in self.scorer_keys():
+            raise NotFound("token counts come from the heuristics scorer's word counts: run it first (Score page)")
+        score_cols = {c.column: c for c in self.score_columns()}
+        where, params = self._where(f, score_cols)
+        scorers = {"heuristics"} | {score_cols[c].scorer for c in (f.score_ranges if f else {})}
+        q = (
+            "SELECT coalesce(s.task_label, '(unlabeled)'), coalesce(sum(coalesce(heuristics.h_prompt_words, 0) + "
+            f"coalesce(heuristics.h_answer_words, 0)), 0) FROM {self._from(scorers)} WHERE {where} GROUP BY 1 "
+            "ORDER BY 2 DESC, 1"
+        )
+        rows = self.cursor().execute(q, params).fetchall()
+        return {label: int(n) for label, n in rows}
+
+    def save_plan(self, name: str, plan_json: str, *, user: str) -> None:
+        """Save (or replace) a mixture plan under ``name`` (JSON from ``core.mixture.to_json``)."""
+        name = " ".join((name or "").split())
+        if not name:
+            raise WinnowError("a plan needs a name")
+        self._retrying(
+            lambda cur: cur.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", [name, plan_json, _now(), user])
+        )
+        self.log_event("plan", user=user, detail={"name": name})
+
+    def get_plan(self, name: str) -> str:
+        """A saved plan's JSON (``core.mixture.from_json`` reads it). Raises NotFound."""
+        row = _one(self.cursor().execute("SELECT plan FROM plans WHERE name = ?", [name]).fetchall())
+        if row is None:
+            raise NotFound(f"no plan {name!r} in this workspace")
+        return row[0]
+
+    def plans(self) -> list[dict]:
+        """Saved plans, newest first: [{name, created_at, created_by}]."""
+        rows = self.cursor().execute("SELECT name, created_at, created_by FROM plans ORDER BY created_at DESC, name")
+        return [{"name": r[0], "created_at": r[1], "created_by": r[2]} for r in rows.fetchall()]

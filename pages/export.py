@@ -39,6 +39,15 @@ c1, c2, c3 = st.columns(3)
 fmt = c1.selectbox("Format", EXPORT_FORMATS, key="export_format")
 statuses = c2.multiselect("Status", STATUSES, default=["accepted"], key="export_status", help="Empty: every status")
 tag = c3.selectbox("Tag", _common.known_tags(path, store), index=None, placeholder="any", key="export_tag")
+chosen_selection = st.selectbox(
+    "Selection",
+    [sel["name"] for sel in store.selections()],
+    index=None,
+    placeholder="none: every sample",
+    key="export_selection",
+    help="Only the members of a selection saved on the Select page (clear Status to take all of them). "
+    "`python -m core export --selection NAME` writes a staged selection as one file per stage.",
+)
 default_name = f"winnow-{fmt}.{'parquet' if fmt == 'parquet' else 'jsonl'}"
 d1, d2 = st.columns([2, 1])
 name = d1.text_input(
@@ -47,7 +56,7 @@ name = d1.text_input(
 name = name or default_name
 with_scores = d2.checkbox("With scores", key="export_scores", help="Add score columns, source and source_index")
 
-flt = SampleFilter(status=statuses or None, tag=tag)
+flt = SampleFilter(status=statuses or None, tag=tag, selection=chosen_selection)
 matching = store.count(flt)
 problem = name_problem(name)
 st.caption(f"{matching:,} samples match · will write `{export_dir / name}`")
@@ -65,6 +74,7 @@ if st.button("Export", type="primary", disabled=running or bool(problem), key="e
         return json.dumps(asdict(report))
 
     params = {"out": str(out), "format": fmt, "status": statuses, "tag": tag, "with_scores": with_scores}
+    params["selection"] = chosen_selection
     _common.remember_job(store, "export_job", jobs.start_job(store, "export", params, work, user=user))
     st.rerun()  # redraw the page with its button disabled while the job runs
 

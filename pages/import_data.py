@@ -14,6 +14,7 @@ import streamlit as st
 from core import formats, jobs
 from core.errors import FormatError, WinnowError
 from core.importer import import_file
+from core.scoring.runner import run_scorers
 from pages import _common
 
 PREVIEW_RECORDS = 5
@@ -189,7 +190,9 @@ if st.button("Import", type="primary", disabled=path is None or running, key="im
             allow_reimport=allow_reimport,
             progress=_common.throttled(progress),
         )
-        return json.dumps(asdict(report))
+        # The cheap signals (lengths, repetition, language, refusals) come with every import.
+        (signals,) = run_scorers(store, ["heuristics"], progress=progress)
+        return json.dumps({**asdict(report), "signals": str(signals)})
 
     params = {"file": display_name, "path": str(source_path), "format": fmt, "mapping": mapping, "on_error": on_error}
     _common.remember_job(store, "import_job", jobs.start_job(store, "import", params, work, user=user))
@@ -201,6 +204,8 @@ if finished is not None:
     if report is not None:
         file_name = finished["params"]["file"]
         st.success(f"Imported {report['imported']:,} records from {file_name} as {report['format']}.")
+        if report.get("signals"):
+            st.caption(f"Signals: {report['signals']}")
         r1, r2, r3 = st.columns(3)
         r1.metric("Imported", f"{report['imported']:,}")
         r2.metric("Exact duplicates (flagged)", f"{report['duplicates']:,}")

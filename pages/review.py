@@ -12,11 +12,12 @@ import json
 import streamlit as st
 
 from core.errors import ConflictError, WinnowError
+from core.labels import label_names, workspace_taxonomy
 from core.store import SampleFilter
 from pages import _common
 
 SNAP_FIELDS = ("id", "version", "status", "tags", "note", "messages", "tools", "source", "source_index", "format")
-SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at")
+SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at", "task_label", "task_label_source")
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -76,6 +77,16 @@ with st.expander("Queue filter"):
     queue_sources = q1.multiselect("Sources", list(sources), format_func=sources.get, key="review_sources")
     queue_tag = q2.selectbox("Tag", _common.known_tags(path, store), index=None, placeholder="any", key="review_tag")
 queue = SampleFilter(source_ids=queue_sources or None, tag=queue_tag)
+# A queue sent from Explore (selected ids, or a cluster) narrows the queue until cleared.
+sent = st.session_state.get("review_queue")
+if sent and sent["workspace"] == path:
+    queue = SampleFilter(source_ids=queue.source_ids, tag=queue.tag, ids=sent.get("ids"), cluster=sent.get("cluster"))
+    s1, s2 = st.columns([4, 1], vertical_alignment="center")
+    s1.info(f"Reviewing {sent['label']} (sent from Explore).")
+    if s2.button("Back to the whole queue", key="review_clear_queue"):
+        del st.session_state["review_queue"]
+        forget()
+        st.rerun()
 
 if snap is None:
     sample = store.next_pending(queue, skip=skip)
@@ -84,7 +95,7 @@ if snap is not None:
     st.session_state["review_snap"] = snap
 
 reviewed, total = _common.review_counts(store)
-pending_left = store.count(SampleFilter(status="pending", source_ids=queue.source_ids, tag=queue.tag))
+pending_left = store.count(SampleFilter(**{**queue.__dict__, "status": "pending"}))
 st.progress(reviewed / total if total else 0.0, text=f"{reviewed:,} of {total:,} reviewed · {pending_left:,} pending")
 
 if snap is None:
@@ -120,6 +131,16 @@ with right:
         key=f"rv_tags_{k}",
     )
     note = st.text_area("Note", value=snap["note"], key=f"rv_note_{k}", height=80)
+    # Accept and Reject confirm the label shown (the annotator saw it); Save edits confirms it only when changed.
+    label_options = label_names(workspace_taxonomy(store))
+    label_options += [snap["task_label"]] if snap["task_label"] and snap["task_label"] not in label_options else []
+    task_label = st.selectbox(
+        "Task label" + (" (suggested)" if snap["task_label_source"] == "suggested" else ""),
+        label_options,
+        index=label_options.index(snap["task_label"]) if snap["task_label"] else None,
+        placeholder="no label yet",
+        key=f"rv_label_{k}",
+    )
 
 with left:
     markdown = st.toggle("Render Markdown", value=True, key="review_markdown")
@@ -135,7 +156,8 @@ with left:
                 edited.append(m)
 
 messages_changed = edited != snap["messages"]
-changed = messages_changed or sorted(tags) != sorted(snap["tags"]) or note != snap["note"]
+label_changed = task_label is not None and task_label != snap["task_label"]
+changed = messages_changed or sorted(tags) != sorted(snap["tags"]) or note != snap["note"] or label_changed
 
 with right:  # beside the buttons that would save it
     if messages_changed:
@@ -158,6 +180,7 @@ def save(status: str | None) -> bool:
             tags=tags,
             note=note,
             messages=edited if messages_changed else None,
+            task_label=task_label if (label_changed or (status and task_label is not None)) else None,
             action="review" if status else "edit",
         )
     except ConflictError as ex:

@@ -72,7 +72,7 @@ def test_user_mistakes_exit_nonzero_with_one_line_and_no_traceback(tmp_path):
 def test_killed_export_never_leaves_a_partial_file(tmp_path):
     db = tmp_path / "ws.duckdb"
     records = [{"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}. " * 40} for i in range(60_000)]
-    assert run_cli("import", write_jsonl(tmp_path / "big.jsonl", records), "--db", db).returncode == 0
+    assert run_cli("import", write_jsonl(tmp_path / "big.jsonl", records), "--db", db, "--no-signals").returncode == 0
     out = tmp_path / "exp" / "big.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "core", "export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all"],

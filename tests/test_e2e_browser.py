@@ -55,6 +55,25 @@ def wait_healthy(proc: subprocess.Popen, url: str, timeout: float = 60) -> None:
 
 @pytest.fixture
 def server(tmp_path):
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def mapped_server(tmp_path):
+    """The app over a workspace that already has embeddings and a map (tests/map_workspace.py: 16 samples, 3
+    groups), built before the server opens the file (DuckDB allows one writer process)."""
+    from map_workspace import build
+
+    from core.store import Store
+    from core.workspace_map import build_map
+
+    with Store(tmp_path / "ws.duckdb") as store:
+        build(store, user="e2e")
+        build_map(store, k=3, user="e2e")
+    yield from _serve(tmp_path)
+
+
+def _serve(tmp_path):
     port = free_port()
     env = {
         **os.environ,
@@ -149,3 +168,39 @@ def test_import_review_export_in_chromium(server):
             "system": "You are a terse assistant.",
         }
     ]
+
+
+@pytest.mark.e2e
+def test_map_box_selection_and_bulk_accept_in_chromium(mapped_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = mapped_server
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is not installed (apt-get install -y chromium); this test must run, not skip"
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(STEP_MS)
+            expect.set_options(timeout=STEP_MS)
+            page.goto(base + "/explore")
+            expect(page.get_by_text("Showing all 16 samples")).to_be_visible()
+
+            # Choose the box-select tool in the modebar, then drag a box over the whole plot area.
+            plot = page.locator(".js-plotly-plot").first
+            plot.hover()
+            plot.locator('.modebar-btn[data-title="Box Select"]').click()
+            box = plot.locator(".nsewdrag").first.bounding_box()
+            page.mouse.move(box["x"] + 3, box["y"] + 3)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+            page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3, steps=5)
+            page.mouse.up()
+            expect(page.get_by_text("16 selected")).to_be_visible()
+
+            page.get_by_role("button", name="Accept", exact=True).click()
+            expect(page.get_by_text("Accepted 16 samples.")).to_be_visible()
+            expect(page.get_by_text("16 of 16 reviewed").first).to_be_visible()
+        finally:
+            browser.close()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from core import formats
+from core.demo import DEMO_DIR, DEMO_FILES
 from core.errors import FormatError, MappingError, WinnowError
 from core.importer import import_file
 from core.store import SampleFilter, Store
@@ -54,7 +57,7 @@ def test_alpaca_import_detects_converts_and_flags_duplicates(tmp_path, store):
 
 
 def test_bad_record_aborts_whole_file_with_location(tmp_path, store):
-    records = ALPACA[:2] + [{"instruction": "x", "input": "", "output": ["not", "a", "string"]}]
+    records = [*ALPACA[:2], {"instruction": "x", "input": "", "output": ["not", "a", "string"]}]
     path = write_jsonl(tmp_path / "bad.jsonl", records)
     with pytest.raises(FormatError) as err:
         import_file(store, path, user="ana")
@@ -64,11 +67,11 @@ def test_bad_record_aborts_whole_file_with_location(tmp_path, store):
 
 
 def test_skip_mode_imports_good_records_and_writes_rejects(tmp_path, store):
-    records = ALPACA[:2] + [{"instruction": "x", "input": "", "output": 5}, ALPACA[2]]
+    records = [*ALPACA[:2], {"instruction": "x", "input": "", "output": 5}, ALPACA[2]]
     path = write_jsonl(tmp_path / "mixed.jsonl", records)
     report = import_file(store, path, user="ana", on_error="skip")
     assert (report.imported, report.rejected) == (3, 1)
-    rejects = [json.loads(line) for line in open(report.rejects_path, encoding="utf-8")]
+    rejects = [json.loads(line) for line in Path(report.rejects_path).read_text(encoding="utf-8").splitlines()]
     assert len(rejects) == 1 and rejects[0]["record"] == 2 and rejects[0]["data"] == records[2]
     assert "output" in rejects[0]["error"]
     assert [r["source_index"] for r in store.page().to_pylist()] == [0, 1, 3]
@@ -129,3 +132,179 @@ def test_bom_is_accepted(tmp_path, store):
 def test_missing_file_is_named(tmp_path, store):
     with pytest.raises(FormatError, match="no such file"):
         import_file(store, tmp_path / "nope.json", user="ana")
+
+
+# ---------------------------------------------------------------------------------------------------- worker process
+# Big files are parsed in a worker process. These tests send small files down that path by lowering the size
+# threshold, and use small chunks so that a file spans many of them.
+
+
+def many_alpaca(n: int) -> list[dict]:
+    """n records, every 7th a repeat of an earlier one (duplicates across chunks), some with a system prompt or a
+    history."""
+    records = []
+    for i in range(n):
+        if i % 7 == 6:
+            records.append(dict(records[i // 2]))
+        else:
+            rec = {"instruction": f"Question {i}: 翻译 {'x' * (i % 50)}", "input": "", "output": f"Answer {i}"}
+            if i % 5 == 0:
+                rec["system"] = "Be brief."
+            if i % 11 == 0:
+                rec["history"] = [["Hello?", f"Hi {i}."]]
+            records.append(rec)
+    return records
+
+
+def parse_in(monkeypatch, where: str) -> None:
+    """Make imports parse in a "worker" process or a "thread", in chunks of 100 records."""
+    import core.importer
+
+    monkeypatch.setattr(core.importer, "PROCESS_MIN_BYTES", 0 if where == "worker" else 1 << 40)
+    monkeypatch.setattr(core.importer, "CHUNK", 100)
+
+
+@pytest.fixture
+def in_worker(monkeypatch):
+    parse_in(monkeypatch, "worker")
+
+
+def worker_processes():
+    """This process's import workers that are still running."""
+    psutil = pytest.importorskip("psutil")
+    found = []
+    for p in psutil.Process().children():
+        try:
+            if "_worker_main" in " ".join(p.cmdline()):
+                found.append(p)
+        except psutil.Error:  # gone, or a zombie
+            pass
+    return found
+
+
+def test_worker_imports_the_same_samples_as_a_thread(tmp_path, monkeypatch):
+    path = write_jsonl(tmp_path / "many.jsonl", many_alpaca(1000))
+    rows = {}
+    for where in ("thread", "worker"):
+        parse_in(monkeypatch, where)
+        with Store(tmp_path / f"{where}.duckdb") as s:
+            import_file(s, path, user="ana")
+            import_file(s, path, user="ana", allow_reimport=True)  # ids of repeats depend on what is there already
+            rows[where] = [s.get_sample(r["id"]) for r in s.page(limit=5000).to_pylist()]
+    for r in rows["thread"] + rows["worker"]:
+        del r["created_at"], r["updated_at"]
+    assert len(rows["worker"]) == 2000 and sum(r["dup_of"] is not None for r in rows["worker"]) == 1000 + 1000 // 7
+    assert rows["worker"] == rows["thread"]
+    for r in rows["worker"][:200]:  # the text views against their reference definitions
+        assert r["prompt"] == formats.prompt_text(r["messages"]) and r["answer"] == formats.answer_text(r["messages"])
+        assert r["n_turns"] == sum(m["role"] == "user" for m in r["messages"])
+        assert r["content_hash"] == formats.content_hash(r["messages"], r["tools"])
+
+
+def samples_via(tmp_path, monkeypatch, where: str, path, mapping=None) -> list[dict]:
+    """Every sample of ``path`` once imported into a new workspace, parsed in a worker or a thread."""
+    parse_in(monkeypatch, where)
+    with Store(tmp_path / f"{where}-{path.name}.duckdb") as s:
+        import_file(s, path, user="ana", mapping=mapping)
+        rows = [s.get_sample(r["id"]) for r in s.page(limit=5000).to_pylist()]
+    for r in rows:
+        del r["created_at"], r["updated_at"]
+    return rows
+
+
+@pytest.mark.parametrize("name, mapping", DEMO_FILES)
+def test_worker_reads_every_format_and_container_like_a_thread(tmp_path, monkeypatch, name, mapping):
+    path = DEMO_DIR / name
+    assert samples_via(tmp_path, monkeypatch, "worker", path, mapping) == samples_via(
+        tmp_path, monkeypatch, "thread", path, mapping
+    )
+
+
+def test_worker_reads_parquet_like_a_thread(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.Table.from_pylist([{**r, "history": r.get("history", [])} for r in ALPACA]), path)
+    rows = samples_via(tmp_path, monkeypatch, "worker", path)
+    assert len(rows) == 4 and rows == samples_via(tmp_path, monkeypatch, "thread", path)
+
+
+@pytest.mark.parametrize("where", ["thread", "worker"])
+def test_progress_and_duplicates(tmp_path, store, monkeypatch, where):
+    parse_in(monkeypatch, where)
+    path = write_jsonl(tmp_path / "many.jsonl", many_alpaca(20_000))
+    calls = []
+    report = import_file(store, path, user="ana", progress=lambda done, total: calls.append((done, total)))
+    assert (report.format, report.imported, report.duplicates) == ("alpaca", 20_000, 20_000 // 7)
+    assert calls[-1] == (path.stat().st_size, path.stat().st_size) and len(calls) > 3
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert worker_processes() == []
+
+
+def test_worker_bad_record_near_the_end_aborts_everything(tmp_path, store, in_worker):
+    records = many_alpaca(5000)
+    records[4990] = {"instruction": "x", "output": ["not", "a", "string"]}
+    path = write_jsonl(tmp_path / "late.jsonl", records)
+    with pytest.raises(FormatError) as err:
+        import_file(store, path, user="ana")
+    e = err.value
+    assert (e.path, e.line, e.record, e.field) == ("late.jsonl", 4991, 4990, "output")
+    assert store.count() == 0 and store.sources() == []
+    assert worker_processes() == []
+
+
+def test_worker_skip_mode_writes_rejects(tmp_path, store, in_worker):
+    records = many_alpaca(3000)
+    bad = {5: {"instruction": "x", "output": 5}, 2999: {"output": "no instruction"}}
+    for i, rec in bad.items():
+        records[i] = rec
+    path = write_jsonl(tmp_path / "mixed.jsonl", records)
+    report = import_file(store, path, user="ana", on_error="skip")
+    assert (report.imported, report.rejected) == (2998, 2)
+    rejects = [json.loads(line) for line in Path(report.rejects_path).read_text(encoding="utf-8").splitlines()]
+    assert [(r["record"], r["line"], r["data"]) for r in rejects] == [(5, 6, bad[5]), (2999, 3000, bad[2999])]
+    assert "record 2999" in report.errors[1] and "instruction" in report.errors[1]
+    assert store.sources()[0]["rejected"] == 2
+
+
+def test_worker_errors_keep_their_kind(tmp_path, store, in_worker):
+    path = write_jsonl(tmp_path / "gsm.jsonl", [{"question": f"{i}+1?", "answer": str(i + 1)} for i in range(500)])
+    with pytest.raises(MappingError, match="query"):
+        import_file(store, path, user="ana", mapping="prompt=query,response=answer")
+    report = import_file(store, path, user="ana", mapping="prompt=question,response=answer")
+    assert (report.format, report.imported) == ("mapped", 500)
+    unknown = write_jsonl(tmp_path / "odd.jsonl", [{"foo": i} for i in range(500)])
+    with pytest.raises(FormatError) as err:
+        import_file(store, unknown, user="ana")
+    assert err.value.path == str(unknown)
+    assert store.count() == 500
+
+
+def test_worker_killed_mid_import_fails_cleanly(tmp_path, store, in_worker):
+    # Bigger than the pipe holds, so the worker is still running when the first chunks arrive.
+    path = write_jsonl(tmp_path / "many.jsonl", many_alpaca(30_000))
+
+    def kill_worker(done, total):
+        for p in worker_processes():
+            p.kill()
+
+    with pytest.raises(WinnowError, match="parser process stopped unexpectedly"):
+        import_file(store, path, user="ana", progress=kill_worker)
+    assert store.count() == 0 and store.sources() == []
+
+
+@pytest.mark.parametrize("where", ["thread", "worker"])
+def test_cancelled_import_stops_the_parser(tmp_path, store, monkeypatch, where):
+    from core.errors import Cancelled
+
+    parse_in(monkeypatch, where)
+    path = write_jsonl(tmp_path / "many.jsonl", many_alpaca(30_000))
+
+    def cancel(done, total):
+        raise Cancelled("import job 1 was cancelled")
+
+    with pytest.raises(Cancelled):
+        import_file(store, path, user="ana", progress=cancel)
+    assert store.count() == 0 and store.sources() == []
+    assert worker_processes() == []

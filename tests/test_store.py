@@ -189,7 +189,7 @@ def test_bulk_status_is_versioned_and_audited(store):
     assert store.set_status_many(ids, "rejected", user="lead") == 0  # already rejected: no new versions
     for sid in ids:
         assert store.get_sample(sid)["version"] == 2
-        assert store.history(sid)[-1]["after"] == "rejected"
+        assert (store.history(sid)[-1]["before"], store.history(sid)[-1]["after"]) == ("pending", "rejected")
 
 
 def test_page_never_selects_embeddings_or_raw(store):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.errors import WinnowError
 from core.scoring.base import Scorer, get_scorer, iter_scored
 from core.settings import Settings
 from core.store import Store
@@ -51,6 +52,7 @@ def run_scorer(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     limit: int | None = None,
+    token_budget: int | None = None,
 ) -> ScoreReport:
     """Score every content in the workspace that has no result under ``scorer.key``.
 
@@ -58,6 +60,7 @@ def run_scorer(
         progress: called after each batch with (contents done, contents to do, message).
         cancelled: polled between batches; True stops the run with ``Cancelled`` (finished batches are kept).
         limit: score at most this many contents (for trials and benchmarks).
+        token_budget: padded tokens per batch (default: the scorer's own); lower it when memory is short.
 
     Returns:
         A ScoreReport.
@@ -79,7 +82,7 @@ def run_scorer(
                 break
             samples = [{"id": r["content_hash"], **r} for r in page]
             after = samples[-1]["content_hash"]
-            for batch, rows in iter_scored(scorer, samples, cancelled=cancelled):
+            for batch, rows in iter_scored(scorer, samples, cancelled=cancelled, token_budget=token_budget):
                 store.write_scores(
                     scorer.name, scorer.key, scorer.columns, [(s["content_hash"], r) for s, r in zip(batch, rows)]
                 )
@@ -98,8 +101,17 @@ def run_scorers(
     params: dict[str, dict] | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    token_budget: int | None = None,
 ) -> list[ScoreReport]:
     """Run several scorers one after the other (each one's params from ``params[name]``)."""
     params = params or {}
-    scorers = [get_scorer(name, settings, **params.get(name, {})) for name in names]
-    return [run_scorer(store, scorer, progress=progress, cancelled=cancelled) for scorer in scorers]
+    scorers = []
+    for name in names:
+        try:
+            scorers.append(get_scorer(name, settings, **params.get(name, {})))
+        except (KeyError, ValueError) as ex:  # an unknown scorer or parameter is the caller's mistake
+            raise WinnowError(str(ex).strip("'\"")) from None
+    return [
+        run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget)
+        for scorer in scorers
+    ]

@@ -1,0 +1,16 @@
+"""Scorers: one module per score, registered by name (see ``base``).
+
+Importing this package registers every built-in scorer; models load only in ``Scorer.setup()``.
+"""
+
+from core.scoring import embedding, heuristics, ifd, reward  # noqa: F401  (registration on import)
+from core.scoring.base import (
+    Scorer,
+    available_scorers,
+    batches_by_budget,
+    get_scorer,
+    iter_scored,
+    register,
+)
+
+__all__ = ["Scorer", "available_scorers", "batches_by_budget", "get_scorer", "iter_scored", "register"]

@@ -1,0 +1,251 @@
+"""The scorer interface, the registry of scorers, and token-budget batching.
+
+A scorer turns a batch of samples into one row of column values per sample. It knows nothing about the workspace:
+the runner (in core) reads the samples that have no result for ``scorer.key`` yet, calls ``score_batch`` on batches
+made by ``batches_by_budget`` and writes each batch's rows in one transaction.
+
+A sample is a dict: ``{"id", "content_hash", "messages": [{"role", "content", ...}], "tools"}``.
+
+Life cycle (the shape of Lilac's signals)::
+
+    scorer = get_scorer("ifd", template="chat")   # cheap: no model is loaded
+    scorer.key                                    # "ifd/v1/9c1e0b3f5a7d2e48": what the results are stored under
+    with scorer:                                  # setup(): loads the model; teardown() on exit
+        scorer.columns                            # exact column types (an embedder's dimension is known only now)
+        for batch in batches_by_budget(samples, scorer.cost, scorer.token_budget, scorer.max_batch):
+            rows = scorer.score_batch(batch)      # one dict (or None) per sample, same order
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import ClassVar
+
+from core.errors import Cancelled
+from core.settings import Settings, load_settings
+
+
+class Scorer:
+    """Base class of every scorer. Subclasses set the class attributes and implement ``score_batch``.
+
+    Class attributes:
+        name: registry name, also the prefix of ``key`` and usually of the column names.
+        version: bump it when a change alters the numbers; old results then stop matching ``key``.
+        columns: output column -> DuckDB type. Instances copy it and may refine it in ``setup()``.
+        default_params: every parameter the scorer accepts and its default. Parameters change the numbers, so they
+            are part of ``key``. Values must be JSON-able.
+        token_budget: padded tokens per batch the runner should aim for (see ``batches_by_budget``).
+        max_batch: most samples per batch.
+
+    Runtime choices that do not change the numbers beyond float noise (device, dtype, cache folder, batch size) come
+    from ``settings`` and are not part of the key, so a workspace scored on a GPU can be topped up on a laptop.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    columns: ClassVar[dict[str, str]] = {}
+    default_params: ClassVar[dict] = {}
+    token_budget: ClassVar[int] = 8192
+    max_batch: ClassVar[int] = 64
+
+    def __init__(self, settings: Settings | None = None, **params):
+        unknown = sorted(set(params) - set(self.default_params))
+        if unknown:
+            raise ValueError(
+                f"scorer {self.name!r} has no parameter {', '.join(unknown)}; "
+                f"it takes {', '.join(sorted(self.default_params)) or 'none'}"
+            )
+        self.settings = settings or load_settings()
+        self.params = self.resolve_params({**self.default_params, **params})
+        self.columns = dict(type(self).columns)  # an instance attribute: setup() may refine it
+        self.ready = False
+
+    def resolve_params(self, params: dict) -> dict:
+        """Validate and normalize the parameters (e.g. fill the model from settings). Override when needed."""
+        return params
+
+    @property
+    def key(self) -> str:
+        """The name results are stored under: ``"<name>/v<version>/<16 hex digits>"``.
+
+        The digits are the start of the SHA-256 of the parameters as canonical JSON (sorted keys, no spaces), so
+        equal parameters give equal keys across processes and machines, and any parameter change (another model,
+        template or max length) gives a new key whose results start empty.
+        """
+        canonical = json.dumps(self.params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return f"{self.name}/v{self.version}/{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+    def describe(self) -> dict:
+        """``{"key", "name", "version", "params", "columns"}``: what the runner records next to the key."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "version": self.version,
+            "params": dict(self.params),
+            "columns": dict(self.columns),
+        }
+
+    def setup(self) -> None:
+        """Load models and other heavy state. Called once before the first ``score_batch``; idempotent."""
+        self.ready = True
+
+    def teardown(self) -> None:
+        """Drop references to heavy state. The process-wide model cache (core.models) keeps the model itself."""
+        self.ready = False
+
+    def score_batch(self, samples: list[dict]) -> list[dict | None]:
+        """Score a batch. Returns one item per sample, in order: a dict with every key of ``columns`` (values may
+        be None), or None when the scorer does not apply to that sample."""
+        raise NotImplementedError
+
+    def cost(self, sample: dict) -> int:
+        """Estimated tokens of the sample, for ``batches_by_budget``. Cheap; no tokenizer."""
+        return estimate_tokens(" ".join(_text(m) for m in sample.get("messages") or ()))
+
+    def __enter__(self) -> Scorer:
+        if not self.ready:
+            self.setup()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.teardown()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key} {self.params}>"
+
+
+def _text(message: dict) -> str:
+    content = message.get("content")
+    return content if isinstance(content, str) else ""
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free token estimate: ~4 ASCII characters per token, ~1 token per other character (CJK, emoji).
+
+    Only used to size batches, so it needs to be fast and roughly proportional, not exact.
+    """
+    n_chars = len(text)
+    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - n_chars  # 2 per CJK character, 1 per accented letter
+    non_ascii = extra_bytes // 2 if extra_bytes > 1 else extra_bytes
+    return 1 + (n_chars - non_ascii) // 4 + non_ascii
+
+
+# --- registry ------------------------------------------------------------------------------------------------------
+
+_registry: dict[str, type[Scorer]] = {}
+
+
+def register(cls: type[Scorer]) -> type[Scorer]:
+    """Class decorator: add a scorer to the registry under ``cls.name``.
+
+    Raises:
+        ValueError: the name is empty or another class already holds it.
+    """
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    held = _registry.get(cls.name)
+    if held is not None and held is not cls:
+        raise ValueError(f"a scorer named {cls.name!r} is already registered ({held.__module__}.{held.__qualname__})")
+    _registry[cls.name] = cls
+    return cls
+
+
+def get_scorer(name: str, settings: Settings | None = None, **params) -> Scorer:
+    """A new, not yet set up, scorer of the registered class ``name`` with ``params``.
+
+    Raises:
+        KeyError: no scorer has that name (the message lists the names).
+        ValueError: a parameter the scorer does not take.
+    """
+    try:
+        cls = _registry[name]
+    except KeyError:
+        raise KeyError(f"no scorer named {name!r}; available: {', '.join(available_scorers())}") from None
+    return cls(settings, **params)
+
+
+def available_scorers() -> list[str]:
+    """The registered scorer names, sorted."""
+    return sorted(_registry)
+
+
+# --- batching ------------------------------------------------------------------------------------------------------
+
+
+def batches_by_budget(
+    samples: Iterable[dict],
+    cost_fn: Callable[[dict], int],
+    token_budget: int,
+    max_batch: int,
+) -> list[list[dict]]:
+    """Split samples into batches whose padded size stays within a token budget.
+
+    Samples are sorted by cost (longest first, so an out-of-memory shows up in the first batch rather than after an
+    hour) and cut into runs of similar length, so padding to the longest sample of a batch wastes little. A batch
+    holds at most ``max_batch`` samples and, when padded, at most ``token_budget`` tokens
+    (``len(batch) * max cost in batch``). A sample costlier than the whole budget gets a batch of its own.
+
+    Returns:
+        the batches; every sample appears in exactly one. The order of samples across batches differs from the input.
+    """
+    if token_budget < 1 or max_batch < 1:
+        raise ValueError("token_budget and max_batch must be at least 1")
+    costed = sorted(((max(1, int(cost_fn(s))), i, s) for i, s in enumerate(samples)), key=lambda t: (-t[0], t[1]))
+    batches: list[list[dict]] = []
+    current: list[dict] = []
+    width = 0  # costs only fall from here on, so a batch's first sample is its longest and sets its width
+    for cost, _, sample in costed:
+        if current and (len(current) >= max_batch or (len(current) + 1) * width > token_budget):
+            batches.append(current)
+            current = []
+        if not current:
+            width = cost
+        current.append(sample)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def padded_tokens(batch: list[dict], cost_fn: Callable[[dict], int]) -> int:
+    """Tokens a batch occupies once padded to its longest sample (for progress and throughput reports)."""
+    return len(batch) * max((cost_fn(s) for s in batch), default=0)
+
+
+def iter_scored(
+    scorer: Scorer,
+    samples: Iterable[dict],
+    *,
+    token_budget: int | None = None,
+    max_batch: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Iterator[tuple[list[dict], list[dict | None]]]:
+    """Score samples batch by batch, yielding ``(batch, rows)`` so the caller can write each batch as it comes.
+
+    Pure: no workspace access. Sets the scorer up if needed (and leaves it set up).
+
+    Raises:
+        Cancelled: ``cancelled()`` returned True between two batches; finished batches were already yielded.
+    """
+    if not scorer.ready:
+        scorer.setup()
+    batches = batches_by_budget(
+        samples, scorer.cost, token_budget or scorer.token_budget, max_batch or scorer.max_batch
+    )
+    for batch in batches:
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"scoring with {scorer.name} was cancelled")
+        rows = scorer.score_batch(batch)
+        if len(rows) != len(batch):  # a scorer bug would otherwise shift every result onto the wrong sample
+            raise RuntimeError(f"{scorer.name} returned {len(rows)} rows for {len(batch)} samples")
+        yield batch, rows
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` as a float, or None for None, NaN and infinities (DuckDB DOUBLE columns and JSON exports want that)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

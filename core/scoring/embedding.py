@@ -1,0 +1,89 @@
+"""Sentence embeddings of each sample, for diversity selection (k-center, facility location) and the map.
+
+Column ``embedding``: a unit-length ``FLOAT[dim]`` vector (dim = 384 for the bundled all-MiniLM-L6-v2), so cosine
+similarity is a dot product. Param ``text`` picks what is embedded:
+
+- ``instruction`` (default): the user turns joined by newlines, as MoDS embeds instructions for its diversity step.
+- ``conversation``: every message's content joined by newlines, as Superfiltering-D embeds whole samples.
+
+A sample with nothing to embed (no user turn, in ``instruction`` mode) gets None. The embedder truncates long texts
+at its own limit (256 word pieces for MiniLM), so only the start of a long conversation counts.
+"""
+
+from __future__ import annotations
+
+from core.scoring.base import Scorer, estimate_tokens, register
+
+TEXTS = ("instruction", "conversation")
+
+
+def embedding_text(sample: dict, text: str = "instruction") -> str:
+    """The string embedded for a sample: its user turns, or all of its messages, joined by newlines."""
+    messages = sample.get("messages") or []
+    if text == "instruction":
+        messages = [m for m in messages if m.get("role") == "user"]
+    return "\n".join(c for c in (m.get("content") for m in messages) if isinstance(c, str) and c)
+
+
+@register
+class EmbeddingScorer(Scorer):
+    """Unit-length sentence embeddings (see the module docstring).
+
+    Params:
+        model: sentence-transformers HF id or local path; "" means WINNOW_EMBEDDER, else the bundled MiniLM.
+        text: "instruction" or "conversation".
+    """
+
+    name = "embedding"
+    version = 1
+    columns = {"embedding": "FLOAT[]"}  # setup() replaces it with FLOAT[<dim>] once the model is known
+    default_params = {"model": "", "text": "instruction"}
+    token_budget = 32768
+    max_batch = 512
+    encode_batch_size = 32  # sentence-transformers' own default; it sorts by length inside a call
+
+    def resolve_params(self, params: dict) -> dict:
+        from core.models import embedder_name
+
+        if params["text"] not in TEXTS:
+            raise ValueError(f"unknown embedding text {params['text']!r}; use one of {', '.join(TEXTS)}")
+        self._spec = params["model"] or self.settings.embedder
+        return {"model": embedder_name(self._spec), "text": params["text"]}
+
+    def setup(self) -> None:
+        if self.ready:
+            return
+        from core.models import load_embedder
+
+        self.model = load_embedder(self._spec, device=self.settings.device)
+        # sentence-transformers 6 renamed the method; older versions only have the long name
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = dimension()
+        self.columns = {"embedding": f"FLOAT[{self.dim}]"}
+        self.ready = True
+
+    def teardown(self) -> None:
+        self.model = None
+        self.ready = False
+
+    def cost(self, sample: dict) -> int:
+        return min(estimate_tokens(embedding_text(sample, self.params["text"])), 512)
+
+    def score_batch(self, samples: list[dict]) -> list[dict | None]:
+        if not self.ready:
+            self.setup()
+        texts = [embedding_text(sample, self.params["text"]) for sample in samples]
+        present = [i for i, t in enumerate(texts) if t]
+        rows: list[dict | None] = [None] * len(samples)
+        if not present:
+            return rows
+        vectors = self.model.encode(
+            [texts[i] for i in present],
+            batch_size=self.encode_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        for i, vector in zip(present, vectors.tolist(), strict=True):
+            rows[i] = {"embedding": vector}
+        return rows

@@ -1,0 +1,358 @@
+"""Selections: run a recipe (``core.select``) on a workspace, save the result under a name, export it.
+
+``core.select`` holds the pure steps over arrays; this module is the workspace side. It fetches exactly the arrays
+the recipe reads (``recipe_inputs``) over every sample in import order (the recipe's ``filter`` step decides on
+review status), runs the steps, and saves the picked sample ids in order with the recipe, its hash and the funnel
+(input and output counts per step). Every random choice in the steps is seeded and the fetch order is fixed, so the
+same recipe on the same data gives the same selection, and so byte-identical export files.
+
+A ``mixture`` step may name a plan saved on the Balance page (``{plan: NAME}``) instead of inline targets. A staged
+plan (DMT: specialist first, then general with a replay) makes a staged selection: each member carries its stage,
+and ``export_selection`` writes one file per stage (``NAME.stage1.jsonl``, ``NAME.stage2.jsonl``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import select
+from core.errors import NotFound, RecipeError, WinnowError
+from core.export import ExportReport, export_samples
+from core.select import Recipe, Step
+from core.store import SampleFilter, Store
+
+# (1-based step number, steps in all, message) -> None; may raise Cancelled (core.jobs does).
+Progress = Callable[[int, int, str], None]
+
+# Inputs that are samples' own columns (``Store.sample_arrays``), not scores.
+_PLAIN = ("id", "status", "prompt", "answer", "source", "tags", "n_turns", "task_label", "task_label_confidence")
+# What produces an input that is not a score column: the fix a RecipeError names.
+_PRODUCERS = {
+    "embedding": "the embedding scorer (Score page, or `python -m core score --scorers embedding`)",
+    "task_label": "task labelling (Balance page)",
+}
+
+
+@dataclass
+class Selection:
+    """What ``run_selection`` returns.
+
+    Attributes:
+        name: the saved selection's name.
+        ids: the selected sample ids in selection order (stage by stage for a staged selection).
+        stages: the stage of each id (all 1 unless a staged plan was used).
+        log: one entry per step: {"step", "name", "params", "in", "out"} (a staged mixture adds "stages").
+        recipe_yaml: the recipe as saved, every parameter written out.
+        recipe_hash: ``select.recipe_hash`` of the recipe.
+        total: samples in the workspace (the funnel's first input).
+    """
+
+    name: str
+    ids: list[str]
+    stages: list[int]
+    log: list[dict]
+    recipe_yaml: str
+    recipe_hash: str
+    total: int
+
+    @property
+    def n_stages(self) -> int:
+        return max(self.stages, default=1)
+
+
+def _as_recipe(recipe: Recipe | str) -> Recipe:
+    return recipe if isinstance(recipe, Recipe) else select.parse_recipe(recipe)
+
+
+def _producer(column: str) -> str:
+    """Which scorer (or page) writes ``column``, for error messages."""
+    if column in _PRODUCERS:
+        return _PRODUCERS[column]
+    from core.scoring import available_scorers, get_scorer
+
+    for name in available_scorers():
+        try:
+            if column in get_scorer(name).columns:
+                return f"the {name} scorer (Score page, or `python -m core score --scorers {name}`)"
+        except (KeyError, ValueError, WinnowError):
+            continue
+    return "the scorer that writes it"
+
+
+def check_inputs(store: Store, recipe: Recipe) -> None:
+    """Raise a RecipeError naming the first input the workspace lacks and what produces it; None when all are there.
+
+    Raises:
+        RecipeError: e.g. "step 3 (ifd_top): needs 'ifd', which this workspace does not have yet; run the ifd scorer".
+    """
+    have = set(_PLAIN) | {"conversation"} | {c.column for c in store.score_columns()}
+    if "embedding" in store.scorer_keys():
+        have.add("embedding")
+    for number, step in enumerate(recipe.steps, start=1):
+        for name in select.step_inputs(step):
+            if name not in have:
+                raise RecipeError(
+                    f"needs '{name}', which this workspace does not have yet; run {_producer(name)}",
+                    step=number,
+                    step_name=step.name,
+                )
+
+
+def fetch_inputs(store: Store, recipe: Recipe) -> dict[str, object]:
+    """The arrays the recipe reads, over every sample in import order, plus "id" (see ``select.apply_step``).
+
+    "conversation" (the text dedup compares by default) is the user turns and the final answer joined, which is what
+    the workspace keeps as text; the system prompt and intermediate assistant turns are not part of it.
+    """
+    needs = select.recipe_inputs(recipe)
+    columns = [c for c in dict.fromkeys(["id", *needs]) if c not in ("embedding", "conversation")]
+    if "conversation" in needs:
+        columns += [c for c in ("prompt", "answer") if c not in columns]
+    data = store.sample_arrays(columns, embedding="embedding" in needs)
+    if "conversation" in needs:
+        data["conversation"] = [f"{p}\n{a}" for p, a in zip(data["prompt"], data["answer"], strict=True)]
+    if "status" in data:
+        data["status"] = np.asarray(data["status"], dtype=object)
+    return data
+
+
+def _load_plan(store: Store, name: str, *, step: int):
+    """The plan saved as ``name`` on the Balance page, as a ``mixture.StagedPlan``."""
+    from core import mixture
+
+    try:
+        return mixture.from_json(store.get_plan(name))
+    except NotFound:
+        raise RecipeError(
+            f"no saved plan named '{name}'; save one on the Balance page", step=step, step_name="mixture", param="plan"
+        ) from None
+
+
+def _resolve_plans(store: Store, recipe: Recipe) -> tuple[Recipe, list[dict] | None, dict[int, dict]]:
+    """Replace ``{plan: NAME}`` mixture steps with their targets.
+
+    Returns:
+        (recipe with inline targets, the stages of a staged plan as [{"name", "targets"}] or None, and per step
+        number the plan that was used, for the log).
+    """
+    steps = list(recipe.steps)
+    staged = None
+    used: dict[int, dict] = {}
+    for i, step in enumerate(steps):
+        if step.name != "mixture" or step.params.get("plan") is None:
+            continue
+        number = i + 1
+        plan = _load_plan(store, step.params["plan"], step=number)
+        if plan.unit != "samples":
+            raise RecipeError(
+                f"plan '{step.params['plan']}' counts {plan.unit}; recipes take plans counted in samples",
+                step=number,
+                step_name="mixture",
+                param="plan",
+            )
+        stages = [{"name": p.name or f"stage {k}", "targets": p.planned} for k, p in enumerate(plan.stages, 1)]
+        used[number] = {"plan": step.params["plan"], "preset": plan.preset, "stages": stages}
+        if len(stages) > 1:
+            if number != len(steps):
+                raise RecipeError(
+                    "a staged plan makes one set per stage, so its mixture step must be the last step",
+                    step=number,
+                    step_name="mixture",
+                    param="plan",
+                )
+            staged = stages
+            continue
+        steps[i] = Step("mixture", {**step.params, "targets": stages[0]["targets"] if stages else {}})
+    return Recipe(tuple(steps), recipe.name, recipe.description), staged, used
+
+
+def run_selection(
+    store: Store, recipe: Recipe | str, *, name: str, user: str, progress: Progress | None = None
+) -> Selection:
+    """Run ``recipe`` over every sample of the workspace and save the result as the selection ``name``.
+
+    A selection of the same name is replaced. The recipe's steps see all samples in import order; a ``filter`` step
+    with ``status`` decides which review statuses may stay.
+
+    Args:
+        recipe: a checked ``Recipe`` or its YAML text.
+        progress: called with (step number, number of steps, message) before each step.
+
+    Returns:
+        The ``Selection`` (ids in order, per-step counts), as saved.
+
+    Raises:
+        RecipeError: the YAML is wrong, an input is missing (the message names the scorer to run), or a plan
+            cannot be used.
+    """
+    recipe = _as_recipe(recipe)
+    if not name or not name.strip():
+        raise WinnowError("give the selection a name")
+    resolved, staged, plans = _resolve_plans(store, recipe)
+    check_inputs(store, resolved)
+    total_steps = len(resolved.steps)
+    if progress:
+        progress(0, total_steps, "reading inputs")
+    data = fetch_inputs(store, resolved)
+    ids = data["id"]
+    n = len(ids)
+
+    def step_progress(number: int, step: Step) -> None:
+        if progress:
+            progress(number - 1, total_steps, f"step {number} of {total_steps}: {step.name}")
+
+    run_steps = resolved.steps[:-1] if staged else resolved.steps
+    run = select.run_recipe(Recipe(run_steps), data, n, progress=step_progress)
+    log = run.log
+    if staged:
+        last = resolved.steps[-1]
+        step_progress(total_steps, last)
+        pool = run.indices
+        labels = np.asarray(data[last.params["by"]], dtype=object)[pool]
+        picks = [pool[select.mixture_take(labels, stage["targets"])] for stage in staged]
+        positions = np.concatenate(picks) if picks else np.zeros(0, np.int64)
+        stage_of = [k for k, p in enumerate(picks, start=1) for _ in range(len(p))]
+        log.append(
+            {
+                "step": total_steps,
+                "name": last.name,
+                "params": last.params,
+                "in": len(pool),
+                "out": len(np.unique(positions)),
+                "stages": [
+                    {"stage": k, "name": s["name"], "out": len(p)}
+                    for k, (s, p) in enumerate(zip(staged, picks, strict=True), 1)
+                ],
+            }
+        )
+    else:
+        positions, stage_of = run.indices, [1] * len(run.indices)
+    for entry in log:
+        if entry["step"] in plans:
+            entry["plan"] = plans[entry["step"]]
+    if progress:
+        progress(total_steps, total_steps, "saving")
+    selected = [ids[int(i)] for i in positions]
+    yaml_text = select.recipe_to_yaml(recipe)
+    digest = select.recipe_hash(recipe)
+    store.save_selection(
+        name,
+        recipe=yaml_text,
+        recipe_hash=digest,
+        log=log,
+        members=list(zip(selected, stage_of, strict=True)),
+        user=user,
+    )
+    return Selection(name.strip(), selected, stage_of, log, yaml_text, digest, n)
+
+
+# --- what a selection changes --------------------------------------------------------------------------------------
+
+
+def share_columns(store: Store) -> list[str]:
+    """The label columns whose shares a selection is compared by: task_label when any sample has one, else source;
+    and the prompt's language when heuristics have run."""
+    labels = store.sample_arrays(["task_label"])["task_label"]
+    first = "task_label" if any(v is not None for v in labels) else "source"
+    have = {c.column for c in store.score_columns()}
+    return [first] + (["h_prompt_lang"] if "h_prompt_lang" in have else [])
+
+
+def label_shares(store: Store, name: str, columns: Sequence[str] | None = None) -> dict[str, list[dict]]:
+    """How each label's share changes from the whole workspace to the selection ``name``.
+
+    Returns:
+        {column: [{"label", "before", "after", "share_before", "share_after"}]}, labels by count before
+        (descending); a missing value is the label "(none)". Shares are fractions in [0, 1].
+    """
+    columns = list(columns) if columns is not None else share_columns(store)
+    data = store.sample_arrays(["id", *columns])
+    chosen = set(store.selection_ids(name))
+    inside = [sid in chosen for sid in data["id"]]
+    out = {}
+    for col in columns:
+        values = ["(none)" if v is None else str(v) for v in data[col]]
+        before = Counter(values)
+        after = Counter(v for v, keep in zip(values, inside, strict=True) if keep)
+        n_before, n_after = sum(before.values()) or 1, sum(after.values()) or 1
+        out[col] = [
+            {
+                "label": label,
+                "before": count,
+                "after": after.get(label, 0),
+                "share_before": count / n_before,
+                "share_after": after.get(label, 0) / n_after,
+            }
+            for label, count in sorted(before.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+    return out
+
+
+# --- export --------------------------------------------------------------------------------------------------------
+
+
+def stage_path(out: str | os.PathLike, stage: int) -> Path:
+    """Where stage ``stage`` of a staged export goes: ``x/NAME.jsonl`` -> ``x/NAME.stage2.jsonl``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.stage{stage}{out.suffix}")
+
+
+def export_selection(
+    store: Store,
+    out: str | os.PathLike,
+    *,
+    name: str,
+    fmt: str,
+    user: str,
+    with_scores: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> list[ExportReport]:
+    """Export the selection ``name``: one file, or one per stage for a staged selection (``stage_path``).
+
+    Members are written in import order, whatever their review status (the recipe chose them). Each file's manifest
+    adds the selection (name, stage, recipe YAML, recipe hash, funnel), the current scorer keys and parameters
+    (models included), and the count per task label when samples have task labels.
+
+    Returns:
+        One ExportReport per file written, in stage order.
+    """
+    info = store.get_selection(name)
+    scorers = {k: {"key": v["key"], "params": v["params"]} for k, v in store.scorer_keys().items()}
+    reports = []
+    for stage in range(1, info["stages"] + 1):
+        flt = SampleFilter(selection=name, stage=stage if info["stages"] > 1 else None)
+        labels = [v for v in store.sample_arrays(["task_label"], flt)["task_label"] if v is not None]
+        extra = {
+            "selection": {
+                "name": name,
+                "stage": stage,
+                "stages": info["stages"],
+                "samples": info["samples"],
+                "recipe": info["recipe"],
+                "recipe_hash": info["recipe_hash"],
+                "log": info["log"],
+            },
+            "scorers": scorers,
+        }
+        if labels:
+            extra["by_task_label"] = dict(sorted(Counter(labels).items()))
+        path = stage_path(out, stage) if info["stages"] > 1 else Path(out)
+        reports.append(
+            export_samples(
+                store,
+                path,
+                fmt=fmt,
+                user=user,
+                filters=flt,
+                with_scores=with_scores,
+                progress=progress,
+                extra_manifest=extra,
+            )
+        )
+    return reports

@@ -1,0 +1,109 @@
+"""The workspace's map: project and cluster the stored embeddings with ``core.explore`` and keep the result.
+
+A map is stored keyed by ``map_key`` (the embedding scorer key, a fingerprint of the embedded contents, k and the
+seed), so it is computed once per set of embeddings; ``build_map`` reuses a stored one. ``map_view`` picks the points
+the Explore page draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from core.errors import NotFound
+from core.explore import Progress, cluster, cluster_names, default_k, project_2d, stratified_sample
+from core.store import Store
+
+MAX_POINTS = 100_000  # most points the Explore page draws; WebGL stays smooth and the page payload ~10 MB
+
+
+def map_key(fingerprint: dict, k: int, seed: int) -> str:
+    """The key a map is stored under: a hash of the embedding scorer key, the embedded contents, k and the seed.
+
+    A new import, an edit or new embeddings change the fingerprint (``Store.embedding_fingerprint``), hence the key,
+    so the page can tell a current map from a stale one without recomputing anything."""
+    text = f"{fingerprint['embedding_key']}|{fingerprint['contents']}|{fingerprint['digest']}|{int(k)}|{int(seed)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def build_map(
+    store: Store, *, k: int | None = None, seed: int = 0, user: str, progress: Progress | None = None
+) -> dict:
+    """Project and cluster the workspace's current embeddings, store the map, and make it the current one.
+
+    A map already stored for the same embeddings, k and seed is reused as it is (nothing is recomputed). One point
+    per distinct content: duplicates share it.
+
+    Args:
+        k: clusters; None picks ``default_k`` of the number of contents.
+        seed: fixes the projection and the clustering.
+        user: recorded with the map and in the audit log.
+        progress: ``progress(done, total, message)``; may raise ``Cancelled``.
+
+    Returns:
+        {"map_key", "k", "contents", "reused"}: JSON-able, for the job's result.
+
+    Raises:
+        NotFound: no embeddings yet.
+    """
+    fingerprint = store.embedding_fingerprint()
+    if fingerprint is None or fingerprint["contents"] == 0:
+        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
+    k = int(k) if k else default_k(fingerprint["contents"])
+    key = map_key(fingerprint, k, seed)
+    if store.get_map(key) is not None:
+        store.use_map(key)
+        return {"map_key": key, "k": k, "contents": fingerprint["contents"], "reused": True}
+
+    def tick(done: int, total: int, message: str) -> None:
+        if progress is not None:
+            progress(done, total, message)
+
+    # Steps 0-1 read, 2-7 project (project_2d's own ticks are scaled into them), 8 cluster, 9 name, 10 save.
+    tick(0, 10, "reading embeddings")
+    arrays = store.sample_arrays(["content_hash", "prompt"], embedding=True)
+    emb = arrays["embedding"]
+    hashes = np.asarray(arrays["content_hash"], dtype=object)
+    has = ~np.isnan(emb).any(axis=1)
+    _, first = np.unique(hashes[has], return_index=True)
+    rows = np.flatnonzero(has)[np.sort(first)]  # one row per content, the first sample holding it
+    emb, hashes = emb[rows], hashes[rows]
+    prompts = [arrays["prompt"][i] for i in rows]
+    del arrays
+
+    def projecting(done: int, total: int, message: str) -> None:
+        tick(1 + round(6 * done / max(total, 1)), 10, message)
+
+    xy = project_2d(emb, seed=seed, progress=projecting)
+    tick(8, 10, f"clustering into {k} clusters")
+    labels = cluster(emb, k, seed)
+    tick(9, 10, "naming clusters")
+    names = cluster_names(prompts, labels, seed=seed)
+    tick(10, 10, "saving the map")
+    store.save_map(
+        key,
+        embedding_key=fingerprint["embedding_key"],
+        k=k,
+        seed=seed,
+        content_hashes=list(hashes),
+        xy=xy,
+        clusters=labels,
+        names=names,
+        user=user,
+    )
+    return {"map_key": key, "k": k, "contents": len(hashes), "reused": False}
+
+
+def map_view(store: Store, *, max_points: int = MAX_POINTS, seed: int = 0) -> dict:
+    """The points the Explore page draws: every sample on the current map, or a cluster-stratified sample of at most
+    ``max_points`` of them (``stratified_sample``; small clusters are over-represented so they stay visible).
+
+    Returns:
+        {"rid", "x", "y", "cluster"} numpy arrays of the drawn points, plus "total" (samples on the map) and
+        "sampled" (True when fewer are drawn than exist).
+    """
+    coords = store.map_coordinates()
+    total = len(coords["rid"])
+    keep = stratified_sample(coords["cluster"], max_points, seed)
+    return {**{c: v[keep] for c, v in coords.items()}, "total": total, "sampled": len(keep) < total}

@@ -1,0 +1,157 @@
+"""Score: compute difficulty (IFD), embeddings, signals and reward scores in a background job; see the results."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.express as px
+import streamlit as st
+
+from core import jobs
+from core.errors import WinnowError
+from core.scoring import available_scorers, get_scorer
+from core.scoring.runner import run_scorers
+from core.store import SampleFilter
+from pages import _common
+
+store = _common.current_store()
+settings = _common.settings()
+
+st.title("Score")
+st.caption(
+    "Scores are kept per content: editing a sample re-queues only that sample, duplicates are scored once, and a "
+    "stopped run resumes where it stopped. IFD above 1 means the instruction does not help the model answer."
+)
+
+ORDER = ["heuristics", "embedding", "ifd", "reward"]
+names = [n for n in ORDER if n in available_scorers()] + [n for n in available_scorers() if n not in ORDER]
+
+with st.form("score_form"):
+    chosen = st.multiselect(
+        "Scorers", names, key="score_scorers", default=[n for n in ("heuristics", "embedding", "ifd") if n in names]
+    )
+    c1, c2, c3 = st.columns(3)
+    model = c1.text_input(
+        "Language model (IFD)",
+        key="score_model",
+        placeholder="bundled SmolLM2-135M-Instruct",
+        help="A Hugging Face id or a local path. Empty: $WINNOW_MODEL, else the bundled model.",
+    )
+    template = c2.selectbox("IFD template", ["auto", "chat", "alpaca", "plain"], key="score_template")
+    max_length = c3.number_input(
+        "IFD max tokens", key="score_max_length", min_value=16, max_value=32768, value=512, step=64
+    )
+    d1, d2, d3 = st.columns(3)
+    embedder = d1.text_input(
+        "Embedder",
+        key="score_embedder",
+        placeholder="bundled all-MiniLM-L6-v2",
+        help="A Hugging Face id or a local path. Empty: $WINNOW_EMBEDDER, else the bundled one.",
+    )
+    embed_text = d2.selectbox(
+        "Embed",
+        ["instruction", "conversation"],
+        help="The instruction only (as MoDS) or the whole conversation (as Superfiltering-D)",
+    )
+    reward_model = d3.text_input(
+        "Reward model",
+        key="score_reward_model",
+        placeholder="none bundled",
+        help="A sequence-classification reward model, e.g. a local copy of "
+        "OpenAssistant/reward-model-deberta-v3-large-v2",
+    )
+    e1, e2 = st.columns(2)
+    device = e1.selectbox(
+        "Device",
+        ["auto", "cpu", "cuda", "mps"],
+        index=["auto", "cpu", "cuda", "mps"].index(settings.device)
+        if settings.device in ("auto", "cpu", "cuda", "mps")
+        else 0,
+    )
+    dtype = e2.selectbox("Precision", ["auto", "fp32", "bf16", "fp16"])
+    start = st.form_submit_button(
+        "Start scoring", type="primary", key="score_go", disabled=_common.job_running(store, "score_job")
+    )
+
+params = {
+    "ifd": {"model": model.strip(), "template": template, "max_length": int(max_length)},
+    "embedding": {"model": embedder.strip(), "text": embed_text},
+    "reward": {"model": reward_model.strip()},
+}
+job_settings = settings.with_(device=device, dtype=dtype)
+
+if start and chosen:
+    user = _common.acting_user()
+    try:  # build the scorers now, so a bad parameter is said here rather than in the job
+        for name in chosen:
+            get_scorer(name, job_settings, **params.get(name, {}))
+    except (KeyError, ValueError, WinnowError) as ex:
+        st.error(str(ex).strip("'\""), icon="🚫")
+    else:
+
+        def work(progress):
+            reports = run_scorers(store, chosen, settings=job_settings, params=params, progress=progress)
+            return json.dumps({"reports": [str(r) for r in reports]})
+
+        job_params = {
+            "scorers": chosen,
+            "params": {k: v for k, v in params.items() if k in chosen},
+            "device": device,
+            "dtype": dtype,
+        }
+        _common.remember_job(store, "score_job", jobs.start_job(store, "score", job_params, work, user=user))
+        st.rerun()
+
+finished = _common.job_panel(store, "score_job", "Scoring", unit="samples")
+if finished is not None:
+    result = _common.job_result(finished)
+    if result is not None:
+        for line in result.get("reports", []):
+            st.success(line)
+
+# ------------------------------------------------------------------------------------------- what is scored
+
+st.subheader("Coverage")
+current = store.scorer_keys()
+if not current:
+    st.info("Nothing scored yet. Choose scorers above and start.")
+rows = []
+for name, info in sorted(current.items()):
+    todo, total = store.count_unscored(name, info["key"])
+    rows.append(
+        {
+            "scorer": name,
+            "scored": total - todo,
+            "of": total,
+            "key": info["key"],
+            "params": json.dumps(info["params"], ensure_ascii=False),
+            "updated": info["updated_at"],
+        }
+    )
+if rows:
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------------------------------- distributions
+
+numeric = [c for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
+if numeric:
+    st.subheader("Distributions")
+    labels = [f"{c.column} ({c.scorer})" for c in numeric]
+    default = [labels[i] for i, c in enumerate(numeric) if c.column in ("ifd", "reward", "h_answer_chars")][:3]
+    shown = st.multiselect("Columns", labels, default=default or labels[:2])
+    cols = st.columns(2)
+    for i, label in enumerate(shown):
+        column = numeric[labels.index(label)].column
+        values = store.score_values(column)
+        with cols[i % 2]:
+            if not values:
+                st.caption(f"{column}: no values yet")
+                continue
+            fig = px.histogram(x=values, nbins=50, labels={"x": column}, title=column)
+            if column == "ifd":
+                fig.add_vline(x=1.0, line_dash="dash", annotation_text="IFD = 1")
+            fig.update_layout(height=300, margin={"t": 40, "b": 10, "l": 10, "r": 10}, showlegend=False)
+            st.plotly_chart(fig, width="stretch")
+    if any(c.column == "ifd" for c in numeric):
+        above = store.count(SampleFilter(score_ranges={"ifd": (1.0, None)}))
+        st.caption(f"{above:,} samples have IFD ≥ 1: the instruction does not help; Browse can filter them.")

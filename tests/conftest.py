@@ -1,0 +1,26 @@
+"""Shared fixtures. Tests never reach the Hugging Face hub: models come from the bundled pip packages."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub, which reads it once
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def bundled_lm():
+    """(model, tokenizer, info) of the bundled SmolLM2 on CPU in fp32, converted once into WINNOW_CACHE_DIR
+    (default ~/.cache/winnow; the first conversion takes ~20 s, later sessions load it in well under a second)."""
+    from core.models import load_causal_lm
+    from core.settings import load_settings
+
+    return load_causal_lm("", device="cpu", dtype="fp32", cache_dir=load_settings().cache_dir)
+
+
+@pytest.fixture(scope="session")
+def cpu_settings():
+    """Settings forced onto the CPU in fp32, so scores do not depend on the machine the tests run on."""
+    from core.settings import load_settings
+
+    return load_settings().with_(device="cpu", dtype="fp32")

@@ -1,0 +1,55 @@
+"""The Select page: run a preset on a scored workspace in a background job, see the funnel, find the selection saved."""
+
+from __future__ import annotations
+
+import pytest
+from page_workspace import finish_job, new_workspace, open_app, texts
+from scored_demo import copy_workspace, scored_demo_db
+
+from core import select
+from core.store import SampleFilter
+
+
+@pytest.fixture
+def store(tmp_path, tmp_path_factory, monkeypatch):
+    copy_workspace(scored_demo_db(tmp_path_factory), tmp_path / "ws.duckdb")  # new_workspace opens this file
+    return new_workspace(tmp_path, monkeypatch)
+
+
+@pytest.mark.model
+def test_running_a_preset_saves_a_selection_and_draws_its_funnel(store):
+    at = open_app("pages/select.py")
+    # align needs IFD, which this workspace lacks: the page says which scorer to run and will not start
+    assert any("ifd scorer" in e.value for e in at.error)
+    assert at.button(key="select_go").disabled
+    assert "No selection saved yet" in texts(at)
+
+    at.radio(key="select_preset").set_value("fit").run()
+    assert not at.error and "Fitting" in texts(at)
+    assert "h_trailing_whitespace" in at.text_area(key="select_yaml").value
+    at.text_input(key="select_name").set_value("fit-v1").run()
+    at.button(key="select_go").click().run()
+    finish_job(at, "select_job")
+
+    saved = store.get_selection("fit-v1")
+    assert saved["recipe_hash"] == select.recipe_hash(select.preset_recipe("fit"))
+    assert [e["name"] for e in saved["log"]] == ["filter", "dedup"]
+    assert saved["samples"] == saved["log"][-1]["out"] == store.count(SampleFilter(selection="fit-v1")) > 0
+    assert any("fit-v1" in s.value for s in at.success)
+    assert at.selectbox(key="select_view").value == "fit-v1"
+    funnel = at.get("plotly_chart")[0].proto.spec
+    assert '"type":"funnel"' in funnel.replace(" ", "")
+    log = at.dataframe[0].value  # the funnel as a table
+    assert log["in"].tolist() == [store.count(), saved["log"][0]["out"]]
+    assert len(at.get("plotly_chart")) == 3  # the funnel, then shares by source and by prompt language
+
+    # a broken edit is shown inline, with the step and the line
+    at.text_area(key="select_yaml").set_value("steps:\n  - k_centre: {budget: 10}\n").run()
+    assert any("step 1 (k_centre), line 2" in e.value and "k_center" in e.value for e in at.error)
+    assert at.button(key="select_go").disabled
+
+    # the Export page filters by the saved selection
+    at.switch_page("pages/export.py").run()
+    at.selectbox(key="export_selection").set_value("fit-v1")
+    at.multiselect(key="export_status").set_value([]).run()
+    assert f"{saved['samples']:,} samples match" in texts(at)

@@ -1,0 +1,189 @@
+"""Selections on a real workspace: the demo data, real heuristics and the bundled embedder (no IFD: too slow on CPU).
+
+Recipes must be reproducible to the byte: the same recipe on the same data saves the same ids in the same order,
+and their exports are identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scored_demo import USER, copy_workspace, scored_demo_db
+from test_cli import run_cli
+
+from core import mixture, select
+from core.demo import load_demo
+from core.errors import NotFound, RecipeError
+from core.selection import export_selection, label_shares, run_selection, stage_path
+from core.store import SampleFilter, Store
+
+RECIPE = """
+name: cover
+steps:
+  - filter: {status: any, false: [h_answer_empty]}
+  - dedup: {exact: true, near_threshold: 0.95}
+  - stratified: {column: h_answer_chars, budget: 150, n_bins: 5, seed: 3}
+  - k_center: {budget: 60, seed: 1}
+"""
+
+
+@pytest.fixture(scope="session")
+def scored_db(tmp_path_factory):
+    return scored_demo_db(tmp_path_factory)
+
+
+@pytest.fixture
+def store(scored_db, tmp_path):
+    with Store(copy_workspace(scored_db, tmp_path / "ws.duckdb")) as s:
+        yield s
+
+
+# --- the store side ------------------------------------------------------------------------------------------------
+
+
+def test_selections_are_saved_replaced_paged_and_deleted(tmp_path):
+    with Store(tmp_path / "ws.duckdb") as s:
+        load_demo(s, user=USER)
+        ids = s.sample_arrays(["id"])["id"]
+        members = [(ids[5], 1), (ids[2], 1), (ids[9], 2), (ids[5], 2)]  # a sample may be in two stages (replay)
+        saved = s.save_selection(
+            "x", recipe="steps: []", recipe_hash="h", log=[{"step": 1}], members=members, user=USER
+        )
+        assert saved["samples"] == 4 and saved["stages"] == 2
+        assert s.selection_ids("x") == [ids[5], ids[2], ids[9], ids[5]]
+        assert s.selection_ids("x", stage=2) == [ids[9], ids[5]]
+        assert s.selection_ids("x", offset=1, limit=2) == [ids[2], ids[9]]
+        assert s.count(SampleFilter(selection="x")) == 3
+        assert s.count(SampleFilter(selection="x", stage=1)) == 2
+        assert s.get_selection("x")["log"] == [{"step": 1}]
+
+        s.save_selection("x", recipe="r2", recipe_hash="h2", log=[], members=[(ids[0], 1)], user=USER)
+        assert [(x["name"], x["samples"]) for x in s.selections()] == [("x", 1)]
+        assert s.selection_ids("x") == [ids[0]]
+        assert s.delete_selection("x") and not s.delete_selection("x")
+        assert s.selections() == [] and s.count(SampleFilter(selection="x")) == 0
+        with pytest.raises(NotFound):
+            s.get_selection("x")
+
+
+def test_a_missing_input_names_the_scorer_to_run(tmp_path):
+    with Store(tmp_path / "ws.duckdb") as s:
+        load_demo(s, user=USER)
+        with pytest.raises(RecipeError, match=r"step 1 \(k_center\).*'embedding'.*embedding scorer"):
+            run_selection(s, "steps: [{k_center: {budget: 5}}]", name="k", user=USER)
+        with pytest.raises(RecipeError, match=r"step 1 \(filter\).*'h_refusal'.*heuristics scorer"):
+            run_selection(s, "steps: [{filter: {false: [h_refusal]}}]", name="f", user=USER)
+        assert s.selections() == []
+
+
+# --- recipes on the scored demo ------------------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_same_recipe_same_selection_and_byte_identical_exports(store, tmp_path):
+    first = run_selection(store, RECIPE, name="one", user=USER)
+    second = run_selection(store, select.parse_recipe(RECIPE), name="two", user=USER)
+    assert len(first.ids) == 60 and first.ids == second.ids
+    assert first.recipe_hash == second.recipe_hash == select.recipe_hash(select.parse_recipe(RECIPE))
+    assert store.selection_ids("one") == first.ids
+
+    (a,) = export_selection(store, tmp_path / "a" / "sel.jsonl", name="one", fmt="openai", user=USER)
+    (b,) = export_selection(store, tmp_path / "b" / "sel.jsonl", name="two", fmt="openai", user=USER)
+    assert a.records == 60 and a.sha256 == b.sha256
+    assert (tmp_path / "a" / "sel.jsonl").read_bytes() == (tmp_path / "b" / "sel.jsonl").read_bytes()
+    manifest = json.loads((tmp_path / "a" / "sel.jsonl.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["selection"]["recipe_hash"] == first.recipe_hash
+    assert select.parse_recipe(manifest["selection"]["recipe"]) == select.parse_recipe(RECIPE)
+    assert set(manifest["scorers"]) == {"heuristics", "embedding"}
+    assert "by_task_label" not in manifest  # the demo has no task labels
+
+
+@pytest.mark.model
+def test_the_funnel_counts_each_step(store):
+    result = run_selection(store, RECIPE, name="cover", user=USER)
+    log = result.log
+    assert [e["name"] for e in log] == ["filter", "dedup", "stratified", "k_center"]
+    assert log[0]["in"] == result.total == store.count()
+    assert all(log[i]["out"] == log[i + 1]["in"] for i in range(len(log) - 1))
+    assert log[-1]["out"] == len(result.ids) == store.count(SampleFilter(selection="cover"))
+    # the filter step against the same rule computed here
+    empty = store.sample_arrays(["h_answer_empty"])["h_answer_empty"]
+    assert log[0]["out"] == int(np.sum(empty == 0.0))
+    assert log[0]["out"] > log[1]["out"] > log[2]["out"] == 150
+    assert store.get_selection("cover")["log"] == json.loads(json.dumps(log))
+
+    shares = label_shares(store, "cover")
+    assert set(shares) == {"source", "h_prompt_lang"}
+    assert sum(r["before"] for r in shares["source"]) == store.count()
+    assert sum(r["after"] for r in shares["source"]) == 60
+    assert sum(r["share_after"] for r in shares["h_prompt_lang"]) == pytest.approx(1.0)
+
+
+@pytest.mark.model
+def test_a_staged_plan_makes_one_file_per_stage(store, tmp_path):
+    def rows(planned):
+        return tuple(mixture.LabelPlan(label, 100, n, n) for label, n in planned.items())
+
+    # task labels as the Balance page's labeller would suggest them: here, from the file a sample came from
+    data = store.sample_arrays(["id", "source"])
+    task = ["math" if src.startswith("math") else "general" for src in data["source"]]
+    store.set_suggested_labels(data["id"], task, [1.0] * len(task))
+    math, general = "math", "general"
+    dmt = mixture.StagedPlan(
+        (
+            mixture.Plan("samples", rows({math: 20}), name="stage 1: specialist"),
+            mixture.Plan("samples", rows({general: 30, math: 2}), name="stage 2: general + replay"),
+        ),
+        preset="dmt",
+    )
+
+    store.save_plan("dmt", mixture.to_json(dmt), user=USER)
+    recipe = "steps:\n  - filter: {status: any, false: [h_answer_empty]}\n  - mixture: {plan: dmt}\n"
+    result = run_selection(store, recipe, name="dmt", user=USER)
+    assert result.n_stages == 2 and result.stages.count(1) == 20 and result.stages.count(2) == 32
+    assert [s["out"] for s in result.log[-1]["stages"]] == [20, 32]
+
+    reports = export_selection(store, tmp_path / "out" / "dmt.jsonl", name="dmt", fmt="openai", user=USER)
+    assert [r.path for r in reports] == [str(stage_path(tmp_path / "out" / "dmt.jsonl", k)) for k in (1, 2)]
+    assert reports[0].path.endswith("dmt.stage1.jsonl") and not (tmp_path / "out" / "dmt.jsonl").exists()
+    assert [r.records for r in reports] == [20, 32]
+    manifests = [json.loads(Path(r.manifest_path).read_text(encoding="utf-8")) for r in reports]
+    assert [m["by_task_label"] for m in manifests] == [{"math": 20}, {"general": 30, "math": 2}]
+    assert [m["selection"]["stage"] for m in manifests] == [1, 2]
+    assert [r["label"] for r in label_shares(store, "dmt")["task_label"]] == ["general", "math"]
+    # the replay in stage 2 is the first two specialist samples of stage 1
+    stage1 = store.selection_ids("dmt", stage=1)
+    stage2 = store.selection_ids("dmt", stage=2)
+    assert [i for i in stage2 if i in set(stage1)] == stage1[:2]
+    with pytest.raises(RecipeError, match="last step"):
+        run_selection(store, "steps: [{mixture: {by: source, plan: dmt}}, {dedup: {}}]", name="bad", user=USER)
+    with pytest.raises(RecipeError, match="no saved plan named 'nope'"):
+        run_selection(store, "steps: [{mixture: {by: source, plan: nope}}]", name="bad", user=USER)
+
+
+@pytest.mark.model
+def test_cli_select_then_export_the_selection(scored_db, tmp_path):
+    db = copy_workspace(scored_db, tmp_path / "ws.duckdb")
+    out = run_cli("select", "--db", db, "--preset", "fit", "--name", "fit")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("selection 'fit': ")
+    assert lines[2].split()[1:] == ["filter", "342", lines[2].split()[-1]]
+    kept = int(lines[-1].split()[-1])
+
+    exp = run_cli("export", "--db", db, "--out", tmp_path / "fit.jsonl", "--format", "sharegpt", "--selection", "fit")
+    assert exp.returncode == 0, exp.stderr
+    assert len((tmp_path / "fit.jsonl").read_text(encoding="utf-8").splitlines()) == kept
+    manifest = json.loads((tmp_path / "fit.jsonl.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["selection"]["name"] == "fit" and manifest["records"] == kept
+    assert manifest["selection"]["recipe_hash"] == select.recipe_hash(select.preset_recipe("fit"))
+
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("steps:\n  - k_centre: {budget: 10}\n", encoding="utf-8")
+    bad = run_cli("select", "--db", db, "--recipe", recipe, "--name", "x")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "did you mean 'k_center'" in bad.stderr
+    missing = run_cli("select", "--db", db, "--preset", "align", "--name", "a")
+    assert missing.returncode == 2 and "ifd scorer" in missing.stderr
