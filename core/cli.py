@@ -96,11 +96,18 @@ def _signals(store) -> None:
 
 
 def _filters(args):
-    from core.store import SampleFilter
+    from core.store import STATUSES, SampleFilter
 
     status = None if args.status == "all" else [s.strip() for s in args.status.split(",")]
     if status == ["not_rejected"]:
         status = "not_rejected"
+    elif status is not None:
+        unknown = [s for s in status if s not in STATUSES]
+        if unknown:
+            raise WinnowError(
+                f"--status: unknown status {', '.join(unknown)}; use {', '.join(STATUSES)}, not_rejected, all, "
+                "or a comma list"
+            )
     return SampleFilter(status=status, tag=args.tag)
 
 
@@ -403,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except WinnowError as ex:
         print(f"error: {ex}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as ex:  # a file or folder the user named cannot be read or written
+        where = f" {ex.filename}" if ex.filename else ""
+        print(f"error:{where}: {ex.strerror or ex}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -123,13 +125,16 @@ def export_samples(
     out.parent.mkdir(parents=True, exist_ok=True)
     filters = filters if filters is not None else SampleFilter(status="accepted")
     total = store.count(filters)
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    # A unique hidden name in the destination folder: two sessions exporting to the same name never share it.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.partial-", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     as_array = fmt != "parquet" and out.suffix.lower() == ".json"
     sha = hashlib.sha256()
     done = 0
     by_status: dict[str, int] = {}
     skipped: list[dict] = []
-    writer = None
+    tables: list[pa.Table] = []
     try:
         with open(tmp, "wb") as fh:
             if as_array:
@@ -154,13 +159,7 @@ def export_samples(
                     by_status[row["status"]] = by_status.get(row["status"], 0) + 1
                 if fmt == "parquet":
                     if records:
-                        for rec in records:
-                            if "tools" in rec and not isinstance(rec["tools"], str) and rec["tools"] is not None:
-                                rec["tools"] = json.dumps(rec["tools"], ensure_ascii=False)
-                        table = pa.Table.from_pylist(records)
-                        if writer is None:
-                            writer = pq.ParquetWriter(fh, table.schema)
-                        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+                        tables.append(_parquet_table(records))
                 else:
                     for i, rec in enumerate(records):
                         blob = orjson.dumps(rec)
@@ -171,19 +170,14 @@ def export_samples(
                 done += len(records)
                 if progress:
                     progress(done, total)
-            if writer is not None:
-                writer.close()
-            elif fmt == "parquet":
-                pq.write_table(
-                    pa.table(
-                        {
-                            "messages": pa.array(
-                                [], pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-                            )
-                        }
-                    ),
-                    fh,
-                )
+            if fmt == "parquet":
+                # Records differ in their keys (tools, extras), so batches differ in their columns: unify them at the
+                # end, when every column is known. The Arrow tables are compact, but a huge export holds them all.
+                if tables:
+                    pq.write_table(pa.concat_tables(tables, promote_options="permissive"), fh)
+                else:
+                    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+                    pq.write_table(pa.table({"messages": pa.array([], pa.list_(message))}), fh)
             if as_array:
                 fh.write(b"\n]\n")
         with open(tmp, "rb") as fh:
@@ -214,17 +208,23 @@ def export_samples(
     manifest_path = out.with_name(out.name + ".manifest.json")
     _write_json_atomic(manifest_path, manifest)
     info_path = out.with_name("dataset_info.json")
-    info = {}
-    if info_path.exists():
-        try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-        except ValueError:
-            info = {}  # a broken file of ours is rewritten rather than blocking the export
     entry = {"file_name": out.name, **json.loads(json.dumps(_DATASET_INFO[fmt]))}
-    if fmt == "parquet":
-        entry["load_from"] = "file"
-    info[out.stem] = entry
-    _write_json_atomic(info_path, info)
+    with _INFO_LOCK:
+        info = {}
+        if info_path.exists():
+            try:
+                info = json.loads(info_path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                info = None
+        if isinstance(info, dict):
+            info[out.stem] = entry
+            _write_json_atomic(info_path, info)
+        else:
+            # Someone's own dataset_info.json that is not a JSON object: never overwrite it; say so in the manifest.
+            manifest["dataset_info"] = f"{info_path} is not a JSON object, left unchanged; add this entry: " + (
+                json.dumps({out.stem: entry}, ensure_ascii=False)
+            )
+            _write_json_atomic(manifest_path, manifest)
     store.log_event("export", user=user, detail={k: manifest[k] for k in ("file", "format", "records", "sha256")})
     return ExportReport(str(out), str(manifest_path), str(info_path), fmt, done, manifest["sha256"], skipped)
 
@@ -250,7 +250,31 @@ def _suffix(fmt: str) -> str:
     return "parquet" if fmt == "parquet" else "jsonl"
 
 
+_INFO_LOCK = threading.Lock()  # exports in several app sessions update one dataset_info.json
+
+
+def _parquet_table(records: list[dict]) -> pa.Table:
+    """One batch of records as an Arrow table: every key any record has becomes a column (missing = null); nested
+    values other than the messages (tools, extras) are stored as JSON text, so their shapes cannot clash."""
+    keys = list(dict.fromkeys(k for rec in records for k in rec))
+    rows = []
+    for rec in records:
+        row = {}
+        for k in keys:
+            v = rec.get(k)
+            row[k] = json.dumps(v, ensure_ascii=False) if k != "messages" and isinstance(v, dict | list) else v
+        rows.append(row)
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column mixing kinds (a number here, text there): keep it as text
+        return pa.Table.from_pylist(
+            [{k: (v if k == "messages" or v is None else str(v)) for k, v in row.items()} for row in rows]
+        )
+
+
 def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)

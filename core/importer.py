@@ -67,6 +67,20 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _write_rejects(target: Path, rejects: list[dict]) -> None:
+    tmp = target.with_name(target.name + ".partial")
+    try:
+        with open(tmp, "wb") as fh:
+            for r in rejects:
+                fh.write(orjson.dumps(r, default=str) + b"\n")
+        os.replace(tmp, target)
+    except OSError as ex:
+        raise WinnowError(
+            f"cannot write the rejects file {target} ({ex.strerror}); nothing was imported: "
+            "choose another place for it (--rejects FILE)"
+        ) from None
+
+
 def import_file(
     store: Store,
     path: str | os.PathLike,
@@ -133,6 +147,17 @@ def import_file(
     worker = path.stat().st_size >= PROCESS_MIN_BYTES and os.name == "posix" and bool(sys.executable)
     parser_type = _ParseProcess if worker else _ParseThread
     rejects: list[dict] = []
+    written: list[Path] = []
+    target = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.jsonl")
+
+    def rejected() -> int:
+        # Called by the store once every chunk is in, before it commits: the rejects file is written first, so a
+        # folder we cannot write to stops the import (nothing committed) instead of losing the reasons.
+        if rejects:
+            _write_rejects(target, rejects)
+            written.append(target)
+        return len(rejects)
+
     with parser_type(path, fmt, mapping, name, on_error, progress) as parser:
         fmt = parser.detected_format()
         result = store.import_source(
@@ -142,17 +167,10 @@ def import_file(
             fmt=fmt,
             mapping=mapping,
             chunks=parser.chunks(rejects),
-            rejected=lambda: len(rejects),
+            rejected=rejected,
             user=user,
         )
-    written_rejects = None
-    if rejects:
-        written_rejects = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.jsonl")
-        tmp = written_rejects.with_name(written_rejects.name + ".partial")
-        with open(tmp, "wb") as fh:
-            for r in rejects:
-                fh.write(orjson.dumps(r, default=str) + b"\n")
-        os.replace(tmp, written_rejects)
+    written_rejects = written[0] if written else None
     return ImportReport(
         source_id=result["source_id"],
         path=str(path),

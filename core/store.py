@@ -907,13 +907,27 @@ class Store:
                 new_json = json.dumps(messages, ensure_ascii=False)
                 if messages != cur_messages:
                     tools = json.loads(tools_json) if tools_json is not None else None
-                    sets += ["messages = ?", "prompt = ?", "answer = ?", "n_turns = ?", "content_hash = ?"]
+                    new_hash = content_hash(messages, tools)
+                    # The duplicate flag follows the content: the earliest other sample now holding it, or none.
+                    twin = cur.execute(
+                        "SELECT id FROM samples WHERE content_hash = ? AND id <> ? ORDER BY rid LIMIT 1",
+                        [new_hash, sample_id],
+                    ).fetchall()
+                    sets += [
+                        "messages = ?",
+                        "prompt = ?",
+                        "answer = ?",
+                        "n_turns = ?",
+                        "content_hash = ?",
+                        "dup_of = ?",
+                    ]
                     params += [
                         new_json,
                         prompt_text(messages),
                         answer_text(messages),
                         sum(1 for m in messages if m["role"] == "user"),
-                        content_hash(messages, tools),
+                        new_hash,
+                        twin[0][0] if twin else None,
                     ]
                     changes.append(("messages", json.dumps(cur_messages, ensure_ascii=False), new_json))
             if task_label is not None and (task_label != cur_label or cur_label_source != "confirmed"):

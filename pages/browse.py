@@ -14,6 +14,8 @@ PAGE_SIZES = (25, 50, 100, 200)
 TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
 SCORE_SAMPLE = 20_000  # score values read to place a slider's ends
 
+TEXT_COUNT_CAP = 1_000
+
 store = _common.current_store()
 path = str(_common.workspace_path())
 
@@ -69,17 +71,20 @@ if st.session_state.get("browse_signature") != signature:
     st.session_state["browse_signature"] = signature
     st.session_state["browse_page"] = 1
 try:
-    total = store.count(flt)
+    # A text search stops counting at TEXT_COUNT_CAP matches: an exact count would read every prompt and answer.
+    total = store.count(flt, cap=TEXT_COUNT_CAP if flt.text else None)
 except WinnowError as ex:  # a score column that vanished between two runs
     _common.show_error(ex)
     st.stop()
 p1, p2, p3 = st.columns([1, 1, 4])
 size = p1.selectbox("Rows per page", PAGE_SIZES, index=1, key="browse_size")
-pages = max(1, math.ceil(total / size))
+capped = bool(flt.text) and total > TEXT_COUNT_CAP
+pages = max(1, math.ceil(min(total, TEXT_COUNT_CAP if capped else total) / size))
 if st.session_state.get("browse_page", 1) > pages:
     st.session_state["browse_page"] = pages
 page_no = int(p2.number_input("Page", min_value=1, max_value=pages, step=1, key="browse_page"))
-p3.caption(f"{total:,} samples match · page {page_no} of {pages}")
+shown = f"{TEXT_COUNT_CAP:,}+" if capped else f"{total:,}"
+p3.caption(f"{shown} samples match · page {page_no} of {pages}" + (" (refine the search to see all)" if capped else ""))
 
 table = store.page(flt, offset=(page_no - 1) * size, limit=size)
 shown = [c for c in TABLE_COLUMNS if c in table.column_names] + [c.column for c in score_columns]

@@ -35,7 +35,8 @@ k = c1.number_input(
     "Clusters (k)",
     min_value=2,
     max_value=200,
-    value=current["k"] if current else explore.default_k(fingerprint["contents"]),
+    # a map made by the CLI may use any k: keep the box's value inside its bounds
+    value=min(200, max(2, current["k"] if current else explore.default_k(fingerprint["contents"]))),
     key="explore_k",
 )
 seed = c2.number_input("Seed", min_value=0, value=0, key="explore_seed")

@@ -87,3 +87,14 @@ def test_killed_export_never_leaves_a_partial_file(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()
+
+
+def test_unknown_status_and_unreadable_paths_are_one_line_errors(tmp_path):
+    db = tmp_path / "ws.duckdb"
+    assert run_cli("import", write_jsonl(tmp_path / "a.jsonl", RECORDS), "--db", db, "--no-signals").returncode == 0
+    bad = run_cli("export", "--db", db, "--out", tmp_path / "x.jsonl", "--format", "alpaca", "--status", "acepted")
+    assert bad.returncode == 2 and "unknown status acepted" in bad.stderr and "Traceback" not in bad.stderr
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    out = run_cli("export", "--db", db, "--out", blocked / "x.jsonl", "--format", "alpaca", "--status", "all")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.startswith("error:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -176,3 +177,24 @@ def test_sample_the_target_cannot_hold_is_skipped_and_reported(tmp_path, store):
     manifest = json.loads(out.with_name(out.name + ".manifest.json").read_text())
     assert manifest["skipped"][0]["id"] == report.skipped[0]["id"] and "tool" in manifest["skipped"][0]["reason"]
     assert _read(out)[0]["history"][0] == ["你好，请介绍一下你自己。", "你好！我是一个助手。"]
+
+
+def test_parquet_keeps_columns_only_some_records_have(tmp_path, store):
+    _import(store, tmp_path, "openai")
+    _import(store, tmp_path, "sharegpt")  # the second record carries tools
+    out = tmp_path / "mixed.parquet"
+    export_samples(store, out, fmt="parquet", user="ana", filters=SampleFilter())
+    rows = pq.read_table(out).to_pylist()
+    assert len(rows) == 4
+    with_tools = [r for r in rows if r.get("tools")]
+    assert len(with_tools) == 1 and json.loads(with_tools[0]["tools"])[0]["name"] == "weather"
+
+
+def test_a_foreign_dataset_info_is_never_overwritten(tmp_path, store):
+    _import(store, tmp_path, "openai")
+    (tmp_path / "out").mkdir()
+    foreign = tmp_path / "out" / "dataset_info.json"
+    foreign.write_text("[1, 2, 3]\n")
+    report = export_samples(store, tmp_path / "out" / "x.jsonl", fmt="openai", user="ana", filters=SampleFilter())
+    assert foreign.read_text() == "[1, 2, 3]\n"
+    assert "left unchanged" in json.loads(Path(report.manifest_path).read_text())["dataset_info"]

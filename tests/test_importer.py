@@ -308,3 +308,11 @@ def test_cancelled_import_stops_the_parser(tmp_path, store, monkeypatch, where):
         import_file(store, path, user="ana", progress=cancel)
     assert store.count() == 0 and store.sources() == []
     assert worker_processes() == []
+
+
+def test_unwritable_rejects_file_stops_the_import_before_commit(tmp_path, store):
+    records = [*ALPACA[:2], {"instruction": "x", "input": "", "output": 5}]
+    path = write_jsonl(tmp_path / "mixed.jsonl", records)
+    with pytest.raises(WinnowError, match="cannot write the rejects file"):
+        import_file(store, path, user="ana", on_error="skip", rejects_path=tmp_path / "no" / "such" / "r.jsonl")
+    assert store.count() == 0 and store.sources() == []

@@ -165,6 +165,14 @@ def test_concurrent_updates_each_applied_or_conflict(store):
     assert len(store.history(sid)) == 1
 
 
+def test_editing_a_duplicate_clears_its_flag(store):
+    dup = store.page().to_pylist()[2]
+    assert dup["dup_of"] is not None
+    new = [{"role": "user", "content": "What is 3+3?"}, {"role": "assistant", "content": "6"}]
+    store.update_sample(dup["id"], 1, user="ana", messages=new)
+    assert store.get_sample(dup["id"])["dup_of"] is None
+
+
 def test_unknown_sample_and_status(store):
     with pytest.raises(NotFound):
         store.get_sample("nope")
