@@ -253,6 +253,7 @@ def bench_embed() -> None:
     scorer.setup()
     texts = [embedding_text(s) for s in samples]
     scorer.model.encode(texts[:64], normalize_embeddings=True)  # warm up
+
     def direct() -> float:
         t0 = time.perf_counter()
         scorer.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
