@@ -267,13 +267,12 @@ def cmd_demo(args, settings) -> int:
 
     with Store(settings.db) as store:
         reports = load_demo(store, user=settings.user)
-        total = store.count()
+        if not reports:
+            print(f"workspace {settings.db} already has {store.count()} samples; demo data not loaded again")
+        for r in reports:
+            print(f"{r.path}: imported {r.imported} records as {r.format} ({r.duplicates} exact duplicates flagged)")
         if reports:
             _signals(store)
-    if not reports:
-        print(f"workspace {settings.db} already has {total} samples; demo data not loaded again")
-    for r in reports:
-        print(f"{r.path}: imported {r.imported} records as {r.format} ({r.duplicates} exact duplicates flagged)")
     return 0
 
 

@@ -131,13 +131,22 @@ def render_chat(messages: list[dict], *, tools: list | None = None, markdown: bo
 
 
 def render_scores(scores: dict) -> None:
+    """Scores as a compact two-column table (there can be dozens: metrics would truncate them)."""
     if not scores:
         st.caption("No scores yet.")
         return
-    cols = st.columns(min(len(scores), 4))
-    for i, (name, value) in enumerate(scores.items()):
-        shown = f"{value:.4g}" if isinstance(value, float) else ("—" if value is None else str(value))
-        cols[i % len(cols)].metric(name, shown)
+
+    def shown(value) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    rows = [{"score": name, "value": shown(value)} for name, value in scores.items()]
+    st.dataframe(rows, hide_index=True, width="stretch", height=min(35 * len(rows) + 38, 420))
 
 
 # ---------------------------------------------------------------------------------------------------- jobs

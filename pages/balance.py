@@ -14,6 +14,12 @@ from core.labels import edit_taxonomy, label_names, refresh_labels, workspace_ta
 from core.store import UNLABELED
 from pages import _common
 
+
+def _num(value) -> str:
+    """A measure for a caption: "—" when it is undefined (e.g. nothing accepted yet)."""
+    return "—" if value is None else f"{value:.3g}"
+
+
 store = _common.current_store()
 user = _common.acting_user()
 st.title("Balance")
@@ -49,8 +55,9 @@ for i, dim in enumerate(dims):
         m_all = balance.imbalance({r["value"]: r["all"] for r in rows}, threshold)
         m_acc = balance.imbalance({r["value"]: r["accepted"] for r in rows}, threshold)
         st.caption(
-            f"Normalized entropy (1 = even): workspace {m_all.normalized_entropy} · accepted {m_acc.normalized_entropy}"
-            f" — max/min: {m_all.max_min_ratio} · {m_acc.max_min_ratio}"
+            f"Normalized entropy (1 = even): workspace {_num(m_all.normalized_entropy)} · accepted "
+            f"{_num(m_acc.normalized_entropy)} — max/min: workspace {_num(m_all.max_min_ratio)} · accepted "
+            f"{_num(m_acc.max_min_ratio)}"
             + (f" — accepted below {threshold}: {', '.join(map(str, m_acc.below_threshold))}" if m_acc.below_threshold else "")
         )  # fmt: skip
 

@@ -96,4 +96,5 @@ def test_score_columns_show_and_filter_by_range(store):
     assert "2 samples match" in texts(at)
 
     at.selectbox(key="browse_pick").set_value(table_ids(at)[0]).run()
-    assert [m.label for m in at.metric] == ["length_chars"] and at.metric[0].value == "1"
+    scores = at.dataframe[-1].value  # the picked sample's scores, as a score/value table
+    assert scores.to_dict("records") == [{"score": "length_chars", "value": "1"}]
