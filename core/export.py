@@ -54,20 +54,9 @@ _DATASET_INFO = {
             "observation_tag": "tool",
         },
     },
-    "parquet": {
-        "formatting": "sharegpt",
-        "columns": {"messages": "messages", "tools": "tools"},
-        "tags": {
-            "role_tag": "role",
-            "content_tag": "content",
-            "user_tag": "user",
-            "assistant_tag": "assistant",
-            "system_tag": "system",
-            "observation_tag": "tool",
-        },
-    },
     "prompt-completion": {"formatting": "alpaca", "columns": {"prompt": "prompt", "response": "completion"}},
 }
+_DATASET_INFO["parquet"] = _DATASET_INFO["openai"]  # the same messages shape, in a Parquet file
 
 Progress = Callable[[int, int | None], None]
 

@@ -255,31 +255,39 @@ def run_selection(
 # --- what a selection changes --------------------------------------------------------------------------------------
 
 
+# A share column -> the balance dimension that counts it in SQL, and the bucket that dimension uses for "no value".
+_SHARE_DIMENSIONS = {"task_label": ("task_label", "(unlabeled)"), "source": ("source", None),
+                     "h_prompt_lang": ("language", "(unknown)")}  # fmt: skip
+
+
 def share_columns(store: Store) -> list[str]:
     """The label columns whose shares a selection is compared by: task_label when any sample has one, else source;
     and the prompt's language when heuristics have run."""
-    labels = store.sample_arrays(["task_label"])["task_label"]
-    first = "task_label" if any(v is not None for v in labels) else "source"
+    labelled = any(value != "(unlabeled)" for value, _n in store.distribution("task_label"))
     have = {c.column for c in store.score_columns()}
-    return [first] + (["h_prompt_lang"] if "h_prompt_lang" in have else [])
+    return ["task_label" if labelled else "source"] + (["h_prompt_lang"] if "h_prompt_lang" in have else [])
 
 
 def label_shares(store: Store, name: str, columns: Sequence[str] | None = None) -> dict[str, list[dict]]:
     """How each label's share changes from the whole workspace to the selection ``name``.
+
+    Two SQL GROUP BYs per column (the Select page calls this on every rerun, so it must not read whole columns).
 
     Returns:
         {column: [{"label", "before", "after", "share_before", "share_after"}]}, labels by count before
         (descending); a missing value is the label "(none)". Shares are fractions in [0, 1].
     """
     columns = list(columns) if columns is not None else share_columns(store)
-    data = store.sample_arrays(["id", *columns])
-    chosen = set(store.selection_ids(name))
-    inside = [sid in chosen for sid in data["id"]]
     out = {}
     for col in columns:
-        values = ["(none)" if v is None else str(v) for v in data[col]]
-        before = Counter(values)
-        after = Counter(v for v, keep in zip(values, inside, strict=True) if keep)
+        dimension, missing = _SHARE_DIMENSIONS[col]
+
+        def counts(f: SampleFilter | None, dimension=dimension, missing=missing) -> Counter:
+            return Counter(
+                {"(none)" if v is None or v == missing else str(v): n for v, n in store.distribution(dimension, f)}
+            )
+
+        before, after = counts(None), counts(SampleFilter(selection=name))
         n_before, n_after = sum(before.values()) or 1, sum(after.values()) or 1
         out[col] = [
             {
