@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -117,47 +118,55 @@ def _serve(tmp_path):
             proc.wait()
 
 
-@pytest.mark.e2e
-def test_import_review_export_in_chromium(server):
+@contextmanager
+def chromium_page():
+    """A page in Debian's Chromium, with generous waits. Fails, never skips, when Chromium is missing: CI must run it."""
     from playwright.sync_api import expect, sync_playwright
 
-    base, tmp_path = server
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Chromium is not installed (apt-get install -y chromium); this test must run, not skip"
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(STEP_MS)
             expect.set_options(timeout=STEP_MS)
-            page.goto(base)
-
-            # Import a fixture file by its path on the server.
-            expect(page.get_by_role("heading", name="Import")).to_be_visible()
-            page.get_by_text("A file on the server").click()
-            path_box = page.get_by_label("Path on the server")
-            path_box.fill(str(DATA / "chats_openai.jsonl"))
-            path_box.press("Enter")
-            expect(page.get_by_text("Detected format:")).to_be_visible()
-            page.get_by_role("button", name="Import", exact=True).click()
-            expect(page.get_by_text("Imported 4 records from chats_openai.jsonl")).to_be_visible()
-
-            # Accept the first sample in Review.
-            page.get_by_role("link", name="Review").click()
-            expect(page.get_by_text("What is the capital of Peru?").first).to_be_visible()
-            page.get_by_role("button", name="Accept").click()
-            expect(page.get_by_text("1 of 4 reviewed").first).to_be_visible()
-            expect(page.get_by_text("Name a prime number above 10.").first).to_be_visible()
-
-            # Export the accepted samples as Alpaca (the default format and status).
-            page.get_by_role("link", name="Export").click()
-            expect(page.get_by_text("1 samples match")).to_be_visible()
-            page.get_by_role("button", name="Export", exact=True).click()
-            expect(page.get_by_text("Wrote 1 records")).to_be_visible()
-            expect(page.get_by_role("button", name="Download winnow-alpaca.jsonl")).to_be_visible()
+            yield page
         finally:
             browser.close()
+
+
+@pytest.mark.e2e
+def test_import_review_export_in_chromium(server):
+    from playwright.sync_api import expect
+
+    base, tmp_path = server
+    with chromium_page() as page:
+        page.goto(base)
+
+        # Import a fixture file by its path on the server.
+        expect(page.get_by_role("heading", name="Import")).to_be_visible()
+        page.get_by_text("A file on the server").click()
+        path_box = page.get_by_label("Path on the server")
+        path_box.fill(str(DATA / "chats_openai.jsonl"))
+        path_box.press("Enter")
+        expect(page.get_by_text("Detected format:")).to_be_visible()
+        page.get_by_role("button", name="Import", exact=True).click()
+        expect(page.get_by_text("Imported 4 records from chats_openai.jsonl")).to_be_visible()
+
+        # Accept the first sample in Review.
+        page.get_by_role("link", name="Review").click()
+        expect(page.get_by_text("What is the capital of Peru?").first).to_be_visible()
+        page.get_by_role("button", name="Accept").click()
+        expect(page.get_by_text("1 of 4 reviewed").first).to_be_visible()
+        expect(page.get_by_text("Name a prime number above 10.").first).to_be_visible()
+
+        # Export the accepted samples as Alpaca (the default format and status).
+        page.get_by_role("link", name="Export").click()
+        expect(page.get_by_text("1 samples match")).to_be_visible()
+        page.get_by_role("button", name="Export", exact=True).click()
+        expect(page.get_by_text("Wrote 1 records")).to_be_visible()
+        expect(page.get_by_role("button", name="Download winnow-alpaca.jsonl")).to_be_visible()
 
     lines = (tmp_path / "exports" / "winnow-alpaca.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [
@@ -172,35 +181,25 @@ def test_import_review_export_in_chromium(server):
 
 @pytest.mark.e2e
 def test_map_box_selection_and_bulk_accept_in_chromium(mapped_server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, _ = mapped_server
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is not installed (apt-get install -y chromium); this test must run, not skip"
+    with chromium_page() as page:
+        page.goto(base + "/explore")
+        expect(page.get_by_text("Showing all 16 samples")).to_be_visible()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(STEP_MS)
-            expect.set_options(timeout=STEP_MS)
-            page.goto(base + "/explore")
-            expect(page.get_by_text("Showing all 16 samples")).to_be_visible()
+        # Choose the box-select tool in the modebar, then drag a box over the whole plot area.
+        plot = page.locator(".js-plotly-plot").first
+        plot.hover()
+        plot.locator('.modebar-btn[data-title="Box Select"]').click()
+        box = plot.locator(".nsewdrag").first.bounding_box()
+        page.mouse.move(box["x"] + 3, box["y"] + 3)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3, steps=5)
+        page.mouse.up()
+        expect(page.get_by_text("16 selected")).to_be_visible()
 
-            # Choose the box-select tool in the modebar, then drag a box over the whole plot area.
-            plot = page.locator(".js-plotly-plot").first
-            plot.hover()
-            plot.locator('.modebar-btn[data-title="Box Select"]').click()
-            box = plot.locator(".nsewdrag").first.bounding_box()
-            page.mouse.move(box["x"] + 3, box["y"] + 3)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
-            page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3, steps=5)
-            page.mouse.up()
-            expect(page.get_by_text("16 selected")).to_be_visible()
-
-            page.get_by_role("button", name="Accept", exact=True).click()
-            expect(page.get_by_text("Accepted 16 samples.")).to_be_visible()
-            expect(page.get_by_text("16 of 16 reviewed").first).to_be_visible()
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Accept", exact=True).click()
+        expect(page.get_by_text("Accepted 16 samples.")).to_be_visible()
+        expect(page.get_by_text("16 of 16 reviewed").first).to_be_visible()
