@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	WINNOW_DB=$(DB) $(PY) -m core demo --db $(DB)
+	WINNOW_DB=$(DB) $(PY) -m core demo --db $(DB) --admin demo
 	WINNOW_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 

@@ -1,37 +1,59 @@
-"""Winnow's Streamlit entry point: the pages, the workspace choice and who is acting. Nothing else.
+"""Winnow's Streamlit entry point: sign-in, the pages each role sees, and the workspace choice. Nothing else.
 
 Run with ``streamlit run app.py`` (``make run`` loads the demo data first).
 """
 
 import streamlit as st
 
+from core.settings import keep_new_files_private
 from pages import _common
 
-# One line per page; the first is the landing page.
+keep_new_files_private()  # workspaces, their DuckDB logs, uploads and exports: owner only
+
+EVERYONE = ("admin", "lead", "annotator")
+STAFF = ("admin", "lead")
+# (page, roles that see it); the first page a role sees is its landing page. Core checks every write again.
 PAGES = [
-    st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"),
-    st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:"),
-    st.Page("pages/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("pages/score.py", title="Score", icon=":material/speed:"),
-    st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
-    st.Page("pages/balance.py", title="Balance", icon=":material/balance:"),
-    st.Page("pages/select.py", title="Select", icon=":material/filter_alt:"),
-    st.Page("pages/export.py", title="Export", icon=":material/download:"),
+    (st.Page("pages/import_data.py", title="Import", icon=":material/upload_file:"), STAFF),
+    (st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:"), STAFF),
+    (st.Page("pages/review.py", title="Review", icon=":material/rate_review:"), EVERYONE),
+    (st.Page("pages/score.py", title="Score", icon=":material/speed:"), STAFF),
+    (st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"), STAFF),
+    (st.Page("pages/balance.py", title="Balance", icon=":material/balance:"), STAFF),
+    (st.Page("pages/select.py", title="Select", icon=":material/filter_alt:"), STAFF),
+    (st.Page("pages/export.py", title="Export", icon=":material/download:"), STAFF),
+    (st.Page("pages/activity.py", title="Activity", icon=":material/history:"), EVERYONE),
+    (st.Page("pages/team.py", title="Team", icon=":material/groups:"), STAFF),
+    (st.Page("pages/users.py", title="Users", icon=":material/group:"), ("admin",)),
 ]
 
 st.set_page_config(page_title="Winnow", layout="wide")
-page = st.navigation(PAGES)
-
 st.session_state.setdefault(_common.WORKSPACE_KEY, str(_common.settings().db))
+store, problem = _common.open_chosen_workspace()
+who = _common.signed_in(store)
+
+if who is None:
+    st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")], position="hidden").run()
+    st.stop()
+
+page = st.navigation([p for p, roles in PAGES if who.role in roles])
 with st.sidebar:
-    st.text_input(
-        "Workspace",
-        key=_common.WORKSPACE_KEY,
-        help="The DuckDB file holding your samples. A path that does not exist yet becomes a new workspace.",
-    )
-    store = _common.current_store()
+    if who.role == "admin":
+        st.session_state.setdefault("workspace_input", st.session_state[_common.WORKSPACE_KEY])
+        st.text_input(
+            "Workspace",
+            key="workspace_input",
+            on_change=_common.choose_workspace,
+            help="The DuckDB file holding your samples. A path that does not exist yet becomes a new workspace "
+            "(you will create its first admin).",
+        )
+    if problem:
+        st.error(problem, icon="🚫")
     reviewed, total = _common.review_counts(store)
-    st.caption(f"Acting as **{_common.acting_user()}**")
+    st.caption(f"Signed in as **{who.name}** ({who.role})")
     st.progress(reviewed / total if total else 0.0, text=f"{reviewed:,} of {total:,} reviewed")
+    if st.button("Sign out", key="sign_out"):
+        _common.sign_out(store)
+        st.rerun()
 
 page.run()

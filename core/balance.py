@@ -26,6 +26,8 @@ DIMENSION_TITLES = {
     "ifd": "IFD (easy → hard)",
     "status": "Status",
 }
+# The dimensions whose bars open their samples (``drill_filter``).
+DRILL_DIMENSIONS = ("task_label", "language", "source", "cluster", "status")
 ACCEPTED = SampleFilter(status="accepted")
 # Pools a mixture plan can draw from.
 POOLS = {"accepted": ACCEPTED, "not rejected": SampleFilter(status="not_rejected"), "all": None}
@@ -89,11 +91,13 @@ def label_by_language(store: Store, f: SampleFilter | None = None) -> list[dict]
 
 
 def drill_filter(store: Store, dimension: str, value: str, *, accepted_only: bool = False) -> SampleFilter:
-    """The filter behind one bar of a distribution, for a page of its samples. Dimensions without a filter of their
-    own (language, buckets) raise ValueError: the page offers drill-down for task label, source, cluster and status."""
+    """The filter behind one bar of a distribution, for a page of its samples (``DRILL_DIMENSIONS``). Bucketed
+    dimensions (answer length, IFD) raise ValueError: their bars are ranges, not values a filter names."""
     status = "accepted" if accepted_only else None
     if dimension == "task_label":
         return SampleFilter(status=status, task_label=value)
+    if dimension == "language":
+        return SampleFilter(status=status, language=value)
     if dimension == "cluster":
         return SampleFilter(status=status, cluster=int(value))
     if dimension == "source":

@@ -167,6 +167,51 @@ def _export_selection(args, settings) -> int:
     return 0
 
 
+def cmd_export_training(args, settings) -> int:
+    """``export-training``: render, count, split, pack and write training files (or only report, ``--dry-run``)."""
+    from core.store import SampleFilter, Store
+    from core.training import TrainingOptions, export_training, summary_lines, training_report
+
+    if args.selection:
+        if args.status != "accepted" or args.tag:
+            raise WinnowError(
+                "--selection takes the selection as it is: drop --status and --tag (filter in the recipe)"
+            )
+        filters = SampleFilter(selection=args.selection, stage=args.stage)
+    elif args.stage is not None:
+        raise WinnowError("--stage picks a stage of a staged selection: give --selection NAME too")
+    else:
+        filters = _filters(args)
+    if not args.dry_run and not args.name:
+        raise WinnowError("give the export a folder name with --name NAME (or --dry-run for the report only)")
+    options = TrainingOptions(
+        tokenizer=args.tokenizer or "",
+        max_length=args.max_length,
+        fmt=args.format,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        pack=args.pack,
+        over_length=args.over_length,
+    )
+    export_dir = Path(args.export_dir) if args.export_dir else settings.export_dir
+    with Store(settings.db) as store:
+        bar, update = _progress_bar("tokenize", "sample")
+        try:
+            if args.dry_run:
+                report = training_report(store, filters=filters, options=options, progress=update)
+            else:
+                report = export_training(
+                    store, export_dir, args.name, user=settings.user, filters=filters, options=options, progress=update
+                )
+        finally:
+            bar.close()
+    for line in summary_lines(report.manifest):
+        print(line)
+    if report.folder:
+        print(f"wrote {report.folder}: {', '.join(Path(f).name for f in report.files.values())}")
+    return 0
+
+
 def cmd_select(args, settings) -> int:
     from core.select import parse_recipe, preset_recipe
     from core.selection import run_selection
@@ -217,7 +262,7 @@ DEFAULT_SCORERS = "heuristics,embedding,ifd"
 
 def scorer_params(args) -> dict[str, dict]:
     """Per-scorer parameters from the score command's flags (only the flags that were given)."""
-    params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}}
+    params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}, "necessity": {}}
     if args.model:
         params["ifd"]["model"] = args.model
     if args.template:
@@ -230,6 +275,13 @@ def scorer_params(args) -> dict[str, dict]:
         params["embedding"]["text"] = args.embed_text
     if args.reward_model:
         params["reward"]["model"] = args.reward_model
+        params["necessity"]["reward_model"] = args.reward_model  # MoDS scores both with the same reward model
+    if args.necessity_model:
+        params["necessity"]["model"] = args.necessity_model
+    if args.necessity_template:
+        params["necessity"]["template"] = args.necessity_template
+    if args.max_new_tokens:
+        params["necessity"]["max_new_tokens"] = args.max_new_tokens
     return params
 
 
@@ -253,6 +305,7 @@ def cmd_score(args, settings) -> int:
                 params=scorer_params(args),
                 progress=progress,
                 token_budget=args.batch_tokens,
+                user=settings.user,
             )
         finally:
             bar.close()
@@ -273,6 +326,71 @@ def cmd_demo(args, settings) -> int:
             print(f"{r.path}: imported {r.imported} records as {r.format} ({r.duplicates} exact duplicates flagged)")
         if reports:
             _signals(store)
+        if args.admin:
+            _demo_admin(store, args.admin, settings)
+    return 0
+
+
+def _demo_admin(store, name: str, settings) -> None:
+    """Create the demo's admin account with a generated password, once, and print how to sign in."""
+    import secrets
+
+    from core import auth
+
+    if store.user_count() == 0:
+        password = secrets.token_urlsafe(12)
+        auth.add_user(store, name, "admin", password, by=settings.user)
+        print(f"created the admin account {name!r}; sign in with the password {password} (shown only this once)")
+    elif store.get_user(name):
+        print(
+            f"sign in as {name!r}; a forgotten password is reset with "
+            f"`python -m core user passwd {name} --user {name} --db {settings.db}`"
+        )
+
+
+def _read_password(args, prompt: str) -> str:
+    """A new password: from a terminal prompt (asked twice), or the first line of stdin when piped."""
+    import getpass
+
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("again: ") != first:
+        raise WinnowError("the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_user(args, settings) -> int:
+    from core import auth
+    from core.store import Store
+
+    with Store(settings.db) as store:
+        if args.action == "list":
+            for u in store.users():
+                state = " (disabled)" if u["disabled"] else ""
+                print(f"{u['name']}\t{u['role']}{state}\tcreated {u['created_at']:%Y-%m-%d} by {u['created_by']}")
+            if not store.user_count():
+                print("no accounts: this workspace is open to anyone who can open the file", file=sys.stderr)
+            return 0
+        if args.action == "add":
+            first = store.user_count() == 0
+            identity = auth.add_user(
+                store, args.name, args.role, _read_password(args, f"password for {args.name}: "), by=settings.user
+            )
+            print(
+                f"added {identity.name} ({identity.role})" + (": the workspace now requires sign-in" if first else "")
+            )
+        elif args.action == "passwd":
+            auth.set_password(
+                store, args.name, _read_password(args, f"new password for {args.name}: "), by=settings.user
+            )
+            print(f"changed the password of {args.name}; their sessions ended")
+        elif args.action == "role":
+            auth.set_role(store, args.name, args.role_value, by=settings.user)
+            print(f"{args.name} is now {args.role_value}")
+        else:
+            auth.set_disabled(store, args.name, args.action == "disable", by=settings.user)
+            print(f"{args.action}d {args.name}")
     return 0
 
 
@@ -303,11 +421,38 @@ def cmd_label(args, settings) -> int:
     from core.store import Store
 
     with Store(settings.db) as store:
-        result = refresh_labels(store, settings=settings.with_(device=args.device))
+        result = refresh_labels(store, settings=settings.with_(device=args.device), user=settings.user)
     print(
         f"suggested task labels for {result['suggested']} samples ({result['source']}; "
         f"{result['confirmed']} confirmed labels kept)"
     )
+    return 0
+
+
+def cmd_assign(args, settings) -> int:
+    from dataclasses import replace
+
+    from core import team
+    from core.store import Store
+
+    names = [n.strip() for n in args.to.split(",") if n.strip()]
+    f = replace(_filters(args), selection=args.selection, cluster=args.cluster, task_label=args.label)
+    with Store(settings.db) as store:
+        result = team.distribute(
+            store,
+            f,
+            names,
+            overlap=args.overlap,
+            limit=args.limit,
+            only_unassigned=not args.include_assigned,
+            by=settings.user,
+        )
+    print(
+        f"assigned {result['samples']} samples to {', '.join(names)} "
+        f"(overlap {args.overlap}, {result['assignments']} assignments)"
+    )
+    for name, n in result["per_user"].items():
+        print(f"  {name}: {n}")
     return 0
 
 
@@ -317,7 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_db(p):
         p.add_argument("--db", help="workspace file (DuckDB); default $WINNOW_DB or data/workspace.duckdb")
-        p.add_argument("--user", help="name recorded in the audit log; default $WINNOW_USER or the OS user")
+        p.add_argument(
+            "--user",
+            help="who is acting: recorded in the audit log and, once the workspace has accounts, the account whose "
+            "role applies; default $WINNOW_USER or the OS user",
+        )
 
     p = sub.add_parser("import", help="import SFT files into a workspace")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -352,6 +501,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser(
+        "export-training",
+        help="training-ready export: chat template, token counts, truncation, packing, split, manifest, advice",
+        description="Render the samples with a chat template, count their tokens, report truncation and packing "
+        "efficiency, and write train/validation files, optional packed Parquet, dataset_info.json and manifest.json "
+        "into a folder NAME of the export folder.",
+    )
+    add_db(p)
+    p.add_argument("--name", help="folder to write inside the export folder (replaces an earlier training export)")
+    p.add_argument("--export-dir", help="the export folder; default $WINNOW_EXPORT_DIR or data/exports")
+    p.add_argument("--selection", help="the members of this saved selection (any status)")
+    p.add_argument("--stage", type=int, help="with a staged --selection: the stage to export (1-based)")
+    p.add_argument(
+        "--status", default="accepted", help="accepted (default), pending, rejected, not_rejected, all, or a comma list"
+    )
+    p.add_argument("--tag", help="only samples with this tag")
+    p.add_argument(
+        "--tokenizer", help="HF id or local folder whose chat template renders the samples (default: bundled)"
+    )
+    p.add_argument(
+        "--max-length", type=int, default=2048, help="the trainer's sequence length in tokens (default 2048)"
+    )
+    p.add_argument(
+        "--format",
+        default="messages",
+        choices=["messages", "prompt-completion"],
+        help="TRL's conversational messages (default; LLaMA-Factory reads it too) or prompt/completion",
+    )
+    p.add_argument("--val-fraction", type=float, default=0.05, help="held out for validation (default 0.05)")
+    p.add_argument("--seed", type=int, default=0, help="fixes the train/validation split (default 0)")
+    p.add_argument("--pack", action="store_true", help="also write packed Parquet files (input_ids, labels, ...)")
+    p.add_argument(
+        "--over-length",
+        default="truncate",
+        choices=["truncate", "drop"],
+        help="samples longer than --max-length: cut them (default) or leave them out",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the report; write nothing")
+    p.set_defaults(func=cmd_export_training)
+
     p = sub.add_parser("select", help="run a selection recipe and save the result as a named selection")
     add_db(p)
     p.add_argument("--recipe", help="recipe YAML file (see core/select.py for the steps)")
@@ -366,7 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stats)
     p = sub.add_parser("score", help="compute scores (IFD, embeddings, signals, reward) for what has none yet")
     add_db(p)
-    p.add_argument("--scorers", default=DEFAULT_SCORERS, help=f"comma list (default {DEFAULT_SCORERS}; also reward)")
+    p.add_argument(
+        "--scorers", default=DEFAULT_SCORERS, help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity)"
+    )
     p.add_argument("--model", help="language model for IFD: HF id or local path (default: bundled SmolLM2-135M)")
     p.add_argument("--embedder", help="sentence embedder: HF id or local path (default: bundled all-MiniLM-L6-v2)")
     p.add_argument(
@@ -374,7 +565,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["instruction", "conversation"],
         help="what to embed: the instruction (as MoDS, default) or the whole conversation",
     )
-    p.add_argument("--reward-model", help="sequence-classification reward model for the reward scorer")
+    p.add_argument("--reward-model", help="sequence-classification reward model (reward and necessity scorers)")
+    p.add_argument(
+        "--necessity-model", help="necessity scorer (MoDS): the model fine-tuned on the seed set, HF id or local path"
+    )
+    p.add_argument(
+        "--necessity-template",
+        choices=["auto", "chat", "alpaca", "plain"],
+        help="the prompt format the necessity model was tuned on (default auto: chat template, else alpaca)",
+    )
+    p.add_argument("--max-new-tokens", type=int, help="necessity scorer: longest generated answer (default 512)")
     p.add_argument("--template", choices=["auto", "chat", "alpaca", "plain"], help="IFD prompt template")
     p.add_argument("--max-length", type=int, help="IFD max tokens, prompt + answer (default 512)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default $WINNOW_DEVICE or auto")
@@ -384,7 +584,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="load the demo data into an empty workspace")
     add_db(p)
+    p.add_argument("--admin", metavar="NAME", help="also create this admin account (generated password, printed once)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "user",
+        help="accounts: list, add, passwd, role, disable, enable",
+        description="Accounts of a workspace. The first account must be an admin; after that only admins (--user) "
+        "add accounts or change others'. Passwords are read from the terminal, or from stdin's first line.",
+    )
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, help_text in (
+        ("list", "list the accounts"),
+        ("add", "add an account"),
+        ("passwd", "set an account's password (ends its sessions)"),
+        ("role", "change an account's role"),
+        ("disable", "stop an account from signing in (its history stays)"),
+        ("enable", "let a disabled account sign in again"),
+    ):
+        a = actions.add_parser(action, help=help_text)
+        if action != "list":
+            a.add_argument("name", help="the account")
+        if action == "role":
+            a.add_argument("role_value", metavar="ROLE", choices=["admin", "lead", "annotator"])
+        if action == "add":
+            a.add_argument("--role", default="annotator", choices=["admin", "lead", "annotator"])
+        if action in ("add", "passwd"):
+            a.add_argument("--password-stdin", action="store_true", help="read the password from stdin on a terminal")
+        add_db(a)
+        a.set_defaults(func=cmd_user)
 
     p = sub.add_parser("map", help="compute (or reuse) the 2-D map and clusters of the current embeddings")
     add_db(p)
@@ -396,16 +624,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default $WINNOW_DEVICE or auto")
     p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser(
+        "assign",
+        help="give samples to annotators, each to --overlap of them, round-robin",
+        description="Assign the matching samples (not yet assigned to anyone, unless --include-assigned) to the "
+        "annotators, each sample to --overlap of them, balancing their loads. Samples with overlap 2 or more are "
+        "reviewed as separate annotations and adjudicated by a lead (Team page).",
+    )
+    add_db(p)
+    p.add_argument("--to", required=True, metavar="NAMES", help="comma list of accounts, e.g. ann,bob")
+    p.add_argument("--overlap", type=int, default=1, help="annotators per sample (default 1)")
+    p.add_argument(
+        "--status", default="pending", help="pending (default), accepted, rejected, not_rejected, all, or a comma list"
+    )
+    p.add_argument("--tag", help="only samples with this tag")
+    p.add_argument("--selection", help="only the members of this saved selection")
+    p.add_argument("--cluster", type=int, help="only samples in this cluster of the current map")
+    p.add_argument("--label", help="only samples with this task label")
+    p.add_argument("--limit", type=int, help="at most this many samples, the first in import order")
+    p.add_argument("--include-assigned", action="store_true", help="also samples that already have an assignee")
+    p.set_defaults(func=cmd_assign)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = load_settings().with_(
-        db=Path(args.db) if getattr(args, "db", None) else None, user=getattr(args, "user", None)
-    )
     try:
+        settings = load_settings().with_(
+            db=Path(args.db) if getattr(args, "db", None) else None, user=getattr(args, "user", None)
+        )
         return args.func(args, settings)
     except WinnowError as ex:
         print(f"error: {ex}", file=sys.stderr)

@@ -115,7 +115,8 @@ def iter_records(path: str | os.PathLike, *, progress: Progress | None = None) -
       (``{"data": [...]}``) yields that list; any other object is a file of one record.
     - JSON Lines: one object per line, streamed; blank lines are skipped. A huge line costs its own size, no more.
     - CSV/TSV: a header row, then one record per row, every value a string. Quoted fields may span lines; ``line`` is
-      where the record starts.
+      where the record starts. Quoting is strict: a quote that never closes, or text after a closing quote, is an
+      error rather than a field that silently runs on.
     - Parquet: read by batches with pyarrow; nested columns become lists and dicts.
 
     Args:
@@ -129,7 +130,7 @@ def iter_records(path: str | os.PathLike, *, progress: Progress | None = None) -
     Raises:
         FormatError: naming the file, the line and/or record, and what was expected: unreadable or empty file, binary
             data, invalid UTF-8 (with its byte offset), invalid JSON (with line and column), a record that is not an
-            object, a CSV row with the wrong number of fields, a file Parquet cannot read.
+            object, a CSV row with the wrong number of fields or a broken quote, a file Parquet cannot read.
     """
     name = os.fspath(path)
     try:
@@ -351,13 +352,14 @@ def _iter_csv(name: str, size: int, progress: Progress | None, delimiter: str) -
                 except UnicodeDecodeError:
                     raise _utf8_error(raw, name, offset, n) from None
 
-        reader = csv.reader(text_lines(), delimiter=delimiter)
+        # strict: a quote that never closes is an error, not a field that silently swallows the rest of the file.
+        reader = csv.reader(text_lines(), delimiter=delimiter, strict=True)
         try:
             header = next(reader, None)
             while header == []:
                 header = next(reader, None)
         except csv.Error as e:
-            raise FormatError(f"invalid CSV: {e}", path=name, line=reader.line_num) from None
+            raise FormatError(_csv_problem(e), path=name, line=reader.line_num) from None
         if header is None:
             raise FormatError("file is empty", path=name)
         header_line = reader.line_num
@@ -374,7 +376,9 @@ def _iter_csv(name: str, size: int, progress: Progress | None, delimiter: str) -
             except StopIteration:
                 break
             except csv.Error as e:
-                raise FormatError(f"invalid CSV: {e}", path=name, line=start, record=index) from None
+                # An unclosed quote is reported where its record starts; any other error where the reader stopped.
+                line = start if "end of data" in str(e) else reader.line_num
+                raise FormatError(_csv_problem(e), path=name, line=line, record=index) from None
             if not row:
                 continue
             if len(row) != len(header):
@@ -392,6 +396,14 @@ def _iter_csv(name: str, size: int, progress: Progress | None, delimiter: str) -
         raise FormatError("file has a header row but no records", path=name, line=header_line)
     if progress is not None:
         progress(size, size)
+
+
+def _csv_problem(e: csv.Error) -> str:
+    if "end of data" in str(e):
+        return "invalid CSV: a quoted field starts in this record and is never closed (a missing '\"'?)"
+    if "expected after" in str(e):
+        return f'invalid CSV: {e} (a \'"\' inside a quoted field must be doubled: "")'
+    return f"invalid CSV: {e}"
 
 
 def _iter_parquet(name: str, progress: Progress | None) -> Iterator[RawRecord]:
@@ -426,7 +438,8 @@ _JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
 
 
 def json_record_line(path: str | os.PathLike, index: int) -> int | None:
-    """Return the 1-based line where record ``index`` of a JSON array file starts, or None when it cannot be found.
+    """Return the 1-based line where record ``index`` of a JSON array file starts, or None when it cannot be found
+    (or the file is not JSON).
 
     Slow (it scans the file), so meant for error messages: ``err.located(line=json_record_line(path, i))``.
     """
@@ -436,7 +449,7 @@ def json_record_line(path: str | os.PathLike, index: int) -> int | None:
     except OSError:
         return None
     first = _FIRST_TEXT.match(data[3:] if data.startswith(_BOM) else data)
-    if first is None:
+    if first is None or first.group(1) not in b"[{":  # not JSON (a Parquet file, say): no lines to give
         return None
     # Records are the elements of the top-level array, or of the array inside a one-key wrapper object.
     records_depth = 1 if first.group(1) == b"[" else 2

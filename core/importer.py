@@ -70,7 +70,10 @@ def file_sha256(path: Path) -> str:
 def _write_rejects(target: Path, rejects: list[dict]) -> None:
     tmp = target.with_name(target.name + ".partial")
     try:
-        with open(tmp, "wb") as fh:
+        # Rejected records are people's data too: owner only (0600), whatever the umask. A partial file left by a
+        # killed import goes first, so the mode is this one and not the old file's.
+        tmp.unlink(missing_ok=True)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
             for r in rejects:
                 fh.write(orjson.dumps(r, default=str) + b"\n")
         os.replace(tmp, target)
@@ -113,6 +116,7 @@ def import_file(
         FormatError: the file or a record is bad (abort mode), or no record could be imported.
         MappingError: the mapping is malformed or names absent fields.
     """
+    store.authorize(user, "import")
     path = Path(path)
     name = display_name or path.name
     if on_error not in ("abort", "skip"):
@@ -258,9 +262,12 @@ def _parse_records(path, fmt, mapping, name, on_error, chunk, emit, progress) ->
         try:
             c = to_canonical(data, fmt, mapping)
         except FormatError as ex:
-            located = ex.located(path=name, line=line, record=i)
             if on_error == "abort":
-                raise located from None
+                # JSON array records carry no line; finding it scans the file, which is fine once, for the one error.
+                if line is None:
+                    line = formats.json_record_line(path, i)
+                raise ex.located(path=name, line=line, record=i) from None
+            located = ex.located(path=name, line=line, record=i)
             rejects.append({"record": i, "line": line, "error": str(located), "data": data})
             continue
         messages = c.messages
@@ -284,7 +291,9 @@ def _parse_records(path, fmt, mapping, name, on_error, chunk, emit, progress) ->
             index, raw, tools, prompt, answer, n_turns, hashes, rejects = [], [], [], [], [], [], [], []
     good += len(hashes)
     if not good:
-        raise FormatError(f"no record could be imported ({len(rejects)} rejected)", path=name)
+        # No chunk went out, so ``rejects`` holds every skipped record; nothing is written, so say why here.
+        first = f"; the first: {rejects[0]['error']}" if rejects else ""
+        raise FormatError(f"no record could be imported ({len(rejects)} rejected{first})", path=name)
     emit("chunk", (_batch(index, raw, tools, prompt, answer, n_turns, hashes), rejects, latest[0]))
     emit("end", None)
 

@@ -22,6 +22,7 @@ Steps (each is one recipe step; see ``STEPS`` for their parameters and defaults)
 | k_center          | coverage of the embedding space by greedy k-center (MoDS)       | k_center_greedy     |
 | facility_location | representativeness by facility location (Superfiltering-D)      | facility_location   |
 | mods_quality      | reward-model score above a threshold (MoDS)                     | mods_quality        |
+| mods_necessity    | the seed plus what a seed-tuned model answers badly (MoDS)      | mods_necessity      |
 | deita             | by score, skipping samples too close to a kept one (DEITA)      | deita_filter        |
 | stratified        | the same share from every quantile bin of a score               | stratified          |
 | mixture           | a count per label (e.g. per task), taken in the current order   | mixture_take        |
@@ -122,6 +123,52 @@ def mods_quality(reward, threshold: float = 0.0) -> np.ndarray:
     """
     with np.errstate(invalid="ignore"):
         return _floats(reward) > threshold
+
+
+def mods_necessity(
+    reward, threshold: float = 0.0, *, seed=None, emb=None, budget: int | None = None, random_seed: int = 0
+) -> np.ndarray:
+    """MoDS's last step: the seed set, plus the samples a model fine-tuned on the seed still answers badly.
+
+    A sample outside the seed is "necessary" when the reward of that model's own answer to it (the necessity
+    scorer's ``necessity_reward``) is below ``threshold``: the model has not learned that kind of instruction yet.
+
+    Args:
+        reward: per sample, the reward of the seed-tuned model's answer (higher = answered well; NaN or None = not
+            answered, never added).
+        threshold: strict upper bound of the reward of an added sample.
+        seed: positions of the seed set, kept first in the given order (default: none).
+        emb: (n, d) float32 unit rows; needed only with ``budget``.
+        budget: at most this many added samples, picked by k-center greedy among the necessary ones with the seed
+            as centres already chosen (the most distant from the seed and from each other); None = all of them.
+            Samples without an embedding (NaN rows) are then neither centres nor candidates.
+        random_seed: the first k-center centre when the seed is empty (as ``k_center_greedy``'s ``seed``).
+
+    Returns:
+        positions: the seed, then the added samples, lowest reward first (ties by position), or in k-center pick
+        order with ``budget``.
+    """
+    v = _floats(reward)
+    kept = _ordered_unique(seed)
+    with np.errstate(invalid="ignore"):
+        necessary = v < threshold
+    necessary[kept] = False
+    added = np.flatnonzero(necessary)
+    if budget is not None and len(added) > budget:
+        x = _rows(emb)
+        centres, added = (p[np.isfinite(x[p]).all(axis=1)] for p in (kept, added))
+        local = np.concatenate([centres, added])
+        added = local[k_center_greedy(x[local], budget, random_seed, already=np.arange(len(centres))).indices]
+    else:
+        added = added[np.lexsort((added, v[added]))]
+    return np.concatenate([kept, added]).astype(np.int64)
+
+
+def _ordered_unique(idx) -> np.ndarray:
+    """``idx`` as int64 positions without repeats, in first-seen order."""
+    p = np.asarray([] if idx is None else idx, dtype=np.int64)
+    _, first = np.unique(p, return_index=True)
+    return p[np.sort(first)]
 
 
 def deita_score(complexity, quality) -> np.ndarray:
@@ -333,17 +380,24 @@ def covering_radius(emb, centres) -> float:
 
 
 _FL_DENSE_LIMIT = 400_000_000  # similarity entries (1.6 GB of float32, n = m = 20k) up to which they are all kept
-_FL_BATCH = 32  # stale candidates re-evaluated together
+_FL_BATCH = 32  # stale candidates re-evaluated together when the similarities are kept
+_FL_BATCH_LAZY = 128  # ... when they are not: the first batch of a pick, doubled while the pick needs more,
+_FL_BATCH_MAX = 1024  # up to this many
+_FL_TEMP = 1 << 24  # entries of a temporary (64 MB of float32) when gains are computed from kept similarities
 
 
-def _fl_gains(x: np.ndarray, targets: np.ndarray, best: np.ndarray, sims: np.ndarray | None) -> np.ndarray:
+def _fl_gains(x: np.ndarray, targets: np.ndarray | None, best: np.ndarray, sims: np.ndarray | None) -> np.ndarray:
     """Facility-location gain of adding each target: sum over rows i of max(sim(i, t) - best_i, 0), as float64.
 
     ``best`` >= 0, so clipping the similarity at 0 first changes nothing. ``sims`` holds the precomputed (k, n)
-    similarity rows of the targets, or None to compute them in row blocks of ``x`` (O(n·d) per target).
+    similarity rows of the targets (``targets`` is then unused), or None to compute them from the (k, d) ``targets``
+    in row blocks of ``x`` (O(n·d) per target).
     """
-    if sims is not None:
-        return np.maximum(sims - best, 0).sum(axis=1, dtype=np.float64)
+    if sims is not None:  # in row chunks, so the temporary stays small however long a row is
+        step = max(1, _FL_TEMP // max(1, sims.shape[1]))
+        return np.concatenate(
+            [np.maximum(sims[k : k + step] - best, 0).sum(axis=1, dtype=np.float64) for k in range(0, len(sims), step)]
+        )
     out = np.zeros(len(targets), dtype=np.float64)
     for lo in range(0, len(x), _ROW_BLOCK):
         s = x[lo : lo + _ROW_BLOCK] @ targets.T
@@ -364,10 +418,13 @@ def facility_location(emb, budget: int, *, candidates=None, dense_limit: int = _
     priority queue are upper bounds, and only the top ones are recomputed; the picks equal the plain greedy's.
 
     Cost: the similarities of every (candidate, sample) pair, O(m·n·d), are computed once and kept while
-    m·n <= ``dense_limit`` (4 bytes each); a re-evaluation then costs O(n). Embeddings spread evenly make many
-    gains nearly equal, so each pick re-evaluates hundreds of candidates: about 10-30 s for n = m = 20k, d = 384 on
-    2 cores. Above the limit every re-evaluation recomputes similarities, O(n·d), which is far slower: restrict
-    ``candidates`` (e.g. to a k-center or DEITA pre-selection) for larger data.
+    m·n <= ``dense_limit`` (4 bytes each: 1.5 GiB at n = m = 20k, nearly all the run needs, as every other
+    temporary is capped at 64 MB); a re-evaluation then costs O(n). Embeddings spread evenly make many gains nearly
+    equal, so each pick re-evaluates hundreds of candidates: 18 s for 1,000 picks at n = m = 20k, d = 384 on
+    2 cores (``tests/bench.py facility``). Above the limit memory stays O((n + m)·d) (about 110 MB beyond the
+    embeddings at 20k), but every re-evaluation recomputes similarities, O(n·d), and the first picks re-evaluate
+    nearly every candidate: 49 s for the first 100 picks at 20k, growing as m·n. Restrict ``candidates`` (e.g. to a
+    k-center or DEITA pre-selection) for larger data.
 
     Args:
         emb: (n, d) float32 unit rows: the samples to represent.
@@ -392,23 +449,36 @@ def facility_location(emb, budget: int, *, candidates=None, dense_limit: int = _
             np.matmul(x[cand[lo : lo + 1024]], x.T, out=sims[lo : lo + 1024])
 
     def gains(pos) -> np.ndarray:
-        return _fl_gains(x, x[cand[pos]], best, None if sims is None else sims[pos])
+        if sims is not None:
+            return _fl_gains(x, None, best, sims[pos])
+        return _fl_gains(x, x[cand[pos]], best, None)
 
-    first = np.concatenate([gains(np.arange(lo, min(lo + 1024, len(cand)))) for lo in range(0, len(cand), 1024)])
+    first = np.concatenate([gains(slice(lo, lo + 1024)) for lo in range(0, len(cand), 1024)])  # slices: no copies
     heap = [(-g, p) for p, g in enumerate(first.tolist())]
     heapq.heapify(heap)
     stamp = np.zeros(len(cand), dtype=np.int64)  # the number of picks when each gain was computed
     picks: list[int] = []
+    # Re-evaluating more stale candidates than a pick needs never changes it (a fresh gain is exact, and a pick is
+    # made only when the largest entry is fresh), so the batch size is a speed knob. With the similarities kept, a
+    # re-evaluation reads one row whatever the batch, so batches stay small. Without them, every batch is a pass over
+    # all of x, and a batch of 32 spends most of its time on that pass; early picks re-evaluate most candidates (the
+    # first ten about 8 times m on spread-out data). So a pick's first batch is _FL_BATCH_LAZY and each further
+    # batch doubles, up to _FL_BATCH_MAX: 4-5x faster than batches of 32, for under 5 % more re-evaluations.
+    first_size = _FL_BATCH if sims is not None else _FL_BATCH_LAZY
+    size = first_size
     while len(picks) < budget:
         p = heap[0][1]
         if stamp[p] == len(picks):  # up to date and still the largest: the greedy pick
             heapq.heappop(heap)
             picks.append(p)
             np.maximum(best, sims[p] if sims is not None else x @ x[cand[p]], out=best)
+            size = first_size
             continue
         stale = []
-        while heap and len(stale) < _FL_BATCH and stamp[heap[0][1]] != len(picks):
+        while heap and len(stale) < size and stamp[heap[0][1]] != len(picks):
             stale.append(heapq.heappop(heap)[1])
+        if sims is None:
+            size = min(2 * size, _FL_BATCH_MAX)
         for q, g in zip(stale, gains(stale).tolist(), strict=True):
             stamp[q] = len(picks)
             heapq.heappush(heap, (-g, q))
@@ -861,6 +931,28 @@ STEPS: dict[str, StepSpec] = {
             "column": Param("column", "reward", "the reward column"),
         },
     ),
+    "mods_necessity": StepSpec(
+        "MoDS necessity, after mods_quality: keep the seed set and add the samples that a model fine-tuned on the "
+        "seed still answers badly (the reward of its answer, from the necessity scorer, below the threshold). The "
+        "seed is a saved selection (seed_selection: the set the model was tuned on) or is picked here by k-center "
+        "(seed_budget and seed, as a k_center step with the same values on the same input); with neither, only the "
+        "added samples stay. Seed members that earlier steps dropped stay out. Order: the seed, then the added "
+        "samples, lowest reward first (with budget: k-center among them, the seed counting as centres).",
+        {
+            "threshold": Param("float", 0.0, "added when the reward of the model's answer is below this"),
+            "seed_selection": Param(
+                "column", None, "name of the saved selection the model was fine-tuned on", nullable=True
+            ),
+            "seed_budget": Param(
+                "int", None, "or: seed size, picked here by k-center (as k_center: {budget})", low=1, nullable=True
+            ),
+            "seed": Param("int", 0, "random seed of the first k-center centre", low=0),
+            "budget": Param(
+                "int", None, "most samples added, by k-center away from the seed; null = all", low=1, nullable=True
+            ),
+            "column": Param("column", "necessity_reward", "the necessity reward column"),
+        },
+    ),
     "deita": StepSpec(
         "Walk by score, skipping samples with cosine > tau to a kept one (DEITA).",
         {
@@ -1038,6 +1130,14 @@ def _check_step(number: int, name: str, raw, lines: dict[str, int], line: int | 
             step_name=name,
             param="targets",
             line=line,
+        )
+    if name == "mods_necessity" and params["seed_selection"] is not None and params["seed_budget"] is not None:
+        raise RecipeError(
+            "give the seed as seed_selection (a saved selection) or seed_budget (k-center here), not both",
+            step=number,
+            step_name=name,
+            param="seed_budget",
+            line=lines.get("seed_budget", line),
         )
     if name == "dedup" and not (params["exact"] or params["near_threshold"] or params["minhash_threshold"]):
         raise RecipeError(
@@ -1249,9 +1349,22 @@ def step_inputs(step: Step) -> list[str]:
         return [p["column"]]
     if step.name in ("k_center", "facility_location"):
         return ["embedding"]
+    if step.name == "mods_necessity":
+        need = [p["column"]]
+        need += [selection_input(p["seed_selection"])] if p["seed_selection"] is not None else []
+        return need + (["embedding"] if p["seed_budget"] is not None or p["budget"] is not None else [])
     if step.name == "deita":
         return [*p["score"], "embedding"]
     return [p["by"]]  # mixture
+
+
+# The input that carries a saved selection: per sample, its 0-based place in the selection, or -1 when not a member.
+SELECTION_INPUT = "selection:"
+
+
+def selection_input(name: str) -> str:
+    """The name of the input holding the saved selection ``name`` (``core.selection.fetch_inputs`` fills it)."""
+    return SELECTION_INPUT + name
 
 
 def recipe_inputs(recipe: Recipe) -> list[str]:
@@ -1264,6 +1377,56 @@ def _embedded(x: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = _rows(x[pool]).reshape(len(pool), -1)
     local = np.flatnonzero(np.isfinite(rows).all(axis=1))
     return local, rows if len(local) == len(pool) else rows[local]
+
+
+_NECESSITY_FIX = (
+    "run the necessity scorer first, with the model fine-tuned on the seed set and the quality step's reward model "
+    "(Score page, or `python -m core score --scorers necessity --necessity-model PATH --reward-model PATH`)"
+)
+
+
+def _necessity_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], number: int | None) -> np.ndarray:
+    """``mods_necessity`` on ``pool``: find the seed (a saved selection or k-center here), then ``mods_necessity``."""
+    p = step.params
+    where = {"step": number, "step_name": step.name}
+    try:
+        values = data[p["column"]]
+    except KeyError:
+        raise RecipeError(
+            f"needs '{p['column']}', which the workspace does not have; {_NECESSITY_FIX}", **where
+        ) from None
+    reward = _floats((values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object))[pool])
+    emb = None
+    if p["seed_budget"] is not None or p["budget"] is not None:
+        try:
+            emb = _rows(np.asarray(data["embedding"], dtype=np.float32)[pool]).reshape(len(pool), -1)
+        except KeyError:
+            raise RecipeError("needs 'embedding' for k-center; run the embedding scorer", **where) from None
+    seed = np.empty(0, np.int64)
+    if p["seed_selection"] is not None:
+        try:
+            rank = np.asarray(data[selection_input(p["seed_selection"])], dtype=np.int64)[pool]
+        except KeyError:
+            raise RecipeError(
+                f"the seed selection '{p['seed_selection']}' is read from a workspace: run the recipe there "
+                "(core.selection.run_selection)",
+                param="seed_selection",
+                **where,
+            ) from None
+        members = np.flatnonzero(rank >= 0)
+        seed = members[np.argsort(rank[members], kind="stable")]
+    elif p["seed_budget"] is not None:
+        local = np.flatnonzero(np.isfinite(emb).all(axis=1))
+        seed = local[k_center_greedy(emb[local], p["seed_budget"], p["seed"]).indices]
+    rest = np.ones(len(pool), dtype=bool)
+    rest[seed] = False
+    if rest.any() and not np.isfinite(reward[rest]).any():
+        raise RecipeError(
+            f"none of the {int(rest.sum())} samples outside the seed has a '{p['column']}' score; {_NECESSITY_FIX}",
+            **where,
+        )
+    picks = mods_necessity(reward, p["threshold"], seed=seed, emb=emb, budget=p["budget"], random_seed=p["seed"])
+    return pool[picks]
 
 
 def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number: int | None = None) -> np.ndarray:
@@ -1279,7 +1442,8 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
 
     Returns:
         positions (a subset of ``pool``): in pool order for filters, dedup, stratified and mixture; in rank or pick
-        order for ifd_top, superfilter, k_center, facility_location and deita.
+        order for ifd_top, superfilter, k_center, facility_location and deita; the seed, then the added samples, for
+        mods_necessity.
 
     Raises:
         RecipeError: ``data`` lacks an input the step needs.
@@ -1329,6 +1493,8 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
         return pool[ifd_top(sub(p["column"]), p["percent"], drop_above_one=p["drop_above_one"])]
     if name == "mods_quality":
         return pool[mods_quality(sub(p["column"]), p["threshold"])]
+    if name == "mods_necessity":
+        return _necessity_step(step, pool, data, number)
     if name == "stratified":
         return pool[stratified(sub(p["column"]), p["budget"], p["n_bins"], p["seed"])]
     if name == "mixture":

@@ -36,6 +36,8 @@ _PLAIN = ("id", "status", "prompt", "answer", "source", "tags", "n_turns", "task
 _PRODUCERS = {
     "embedding": "the embedding scorer (Score page, or `python -m core score --scorers embedding`)",
     "task_label": "task labelling (Balance page)",
+    "necessity_reward": "the necessity scorer with the model fine-tuned on the seed set and the quality step's reward "
+    "model (Score page, or `python -m core score --scorers necessity --necessity-model PATH --reward-model PATH`)",
 }
 
 
@@ -96,7 +98,9 @@ def check_inputs(store: Store, recipe: Recipe) -> None:
         have.add("embedding")
     for number, step in enumerate(recipe.steps, start=1):
         for name in select.step_inputs(step):
-            if name not in have:
+            if name.startswith(select.SELECTION_INPUT):
+                _check_selection(store, name.removeprefix(select.SELECTION_INPUT), number, step.name)
+            elif name not in have:
                 raise RecipeError(
                     f"needs '{name}', which this workspace does not have yet; run {_producer(name)}",
                     step=number,
@@ -104,13 +108,29 @@ def check_inputs(store: Store, recipe: Recipe) -> None:
                 )
 
 
+def _check_selection(store: Store, name: str, step: int, step_name: str) -> None:
+    """A step reads the saved selection ``name`` (mods_necessity's seed): a RecipeError when there is none."""
+    try:
+        store.get_selection(name, with_log=False)
+    except NotFound:
+        raise RecipeError(
+            f"no saved selection named '{name}'; run the recipe that picks the seed and save it under that name",
+            step=step,
+            step_name=step_name,
+            param="seed_selection",
+        ) from None
+
+
 def fetch_inputs(store: Store, recipe: Recipe) -> dict[str, object]:
     """The arrays the recipe reads, over every sample in import order, plus "id" (see ``select.apply_step``).
 
     "conversation" (the text dedup compares by default) is the user turns and the final answer joined, which is what
-    the workspace keeps as text; the system prompt and intermediate assistant turns are not part of it.
+    the workspace keeps as text; the system prompt and intermediate assistant turns are not part of it. A saved
+    selection (``select.selection_input``) is each sample's place in it, -1 for samples outside it.
     """
     needs = select.recipe_inputs(recipe)
+    saved = [c for c in needs if c.startswith(select.SELECTION_INPUT)]
+    needs = [c for c in needs if c not in saved]
     columns = [c for c in dict.fromkeys(["id", *needs]) if c not in ("embedding", "conversation")]
     if "conversation" in needs:
         columns += [c for c in ("prompt", "answer") if c not in columns]
@@ -119,6 +139,11 @@ def fetch_inputs(store: Store, recipe: Recipe) -> dict[str, object]:
         data["conversation"] = [f"{p}\n{a}" for p, a in zip(data["prompt"], data["answer"], strict=True)]
     if "status" in data:
         data["status"] = np.asarray(data["status"], dtype=object)
+    for key in saved:
+        place: dict[str, int] = {}
+        for k, sample_id in enumerate(store.selection_ids(key.removeprefix(select.SELECTION_INPUT))):
+            place.setdefault(sample_id, k)  # a staged selection may hold a sample twice (a replay)
+        data[key] = np.fromiter((place.get(i, -1) for i in data["id"]), dtype=np.int64, count=len(data["id"]))
     return data
 
 

@@ -5,14 +5,18 @@ Every variable Winnow reads is listed here (and in the README). CLI flags overri
 | variable              | meaning                                                         | default                      |
 |-----------------------|-----------------------------------------------------------------|------------------------------|
 | WINNOW_DB             | the workspace (a DuckDB file) the app opens                     | data/workspace.duckdb        |
-| WINNOW_USER           | the name recorded in the audit log for CLI and app actions      | the OS user                  |
+| WINNOW_USER           | who the CLI acts as (an account, once the workspace has any)    | the OS user                  |
+| WINNOW_SESSION_HOURS  | an app sign-in ends after this many hours without use           | 12                           |
 | WINNOW_EXPORT_DIR     | where the app writes exports                                    | data/exports                 |
 | WINNOW_CACHE_DIR      | converted model caches (safetensors)                            | ~/.cache/winnow              |
 | WINNOW_DEVICE         | auto, cpu, cuda, cuda:N or mps                                  | auto                         |
 | WINNOW_DTYPE          | auto, fp32, bf16 or fp16                                        | auto                         |
 | WINNOW_MODEL          | language model for IFD: HF id or local path; empty = bundled    | (bundled SmolLM2-135M)       |
 | WINNOW_EMBEDDER       | sentence embedder: HF id or local path; empty = bundled         | (bundled all-MiniLM-L6-v2)   |
-| WINNOW_MAX_UPLOAD_MB  | largest file the Import page accepts                            | 1024                         |
+| WINNOW_MAX_UPLOAD_MB  | largest file the Import page accepts (a whole number of MB)     | 1024                         |
+
+The Import page also never accepts more than the Streamlit server does (``server.maxUploadSize`` in
+``.streamlit/config.toml``, 1024 MB as shipped): raise both together.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import getpass
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from core.errors import WinnowError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,14 +49,59 @@ class Settings:
     model: str
     embedder: str
     max_upload_mb: int
+    session_hours: float = 12.0
 
     def with_(self, **changes) -> Settings:
         """A copy with some values replaced (how CLI flags override the environment)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+PRIVATE_UMASK = 0o077
+
+
+def keep_new_files_private() -> None:
+    """From now on, every file and folder this process creates is readable and writable by its owner only.
+
+    Workspaces hold people's data. Winnow's own writers already create their files 0600 (the workspace, exports,
+    manifests, rejects, uploads), but DuckDB creates the workspace's write-ahead log (``<workspace>.wal``) and its
+    spill folder itself, with the process's umask: so the entry points (the CLI and app.py) call this once. The
+    library does not, because a umask belongs to the whole process it runs in.
+    """
+    os.umask(PRIVATE_UMASK)
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise WinnowError(f"{name}={text!r}: expected a whole number of at least 1 (default {default})")
+    return value
+
+
+def _hours(env, name: str, default: float) -> float:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:
+        raise WinnowError(f"{name}={text!r}: expected a number of hours, at least 0 (default {default:g})")
+    return value
+
+
 def load_settings(env: dict | None = None) -> Settings:
-    """Read the settings from ``env`` (default: ``os.environ``)."""
+    """Read the settings from ``env`` (default: ``os.environ``).
+
+    Raises:
+        WinnowError: a variable holds a value it cannot have (the message names the variable).
+    """
     env = os.environ if env is None else env
     return Settings(
         db=Path(env.get("WINNOW_DB") or PROJECT_ROOT / "data" / "workspace.duckdb"),
@@ -61,5 +112,6 @@ def load_settings(env: dict | None = None) -> Settings:
         dtype=env.get("WINNOW_DTYPE") or "auto",
         model=env.get("WINNOW_MODEL") or "",
         embedder=env.get("WINNOW_EMBEDDER") or "",
-        max_upload_mb=int(env.get("WINNOW_MAX_UPLOAD_MB") or 1024),
+        max_upload_mb=_positive_int(env, "WINNOW_MAX_UPLOAD_MB", 1024),
+        session_hours=_hours(env, "WINNOW_SESSION_HOURS", 12.0),
     )

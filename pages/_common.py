@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import jobs
+from core import auth, jobs
 from core.errors import WinnowError
 from core.settings import Settings, load_settings
 from core.store import SampleFilter, Store
@@ -29,9 +29,51 @@ def settings() -> Settings:
     return load_settings()
 
 
+TOKENS_KEY = "auth_tokens"  # {workspace path: sign-in token}: a session signs in to each workspace on its own
+IDENTITY_KEY = "identity"  # the Identity app.py found for this run
+
+
+def identity() -> auth.Identity | None:
+    """Who is signed in to the current workspace in this browser session (set by app.py on every run)."""
+    return st.session_state.get(IDENTITY_KEY)
+
+
 def acting_user() -> str:
-    """The name recorded in the audit log. From the settings until accounts exist."""
-    return settings().user
+    """The signed-in account's name: what core checks permissions for and the audit log records."""
+    who = identity()
+    return who.name if who else settings().user
+
+
+def signed_in(store: Store) -> auth.Identity | None:
+    """The identity of this session's live sign-in to ``store`` (its expiry slides forward), else None."""
+    token = st.session_state.get(TOKENS_KEY, {}).get(str(store.path))
+    who = auth.resume(store, token, hours=settings().session_hours)
+    st.session_state[IDENTITY_KEY] = who
+    return who
+
+
+def remember_sign_in(store: Store, token: str, who: auth.Identity) -> None:
+    st.session_state.setdefault(TOKENS_KEY, {})[str(store.path)] = token
+    st.session_state[IDENTITY_KEY] = who
+
+
+def sign_out(store: Store) -> None:
+    auth.sign_out(store, st.session_state.get(TOKENS_KEY, {}).pop(str(store.path), None))
+    st.session_state[IDENTITY_KEY] = None
+
+
+def allowed(action: str) -> bool:
+    """Whether the signed-in role may do ``action`` (core checks again on every write; this only hides controls)."""
+    who = identity()
+    return who is not None and auth.can(who.role, action)
+
+
+def require(action: str, what: str) -> None:
+    """Stop the page with a one-line note when the signed-in role may not do ``action``."""
+    if not allowed(action):
+        who = identity()
+        st.info(f"{what} is for leads and admins; you are signed in as {who.role if who else 'nobody'}.", icon="🔒")
+        st.stop()
 
 
 def workspace_path() -> Path:
@@ -64,6 +106,34 @@ def _through_app() -> None:
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+GOOD_WORKSPACE_KEY = "workspace_last_good"
+
+
+def choose_workspace() -> None:
+    """The sidebar's on_change: open the typed path on the next run (app.py falls back if it cannot)."""
+    st.session_state[WORKSPACE_KEY] = st.session_state["workspace_input"].strip()
+
+
+def open_chosen_workspace() -> tuple[Store, str | None]:
+    """app.py's workspace: the chosen one, or, when it cannot be opened, the last one that could, with the reason.
+
+    Returns:
+        (store, problem): ``problem`` is the one-line reason the chosen path was refused, else None.
+    """
+    try:
+        store = get_store(workspace_path())
+    except WinnowError as ex:
+        fallback = st.session_state.get(GOOD_WORKSPACE_KEY)
+        if not fallback:
+            show_error(ex)
+            st.stop()
+        st.session_state[WORKSPACE_KEY] = fallback
+        st.session_state["workspace_input"] = fallback
+        return get_store(fallback), str(ex)
+    st.session_state[GOOD_WORKSPACE_KEY] = str(workspace_path())
+    return store, None
 
 
 def current_store() -> Store:

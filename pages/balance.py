@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import balance, jobs, mixture
 from core.errors import NotFound, WinnowError
-from core.labels import edit_taxonomy, label_names, refresh_labels, workspace_taxonomy
+from core.labels import edit_taxonomy, embedder_language_note, label_names, refresh_labels, workspace_taxonomy
 from core.store import UNLABELED
 from pages import _common
 
@@ -18,6 +18,38 @@ from pages import _common
 def _num(value) -> str:
     """A measure for a caption: "—" when it is undefined (e.g. nothing accepted yet)."""
     return "—" if value is None else f"{value:.3g}"
+
+
+def ask_to_confirm(pending: dict, counts: dict) -> tuple[bool, bool, bool]:
+    """The confirmation step of a bulk label change over a whole bar, with the counts it will touch.
+
+    Returns:
+        (yes, cancel, overwrite confirmed labels).
+    """
+    with st.container(border=True):
+        overwrite = False
+        if pending["action"] == "confirm":
+            fresh, other = counts["matching"] - counts["confirmed"], counts["confirmed_other"]
+            st.markdown(f"Confirm **{pending['label']}** as the task label of all **{counts['matching']:,}** samples?")
+            st.caption(
+                f"{fresh:,} get it now and {counts['already']:,} already have it. {other:,} were confirmed as another "
+                "label by someone: they keep their label unless you tick the box."
+            )
+            if other:
+                overwrite = st.checkbox(
+                    f"Also overwrite the {other:,} labels confirmed as another label", key="balance_pending_overwrite"
+                )
+            n = fresh + (other if overwrite else 0)
+            prompt = f"Confirm for {n:,} samples"
+        else:
+            n = counts["confirmed"]
+            st.markdown(f"Remove the confirmed task label of **{n:,}** of these {counts['matching']:,} samples?")
+            st.caption("They stay unlabelled until the next suggestion run; suggested labels are not touched.")
+            prompt = f"Remove {n:,} labels"
+        y1, y2 = st.columns(2)
+        yes = y1.button(prompt, type="primary", disabled=not n, key="balance_pending_yes", width="stretch")
+        no = y2.button("Cancel", key="balance_pending_no", width="stretch")
+    return yes, no, overwrite
 
 
 store = _common.current_store()
@@ -51,7 +83,21 @@ for i, dim in enumerate(dims):
                 for r in rows for s, k in (("workspace", "all"), ("accepted", "accepted"))]  # fmt: skip
         fig = px.bar(long, x="value", y="share", color="set", barmode="group", hover_data=["samples"])
         fig.update_layout(height=300, margin={"t": 40, "b": 10, "l": 10, "r": 10}, title=balance.DIMENSION_TITLES[dim])
-        st.plotly_chart(fig, width="stretch", key=f"balance_bar_{dim}")
+        if dim in balance.DRILL_DIMENSIONS:
+            # A click on a bar opens its samples in the drill-down below (a change of the chart's selection sets the
+            # drill-down's boxes; tests set the boxes directly, AppTest cannot click a chart).
+            event = st.plotly_chart(
+                fig, width="stretch", key=f"balance_bar_{dim}", on_select="rerun", selection_mode="points"
+            )
+            picked = [str(p["x"]) for p in (event.selection.points if event else []) if "x" in p]
+            if picked != st.session_state.get(f"balance_picked_{dim}", []):
+                st.session_state[f"balance_picked_{dim}"] = picked
+                if picked:
+                    st.session_state.update(
+                        balance_drill_dim=dim, balance_drill_value=picked[0], balance_drill_open=True
+                    )
+        else:
+            st.plotly_chart(fig, width="stretch", key=f"balance_bar_{dim}")
         m_all = balance.imbalance({r["value"]: r["all"] for r in rows}, threshold)
         m_acc = balance.imbalance({r["value"]: r["accepted"] for r in rows}, threshold)
         st.caption(
@@ -72,27 +118,60 @@ if sun:
 
 # ------------------------------------------------------------------------------------------- drill-down
 
-with st.expander("Drill down: the samples behind a bar"):
+with st.expander("Drill down: the samples behind a bar", expanded=st.session_state.get("balance_drill_open", False)):
     g1, g2, g3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-    dim = g1.selectbox("Dimension", ["task_label", "source", "cluster", "status"], key="balance_drill_dim")
+    dim = g1.selectbox(
+        "Dimension", balance.DRILL_DIMENSIONS, format_func=balance.DIMENSION_TITLES.get, key="balance_drill_dim"
+    )
     try:
         values = [str(r["value"]) for r in balance.compare(store, dim)]
     except NotFound as ex:
         values = []
         st.caption(str(ex))
+    if st.session_state.get("balance_drill_value") not in values:  # a value of the dimension chosen before
+        st.session_state.pop("balance_drill_value", None)
     value = g2.selectbox("Value", values, key="balance_drill_value")
     accepted_only = g3.toggle("Accepted only", key="balance_drill_accepted")
+    if done := st.session_state.pop("balance_drill_done", None):
+        st.success(done)
     if value is not None and not (dim == "cluster" and not value.isdigit()):
         drill = balance.drill_filter(store, dim, value, accepted_only=accepted_only)
+        total = store.count(drill)
         page = store.page(drill, limit=50, with_scores=False)
-        st.caption(f"{store.count(drill):,} samples; the first {page.num_rows} shown.")
+        st.caption(f"{total:,} samples; the first {page.num_rows} shown. The label actions apply to all {total:,}.")
         st.dataframe(page.select(["id", "status", "tags", "prompt"]).to_pandas(), hide_index=True, width="stretch")
-        labels = label_names(workspace_taxonomy(store))
-        h1, h2 = st.columns([3, 1], vertical_alignment="bottom")
-        label = h1.selectbox("Confirm a task label for these", labels, index=None, key="balance_drill_label")
-        if h2.button("Confirm", disabled=label is None, key="balance_drill_go", width="stretch"):
-            ids = page.column("id").to_pylist()
-            st.toast(f"Confirmed “{label}” for {store.set_task_label_many(ids, label, user=user)} samples.")
+        h1, h2, h3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+        label = h1.selectbox(
+            "Task label", label_names(workspace_taxonomy(store)), index=None, key="balance_drill_label"
+        )
+        bar = {"dim": dim, "value": value, "accepted_only": accepted_only}
+        if h2.button("Confirm label…", disabled=label is None, key="balance_drill_go", width="stretch"):
+            st.session_state["balance_pending"] = {**bar, "action": "confirm", "label": label}
+        if h3.button("Remove labels…", key="balance_drill_remove", width="stretch"):
+            st.session_state["balance_pending"] = {**bar, "action": "remove"}
+        # A bulk change is asked for, then confirmed with the counts it will touch; it is forgotten when the bar changes.
+        pending = st.session_state.get("balance_pending")
+        if pending and all(pending[key] == bar[key] for key in bar):
+            yes, no, overwrite = ask_to_confirm(pending, store.label_preview(drill, pending.get("label")))
+            if yes or no:
+                st.session_state.pop("balance_pending")
+                st.session_state.pop("balance_pending_overwrite", None)
+            try:
+                if yes and pending["action"] == "confirm":
+                    result = store.confirm_task_label(drill, pending["label"], user=user, overwrite_confirmed=overwrite)
+                    kept = result["kept_confirmed"]
+                    st.session_state["balance_drill_done"] = (
+                        f"Confirmed “{pending['label']}” for {result['changed']:,} samples."
+                        + (f" Kept {kept:,} labels confirmed as another label." if kept else "")
+                    )
+                elif yes:
+                    removed = store.clear_task_labels(drill, user=user)
+                    st.session_state["balance_drill_done"] = f"Removed the confirmed label of {removed:,} samples."
+            except WinnowError as ex:
+                _common.show_error(ex)
+            else:
+                if yes or no:
+                    st.rerun()
 
 # ------------------------------------------------------------------------------------------- task labels
 
@@ -116,6 +195,8 @@ if st.button(
 
     _common.remember_job(store, "label_job", jobs.start_job(store, "label", {}, work, user=user))
     st.rerun()
+if note := embedder_language_note(store, _common.settings()):
+    st.warning(note, icon="🌐")
 finished = _common.job_panel(store, "label_job", "Suggesting labels")
 if finished is not None and (result := _common.job_result(finished)) is not None:
     st.caption(f"Suggested labels for {result['suggested']:,} samples ({result['source']}).")
@@ -159,6 +240,9 @@ try:
     available = {k: v for k, v in store.label_amounts(balance.POOLS[pool], unit=unit).items() if k != UNLABELED}
 except NotFound as ex:
     st.info(str(ex))
+    st.stop()
+if not available:
+    st.info(f"No labelled samples in the pool “{pool}” yet: accept some, or draw from another pool.")
     st.stop()
 try:
     if preset == "custom":

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.errors import WinnowError
 from core.store import STATUSES, SampleFilter
-from pages import _common
+from pages import _common, _history
 
 PAGE_SIZES = (25, 50, 100, 200)
 TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
@@ -135,4 +135,11 @@ if picked:
     if sample["note"]:
         st.info(sample["note"])
     _common.render_scores(sample["scores"])
-    _common.render_chat(sample["messages"], tools=sample["tools"])
+    _history.history_panel(store, sample["id"], sample["version"], key=f"browse_history_{sample['id']}")
+    markdown = st.toggle(
+        "Render Markdown",
+        value=True,
+        key="browse_markdown",
+        help="Off shows the text verbatim, as the trainer sees it (and loads no image a sample links to).",
+    )
+    _common.render_chat(sample["messages"], tools=sample["tools"], markdown=markdown)

@@ -8,11 +8,16 @@ page uses as its queue until cleared (a session's working set, not workspace sta
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from core import explore, jobs, workspace_map
+from core.errors import WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.store import SampleFilter
 from pages import _common
@@ -22,14 +27,66 @@ path = str(_common.workspace_path())
 user = _common.acting_user()
 st.title("Explore")
 
-fingerprint = store.embedding_fingerprint()
+# The slow reads are cached per workspace revision (a ~1 ms token that moves with every import, edit and score) or
+# per map, and on a cold run they overlap in threads (DuckDB releases the GIL): at 1M samples the fingerprint, the
+# drawn points and the cluster table take ~0.4, ~1 and ~0.6 s each. `make bench` (explore) measures the page.
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def embedding_fingerprint(path: str, revision: tuple, _store) -> dict | None:
+    return _store.embedding_fingerprint()
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def drawn_points(path: str, map_key: str, samples: int, _store) -> dict:
+    return workspace_map.map_view(_store, max_points=workspace_map.MAX_POINTS)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def cluster_table(path: str, map_key: str, revision: tuple, _store) -> list[dict]:
+    return _store.cluster_stats()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def colours(path: str, map_key: str, revision: tuple, column: str, _store, _view) -> object:
+    return workspace_map.point_values(_store, _view, column)
+
+
+def colour_values(column: str):
+    """The colouring column's values for the drawn points. Task labels are read fresh: machine suggestions change
+    them without moving the revision."""
+    if column == "task_label":
+        return workspace_map.point_values(store, view, column)
+    return colours(path, current["map_key"], revision, column, store, view)
+
+
+def in_background(fn, *args) -> Future:
+    """Run a cached read in a thread of its own that shares this run's context (so it uses the page's caches)."""
+    ctx = get_script_run_ctx()
+
+    def run():
+        add_script_run_ctx(threading.current_thread(), ctx)
+        return fn(*args)
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(run)
+    finally:
+        pool.shutdown(wait=False)
+
+
+revision = store.revision()
+current = store.get_map()
+if current is not None:
+    view_reading = in_background(drawn_points, path, current["map_key"], revision[0], store)
+    stats_reading = in_background(cluster_table, path, current["map_key"], revision, store)
+fingerprint = embedding_fingerprint(path, revision, store)
 if fingerprint is None or not fingerprint["contents"]:
     st.info("No embeddings yet: run the **embedding** scorer on the Score page, then come back.")
     st.stop()
 
 # ------------------------------------------------------------------------------------------- computing the map
 
-current = store.get_map()
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 k = c1.number_input(
     "Clusters (k)",
@@ -51,9 +108,13 @@ if c3.button(
     def work(progress):
         return json.dumps(workspace_map.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress))
 
-    job_id = jobs.start_job(store, "map", {"k": int(k), "seed": int(seed)}, work, user=user)
-    _common.remember_job(store, "explore_job", job_id)
-    st.rerun()
+    try:
+        job_id = jobs.start_job(store, "map", {"k": int(k), "seed": int(seed)}, work, user=user)
+    except WinnowError as ex:
+        _common.show_error(ex)
+    else:
+        _common.remember_job(store, "explore_job", job_id)
+        st.rerun()
 
 finished = _common.job_panel(store, "explore_job", "Mapping")
 if finished is not None and (result := _common.job_result(finished)) is not None:
@@ -67,43 +128,35 @@ if not up_to_date:
 # ------------------------------------------------------------------------------------------- the map
 
 
-@st.cache_data(max_entries=2, show_spinner="Reading the map…")
-def drawn_points(path: str, map_key: str, _store) -> dict:
-    return workspace_map.map_view(_store)
+def scatter(x, y, rid, hover, **kw) -> go.Scattergl:
+    return go.Scattergl(
+        x=x, y=y, mode="markers", customdata=rid, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", **kw
+    )
 
 
-view = drawn_points(path, current["map_key"], store)
+with st.spinner("Reading the map…"):
+    view = view_reading.result()
+names = current["cluster_names"]
 numeric = [c.column for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
 color_by = st.selectbox("Colour by", ["cluster", "status", "task_label", "source", *numeric], key="explore_color")
-details = store.map_details(view["rid"], color_by if color_by in numeric else None)
-names = current["cluster_names"]
-position = {rid: i for i, rid in enumerate(details["rid"])}
-rows = [position[int(r)] for r in view["rid"]]
-hover = [f"{details['id'][i]} · {details['status'][i]}<br>{details['prompt'][i]}" for i in rows]
-
 fig = go.Figure()
 if color_by in numeric:
-    fig.add_trace(
-        go.Scattergl(
-            x=view["x"], y=view["y"], mode="markers", customdata=view["rid"], hovertext=hover,
-            hovertemplate="%{hovertext}<extra></extra>",
-            marker={"size": 4, "color": [details["score"][i] for i in rows], "colorscale": "Viridis",
-                    "showscale": True, "colorbar": {"title": color_by}},
-        )
-    )  # fmt: skip
+    values = colour_values(color_by)
+    marker = {"size": 4, "color": values, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": color_by}}
+    fig.add_trace(scatter(view["x"], view["y"], view["rid"], view["hover"], marker=marker))
 else:
-    if color_by == "cluster":
-        keys = [f"{c}: {names.get(int(c), '')}" for c in view["cluster"]]
-    else:
-        keys = [str(details[color_by][i]) for i in rows]
-    for value in sorted(set(keys), key=lambda v: (len(v.split(":")[0]), v)):
-        idx = [j for j, key in enumerate(keys) if key == value]
-        fig.add_trace(
-            go.Scattergl(
-                x=view["x"][idx], y=view["y"][idx], mode="markers", name=value, customdata=view["rid"][idx],
-                hovertext=[hover[j] for j in idx], hovertemplate="%{hovertext}<extra></extra>", marker={"size": 4},
-            )
-        )  # fmt: skip
+    keys = view["cluster"] if color_by == "cluster" else colour_values(color_by)
+    # One trace per value (its legend entry toggles it), grouped with one sort instead of a pass per value.
+    values, inverse = np.unique(keys, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    sizes = np.bincount(inverse, minlength=len(values))
+    traces = []
+    for value, end, size in zip(values, np.cumsum(sizes), sizes, strict=True):
+        idx = order[end - size : end]
+        name = f"{value}: {names.get(int(value), '')}" if color_by == "cluster" else str(value)
+        traces.append(scatter(view["x"][idx], view["y"][idx], view["rid"][idx], view["hover"][idx], name=name,
+                              marker={"size": 4}))  # fmt: skip
+    fig.add_traces(traces)
 fig.update_layout(
     height=600, margin={"t": 10, "b": 10, "l": 10, "r": 10}, dragmode="lasso", legend={"itemsizing": "constant"}
 )
@@ -113,8 +166,9 @@ event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso"),
 shown = len(view["rid"])
 if view["sampled"]:
     st.caption(
-        f"Showing {shown:,} of {view['total']:,} samples, a sample stratified by cluster (small clusters are "
-        "over-represented so they stay visible). Selections act on the points shown."
+        f"Showing {shown:,} of {view['total']:,} samples: a sample stratified by cluster, drawn once per map (small "
+        "clusters are over-represented so they stay visible; the cluster table below counts every sample). Colours, "
+        "hover and selections cover the points shown."
     )
 else:
     st.caption(f"Showing all {shown:,} samples ({current['contents']:,} distinct contents; duplicates overlap).")
@@ -134,27 +188,56 @@ if last := st.session_state.get("explore_done"):
 
 if selected:
     ids = store.ids_of_rids(selected)
+    chosen_ids = SampleFilter(ids=ids)
     st.subheader(f"{len(ids):,} selected")
-    table = store.page(SampleFilter(ids=ids), limit=200, with_scores=False).select(["id", "status", "tags", "prompt"])
+    table = store.page(chosen_ids, limit=200, with_scores=False).select(["id", "status", "tags", "prompt"])
     st.dataframe(table.to_pandas(), hide_index=True, width="stretch", height=220)
-    labels = label_names(workspace_taxonomy(store))
-    a1, a2, a3, a4, a5 = st.columns([1, 1, 2, 2, 1.4], vertical_alignment="bottom")
+    a1, a2, a3, a4 = st.columns([1, 1, 2, 1.4], vertical_alignment="bottom")
     accept = a1.button("Accept", key="explore_accept", width="stretch")
     reject = a2.button("Reject", key="explore_reject", width="stretch")
     tag = a3.text_input("Tag", key="explore_tag", placeholder="a tag")
     tag_it = a3.button("Add tag", key="explore_tag_go", disabled=not tag.strip(), width="stretch")
-    label = a4.selectbox("Task label", labels, index=None, key="explore_label", placeholder="choose a label")
-    label_it = a4.button("Confirm label", key="explore_label_go", disabled=label is None, width="stretch")
-    to_review = a5.button("Send to Review", key="explore_review", width="stretch")
+    to_review = a4.button("Send to Review", key="explore_review", width="stretch")
+    b1, b2, b3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    label = b1.selectbox(
+        "Task label",
+        label_names(workspace_taxonomy(store)),
+        index=None,
+        key="explore_label",
+        placeholder="choose a label",
+    )
+    counts = store.label_preview(chosen_ids, label)
+    label_it = b2.button("Confirm label", key="explore_label_go", disabled=label is None, width="stretch")
+    unlabel = b3.button(
+        "Remove label",
+        key="explore_unlabel",
+        disabled=not counts["confirmed"],
+        width="stretch",
+        help=f"Remove the confirmed task label of the {counts['confirmed']:,} selected samples that have one.",
+    )
+    overwrite = False
+    if label is not None and counts["confirmed_other"]:
+        overwrite = b1.checkbox(
+            f"Also overwrite the {counts['confirmed_other']:,} labels someone confirmed as another label",
+            key="explore_label_overwrite",
+        )
     done = None
-    if accept or reject:
-        n = store.set_status_many(ids, "accepted" if accept else "rejected", user=user)
-        done = f"{'Accepted' if accept else 'Rejected'} {n} samples."
-    elif tag_it:
-        done = f"Tagged {store.add_tag_many(ids, tag, user=user)} samples “{tag.strip()}”."
-        _common.known_tags.clear()
-    elif label_it:
-        done = f"Confirmed “{label}” for {store.set_task_label_many(ids, label, user=user)} samples."
+    try:
+        if accept or reject:
+            n = store.set_status_many(ids, "accepted" if accept else "rejected", user=user)
+            done = f"{'Accepted' if accept else 'Rejected'} {n} samples."
+        elif tag_it:
+            done = f"Tagged {store.add_tag_many(ids, tag, user=user)} samples “{tag.strip()}”."
+            _common.known_tags.clear()
+        elif label_it:
+            result = store.confirm_task_label(chosen_ids, label, user=user, overwrite_confirmed=overwrite)
+            done = f"Confirmed “{label}” for {result['changed']:,} samples."
+            if result["kept_confirmed"]:
+                done += f" Kept {result['kept_confirmed']:,} labels someone confirmed as another label."
+        elif unlabel:
+            done = f"Removed the confirmed label of {store.clear_task_labels(chosen_ids, user=user):,} samples."
+    except WinnowError as ex:
+        _common.show_error(ex)
     if done:  # rerun so the sidebar's counts (drawn before this page) include the change
         st.session_state["explore_done"] = done
         st.rerun()
@@ -165,7 +248,8 @@ if selected:
 # ------------------------------------------------------------------------------------------- clusters
 
 st.subheader("Clusters")
-stats = store.cluster_stats()
+
+stats = stats_reading.result()
 st.dataframe(
     [
         {

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
 
 from core import jobs
-from core.export import EXPORT_FORMATS, export_samples
+from core.errors import WinnowError
+from core.export import EXPORT_FORMATS, export_samples, export_target
 from core.store import STATUSES, SampleFilter
+from core.training import OVER_LENGTH, TRAINING_FORMATS, TrainingOptions, export_training, training_report
 from pages import _common
 
 DOWNLOAD_LIMIT_MB = 200  # larger files are fetched from the export folder, not through the browser
-_UNSAFE = re.compile(r"[\x00-\x1f]")
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -25,13 +25,11 @@ st.title("Export")
 
 
 def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file in the export folder, or None when it can."""
-    if "/" in name or "\\" in name or ".." in name:
-        return f"{name!r}: give a plain file name (no folders, no '..'); exports go to {export_dir}"
-    if name.startswith(".") or _UNSAFE.search(name):
-        return f"{name!r}: a file name cannot start with '.' or hold control characters"
-    if (export_dir / name).resolve().parent != export_dir.resolve():
-        return f"{name!r} would land outside {export_dir}"
+    """Why ``name`` cannot be a file in the export folder, or None when it can (core.export.export_target decides)."""
+    try:
+        export_target(export_dir, name)
+    except WinnowError as ex:
+        return str(ex)
     return None
 
 
@@ -65,7 +63,7 @@ if problem:
 
 running = _common.job_running(store, "export_job")
 if st.button("Export", type="primary", disabled=running or bool(problem), key="export_go") and not problem:
-    out, user = export_dir / name, _common.acting_user()
+    out, user = export_target(export_dir, name), _common.acting_user()
 
     def work(progress):
         report = export_samples(
@@ -99,3 +97,94 @@ if finished is not None:
         if manifest.exists():
             with st.expander("Manifest"):
                 st.json(json.loads(manifest.read_text(encoding="utf-8")))
+
+
+# ---------------------------------------------------------------------------------------------------- training-ready
+
+st.divider()
+st.subheader("Training-ready export")
+st.caption(
+    "The samples chosen above, rendered with a chat template: token counts, truncation, packing efficiency and a "
+    "train/validation split, written as a folder of TRL files with LLaMA-Factory's dataset_info.json and a manifest."
+)
+t1, t2, t3 = st.columns(3)
+tokenizer = t1.text_input(
+    "Tokenizer", key="train_tokenizer", placeholder="bundled SmolLM2-135M-Instruct", help="HF id or local folder"
+).strip()
+max_length = t2.number_input("Max length (tokens)", min_value=16, value=2048, step=256, key="train_max_length")
+train_fmt = t3.selectbox("Shape", TRAINING_FORMATS, key="train_format", help="TRL messages, or prompt/completion")
+u1, u2, u3 = st.columns(3)
+val_fraction = u1.number_input("Validation share", 0.0, 0.5, 0.05, step=0.01, key="train_val_fraction")
+seed = u2.number_input("Split seed", min_value=0, value=0, key="train_seed")
+over_length = u3.selectbox("Longer than max length", OVER_LENGTH, key="train_over_length", help="cut, or leave out")
+v1, v2 = st.columns([2, 1])
+folder = v1.text_input("Folder name", key="train_name", placeholder="winnow-training").strip() or "winnow-training"
+pack = v2.checkbox("Packed Parquet too", key="train_pack", help="input_ids, labels, position_ids per packed row")
+folder_problem = name_problem(folder)
+if folder_problem:
+    st.error(folder_problem, icon="🚫")
+options = TrainingOptions(
+    tokenizer=tokenizer,
+    max_length=int(max_length),
+    fmt=train_fmt,
+    val_fraction=float(val_fraction),
+    seed=int(seed),
+    pack=pack,
+    over_length=over_length,
+)
+
+training_running = _common.job_running(store, "training_job")
+b1, b2 = st.columns(2)
+measure = b1.button("Report only", key="train_report", disabled=training_running, width="stretch")
+write = b2.button(
+    "Write training files",
+    type="primary",
+    key="train_go",
+    disabled=training_running or bool(folder_problem),
+    width="stretch",
+)
+if measure or (write and not folder_problem):
+    user = _common.acting_user()
+
+    def train_work(progress):
+        update = _common.throttled(progress)
+        if write:
+            result = export_training(
+                store, export_dir, folder, user=user, filters=flt, options=options, progress=update
+            )
+        else:
+            result = training_report(store, filters=flt, options=options, progress=update)
+        return json.dumps(asdict(result))
+
+    params = {"training": asdict(options), "folder": folder if write else None, "status": statuses, "tag": tag}
+    params["selection"] = chosen_selection
+    _common.remember_job(store, "training_job", jobs.start_job(store, "export", params, train_work, user=user))
+    st.rerun()
+
+finished = _common.job_panel(store, "training_job", "Tokenizing", unit="samples")
+if finished is not None:
+    result = _common.job_result(finished)
+    if result is not None:
+        m = result["manifest"]
+        written, cut = m["samples"]["written"], m["truncation"]
+        if result["folder"]:
+            st.success(
+                f"Wrote {written['train']:,} training and {written['validation']:,} validation samples to "
+                f"`{result['folder']}`."
+            )
+        k1, k2, k3, k4 = st.columns(4)
+        k1.metric("Samples", f"{written['train']:,} + {written['validation']:,}", help="train + validation")
+        k2.metric("Tokens", f"{m['tokens']['total']:,}", help=f"{m['tokens']['answer']:,} of them answer tokens")
+        cut_help = f"{cut['answer_tokens_lost']:,} answer tokens lost ({cut['action']})"
+        k3.metric(f"Over {cut['max_length']:,} tokens", f"{cut['samples']:,}", help=cut_help)
+        packed = m["packing"]["train"]
+        pack_help = f"{packed['rows']:,} rows; one sample per padded row: {packed['padding_efficiency']:.1%}"
+        k4.metric("Packing efficiency", f"{packed['efficiency']:.1%}", help=pack_help)
+        advice = m["advice"]
+        st.info(
+            f"**Method: {advice['method']}** (default {advice['default']}). {advice['why']}  \n_{advice['citation']}_"
+        )
+        for warning in m["warnings"]:
+            st.warning(warning)
+        with st.expander("Training manifest"):
+            st.json(m, expanded=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 from dataclasses import asdict
 from datetime import datetime
@@ -45,14 +46,32 @@ def read_head(path: str, mtime: float, size: int) -> tuple[list[tuple[int, int |
     return head, None if head else f"{path}: the file holds no records"
 
 
+def upload_limit_mb() -> int:
+    """The largest upload: WINNOW_MAX_UPLOAD_MB, but never more than the server takes (server.maxUploadSize)."""
+    return min(settings.max_upload_mb, int(st.get_option("server.maxUploadSize")))
+
+
 def save_upload(uploaded) -> tuple[Path, str]:
-    """Write an upload under the workspace's uploads/ folder once; return its path and its original name."""
+    """Write an upload under the workspace's uploads/ folder once; return its path and its original name.
+
+    Raises:
+        WinnowError: the upload is over the limit. The browser checks it too, but a request need not come from it.
+    """
+    limit = upload_limit_mb()
+    if uploaded.size > limit * 1024 * 1024:
+        raise WinnowError(
+            f"{uploaded.name}: {uploaded.size / 1024 / 1024:.1f} MB is over the upload limit of {limit} MB "
+            "(WINNOW_MAX_UPLOAD_MB); give its path on the server instead"
+        )
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(uploaded.name).name).lstrip(".") or "upload"
     target = workspace_dir / "uploads" / f"{uploaded.file_id[:12]}-{safe}"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(uploaded.getbuffer())
+        partial.unlink(missing_ok=True)  # a killed session's leftover would keep its own mode
+        # Uploads are people's data: owner only (0600), whatever the umask.
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+            fh.write(uploaded.getbuffer())
         partial.replace(target)
     return target, uploaded.name
 
@@ -71,11 +90,15 @@ if how == "Upload a file":
     uploaded = st.file_uploader(
         "File (JSON, JSON Lines, CSV/TSV or Parquet)",
         key="import_upload",
-        max_upload_size=settings.max_upload_mb,
-        help="Kept under the workspace's uploads/ folder. Larger files: give their path on the server.",
+        max_upload_size=upload_limit_mb(),
+        help=f"Up to {upload_limit_mb():,} MB, kept under the workspace's uploads/ folder. Larger files: give their "
+        "path on the server.",
     )
     if uploaded is not None:
-        path, display_name = save_upload(uploaded)
+        try:
+            path, display_name = save_upload(uploaded)
+        except WinnowError as ex:
+            _common.show_error(ex)
 else:
     typed = st.text_input("Path on the server", key="import_path", placeholder="/data/sft/train.jsonl").strip()
     if typed:
@@ -164,7 +187,9 @@ if head:
                     st.error(str(ex.located(path=name, line=line, record=index)), icon="🚫")
                     st.json(data, expanded=False)
                 else:
-                    _common.render_chat(c.messages, tools=c.tools)
+                    # Verbatim: the preview shows what the trainer will get, and a file's Markdown (remote images
+                    # included) is not rendered before anyone chose to import it.
+                    _common.render_chat(c.messages, tools=c.tools, markdown=False)
 
 # ---------------------------------------------------------------------------------------------------- import
 

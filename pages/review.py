@@ -11,10 +11,11 @@ import json
 
 import streamlit as st
 
+from core import audit, team
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.store import SampleFilter
-from pages import _common
+from pages import _common, _history
 
 SNAP_FIELDS = ("id", "version", "status", "tags", "note", "messages", "tools", "source", "source_index", "format")
 SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at", "task_label", "task_label_source")
@@ -24,7 +25,20 @@ path = str(_common.workspace_path())
 # What this session skipped, per workspace.
 skip: list[str] = st.session_state.setdefault("review_skip", {}).setdefault(path, [])
 
+me = _common.acting_user()
+who = _common.identity()
+# Annotators review their assignments only; leads and admins review the whole workspace.
+mine_only = who is not None and who.role == "annotator"
+
 st.title("Review")
+
+
+def snap_of(sample: dict) -> dict:
+    """What the page keeps of a sample, as this reviewer sees it: on a sample several annotators share, an
+    annotator sees (and edits) their own annotation of it, never the others'."""
+    seen = team.as_seen_by(store, sample, me)
+    shared = {"shared": seen["shared"], "annotation": seen["annotation"], "assignees": seen["assignees"]}
+    return {"workspace": path, **{k: seen[k] for k in SNAP_FIELDS}, **shared}
 
 
 def snapshot(sample_id: str) -> dict | None:
@@ -33,7 +47,7 @@ def snapshot(sample_id: str) -> dict | None:
     except WinnowError as ex:
         _common.show_error(ex)
         return None
-    return {"workspace": path, **{k: sample[k] for k in SNAP_FIELDS}}
+    return snap_of(sample)
 
 
 def forget() -> None:
@@ -67,6 +81,9 @@ snap: dict | None = st.session_state.get("review_snap")
 if snap is not None and snap["workspace"] != path:  # the sidebar switched workspaces
     forget()
     snap = None
+if wanted and mine_only and me not in store.assignees(wanted):
+    st.warning(f"Sample {wanted} is not assigned to you: here is your next assignment instead.")
+    wanted = None
 if wanted and (snap is None or snap["id"] != wanted):
     forget()
     snap = snapshot(wanted)
@@ -89,23 +106,43 @@ if sent and sent["workspace"] == path:
         st.rerun()
 
 if snap is None:
-    sample = store.next_pending(queue, skip=skip)
-    snap = {"workspace": path, **{k: sample[k] for k in SNAP_FIELDS}} if sample else None
+    sample = store.next_assignment(me, queue, skip=skip) if mine_only else store.next_pending(queue, skip=skip)
+    snap = snap_of(sample) if sample else None
 if snap is not None:
     st.session_state["review_snap"] = snap
 
-reviewed, total = _common.review_counts(store)
-pending_left = store.count(SampleFilter(**{**queue.__dict__, "status": "pending"}))
-st.progress(reviewed / total if total else 0.0, text=f"{reviewed:,} of {total:,} reviewed · {pending_left:,} pending")
+if mine_only:
+    progress = (team.annotator_progress(store, user=me) or [{"assigned": 0, "done": 0, "remaining": 0}])[0]
+    done, total = progress["done"], progress["assigned"]
+    text = f"{done:,} of {total:,} of your assignments done · {progress['remaining']:,} to go"
+    st.progress(min(done / total, 1.0) if total else 0.0, text=text)
+else:
+    reviewed, total = _common.review_counts(store)
+    pending_left = store.count(SampleFilter(**{**queue.__dict__, "status": "pending"}))
+    text = f"{reviewed:,} of {total:,} reviewed · {pending_left:,} pending"
+    st.progress(reviewed / total if total else 0.0, text=text)
 
 if snap is None:
-    st.success("Nothing left to review in this queue." if total else "The workspace is empty: import a file first.")
+    if mine_only:
+        st.success("Nothing left in your assignments." if total else "Nothing is assigned to you yet.")
+    else:
+        st.success("Nothing left to review in this queue." if total else "The workspace is empty: import a file first.")
     if skip:
         st.caption(f"You skipped {len(skip)} samples in this session.")
         if st.button("Review the skipped samples", key="review_unskip"):
             skip.clear()
             st.rerun()
     st.stop()
+
+if snap.get("shared"):
+    others = ", ".join(n for n in snap["assignees"] if n != me)
+    mine = snap["annotation"]
+    st.info(
+        f"You review this sample with {others}: your decision and edits are kept as your annotation, and the sample "
+        "stays pending until a lead adjudicates."
+        + (f" You decided **{mine['status']}**; saving again replaces it." if mine and mine["status"] else ""),
+        icon=":material/group:",
+    )
 
 # ---------------------------------------------------------------------------------------------------- the sample
 
@@ -169,10 +206,21 @@ with right:  # beside the buttons that would save it
 # ---------------------------------------------------------------------------------------------------- decisions
 
 
+MERGE_FIELDS = ("version", "status", "tags", "note", "messages", "task_label")
+
+
+def theirs_now() -> dict:
+    """The shown sample as it is in the workspace now: "theirs" in the conflict panel."""
+    sample = store.get_sample(sid)
+    return {k: sample[k] for k in (*MERGE_FIELDS, "updated_by")}
+
+
 def save(status: str | None) -> bool:
     """Write the decision and the edits, based on the shown version. On a conflict, keep both for the panel."""
+    label = task_label if (label_changed or (status and task_label is not None)) else None
     try:
-        new_version = store.update_sample(
+        outcome = team.review(  # a shared sample's annotator: kept as their annotation (core/team.py)
+            store,
             sid,
             version,
             user=_common.acting_user(),
@@ -180,18 +228,22 @@ def save(status: str | None) -> bool:
             tags=tags,
             note=note,
             messages=edited if messages_changed else None,
-            task_label=task_label if (label_changed or (status and task_label is not None)) else None,
+            task_label=label,
             action="review" if status else "edit",
         )
     except ConflictError as ex:
+        # Yours, the version you started from and theirs are all kept: the panel below merges them.
         st.session_state["review_conflict"] = {
             "id": sid,
             "message": str(ex),
-            "yours": {"status": status, "tags": tags, "note": note, "messages": edited},
+            "base": {k: snap[k] for k in MERGE_FIELDS},
+            "yours": {"status": status, "tags": tags, "note": note, "messages": edited, "task_label": label},
+            "theirs": theirs_now(),
         }
         return False
     _common.known_tags.clear()  # a new tag should be offered at once
-    st.toast(f"{status.capitalize() if status else 'Saved'}: {sid} (version {new_version})")
+    done = f"{status.capitalize() if status else 'Saved'}: {sid}"
+    st.toast(f"{done} (your annotation)" if outcome.annotated else f"{done} (version {outcome.version})")
     return True
 
 
@@ -201,6 +253,17 @@ with right:
     reject = b2.button("Reject", shortcut="X", key="review_reject", width="stretch")
     skip_it = b3.button("Skip", shortcut="S", key="review_skip_btn", width="stretch")
     save_it = st.button("Save edits", disabled=not changed, key="review_save", width="stretch")
+    unlabel = (
+        snap["task_label_source"] == "confirmed"
+        and not snap.get("shared")
+        and st.button(
+            "Remove the confirmed label",
+            disabled=changed,
+            key="review_unlabel",
+            width="stretch",
+            help="Save or undo your edits first." if changed else "The sample goes back to having no task label.",
+        )
+    )
     st.caption("Shortcuts: **A** accept · **X** reject (R is Streamlit's rerun key) · **S** skip.")
     if changed:
         st.caption("Accept and Reject also save your unsaved edits.")
@@ -217,27 +280,130 @@ elif save_it and save(None):
     forget()
     st.session_state["review_open_id"] = sid  # stay on it, at its new version
     st.rerun()
-
-# ---------------------------------------------------------------------------------------------------- conflict
-
-conflict = st.session_state.get("review_conflict")
-if conflict and conflict["id"] == sid:
-    st.divider()
-    st.error(conflict["message"], icon="⚠️")
-    current = store.get_sample(sid)
-    yours = conflict["yours"]
-    c1, c2 = st.columns(2)
-    with c1:
-        st.markdown(f"**Now in the workspace** (version {current['version']}, by {current['updated_by']})")
-        st.write({"status": current["status"], "tags": current["tags"], "note": current["note"]})
-    with c2:
-        st.markdown(f"**Yours** (based on version {version})")
-        st.write({"status": yours["status"] or snap["status"], "tags": yours["tags"], "note": yours["note"]})
-    st.markdown("**Messages: workspace → yours**")
-    text = diff(current["messages"], yours["messages"], labels=(f"version {current['version']}", "yours"))
-    st.code(text or "(the same)", language="diff")
-    st.caption("Nothing was written. Reload to see the current version, then apply your change again.")
-    if st.button("Reload the current version", key="review_reload", type="primary"):
+elif unlabel:
+    try:
+        new_version = store.clear_task_label(sid, version, user=_common.acting_user())
+    except WinnowError as ex:  # a conflict too: reloading shows the current version
+        _common.show_error(ex)
+    else:
+        st.toast(f"Removed the task label of {sid} (version {new_version})")
         forget()
         st.session_state["review_open_id"] = sid
         st.rerun()
+
+
+def reopen() -> None:
+    """Show the sample again at its current version."""
+    forget()
+    st.session_state["review_open_id"] = sid
+
+
+with right:
+    _history.history_panel(
+        store, sid, version, key=f"rv_history_{k}", after_revert=lambda _: reopen(), can_revert=not snap.get("shared")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- conflict
+
+
+def resolve(values: dict, conflict: dict) -> None:
+    """Save a conflict's resolution, based on the version shown as theirs: a save made since then is a new
+    conflict, shown in its place, and nothing is overwritten."""
+    status = values.get("status")
+    try:
+        new_version = team.review(
+            store,
+            sid,
+            conflict["theirs"]["version"],
+            user=_common.acting_user(),
+            action="review" if status else "edit",
+            **values,
+        ).version
+    except ConflictError as ex:
+        conflict.update(message=f"{ex} (again, while you merged)", theirs=theirs_now())
+        st.rerun()
+    except WinnowError as ex:
+        _common.show_error(ex)
+        return
+    _common.known_tags.clear()
+    st.toast(f"{status.capitalize() if status else 'Saved'}: {sid} (version {new_version})")
+    forget()
+    if not status:  # no decision: stay on it, at its new version
+        st.session_state["review_open_id"] = sid
+    st.rerun()
+
+
+conflict = st.session_state.get("review_conflict")
+if conflict and conflict["id"] == sid:
+    base, yours, theirs = conflict["base"], conflict["yours"], conflict["theirs"]
+    st.divider()
+    st.error(conflict["message"], icon="⚠️")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown(f"**Now in the workspace** (version {theirs['version']}, by {theirs['updated_by']})")
+        st.write({"status": theirs["status"], "tags": theirs["tags"], "note": theirs["note"]})
+    with c2:
+        st.markdown(f"**Yours** (based on version {version})")
+        st.write({"status": yours["status"] or base["status"], "tags": yours["tags"], "note": yours["note"]})
+    st.markdown("**Messages: workspace → yours**")
+    text = diff(theirs["messages"], yours["messages"], labels=(f"version {theirs['version']}", "yours"))
+    st.code(text or "(the same)", language="diff")
+
+    # Side by side: theirs, yours, and a merge to edit, prefilled with a line-by-line three-way merge.
+    vk = f"{sid}_{theirs['version']}"
+    st.markdown(f"**Merge** · version {theirs['version']} (theirs), yours, and the merge you will save")
+    merged_note, clean = audit.merge_text(base["note"], theirs["note"], yours["note"])
+    if theirs["note"] != yours["note"]:
+        n1, n2, n3 = st.columns(3)
+        n1.text_area("Note · theirs", theirs["note"], disabled=True, key=f"rv_theirs_note_{vk}")
+        n2.text_area("Note · yours", yours["note"], disabled=True, key=f"rv_yours_note_{vk}")
+        merged_note = n3.text_area("Note · merged", merged_note, key=f"rv_merge_note_{vk}")
+    merged_messages, messages_clean = audit.merge_messages(base["messages"], theirs["messages"], yours["messages"])
+    clean &= messages_clean
+    if merged_messages is None:
+        st.caption("The two versions do not have the same turns, so they cannot be merged turn by turn.")
+    else:
+        merged_messages = list(merged_messages)
+        for i, (t, m) in enumerate(zip(theirs["messages"], yours["messages"])):
+            if t.get("content") == m.get("content") or not isinstance(merged_messages[i].get("content"), str):
+                continue
+            m1, m2, m3 = st.columns(3)
+            m1.text_area(f"[{i}] {t['role']} · theirs", t.get("content"), disabled=True, key=f"rv_theirs_{vk}_{i}")
+            m2.text_area(f"[{i}] {m['role']} · yours", m.get("content"), disabled=True, key=f"rv_yours_{vk}_{i}")
+            text = m3.text_area(f"[{i}] merged", merged_messages[i]["content"], key=f"rv_merge_msg_{vk}_{i}")
+            merged_messages[i] = {**merged_messages[i], "content": text}
+    merged_tags = audit.merge_tags(base["tags"], theirs["tags"], yours["tags"])
+    st.caption(
+        f"Merged tags: {', '.join(merged_tags) or 'none'}"
+        + (f" · decision: {yours['status']}" if yours["status"] else "")
+        + ("" if clean else " · both changed the same lines: edit the text between the <<<<<<< and >>>>>>> lines")
+    )
+
+    mine = {"status": yours["status"], "task_label": yours["task_label"]}
+    mine |= {"tags": yours["tags"]} if sorted(yours["tags"]) != sorted(base["tags"]) else {}
+    mine |= {"note": yours["note"]} if yours["note"] != base["note"] else {}
+    mine |= {"messages": yours["messages"]} if yours["messages"] != base["messages"] else {}
+    k1, k2, k3 = st.columns(3)
+    keep = k1.button(
+        "Keep mine", key="review_keep_mine", width="stretch", help="Save the fields you changed over theirs."
+    )
+    take = k2.button(
+        f"Take theirs (version {theirs['version']})", key="review_reload", width="stretch", help="Drop your changes."
+    )
+    save_merge = k3.button(
+        "Save the merge", key="review_save_merge", type="primary", width="stretch", disabled=merged_messages is None
+    )
+    st.caption("Nothing was written yet. Your changes stay here until you choose.")
+    if keep:
+        resolve(mine, conflict)
+    elif take:
+        reopen()
+        st.rerun()
+    elif save_merge:
+        texts = [merged_note] + [m["content"] for m in merged_messages if isinstance(m.get("content"), str)]
+        if any(audit.has_conflict_markers(t) for t in texts):
+            st.error("The merge still holds both sides between <<<<<<< and >>>>>>> lines: keep one, then save.")
+        else:
+            merged = {"status": yours["status"], "task_label": yours["task_label"], "tags": merged_tags}
+            resolve(merged | {"note": merged_note, "messages": merged_messages}, conflict)

@@ -23,7 +23,7 @@ st.caption(
     "stopped run resumes where it stopped. IFD above 1 means the instruction does not help the model answer."
 )
 
-ORDER = ["heuristics", "embedding", "ifd", "reward"]
+ORDER = ["heuristics", "embedding", "ifd", "reward", "necessity"]
 names = [n for n in ORDER if n in available_scorers()] + [n for n in available_scorers() if n not in ORDER]
 
 with st.form("score_form"):
@@ -58,7 +58,18 @@ with st.form("score_form"):
         key="score_reward_model",
         placeholder="none bundled",
         help="A sequence-classification reward model, e.g. a local copy of "
-        "OpenAssistant/reward-model-deberta-v3-large-v2",
+        "OpenAssistant/reward-model-deberta-v3-large-v2. The necessity scorer uses it too.",
+    )
+    f1, f2 = st.columns([2, 1])
+    necessity_model = f1.text_input(
+        "Fine-tuned model (necessity)",
+        key="score_necessity_model",
+        placeholder="required for necessity",
+        help="MoDS necessity: the model fine-tuned on the seed selection (a Hugging Face id or a local path). It "
+        "answers every instruction and the reward model scores its answers; 'bundled' tries the bundled SmolLM2.",
+    )
+    max_new_tokens = f2.number_input(
+        "Necessity answer tokens", key="score_max_new_tokens", min_value=1, max_value=8192, value=512, step=64
     )
     e1, e2 = st.columns(2)
     device = e1.selectbox(
@@ -77,6 +88,11 @@ params = {
     "ifd": {"model": model.strip(), "template": template, "max_length": int(max_length)},
     "embedding": {"model": embedder.strip(), "text": embed_text},
     "reward": {"model": reward_model.strip()},
+    "necessity": {
+        "model": necessity_model.strip(),
+        "reward_model": reward_model.strip(),
+        "max_new_tokens": int(max_new_tokens),
+    },
 }
 job_settings = settings.with_(device=device, dtype=dtype)
 

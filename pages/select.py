@@ -152,5 +152,5 @@ with st.expander("Members and recipe"):
     )
     st.code(info["recipe"], language="yaml")
     if st.button("Delete this selection", key="select_delete"):
-        store.delete_selection(shown)
+        store.delete_selection(shown, user=_common.acting_user())
         st.rerun()

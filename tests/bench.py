@@ -13,10 +13,16 @@ Sections:
     embed    the embedding scorer vs SentenceTransformer.encode on the same texts (target >= 90 %)
     rescore  re-scoring after editing 1 % of the samples vs a full run (target <= 2 %)
     kcenter  k-center greedy (MoDS coverage), 100k x 384 to 5k centres (target <= 30 s)
+    facility facility location, 20k x 384: 1k picks with the similarities kept (target <= 30 s, <= 2 GiB), and
+             10 picks recomputing them, as above that size (target <= 256 MiB, the same picks)
+    explore  the Explore page on 1M samples: its data path and AppTest renders, first and later (target <= 3 s)
+    load     20 sessions reviewing and editing in Review while a scoring job runs: p95 per action, errors, lost edits
+             (target: no errors, no lost edits)
 """
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import random
@@ -330,6 +336,484 @@ def bench_kcenter() -> None:
     )
 
 
+# One facility-location run in a fresh process, so the peak memory it reports is that run's own, above the data
+# itself. The peak is VmHWM (Linux): ru_maxrss would carry over the parent's peak at the fork.
+_FACILITY_RUN = """
+import json, re, sys, time
+from pathlib import Path
+import numpy as np
+sys.path.insert(0, {root!r})
+from core.select import facility_location
+emb = np.random.default_rng(0).standard_normal(({n}, 384), dtype=np.float32)
+for lo in range(0, len(emb), 1024):  # in blocks, so making the data leaves no high-water mark above the data
+    emb[lo : lo + 1024] /= np.linalg.norm(emb[lo : lo + 1024], axis=1, keepdims=True)
+def peak_kib():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+before = peak_kib()
+t0 = time.perf_counter()
+picks = facility_location(emb, {budget}, dense_limit={limit})
+seconds = time.perf_counter() - t0
+extra = (peak_kib() - before) / 1024
+print(json.dumps({{"seconds": seconds, "extra_mib": extra, "picks": picks.tolist()}}))
+"""
+
+
+def _facility_run(n: int, budget: int, dense_limit: int) -> dict:
+    import json
+    import subprocess
+
+    code = _FACILITY_RUN.format(root=str(ROOT), n=n, budget=budget, limit=dense_limit)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def bench_facility() -> None:
+    """Superfiltering-D's facility location on 20k x 384 spread-out vectors, the largest n whose similarities are
+    kept (1.6 GB): 1,000 picks with them, and 10 picks on the path above the limit, which recomputes them and must
+    pick the same samples."""
+    from core.select import _FL_DENSE_LIMIT
+
+    n = 20_000
+    kept = _facility_run(n, 1_000, _FL_DENSE_LIMIT)
+    lazy = _facility_run(n, 10, 0)
+    same = lazy["picks"] == kept["picks"][:10]
+    ok = kept["seconds"] <= 30 and kept["extra_mib"] <= 2048
+    print(
+        f"facility {n:,} x 384 -> 1,000 picks, similarities kept: {kept['seconds']:.1f} s, "
+        f"+{kept['extra_mib']:,.0f} MiB (target <= 30 s and <= 2 GiB; ratios {kept['seconds'] / 30:.2f}, "
+        f"{kept['extra_mib'] / 2048:.2f}) {verdict(ok)}"
+    )
+    ok = lazy["extra_mib"] <= 256 and same
+    print(
+        f"facility the same above the limit (recomputed): 10 picks in {lazy['seconds']:.1f} s, "
+        f"+{lazy['extra_mib']:,.0f} MiB, same picks: {same} (target <= 256 MiB and the same picks; ratio "
+        f"{lazy['extra_mib'] / 256:.2f}) {verdict(ok)}"
+    )
+
+
+EXPLORE_TARGET_S = 3.0  # the issue: "at 1M samples the page must be usable within ~3 s"
+
+
+def _explore_workspace() -> Path:
+    """The import benchmark's 1M-sample workspace with a fabricated map: 200 clusters of Zipf-like sizes (a few
+    tiny), 2-D points around a centre per cluster, 8-d embeddings (the page reads only whether a content has one),
+    languages and IFD. No UMAP on 1M points: the benchmark measures the page's data path, not the projection.
+    Built once under .bench/ and reused."""
+    import numpy as np
+
+    from core import workspace_map
+    from core.store import Store
+
+    db = BENCH_DIR / "explore.duckdb"
+    if db.exists():
+        return db
+    source = BENCH_DIR / "import.duckdb"
+    if not source.exists():
+        bench_import()
+    t0 = time.perf_counter()
+    partial = BENCH_DIR / "explore.partial.duckdb"
+    shutil.copy(source, partial)
+    with Store(partial) as store:
+        arrays = store.sample_arrays(["content_hash", "prompt"])
+        prompt_of = dict(zip(arrays["content_hash"], arrays["prompt"]))  # the last sample's, fine for a language
+        hashes = list(prompt_of)
+        n, k, dim = len(hashes), 200, 8
+        rng = np.random.default_rng(0)
+        weights = 1 / np.arange(1, k + 1) ** 1.1
+        weights[-5:] /= 20  # five clusters of a few hundred points: stratification must keep them visible
+        clusters = rng.choice(k, size=n, p=weights / weights.sum()).astype(np.int32)
+        centres = rng.uniform(-20, 20, (k, 2)).astype(np.float32)
+        xy = centres[clusters] + rng.normal(0, 0.6, (n, 2)).astype(np.float32)
+        directions = rng.standard_normal((k, dim)).astype(np.float32)
+        ifd = rng.beta(4, 3, n)
+        columns = {
+            "embedding": ("bench-embedder", {"embedding": f"FLOAT[{dim}]"}),
+            "heuristics": ("bench-heuristics", {"h_prompt_lang": "VARCHAR"}),
+            "ifd": ("bench-ifd", {"ifd": "DOUBLE"}),
+        }
+        for name, (key, cols) in columns.items():
+            store.ensure_scorer(name, key, cols, {"model": "bench"} if name == "embedding" else {})
+        for start in range(0, n, 100_000):
+            part = range(start, min(start + 100_000, n))
+            rows = {
+                "embedding": [(hashes[i], {"embedding": directions[clusters[i]].tolist()}) for i in part],
+                "heuristics": [
+                    (hashes[i], {"h_prompt_lang": "zh" if prompt_of[hashes[i]][:1] in ZH else "en"}) for i in part
+                ],
+                "ifd": [(hashes[i], {"ifd": float(ifd[i])}) for i in part],
+            }
+            for name, (key, cols) in columns.items():
+                store.write_scores(name, key, cols, rows[name])
+        fingerprint = store.embedding_fingerprint()
+        store.save_map(
+            workspace_map.map_key(fingerprint, k, 0),
+            embedding_key=fingerprint["embedding_key"],
+            k=k,
+            seed=0,
+            content_hashes=hashes,
+            xy=xy,
+            clusters=clusters,
+            names={c: f"{WORDS[c % len(WORDS)]} · {WORDS[(c * 7 + 3) % len(WORDS)]}" for c in range(k)},
+            user="bench",
+        )
+    partial.rename(db)
+    print(f"explore  built {db.name}: {n:,} samples on a {k}-cluster map in {time.perf_counter() - t0:.0f} s (once)")
+    return db
+
+
+def bench_explore() -> None:
+    """The Explore page at 1M samples: its data path call by call, then the page itself through AppTest."""
+    import pytest
+    import streamlit as st
+    from page_workspace import navigation_v2, signed_in_app
+
+    from core import auth, workspace_map
+    from core.store import Store
+    from pages import _common
+
+    db = _explore_workspace()
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - t0
+
+    # What the page asks the store, first render (nothing cached) and later renders (per map and revision cached).
+    with Store(db) as store:
+        _, t_rev = timed(store.revision)
+        _, t_fp = timed(store.embedding_fingerprint)
+        coords, t_coords = timed(store.map_coordinates)
+        view, t_view = timed(lambda: workspace_map.map_view(store))
+        _, t_status = timed(lambda: workspace_map.point_values(store, view, "status"))
+        _, t_ifd = timed(lambda: workspace_map.point_values(store, view, "ifd"))
+        _, t_stats = timed(store.cluster_stats)
+        n = len(coords["rid"])
+        if not store.users():
+            auth.add_user(store, "bench", "admin", "bench-password", by="bench")
+    first = t_rev + t_fp + t_view + t_stats
+    print(f"explore  {n:,} samples on the map, {len(view['rid']):,} drawn (a sample stratified by cluster)")
+    print(
+        f"         data path, first render {first:.2f} s: revision {t_rev * 1000:.0f} ms, embedding fingerprint "
+        f"{t_fp:.2f} s, map view {t_view:.2f} s (coordinates {t_coords:.2f} s, then the sample and 100k hover "
+        f"texts), cluster stats {t_stats:.2f} s"
+    )
+    print(
+        f"         data path, later renders: revision {t_rev * 1000:.0f} ms (the rest is cached), colour by status "
+        f"+{t_status:.2f} s, by ifd +{t_ifd:.2f} s"
+    )
+
+    # The page itself, signed in, as a browser session runs it (the browser's own drawing is not included). A first
+    # render starts with empty caches; each kind of render is timed three times and its median counts.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WINNOW_DB", str(db))
+        navigation_v2(mp)
+        at = signed_in_app("bench", "bench-password")
+        at.default_timeout = 120
+        at.run()
+        at.switch_page("pages/explore.py")
+        cold, warm, by_status, by_ifd = [], [], [], []
+        for _ in range(3):
+            st.cache_data.clear()
+            cold.append(timed(at.run)[1])
+            assert not at.exception, at.exception
+            warm.append(timed(at.run)[1])
+            at.selectbox(key="explore_color").set_value("status")
+            by_status.append(timed(at.run)[1])
+            at.selectbox(key="explore_color").set_value("ifd")
+            by_ifd.append(timed(at.run)[1])
+            at.selectbox(key="explore_color").set_value("cluster")
+            assert not at.exception, at.exception
+        spec_mb = len(at.get("plotly_chart")[0].proto.spec) / 1e6
+        _common.get_store(db).close()
+        _common._open_store.clear()
+    runs = {"first": cold, "later": warm, "status": by_status, "ifd": by_ifd}
+    medians = {name: statistics.median(ts) for name, ts in runs.items()}
+    worst = max(medians.values())
+    print(
+        f"         page (AppTest, app.py + Explore), medians of 3: first render {medians['first']:.2f} s (max "
+        f"{max(cold):.2f}), later renders {medians['later']:.2f} s, colour by status {medians['status']:.2f} s, by "
+        f"ifd {medians['ifd']:.2f} s; chart {spec_mb:.0f} MB of JSON (target <= {EXPLORE_TARGET_S:g} s; ratio "
+        f"{worst / EXPLORE_TARGET_S:.2f}) {verdict(worst <= EXPLORE_TARGET_S)}"
+    )
+
+
+LOAD_SESSIONS = 20  # the issue: 20 concurrent sessions
+LOAD_LEADS = 4  # of which leads working the shared queue (they collide: conflicts); the rest annotators
+LOAD_ACTIONS = int(os.environ.get("WINNOW_BENCH_ACTIONS", 12))  # decisions or edits per session
+LOAD_SAMPLES = 20_000
+
+
+def _one_runtime(mp) -> None:
+    """Give every AppTest session what a server gives all its sessions: one Streamlit Runtime, one script cache, and
+    the st.navigation mode.
+
+    AppTest sets these up process-wide for the length of each run and tears them down after it: fine for one session
+    at a time, but with sessions in threads, a run that ends pulls them from under the runs still going:
+    - the mock Runtime is cleared ("Runtime hasn't been created!") and ``config.get_option`` unpatched;
+    - each run compiles the scripts anew, where a server compiles each page once, and CPython 3.11's compiler is not
+      safe to run in several threads at once ("AST constructor recursion depth mismatch");
+    - each run resets ``PagesManager.uses_pages_directory`` and its new PagesManager sets it to True for a moment,
+      when another session's page would take its run for a pages-folder app's and rerun, dropping its click
+      (``navigation_v2`` explains the flag).
+    """
+    import contextlib
+    from unittest.mock import MagicMock
+
+    from streamlit import config
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+    from streamlit.testing.v1.util import build_mock_config_get_option
+
+    runtime = MagicMock(spec=Runtime)
+    runtime.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
+    runtime.cache_storage_manager = MemoryCacheStorageManager()
+    mp.setattr(Runtime, "instance", classmethod(lambda cls: runtime))
+    mp.setattr(Runtime, "exists", classmethod(lambda cls: True))
+    mp.setattr(config, "get_option", build_mock_config_get_option({"global.appTest": True}))
+    mp.setattr(app_test, "patch_config_options", lambda overrides: contextlib.nullcontext())
+    scripts = ScriptCache()
+    mp.setattr(app_test, "ScriptCache", lambda: scripts)  # the pages
+    mp.setattr(local_script_runner, "ScriptCache", lambda: scripts)  # app.py
+    init = PagesManager.__init__
+
+    def init_v2(self, *args, **kwargs):
+        PagesManager.uses_pages_directory = False  # before, so that it never reads True
+        init(self, *args, **kwargs)
+
+    mp.setattr(PagesManager, "__init__", init_v2)
+
+
+def _p95(xs: list[float]) -> float:
+    return statistics.quantiles(xs, n=20, method="inclusive")[-1] if len(xs) >= 2 else (xs[0] if xs else math.nan)
+
+
+def bench_load() -> None:
+    """20 signed-in sessions review and edit on the Review page at once (AppTest, one thread each) while a scoring
+    job runs; p95 latency per action, errors and lost edits, checked against the workspace and its audit log.
+
+    4 leads work the shared queue, so they collide on the same samples and resolve each conflict with "keep mine";
+    16 annotators work their own assignments. A save counts only when the page moved on (a decision shows the next
+    sample, an edit the same one at its next version). Lost edits: a counted save whose note the audit log lacks, or
+    an annotator's sample (nobody else touches it) that is not what its annotator left it as.
+    """
+    import threading
+    from collections import defaultdict
+
+    import pytest
+    from page_workspace import navigation_v2, signed_in_app
+
+    from core import auth, jobs
+    from core.importer import import_file
+    from core.scoring.runner import run_scorers
+    from pages import _common
+
+    src = make_alpaca(BENCH_DIR / f"alpaca_{LOAD_SAMPLES}.jsonl", LOAD_SAMPLES, seed=6)
+    db = BENCH_DIR / "load.duckdb"
+    for stale in (db, db.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+    password = "load-password"
+    annotators = [f"annotator{i:02d}" for i in range(LOAD_SESSIONS - LOAD_LEADS)]
+    leads = [f"lead{i}" for i in range(LOAD_LEADS)]
+    per_annotator = LOAD_ACTIONS * 2
+
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    applied: list[tuple[str, str, str]] = []  # (user, sample, note) of every save the page made
+    intended: dict[str, dict] = {}  # an annotator's sample -> what its only reviewer left it as
+    counts: dict[str, int] = defaultdict(int)
+    lock = threading.Lock()
+
+    def session(name: str, seed: int) -> None:
+        rng = random.Random(seed)
+        at = signed_in_app(name, password)
+        at.default_timeout = 120
+
+        def shown() -> tuple[str, int] | None:
+            try:
+                snap = at.session_state["review_snap"]
+            except KeyError:  # the queue is empty
+                return None
+            return snap["id"], snap["version"]
+
+        def act(kind: str) -> bool:
+            """Run the page with what was set; False (and an error counted) when it failed."""
+            t0 = time.perf_counter()
+            at.run()
+            with lock:
+                latencies[kind].append(time.perf_counter() - t0)
+            if at.exception:
+                with lock:
+                    errors.append(f"{name} {kind}: {at.exception[0].message}")
+                return False
+            others = [e.value for e in at.error if "changed since you opened it" not in e.value]
+            if others:
+                with lock:
+                    errors.append(f"{name} {kind}: {others[0]}")
+                return False
+            return True
+
+        def conflicted() -> bool:
+            return any("changed since you opened it" in e.value for e in at.error)
+
+        at.run()
+        at.switch_page("pages/review.py")
+        if not act("open"):
+            return
+        for i in range(LOAD_ACTIONS):
+            before = shown()
+            if before is None:
+                break
+            snap = at.session_state["review_snap"]
+            sid, k = snap["id"], f"{snap['id']}_{snap['version']}"
+            note = f"{name} #{i}"
+            roll = rng.random()
+            if roll < 0.4:
+                kind, status, fields = "accept", "accepted", {}
+                at.button(key="review_accept").click()
+            elif roll < 0.7:
+                kind, status, fields = "reject", "rejected", {"note": note}
+                at.text_area(key=f"rv_note_{k}").set_value(note)
+                at.button(key="review_reject").click()
+            else:
+                kind, status = "save", None
+                answer = f"Answer edited by {name} ({i})."
+                fields = {"note": note, "answer": answer}
+                at.text_area(key=f"rv_note_{k}").set_value(note)
+                at.text_area(key=f"rv_msg_{k}_{len(snap['messages']) - 1}").set_value(answer)
+                if not act("type"):
+                    continue
+                at.button(key="review_save").click()
+            if not act(kind):
+                continue
+            tries = 0
+            while conflicted() and tries < 5:  # resolve it as a person would: keep mine, over theirs
+                with lock:
+                    counts["conflicts"] += 1
+                tries += 1
+                at.button(key="review_keep_mine").click()
+                if not act("keep mine"):
+                    break
+            if conflicted():
+                with lock:
+                    counts["unresolved"] += 1
+                continue
+            after = shown()
+            if status:  # a decision moves on to the next sample
+                moved = after != before
+            else:  # an edit stays on the sample, at its next version
+                moved = after is not None and after[0] == sid and after[1] > before[1]
+            if not moved:
+                with lock:
+                    errors.append(f"{name} {kind}: the page neither saved nor said why (still at {after})")
+                continue
+            with lock:
+                counts["saves"] += 1
+                if "note" in fields:
+                    applied.append((name, sid, fields["note"]))
+                if name in annotators:
+                    state = intended.setdefault(sid, {"status": "pending", "note": "", "answer": None})
+                    state.update(fields)
+                    state["status"] = status or state["status"]
+
+    def guarded(name: str, seed: int) -> None:
+        try:
+            session(name, seed)
+        except Exception as ex:  # a failure of the bench's own driving, still an error to report
+            with lock:
+                errors.append(f"{name}: {type(ex).__name__}: {ex}")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WINNOW_DB", str(db))
+        navigation_v2(mp)
+        _one_runtime(mp)
+        store = _common.get_store(db)
+        auth.add_user(store, "boss", "admin", password, by="boss")
+        import_file(store, src, user="boss")
+        ids = store.page(limit=LOAD_SAMPLES).column("id").to_pylist()
+        for i, name in enumerate(annotators):  # from the end of the workspace: the leads' queue is its start
+            auth.add_user(store, name, "annotator", password, by="boss")
+            store.assign(ids[len(ids) - (i + 1) * per_annotator :][:per_annotator], [name], by="boss")
+        for name in leads:
+            auth.add_user(store, name, "lead", password, by="boss")
+
+        # For scale: one session alone, nothing else running, accepting from the leads' queue.
+        alone = signed_in_app("boss", password)
+        alone.default_timeout = 120
+        alone.run()
+        alone.switch_page("pages/review.py").run()
+        single = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            alone.button(key="review_accept").click().run()
+            single.append(time.perf_counter() - t0)
+
+        running = threading.Event()
+        running.set()
+        scored: list[int] = []
+        passes_end: list[float] = []
+
+        def scoring(progress) -> str:
+            while True:  # score, then again what the sessions' edits re-queued, until they are done
+                last = not running.is_set()
+                scored.append(run_scorers(store, ["heuristics"], progress=progress)[0].scored)
+                passes_end.append(time.perf_counter())
+                if last:
+                    return "ok"
+
+        job_id = jobs.start_job(store, "score", {"scorers": ["heuristics"]}, scoring, user="boss")
+        threads = [threading.Thread(target=guarded, args=(name, n)) for n, name in enumerate(leads + annotators)]
+        started = t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        running.clear()
+        jobs.wait(job_id, timeout=300)
+        job = store.get_job(job_id)
+        if job["status"] != "done":
+            errors.append(f"scoring job {job['status']}: {job['error']}")
+
+        logged = set(
+            store.cursor().execute("SELECT user_name, sample_id, after FROM events WHERE field = 'note'").fetchall()
+        )
+        lost = [f"{user} saved note {note!r} on {sid}; the audit log lacks it" for user, sid, note in applied]
+        lost = [x for x, a in zip(lost, applied) if a not in logged]
+        for sid, want in intended.items():
+            sample = store.get_sample(sid)
+            got = {"status": sample["status"], "note": sample["note"], "answer": sample["messages"][-1]["content"]}
+            if got != {**want, "answer": want["answer"] or got["answer"]}:
+                lost.append(f"{sid} is {got}, its annotator left it as {want}")
+        _common.get_store(db).close()
+        _common._open_store.clear()
+
+    actions = [k for k in ("accept", "reject", "save", "keep mine") if latencies[k]]
+    per = ", ".join(f"{k} {_p95(latencies[k]) * 1000:.0f} ms (n={len(latencies[k])})" for k in actions)
+    every = [x for k in actions for x in latencies[k]]
+    print(
+        f"load     {LOAD_SESSIONS} sessions ({LOAD_LEADS} leads on the shared queue, {len(annotators)} annotators on "
+        f"their own), {LOAD_ACTIONS} actions each, in {wall:.0f} s; the scoring job ({job['status']}) scored "
+        f"{sum(scored):,} contents in {len(scored)} passes, the first ending {passes_end[0] - started:.0f} s in"
+    )
+    print(
+        f"         p95 latency per action: {per}; all {_p95(every) * 1000:.0f} ms; opening the page "
+        f"{_p95(latencies['open']) * 1000:.0f} ms; one session alone, nothing else running: accept "
+        f"{statistics.median(single) * 1000:.0f} ms (median of 5)"
+    )
+    print(
+        f"         {counts['saves']} saves, {counts['conflicts']} conflicts shown (resolved with keep mine; "
+        f"{counts['unresolved']} left), {len(errors)} errors, {len(lost)} lost edits (target 0 and 0) "
+        f"{verdict(not errors and not lost)}"
+    )
+    for problem in (errors + lost)[:10]:
+        print(f"         ! {problem}")
+
+
 SECTIONS = {
     "import": bench_import,
     "query": bench_query,
@@ -337,6 +821,9 @@ SECTIONS = {
     "embed": bench_embed,
     "rescore": bench_rescore,
     "kcenter": bench_kcenter,
+    "facility": bench_facility,
+    "explore": bench_explore,
+    "load": bench_load,
 }
 
 

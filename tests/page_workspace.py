@@ -7,12 +7,13 @@ object, so a test reads and changes the database the page uses (DuckDB allows on
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
+from core import auth, jobs
 from core.importer import import_file
 from core.store import Store
 from pages import _common
@@ -20,7 +21,8 @@ from pages import _common
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")  # AppTest resolves relative paths against the test's folder: keep this absolute
 DATA = ROOT / "tests" / "data" / "pages"
-USER = "tess"
+USER = "tess"  # the workspace's admin, signed in by open_app
+PASSWORD = "tess-password"
 
 
 def navigation_v2(monkeypatch) -> None:
@@ -48,7 +50,9 @@ def new_workspace(tmp_path: Path, monkeypatch) -> Store:
     monkeypatch.setenv("WINNOW_DB", str(db))
     monkeypatch.setenv("WINNOW_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.setenv("WINNOW_USER", USER)
-    return _common.get_store(db)
+    store = _common.get_store(db)
+    auth.add_user(store, USER, "admin", PASSWORD, by=USER)
+    return store
 
 
 def load(store: Store, *names: str) -> None:
@@ -63,9 +67,18 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def open_app(page: str | None = None) -> AppTest:
-    """Run app.py, then switch to ``page`` (e.g. "pages/review.py")."""
+def signed_in_app(name: str = USER, password: str = PASSWORD) -> AppTest:
+    """An AppTest on app.py whose session is signed in to the workspace at WINNOW_DB as ``name`` (not run yet)."""
+    path = Path(os.environ["WINNOW_DB"]).expanduser().resolve()
+    token, _ = auth.sign_in(_common.get_store(path), name, password)
     at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state[_common.TOKENS_KEY] = {str(path): token}
+    return at
+
+
+def open_app(page: str | None = None, *, name: str = USER, password: str = PASSWORD) -> AppTest:
+    """Run app.py signed in as ``name`` (default: the admin), then switch to ``page`` (e.g. "pages/review.py")."""
+    at = signed_in_app(name, password)
     at.run()
     assert not at.exception, at.exception
     if page:

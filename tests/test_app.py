@@ -1,11 +1,13 @@
-"""app.py: the pages, the workspace choice in the sidebar, the counts, and orphaned jobs failed at startup."""
+"""app.py: sign-in and the first admin, the pages each role sees, the workspace choice in the sidebar, the counts,
+and orphaned jobs failed at startup."""
 
 from __future__ import annotations
 
 import pytest
-from page_workspace import APP, USER, load, navigation_v2, new_workspace, open_app
+from page_workspace import APP, PASSWORD, USER, load, navigation_v2, new_workspace, open_app, signed_in_app, texts
 from streamlit.testing.v1 import AppTest
 
+from core import auth
 from core.store import Store
 from pages import _common
 
@@ -34,7 +36,7 @@ def test_sidebar_shows_workspace_user_and_review_counts(store):
         assert at.sidebar.get("progress")[0].proto.text == "1 of 7 reviewed"
 
 
-def test_switching_workspace_opens_another_file(store, tmp_path):
+def test_switching_workspace_opens_another_file_and_asks_for_its_first_admin(store, tmp_path):
     load(store, "chats_openai.jsonl")
     at = open_app()
     other = tmp_path / "other" / "second.duckdb"
@@ -43,9 +45,16 @@ def test_switching_workspace_opens_another_file(store, tmp_path):
 
     assert not at.exception
     assert other.exists()
+    assert "Create the first admin" in texts(at)  # a new workspace has no accounts: nobody is signed in to it
+    at.text_input(key="first_admin_name").set_value("olga")
+    at.text_input(key="first_admin_password").set_value("olga-password")
+    at.text_input(key="first_admin_again").set_value("olga-password")
+    at.button[0].click().run()
+    assert not at.exception
     assert at.sidebar.get("progress")[0].proto.text == "0 of 0 reviewed"
-    assert _common.get_store(other).count() == 0
-    assert store.count() == 4  # the first workspace is untouched
+    assert "**olga** (admin)" in texts(at)
+    assert [u["name"] for u in _common.get_store(other).users()] == ["olga"]
+    assert store.count() == 4 and [u["name"] for u in store.users()] == [USER]  # the first workspace is untouched
 
 
 def test_a_file_that_is_not_a_workspace_is_a_one_line_error(store, tmp_path):
@@ -57,6 +66,7 @@ def test_a_file_that_is_not_a_workspace_is_a_one_line_error(store, tmp_path):
 
     assert not at.exception  # no traceback: a user's mistake
     assert "cannot open workspace" in at.sidebar.error[0].value
+    assert at.sidebar.text_input[0].value == str(store.path)  # still in the workspace that opens
 
 
 def test_jobs_left_running_by_a_dead_process_are_failed_on_startup(tmp_path, monkeypatch):
@@ -67,7 +77,7 @@ def test_jobs_left_running_by_a_dead_process_are_failed_on_startup(tmp_path, mon
     monkeypatch.setenv("WINNOW_DB", str(db))
     navigation_v2(monkeypatch)
 
-    open_app()
+    AppTest.from_file(APP, default_timeout=30).run()
 
     assert _common.get_store(db).get_job(job)["status"] == "failed"
 
@@ -77,8 +87,10 @@ def test_a_page_url_as_the_first_run_still_goes_through_app_py(tmp_path, monkeyp
     st.navigation has run once. AppTest starts every run that way, so no navigation_v2 here."""
     db = tmp_path / "ws.duckdb"
     monkeypatch.setenv("WINNOW_DB", str(db))
-    load(_common.get_store(db), "chats_openai.jsonl")
-    at = AppTest.from_file(APP, default_timeout=30)
+    store = _common.get_store(db)
+    auth.add_user(store, USER, "admin", PASSWORD, by=USER)
+    load(store, "chats_openai.jsonl")
+    at = signed_in_app()
     at.run()
 
     at.switch_page("pages/review.py").run()
@@ -86,3 +98,92 @@ def test_a_page_url_as_the_first_run_still_goes_through_app_py(tmp_path, monkeyp
     assert not at.exception
     assert at.sidebar.text_input[0].value == str(db)  # app.py ran: the sidebar is there
     assert at.button(key="review_accept")  # and the page asked for
+
+
+def test_the_first_run_on_a_workspace_without_accounts_creates_its_admin(tmp_path, monkeypatch):
+    navigation_v2(monkeypatch)
+    db = tmp_path / "fresh.duckdb"
+    monkeypatch.setenv("WINNOW_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert "Create the first admin" in texts(at)
+    assert not at.sidebar.get("progress")  # nothing of the workspace is shown before an account exists
+
+    at.text_input(key="first_admin_name").set_value("ada")
+    at.text_input(key="first_admin_password").set_value("short")
+    at.text_input(key="first_admin_again").set_value("short")
+    at.button[0].click().run()
+    assert "password too short" in at.error[0].value
+    assert _common.get_store(db).user_count() == 0
+
+    at.text_input(key="first_admin_password").set_value("long enough")
+    at.text_input(key="first_admin_again").set_value("long enough")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "**ada** (admin)" in texts(at)
+    assert [(u["name"], u["role"]) for u in _common.get_store(db).users()] == [("ada", "admin")]
+
+
+def test_sign_in_refuses_a_wrong_password_and_shows_nothing(store):
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert "Sign in" in texts(at)
+
+    at.text_input(key="sign_in_name").set_value(USER)
+    at.text_input(key="sign_in_password").set_value("wrong password")
+    at.button[0].click().run()
+
+    assert at.error[0].value == "wrong name or password"
+    assert not at.sidebar.get("progress")
+
+    at.text_input(key="sign_in_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert at.sidebar.get("progress")
+    assert f"**{USER}** (admin)" in texts(at)
+
+
+def test_an_annotator_sees_only_review_and_no_workspace_choice(store):
+    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    load(store, "chats_openai.jsonl")
+    store.assign(store.page(limit=1).column("id").to_pylist(), ["ann"], by=USER)  # her queue: her assignments
+
+    at = open_app(name="ann", password="ann-password")
+
+    assert not at.exception
+    assert "**ann** (annotator)" in texts(at)
+    assert not at.sidebar.text_input  # only admins choose the workspace
+    assert at.button(key="review_accept")  # Review is the landing page
+    # and, with their own Activity, the only page registered for them: the others cannot even be switched to.
+    with pytest.raises(ValueError, match=r"Known pages: \['[^']*pages/review.py', '[^']*pages/activity.py'\]"):
+        at.switch_page("pages/export.py")
+
+
+def test_signing_out_ends_the_session(store):
+    at = open_app()
+    token = next(iter(at.session_state[_common.TOKENS_KEY].values()))
+
+    at.button(key="sign_out").click().run()
+
+    assert "Sign in" in texts(at)
+    assert auth.resume(store, token) is None
+
+
+def test_an_expired_session_asks_to_sign_in_again(store, monkeypatch):
+    monkeypatch.setenv("WINNOW_SESSION_HOURS", "0")  # every use pushes the expiry to "now": the next run is late
+    at = open_app()  # signed in for 12 h; this run uses the session, which now expires at once
+    assert at.sidebar.get("progress")
+    at.run()
+    assert "Sign in" in texts(at)
+    assert not at.sidebar.get("progress")
+
+
+def test_the_users_page_adds_an_annotator_who_can_then_sign_in(store):
+    at = open_app("pages/users.py")
+    at.text_input(key="user_add_name").set_value("nina")
+    at.selectbox(key="user_add_role").set_value("annotator")
+    at.text_input(key="user_add_password").set_value("nina-password")
+    at.button[0].click().run()
+
+    assert not at.exception
+    assert "Added nina (annotator)" in texts(at)
+    assert auth.sign_in(store, "nina", "nina-password")[1] == auth.Identity("nina", "annotator")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from map_workspace import build, fake_embed
 
-from core import balance, mixture
-from core.errors import NotFound, TaxonomyError
+from core import auth, balance, mixture, workspace_map
+from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
 from core.labels import edit_taxonomy, refresh_labels, workspace_taxonomy
-from core.store import SampleFilter, Store
+from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
 from core.workspace_map import build_map, map_view
 
 USER = "tess"
@@ -200,3 +200,137 @@ def test_export_with_scores_carries_map_and_labels(ws, tmp_path):
         assert row["cluster_name"] == names[row["cluster"]]
         assert isinstance(row["map_x"], float) and isinstance(row["map_y"], float)
         assert row["task_label"] in ("math", "code", "translation") and 0 < row["task_label_confidence"] <= 1
+
+
+def test_language_is_a_filter_and_a_drill_down(ws, tmp_path):
+    store, groups = ws
+    assert store.count(SampleFilter(language="zh")) == 5 and store.count(SampleFilter(language="en")) == 11
+    assert store.count(SampleFilter(language=UNKNOWN_LANGUAGE)) == 0
+    store.set_status_many(groups["translation"][:2], "accepted", user=USER)
+    assert store.count(balance.drill_filter(store, "language", "zh", accepted_only=True)) == 2
+    # An edited sample is new content the heuristics scorer has not seen: its language is unknown until rescored.
+    sid = groups["code"][0]
+    sample = store.get_sample(sid)
+    store.update_sample(sid, sample["version"], user=USER, messages=[*sample["messages"][:1], {"role": "assistant", "content": "x"}])  # fmt: skip
+    assert store.count(SampleFilter(language=UNKNOWN_LANGUAGE)) == 1 and store.count(SampleFilter(language="en")) == 10
+    unknown = {r["value"]: r["all"] for r in balance.compare(store, "language")}[UNKNOWN_LANGUAGE]
+    assert unknown == store.count(balance.drill_filter(store, "language", UNKNOWN_LANGUAGE))
+    assert set(balance.DRILL_DIMENSIONS) <= set(BALANCE_DIMENSIONS)
+    with pytest.raises(ValueError):
+        balance.drill_filter(store, "ifd", "a easy <0.4")
+    with Store(tmp_path / "bare.duckdb") as bare, pytest.raises(NotFound, match="heuristics"):
+        bare.count(SampleFilter(language="en"))
+
+
+def test_bulk_confirm_over_a_filter_keeps_labels_others_confirmed(ws):
+    store, groups = ws
+    refresh_labels(store, embed=fake_embed)
+    zh = groups["translation"]
+    store.update_sample(zh[0], 1, user="ana", task_label="rewrite")  # another annotator's decision
+    store.update_sample(zh[1], 1, user="ana", task_label="translation")
+    every_zh = SampleFilter(language="zh")
+
+    preview = store.label_preview(every_zh, "translation")
+    assert preview == {"matching": 5, "confirmed": 2, "already": 1, "confirmed_other": 1}
+    assert store.confirm_task_label(every_zh, "translation", user=USER) == {"changed": 3, "kept_confirmed": 1}
+    assert store.get_sample(zh[0])["task_label"] == "rewrite" and store.get_sample(zh[0])["version"] == 2
+    assert store.get_sample(zh[1])["version"] == 2  # already confirmed as this label: no new version
+    changed = store.get_sample(zh[2])
+    assert (changed["task_label"], changed["task_label_source"], changed["version"]) == ("translation", "confirmed", 2)
+    event = store.history(zh[2])[-1]
+    assert (event["action"], event["field"], event["before"], event["after"], event["version"], event["user_name"]) == (
+        "bulk", "task_label", "translation (suggested)", "translation", 2, USER,
+    )  # fmt: skip
+
+    # Overwriting is a choice, and it is audited with the label it replaced.
+    assert store.confirm_task_label(every_zh, "translation", user=USER, overwrite_confirmed=True) == {
+        "changed": 1,
+        "kept_confirmed": 0,
+    }
+    assert store.get_sample(zh[0])["task_label"] == "translation"
+    assert (store.history(zh[0])[-1]["before"], store.history(zh[0])[-1]["after"]) == ("rewrite", "translation")
+    assert store.label_preview(every_zh, "translation")["already"] == 5
+
+    # Any filter works, a score range included (the hard IFD bucket is the translation group).
+    hard = SampleFilter(score_ranges={"ifd": (0.9, None)})
+    assert store.confirm_task_label(hard, "reasoning", user=USER, overwrite_confirmed=True)["changed"] == 5
+    assert store.count(SampleFilter(task_label="reasoning")) == 5
+    # set_task_label_many (ids) now keeps others' confirmed labels by default too.
+    assert store.set_task_label_many(zh, "math", user=USER) == 0
+    assert store.set_task_label_many(zh, "math", user=USER, overwrite_confirmed=True) == 5
+    with pytest.raises(WinnowError, match="choose a task label"):
+        store.confirm_task_label(every_zh, "  ", user=USER)
+
+
+def test_removing_confirmed_labels_is_versioned_and_leaves_suggestions(ws):
+    store, groups = ws
+    refresh_labels(store, embed=fake_embed)
+    math = groups["math"]
+    store.set_task_label_many(math[:3], "math", user=USER)
+    assert store.clear_task_labels(SampleFilter(task_label="math"), user=USER) == 3
+    cleared = store.get_sample(math[0])
+    assert (cleared["task_label"], cleared["task_label_source"], cleared["version"]) == (None, None, 3)
+    assert (store.history(math[0])[-1]["before"], store.history(math[0])[-1]["after"]) == ("math", None)
+    assert store.get_sample(math[4])["task_label_source"] == "suggested"  # a suggestion is not a person's label
+    assert store.count(SampleFilter(task_label=UNLABELED)) == 3
+
+    # One sample, from Review: based on the version the annotator saw.
+    sid = groups["code"][0]
+    v = store.update_sample(sid, 1, user=USER, task_label="code")
+    with pytest.raises(ConflictError):
+        store.clear_task_label(sid, v - 1, user=USER)
+    assert store.get_sample(sid)["task_label"] == "code"
+    assert store.clear_task_label(sid, v, user=USER) == v + 1
+    assert store.get_sample(sid)["task_label"] is None
+    assert store.clear_task_label(sid, v + 1, user=USER) == v + 1  # nothing confirmed left: no change
+    with pytest.raises(NotFound):
+        store.clear_task_label("no-such-id", 1, user=USER)
+
+
+def test_bulk_labelling_over_a_filter_is_for_leads(ws):
+    store, _ = ws
+    auth.add_user(store, USER, "admin", "tess-password", by=USER)
+    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    with pytest.raises(PermissionDenied):
+        store.confirm_task_label(SampleFilter(language="zh"), "translation", user="ann")
+    with pytest.raises(PermissionDenied):
+        store.clear_task_labels(SampleFilter(language="zh"), user="ann")
+    assert store.confirm_task_label(SampleFilter(language="zh"), "translation", user=USER)["changed"] == 5
+
+
+def test_revision_moves_with_curation_and_scores_only(ws):
+    store, groups = ws
+    first = store.revision()
+    assert store.revision() == first
+    store.set_status_many(groups["math"][:1], "accepted", user=USER)
+    second = store.revision()
+    assert second != first
+    refresh_labels(store, embed=fake_embed)  # suggestions are not versioned: the revision stays
+    assert store.revision() == second
+    store.write_scores("ifd", "fake-ifd", {"ifd": "DOUBLE"}, [(store.get_sample(groups["math"][0])["content_hash"], {"ifd": 0.1})])  # fmt: skip
+    assert store.revision() != second
+
+
+def test_point_values_and_hover_follow_the_drawn_points(ws):
+    store, groups = ws
+    sid = groups["code"][1]
+    sample = store.get_sample(sid)
+    store.update_sample(sid, 1, user=USER, messages=[{"role": "user", "content": "Is <b>bold</b> & safe?"}, sample["messages"][1]])  # fmt: skip
+    new_hash = store.get_sample(sid)["content_hash"]
+    store.write_scores("embedding", "fake-embedder", {"embedding": "FLOAT[8]"}, [(new_hash, {"embedding": [0, 1, 0, 0, 0, 0, 0, 0]})])  # fmt: skip
+    build_map(store, k=3, user=USER)
+
+    full = map_view(store)
+    ids = store.ids_of_rids(full["rid"])
+    assert [h.split("<br>")[0] for h in full["hover"]] == ids
+    assert full["hover"][ids.index(sid)] == f"{sid}<br>Is &lt;b&gt;bold&lt;/b&gt; &amp; safe?"  # shown as typed
+
+    few = map_view(store, max_points=8)
+    ids = store.ids_of_rids(few["rid"])
+    assert len(ids) == 8 and list(few["rid"]) == sorted(few["rid"])
+    store.set_status_many(ids[:3], "accepted", user=USER)
+    assert list(workspace_map.point_values(store, few, "status")) == ["accepted"] * 3 + ["pending"] * 5
+    ifd = {s: 0.3 for s in groups["math"]} | {s: 0.8 for s in groups["code"]} | {s: 0.95 for s in groups["translation"]}
+    ifd[sid] = np.nan  # new content, not scored for IFD
+    got = workspace_map.point_values(store, few, "ifd")
+    assert got.tolist() == pytest.approx([ifd[s] for s in ids], nan_ok=True)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from core.settings import PROJECT_ROOT
 
 
@@ -98,3 +100,36 @@ def test_unknown_status_and_unreadable_paths_are_one_line_errors(tmp_path):
     blocked.write_text("not a folder")
     out = run_cli("export", "--db", db, "--out", blocked / "x.jsonl", "--format", "alpaca", "--status", "all")
     assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.startswith("error:")
+
+
+@pytest.mark.model
+def test_export_training_prints_the_report_and_writes_a_folder(tmp_path):
+    db = tmp_path / "ws.duckdb"
+    assert run_cli("import", write_jsonl(tmp_path / "a.jsonl", RECORDS), "--db", db, "--no-signals").returncode == 0
+    env = {"WINNOW_EXPORT_DIR": str(tmp_path / "exports"), "HF_HUB_OFFLINE": "1"}
+    args = ("export-training", "--db", db, "--status", "all", "--val-fraction", "0", "--max-length", "512")
+
+    out = run_cli(*args, "--name", "run", "--pack", env=env)
+    assert out.returncode == 0, out.stderr
+    folder = tmp_path / "exports" / "run"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["samples"]["written"] == {"train": 2, "validation": 0}
+    lines = out.stdout.splitlines()
+    assert lines[0] == "samples: 2 matched; train 2, validation 0"
+    assert f"tokens (bundled:SmolLM2-135M-Instruct.Q4_1): {manifest['tokens']['total']:,}" in lines[1]
+    assert lines[3].startswith("packing train: 2 samples into 1 rows of 512, efficiency ")
+    assert "P-tuning" in out.stdout and "ICLR 2024" in out.stdout
+    assert lines[-1].startswith(f"wrote {folder}: train.jsonl, train.packed.parquet, dataset_info.json, manifest.json")
+
+    dry = run_cli(*args, "--dry-run", env=env)
+    assert dry.returncode == 0 and dry.stdout.splitlines()[:4] == lines[:4] and "wrote" not in dry.stdout
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["run"]
+
+    for bad, words in (
+        (("--name", "../up"), "no folders"),
+        (("--stage", "2", "--name", "x"), "--stage picks a stage"),
+        (("--selection", "none", "--name", "x"), "drop --status"),
+        ((), "--name NAME"),
+    ):
+        err = run_cli(*args, *bad, env=env)
+        assert err.returncode == 2 and words in err.stderr and err.stderr.count("\n") == 1, (bad, err.stderr)

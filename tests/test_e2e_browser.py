@@ -22,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "pages"
 STEP_MS = 60_000
+PASSWORD = "e2e-password"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -65,12 +66,14 @@ def mapped_server(tmp_path):
     groups), built before the server opens the file (DuckDB allows one writer process)."""
     from map_workspace import build
 
+    from core import auth
     from core.store import Store
     from core.workspace_map import build_map
 
     with Store(tmp_path / "ws.duckdb") as store:
         build(store, user="e2e")
         build_map(store, k=3, user="e2e")
+        auth.add_user(store, "e2e", "admin", PASSWORD, by="e2e")  # the first account must be an admin
     yield from _serve(tmp_path)
 
 
@@ -136,6 +139,22 @@ def chromium_page():
             browser.close()
 
 
+def sign_in(page, name: str, password: str, *, first_admin: bool = False) -> None:
+    """Fill the app's sign-in form (or, on a workspace without accounts, the first-admin form)."""
+    from playwright.sync_api import expect
+
+    heading = "Create the first admin" if first_admin else "Sign in"
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    if first_admin:
+        page.get_by_label("Password again").fill(password)
+        page.get_by_role("button", name="Create admin and sign in").click()
+    else:
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
 @pytest.mark.e2e
 def test_import_review_export_in_chromium(server):
     from playwright.sync_api import expect
@@ -143,6 +162,8 @@ def test_import_review_export_in_chromium(server):
     base, tmp_path = server
     with chromium_page() as page:
         page.goto(base)
+        # A new workspace has no accounts: the first person to open it creates its admin.
+        sign_in(page, "e2e", PASSWORD, first_admin=True)
 
         # Import a fixture file by its path on the server.
         expect(page.get_by_role("heading", name="Import")).to_be_visible()
@@ -185,7 +206,9 @@ def test_map_box_selection_and_bulk_accept_in_chromium(mapped_server):
 
     base, _ = mapped_server
     with chromium_page() as page:
-        page.goto(base + "/explore")
+        page.goto(base)
+        sign_in(page, "e2e", PASSWORD)
+        page.get_by_role("link", name="Explore").click()
         expect(page.get_by_text("Showing all 16 samples")).to_be_visible()
 
         # Choose the box-select tool in the modebar, then drag a box over the whole plot area.

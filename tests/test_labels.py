@@ -8,12 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from map_workspace import build
 
 from core.errors import TaxonomyError
 from core.labels import (
+    MULTILINGUAL_EMBEDDER,
     add_label,
     default_taxonomy,
     describe_label,
+    embedder_language_note,
+    english_only_embedder,
     fit_classifier,
     label_embeddings,
     label_names,
@@ -26,6 +30,8 @@ from core.labels import (
     validate_taxonomy,
     zero_shot,
 )
+from core.models import BUNDLED_EMBEDDER_NAME
+from core.store import Store
 
 DATA = Path(__file__).parent / "data" / "explore"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -218,3 +224,29 @@ def test_label_classifier_improves_when_confirmed_labels_are_added():
     print(f"zero-shot {zs_acc:.3f}; classifier gain per split {np.round(gains, 3).tolist()}, mean {np.mean(gains):.3f}")
     assert np.mean(gains) >= 0.04
     assert min(gains) >= 0
+
+
+# --- the embedder and the workspace's languages ---------------------------------------------------------------------
+
+
+def test_english_only_embedders_are_recognised():
+    assert english_only_embedder(BUNDLED_EMBEDDER_NAME) and english_only_embedder("")
+    assert english_only_embedder("sentence-transformers/all-MiniLM-L6-v2")
+    assert english_only_embedder("/models/all-mpnet-base-v2/")
+    assert not english_only_embedder(MULTILINGUAL_EMBEDDER)
+    assert not english_only_embedder("BAAI/bge-m3")
+
+
+def test_language_note_when_much_of_the_workspace_is_not_english(tmp_path):
+    with Store(tmp_path / "ws.duckdb") as store:
+        assert embedder_language_note(store) is None  # no languages known yet: nothing to say
+        build(store)  # 11 English and 5 Chinese samples, embedded by a test embedder that is not English-only
+        assert embedder_language_note(store) is None
+        columns = store.scorer_keys()["embedding"]["columns"]
+        store.ensure_scorer("embedding", "fake-embedder", columns, {"model": BUNDLED_EMBEDDER_NAME})
+        note = embedder_language_note(store)
+        assert note.startswith("31% of the samples are not in English (zh 31%)")
+        assert "bundled all-MiniLM-L6-v2" in note and MULTILINGUAL_EMBEDDER in note and "Score page" in note
+        assert embedder_language_note(store, share=0.5) is None  # below the share that calls for a note
+        store.ensure_scorer("embedding", "fake-embedder", columns, {"model": MULTILINGUAL_EMBEDDER})
+        assert embedder_language_note(store) is None

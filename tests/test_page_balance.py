@@ -1,5 +1,6 @@
-"""The Balance page: distributions with known counts, taxonomy edits that relabel samples, drill-down bulk labels,
-and a mixture plan saved to the workspace."""
+"""The Balance page: distributions with known counts, taxonomy edits that relabel samples, drill-down (by language
+too) with bulk labels confirmed or removed over every sample of a bar after a count, the note about an English-only
+embedder, and a mixture plan saved to the workspace."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import pytest
 from map_workspace import build, fake_embed
 from page_workspace import USER, new_workspace, open_app, texts
 
-from core import mixture
+from core import auth, mixture
 from core.labels import refresh_labels
-from core.store import SampleFilter
+from core.models import BUNDLED_EMBEDDER_NAME
+from core.store import UNLABELED, SampleFilter
 from core.workspace_map import build_map
 
 
@@ -35,14 +37,19 @@ def test_distributions_taxonomy_drill_down_and_plan(store):
     assert store.count(SampleFilter(task_label="arithmetic")) == 6
     assert "arithmetic" in [t["name"] for t in store.taxonomy()]
 
-    # Drill down into the translation bar and confirm the label for its samples.
+    # Drill down into the translation bar: the confirmation applies to every sample of the bar, after a count.
     at.selectbox(key="balance_drill_dim").set_value("task_label").run()
     at.selectbox(key="balance_drill_value").set_value("translation").run()
     assert "5 samples" in texts(at)
     at.selectbox(key="balance_drill_label").set_value("translation").run()
     at.button(key="balance_drill_go").click().run()
+    assert store.count(SampleFilter(task_label="translation")) == 5  # nothing written before the confirmation
+    assert store.get_sample(groups["translation"][0])["task_label_source"] == "suggested"
+    assert "Confirm **translation** as the task label of all **5** samples?" in texts(at)
+    at.button(key="balance_pending_yes").click().run()
+    assert not at.exception, at.exception
     assert {store.get_sample(s)["task_label_source"] for s in groups["translation"]} == {"confirmed"}
-
+    assert "Confirmed “translation” for 5 samples." in texts(at)
     # A DMT plan over the whole workspace, saved.
     at.selectbox(key="mix_pool").set_value("all").run()
     at.selectbox(key="mix_preset").set_value("dmt").run()
@@ -55,3 +62,52 @@ def test_distributions_taxonomy_drill_down_and_plan(store):
     saved = mixture.from_json(store.get_plan("dmt-1"))
     assert saved.preset == "dmt" and saved.stages[0].planned == {"code": 5}
     assert saved.stages[1].planned == {"arithmetic": 6, "translation": 5, "code": 1}
+
+
+def test_language_drill_down_confirms_every_match_and_keeps_others_labels(store):
+    groups = build(store, user=USER)
+    refresh_labels(store, embed=fake_embed)
+    auth.add_user(store, "ana", "lead", "ana-password", by=USER)
+    store.update_sample(groups["translation"][0], 1, user="ana", task_label="rewrite")
+    at = open_app("pages/balance.py")
+
+    at.selectbox(key="balance_drill_dim").set_value("language").run()
+    at.selectbox(key="balance_drill_value").set_value("zh").run()
+    assert "5 samples; the first 5 shown. The label actions apply to all 5." in texts(at)
+    at.selectbox(key="balance_drill_label").set_value("translation").run()
+    at.button(key="balance_drill_go").click().run()
+    assert "1 were confirmed as another label by someone" in texts(at)
+    assert at.button(key="balance_pending_yes").label == "Confirm for 4 samples"
+    at.button(key="balance_pending_yes").click().run()
+    assert "Confirmed “translation” for 4 samples. Kept 1 labels confirmed as another label." in texts(at)
+    assert store.get_sample(groups["translation"][0])["task_label"] == "rewrite"
+
+    # Overwriting is an explicit choice, with its count on the button.
+    at.button(key="balance_drill_go").click().run()
+    at.checkbox(key="balance_pending_overwrite").check().run()
+    assert at.button(key="balance_pending_yes").label == "Confirm for 1 samples"
+    at.button(key="balance_pending_yes").click().run()
+    assert store.get_sample(groups["translation"][0])["task_label"] == "translation"
+    assert store.history(groups["translation"][0])[-1]["before"] == "rewrite"
+
+    # Removing labels: asked, then cancelled, then done.
+    at.button(key="balance_drill_remove").click().run()
+    assert "Remove the confirmed task label of **5** of these 5 samples?" in texts(at)
+    at.button(key="balance_pending_no").click().run()
+    assert store.count(SampleFilter(language="zh", task_label="translation")) == 5
+    at.button(key="balance_drill_remove").click().run()
+    at.button(key="balance_pending_yes").click().run()
+    assert "Removed the confirmed label of 5 samples." in texts(at)
+    assert store.count(SampleFilter(language="zh", task_label=UNLABELED)) == 5
+
+
+def test_suggesting_labels_warns_when_the_embedder_cannot_read_the_workspace(store):
+    build(store, user=USER)
+    at = open_app("pages/balance.py")
+    assert "English-only" not in texts(at)  # the test embedder is not a known English-only one
+    columns = store.scorer_keys()["embedding"]["columns"]
+    store.ensure_scorer("embedding", "fake-embedder", columns, {"model": BUNDLED_EMBEDDER_NAME})
+    at.run()
+    warning = "\n".join(w.value for w in at.warning)
+    assert "31% of the samples are not in English (zh 31%)" in warning
+    assert "paraphrase-multilingual-MiniLM-L12-v2" in warning and "Embedder field" in warning

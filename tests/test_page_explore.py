@@ -6,7 +6,9 @@ import pytest
 from map_workspace import build
 from page_workspace import USER, finish_job, new_workspace, open_app, texts
 
+from core import auth, workspace_map
 from core.store import SampleFilter
+from core.workspace_map import build_map
 
 
 @pytest.fixture
@@ -42,10 +44,30 @@ def test_map_job_selection_bulk_actions_and_review_queue(store):
     assert {store.get_sample(s)["status"] for s in groups["code"]} == {"accepted"}
     assert store.history(groups["code"][0])[-1]["action"] == "bulk"
 
+    # Confirming a label keeps one another annotator confirmed, unless overwriting is ticked.
+    auth.add_user(store, "ana", "lead", "ana-password", by=USER)
+    store.update_sample(
+        groups["code"][0], store.get_sample(groups["code"][0])["version"], user="ana", task_label="math"
+    )
     at.selectbox(key="explore_label").set_value("code").run()
+    assert at.checkbox(key="explore_label_overwrite").label.startswith("Also overwrite the 1 labels")
+    at.button(key="explore_label_go").click().run()
+    assert "Confirmed “code” for 4 samples. Kept 1 labels someone confirmed as another label." in texts(at)
+    assert store.get_sample(groups["code"][0])["task_label"] == "math"
+    at.checkbox(key="explore_label_overwrite").check().run()
     at.button(key="explore_label_go").click().run()
     assert store.count(SampleFilter(task_label="code")) == 5
     assert store.get_sample(groups["code"][0])["task_label_source"] == "confirmed"
+    assert (store.history(groups["code"][0])[-1]["before"], store.history(groups["code"][0])[-1]["after"]) == (
+        "math",
+        "code",
+    )
+
+    # Remove label clears the confirmed labels of the selection, versioned.
+    at.button(key="explore_unlabel").click().run()
+    assert "Removed the confirmed label of 5 samples." in texts(at)
+    assert store.count(SampleFilter(task_label="code")) == 0
+    assert at.button(key="explore_unlabel").disabled  # nothing confirmed left in the selection
 
     # The cluster table; opening a cluster makes it Review's queue.
     names = at.dataframe[-1].value
@@ -58,3 +80,16 @@ def test_map_job_selection_bulk_actions_and_review_queue(store):
     at.switch_page("pages/review.py").run()
     assert f"cluster {math_cluster}" in texts(at)
     assert at.session_state["review_snap"]["id"] in groups["math"]
+
+
+def test_a_big_map_draws_a_stratified_sample_and_says_so(store, monkeypatch):
+    build(store, user=USER)
+    build_map(store, k=3, user=USER)
+    monkeypatch.setattr(workspace_map, "MAX_POINTS", 6)
+    at = open_app("pages/explore.py")
+    assert "Showing 6 of 16 samples: a sample stratified by cluster" in texts(at)
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert chart.count('"type":"scattergl"') == 3  # one trace per cluster, each still drawn
+    at.selectbox(key="explore_color").set_value("status").run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart")[0].proto.spec.count('"name":"pending"') == 1

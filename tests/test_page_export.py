@@ -1,4 +1,5 @@
-"""The Export page: writes the accepted samples under the export folder, with a manifest and a download."""
+"""The Export page: writes the accepted samples under the export folder, with a manifest and a download; the
+training-ready export reports tokens, truncation, packing and advice, and writes a folder of training files."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import json
 
 import pytest
 from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
+
+from core.store import SampleFilter
+from core.training import TrainingOptions, training_report
 
 
 @pytest.fixture
@@ -67,3 +71,52 @@ def test_a_name_outside_the_export_folder_is_refused(store, tmp_path):
         assert any(bad in e.value for e in at.error), bad
         assert at.button(key="export_go").disabled
     assert not (tmp_path / "escape.jsonl").exists() and not (tmp_path / "exports").exists()
+
+
+@pytest.mark.model
+def test_training_export_reports_then_writes_a_folder(store, tmp_path):
+    load(store, "chats_openai.jsonl")
+    at = open_app("pages/export.py")
+    at.multiselect(key="export_status").set_value(["pending"]).run()
+    at.number_input(key="train_max_length").set_value(64).run()
+
+    at.button(key="train_report").click().run()
+    finish_job(at, "training_job")
+    metrics = {m.label: m.value for m in at.metric}
+    expected = training_report(store, filters=SampleFilter(status=["pending"]), options=TrainingOptions(max_length=64))
+    cut = expected.manifest["truncation"]
+    assert cut["samples"] > 0  # 64 tokens is short for this template: the page shows the cut
+    assert metrics["Samples"] == "4 + 0"  # 5 % of 4 samples rounds to no validation sample
+    assert metrics["Over 64 tokens"] == str(cut["samples"])
+    assert metrics["Tokens"] == f"{expected.manifest['tokens']['total']:,}"
+    assert "Method: p-tuning" in at.info[0].value and "ICLR 2024" in at.info[0].value
+    assert not (tmp_path / "exports").exists()  # a report writes nothing
+
+    at.number_input(key="train_max_length").set_value(256).run()
+    at.text_input(key="train_name").set_value("run1").run()
+    at.checkbox(key="train_pack").check().run()
+    at.button(key="train_go").click().run()
+    finish_job(at, "training_job")
+    folder = tmp_path / "exports" / "run1"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "dataset_info.json",
+        "manifest.json",
+        "train.jsonl",
+        "train.packed.parquet",
+    ]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["samples"]["written"] == {"train": 4, "validation": 0}
+    assert manifest["truncation"]["samples"] == 0 and manifest["packing"]["train"]["rows"] == 1
+    assert f"Wrote 4 training and 0 validation samples to `{folder}`." in [s.value for s in at.success]
+    assert {m.label: m.value for m in at.metric}[
+        "Packing efficiency"
+    ] == f"{manifest['packing']['train']['efficiency']:.1%}"
+    assert store.recent_events(1)[0]["action"] == "export-training"
+
+
+def test_a_training_folder_outside_the_export_folder_is_refused(store, tmp_path):
+    load(store, "chats_openai.jsonl")
+    at = open_app("pages/export.py")
+    at.text_input(key="train_name").set_value("../escape").run()
+    assert any("../escape" in e.value for e in at.error)
+    assert at.button(key="train_go").disabled and not at.button(key="train_report").disabled

@@ -7,6 +7,7 @@ import json
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
+from core import auth
 from core.store import SampleFilter
 
 
@@ -90,6 +91,7 @@ def test_a_change_made_meanwhile_is_a_conflict_and_is_not_overwritten(store):
     first = store.page(limit=1).to_pylist()[0]["id"]
     at = open_app("pages/review.py")
     # Someone else edits the note while this page shows version 1.
+    auth.add_user(store, "other", "lead", "other-password", by=USER)
     store.update_sample(first, 1, user="other", note="checked by other")
 
     at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
@@ -132,4 +134,209 @@ def test_an_empty_queue_says_so(store):
 
     assert "Nothing left to review in this queue." in [s.value for s in at.success]
     assert store.count(SampleFilter(status="accepted")) == 3
-    assert not at.button
+    assert [b.key for b in at.button] == ["sign_out"]  # nothing to act on
+
+
+# ---------------------------------------------------------------------------------------------------- merges, history
+
+
+def colleagues(store, *names: str) -> None:
+    """Lead accounts for the people who edit a sample behind the page's back."""
+    for name in names:
+        auth.add_user(store, name, "lead", f"{name}-password", by=USER)
+
+
+def test_two_sessions_on_one_sample_the_second_merges_and_history_keeps_both(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    colleagues(store, "lena")
+    tess = open_app("pages/review.py")
+    lena = open_app("pages/review.py", name="lena", password="lena-password")
+    assert shown_id(tess) == shown_id(lena) == first
+
+    tess.text_area(key=f"rv_note_{first}_1").set_value("capital checked").run()
+    tess.button(key="review_save").click().run()
+    lena.text_area(key=f"rv_msg_{first}_1_2").set_value("Lima is the capital of Peru.").run()
+    lena.button(key="review_accept").click().run()
+
+    # Lena's accept is a conflict: both notes side by side, her answer kept, and a clean merge proposed.
+    assert not lena.exception
+    assert any("changed since you opened it" in e.value for e in lena.error)
+    assert lena.text_area(key=f"rv_theirs_note_{first}_2").value == "capital checked"
+    assert lena.text_area(key=f"rv_yours_note_{first}_2").value == ""
+    assert lena.text_area(key=f"rv_merge_note_{first}_2").value == "capital checked"
+    assert lena.text_area(key=f"rv_theirs_{first}_2_2").value == "Lima."
+    assert lena.text_area(key=f"rv_merge_msg_{first}_2_2").value == "Lima is the capital of Peru."
+    assert store.get_sample(first)["version"] == 2  # nothing written yet
+
+    lena.button(key="review_save_merge").click().run()
+
+    sample = store.get_sample(first)
+    assert (sample["version"], sample["status"], sample["note"]) == (3, "accepted", "capital checked")
+    assert sample["messages"][2]["content"] == "Lima is the capital of Peru."
+    by_version = {(e["version"], e["user_name"], e["field"]) for e in store.history(first)}
+    assert by_version == {(2, USER, "note"), (3, "lena", "status"), (3, "lena", "messages")}
+    assert shown_id(lena) != first  # the decision was made: on to the next
+
+
+def test_the_same_line_changed_twice_must_be_resolved_before_the_merge_saves(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    colleagues(store, "other")
+    at = open_app("pages/review.py")
+    base = store.get_sample(first)["messages"]
+    store.update_sample(first, 1, user="other", messages=[*base[:2], {**base[2], "content": "Lima, Peru."}])
+
+    at.text_area(key=f"rv_msg_{first}_1_2").set_value("Lima (Peru).").run()
+    at.button(key="review_save").click().run()
+    merged = at.text_area(key=f"rv_merge_msg_{first}_2_2")
+    assert merged.value.splitlines() == ["<<<<<<< theirs", "Lima, Peru.", "=======", "Lima (Peru).", ">>>>>>> yours"]
+
+    at.button(key="review_save_merge").click().run()
+    assert any("still holds both sides" in e.value for e in at.error)
+    assert store.get_sample(first)["version"] == 2
+
+    at.text_area(key=f"rv_merge_msg_{first}_2_2").set_value("Lima, the capital of Peru.").run()
+    at.button(key="review_save_merge").click().run()
+    sample = store.get_sample(first)
+    assert (sample["version"], sample["messages"][2]["content"]) == (3, "Lima, the capital of Peru.")
+    assert sample["status"] == "pending" and shown_id(at) == first  # an edit, not a decision: it stays open
+    assert "version 3" in texts(at)
+
+
+def test_keep_mine_saves_only_my_fields_over_theirs(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    colleagues(store, "other")
+    at = open_app("pages/review.py")
+    store.update_sample(first, 1, user="other", note="theirs", tags=["geo"])
+
+    at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
+    at.button(key="review_reject").click().run()
+    assert at.text_area(key=f"rv_merge_note_{first}_2").value.splitlines() == [
+        "<<<<<<< theirs",
+        "theirs",
+        "=======",
+        "mine",
+        ">>>>>>> yours",
+    ]
+    at.button(key="review_keep_mine").click().run()
+
+    sample = store.get_sample(first)
+    assert (sample["version"], sample["status"], sample["note"], sample["tags"]) == (3, "rejected", "mine", ["geo"])
+
+
+def test_a_second_conflict_while_merging_is_shown_and_nothing_is_overwritten(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    colleagues(store, "other", "third")
+    at = open_app("pages/review.py")
+    store.update_sample(first, 1, user="other", note="two")
+    at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
+    at.button(key="review_save").click().run()
+    store.update_sample(first, 2, user="third", note="three")  # while the panel shows version 2
+
+    at.button(key="review_keep_mine").click().run()
+
+    assert any("again, while you merged" in e.value for e in at.error)
+    assert at.text_area(key=f"rv_theirs_note_{first}_3").value == "three"
+    assert store.get_sample(first)["note"] == "three"
+    at.button(key="review_keep_mine").click().run()
+    assert (store.get_sample(first)["note"], store.get_sample(first)["version"]) == ("mine", 4)
+
+
+def test_the_history_panel_shows_each_version_with_a_diff_and_reverts(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    colleagues(store, "other")
+    base = store.get_sample(first)["messages"]
+    v = store.update_sample(first, 1, user="other", messages=[*base[:2], {**base[2], "content": "Lima, Peru."}])
+    v = store.update_sample(first, v, user="other", note="checked", tags=["geo"])
+    at = open_app("pages/review.py")
+
+    assert at.expander[-1].label == "History · 3 versions"
+    page = texts(at)
+    assert "**Version 3** · edit · other" in page and "**Version 1** · import · tess" in page
+    assert "`note`: — → **checked**" in page and "`tags`: — → **geo**" in page
+    assert any("-Lima." in c.value and "+Lima, Peru." in c.value for c in at.code)
+
+    at.selectbox(key=f"rv_history_{first}_3_target").set_value(1).run()
+    at.button(key=f"rv_history_{first}_3_revert").click().run()
+
+    sample = store.get_sample(first)
+    assert (sample["version"], sample["note"], sample["tags"], sample["messages"]) == (4, "", [], base)
+    assert {e["action"] for e in store.history(first) if e["version"] == 4} == {"revert"}
+    assert at.expander[-1].label == "History · 4 versions"
+    assert "**Version 4** · revert · tess" in texts(at) and "back to version 1" in texts(at)
+
+
+def test_a_confirmed_task_label_can_be_removed(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    store.update_sample(first, 1, user=USER, task_label="general QA")
+    at = open_app("pages/review.py")
+    assert shown_id(at) == first
+
+    at.button(key="review_unlabel").click().run()
+
+    assert not at.exception, at.exception
+    sample = store.get_sample(first)
+    assert (sample["task_label"], sample["task_label_source"], sample["version"]) == (None, None, 3)
+    event = store.history(first)[-1]
+    assert (event["action"], event["before"], event["after"]) == ("review", "general QA", None)
+    assert shown_id(at) == first and "version 3" in texts(at)  # still on it, at its new version
+    assert "review_unlabel" not in [b.key for b in at.button]  # nothing confirmed left to remove
+
+
+# ---------------------------------------------------------------------------------------------------- assignments
+
+
+def team_workspace(store) -> list[str]:
+    """ann and bob, annotators; the four chats; returns their ids."""
+    for name in ("ann", "bob"):
+        auth.add_user(store, name, "annotator", f"{name}-password", by=USER)
+    load(store, "chats_openai.jsonl")
+    return [r["id"] for r in store.page().to_pylist()]
+
+
+def test_an_annotator_reviews_only_the_samples_assigned_to_them(store):
+    ids = team_workspace(store)
+    store.assign([ids[1], ids[3]], ["ann"], by=USER)
+    store.assign([ids[2]], ["bob"], by=USER)
+    at = open_app("pages/review.py", name="ann", password="ann-password")
+
+    assert shown_id(at) == ids[1]  # not ids[0], which nobody assigned to her
+    assert "0 of 2 of your assignments done · 2 to go" in at.get("progress")[0].proto.text
+    at.button(key="review_accept").click().run()
+
+    assert store.get_sample(ids[1])["status"] == "accepted"  # her sample alone: the review applies to it
+    assert shown_id(at) == ids[3]
+    assert "1 of 2 of your assignments done · 1 to go" in at.get("progress")[0].proto.text
+    at.query_params["id"] = ids[2]  # bob's, by link
+    at.run()
+    assert "is not assigned to you" in texts(at) and shown_id(at) == ids[3]
+    at.button(key="review_reject").click().run()
+    assert "Nothing left in your assignments." in texts(at)
+    assert [store.get_sample(i)["status"] for i in ids] == ["pending", "accepted", "pending", "rejected"]
+
+
+def test_on_a_shared_sample_each_annotators_review_is_kept_apart_and_the_sample_waits(store):
+    ids = team_workspace(store)
+    store.assign([ids[0]], ["ann", "bob"], by=USER)
+    at = open_app("pages/review.py", name="ann", password="ann-password")
+    assert "You review this sample with bob" in texts(at)
+
+    at.text_area(key=f"rv_note_{ids[0]}_1").set_value("ann thinks it is terse").run()
+    at.button(key="review_save").click().run()  # a draft: still in her queue, her note shown
+    assert shown_id(at) == ids[0] and at.text_area(key=f"rv_note_{ids[0]}_1").value == "ann thinks it is terse"
+    at.button(key="review_reject").click().run()
+    assert "Nothing left in your assignments." in texts(at)
+
+    bob = open_app("pages/review.py", name="bob", password="bob-password")
+    assert bob.text_area(key=f"rv_note_{ids[0]}_1").value == ""  # not ann's note: the sample is unchanged
+    bob.button(key="review_accept").click().run()
+
+    sample = store.get_sample(ids[0])
+    assert (sample["status"], sample["version"], sample["note"]) == ("pending", 1, "")
+    mine = {a["user_name"]: (a["status"], a["note"]) for a in store.annotations_of(ids[0])}
+    assert mine == {"ann": ("rejected", "ann thinks it is terse"), "bob": ("accepted", "")}

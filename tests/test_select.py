@@ -702,3 +702,80 @@ def test_determinism_across_calls():
         lambda: np.array(S.near_groups_minhash(TEXTS), dtype=object),
     ):
         assert np.array_equal(f(), f())
+
+
+# --- MoDS necessity ------------------------------------------------------------------------------------------------
+
+
+def test_mods_necessity_keeps_the_seed_then_adds_low_rewards():
+    reward = [0.4, -1.0, np.nan, -0.2, None, -1.0, 2.0, -3.0, 0.0]
+    # Outside the seed {6, 7}: below 0 are 1 (-1.0), 3 (-0.2), 5 (-1.0); 7 is in the seed, 8 (0.0) is not below.
+    assert S.mods_necessity(reward, 0.0, seed=[6, 7]).tolist() == [6, 7, 1, 5, 3]
+    assert S.mods_necessity(reward, 0.0, seed=[7, 6, 7]).tolist() == [7, 6, 1, 5, 3]  # seed order kept, once each
+    assert S.mods_necessity(reward, 0.5).tolist() == [7, 1, 5, 3, 8, 0]  # no seed: the necessary ones alone
+    assert S.mods_necessity(reward, -5.0, seed=[2]).tolist() == [2]  # an unscored seed member still stays
+
+
+def test_mods_necessity_budget_is_k_center_away_from_the_seed():
+    x = unit_rows(400, 16, seed=21, clusters=6)
+    reward = np.random.default_rng(21).normal(size=400)
+    seed = [10, 200, 333]
+    x[50] = np.nan  # no embedding: never added under a budget
+    reward[50] = -9.0
+    necessary = [i for i in range(400) if reward[i] < 0 and i not in seed and i != 50]
+    local = seed + necessary
+    ref = naive_k_center(x[local], 25, seed=0, already=range(3))
+    got = S.mods_necessity(reward, 0.0, seed=seed, emb=x, budget=25)
+    assert got.tolist() == seed + [local[i] for i in ref]
+    everything = S.mods_necessity(reward, 0.0, seed=seed, emb=x, budget=10_000)  # a budget above the count: all
+    assert sorted(everything[3:].tolist()) == sorted([*necessary, 50])
+
+
+def necessity_data(n: int = 600) -> dict:
+    data = workspace(n)
+    data["necessity_reward"] = np.random.default_rng(31).normal(size=n)
+    data["necessity_reward"][::7] = np.nan  # not answered (e.g. prompt too long)
+    return data
+
+
+def test_mods_necessity_step_after_quality_with_a_k_center_seed():
+    data = necessity_data()
+    seed_run = S.run_recipe(S.parse_recipe("steps: [mods_quality, {k_center: {budget: 12, seed: 4}}]"), data, 600)
+    run = S.run_recipe(
+        S.parse_recipe("steps: [mods_quality, {mods_necessity: {seed_budget: 12, seed: 4, threshold: -0.5}}]"),
+        data,
+        600,
+    )
+    seed = seed_run.indices.tolist()
+    quality = np.flatnonzero(data["reward"] > 0)
+    added = [int(i) for i in quality if i not in seed and data["necessity_reward"][i] < -0.5]
+    added.sort(key=lambda i: (data["necessity_reward"][i], i))
+    assert run.indices.tolist() == seed + added and len(added) > 10
+    assert run.log[1]["in"] == len(quality) and run.log[1]["out"] == 12 + len(added)
+
+
+def test_mods_necessity_step_reads_a_saved_seed_selection():
+    data = necessity_data()
+    quality = np.flatnonzero(data["reward"] > 0)
+    rank = np.full(600, -1)
+    dropped = int(np.flatnonzero(data["reward"] <= 0)[0])  # in the seed, but mods_quality drops it first
+    rank[[int(quality[5]), int(quality[0]), dropped]] = [0, 1, 2]  # their places in the saved selection
+    data[S.selection_input("tuned-on")] = rank
+    recipe = S.parse_recipe("steps: [mods_quality, {mods_necessity: {seed_selection: tuned-on}}]")
+    assert S.recipe_inputs(recipe) == ["reward", "necessity_reward", "selection:tuned-on"]
+    got = S.run_recipe(recipe, data, 600).indices.tolist()
+    rest = [int(i) for i in quality[1:] if i != quality[5] and data["necessity_reward"][i] < 0]
+    assert got == [int(quality[5]), int(quality[0]), *sorted(rest, key=lambda i: (data["necessity_reward"][i], i))]
+
+
+def test_mods_necessity_step_says_what_is_missing():
+    data = workspace()
+    with pytest.raises(RecipeError, match=r"step 1 \(mods_necessity\).*'necessity_reward'.*necessity scorer"):
+        S.run_recipe(S.parse_recipe("steps: [mods_necessity]"), data, 600)
+    data["necessity_reward"] = np.full(600, np.nan)  # the scorer ran on other samples only
+    with pytest.raises(RecipeError, match=r"none of the 600 samples outside the seed.*--necessity-model"):
+        S.run_recipe(S.parse_recipe("steps: [mods_necessity]"), data, 600)
+    with pytest.raises(RecipeError, match=r"seed selection 'x'.*run_selection"):
+        S.run_recipe(S.parse_recipe("steps: [{mods_necessity: {seed_selection: x}}]"), data, 600)
+    with pytest.raises(RecipeError, match=r"step 1 \(mods_necessity\).*'seed_budget'.*not both"):
+        S.parse_recipe("steps: [{mods_necessity: {seed_selection: x, seed_budget: 5}}]")

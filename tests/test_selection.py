@@ -63,7 +63,7 @@ def test_selections_are_saved_replaced_paged_and_deleted(tmp_path):
         s.save_selection("x", recipe="r2", recipe_hash="h2", log=[], members=[(ids[0], 1)], user=USER)
         assert [(x["name"], x["samples"]) for x in s.selections()] == [("x", 1)]
         assert s.selection_ids("x") == [ids[0]]
-        assert s.delete_selection("x") and not s.delete_selection("x")
+        assert s.delete_selection("x", user="u") and not s.delete_selection("x", user="u")
         assert s.selections() == [] and s.count(SampleFilter(selection="x")) == 0
         with pytest.raises(NotFound):
             s.get_selection("x")
@@ -187,3 +187,45 @@ def test_cli_select_then_export_the_selection(scored_db, tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "did you mean 'k_center'" in bad.stderr
     missing = run_cli("select", "--db", db, "--preset", "align", "--name", "a")
     assert missing.returncode == 2 and "ifd scorer" in missing.stderr
+
+
+# --- MoDS necessity on a workspace ---------------------------------------------------------------------------------
+
+
+def write_known_scores(store: Store, name: str, columns: dict[str, str], value) -> None:
+    """Results for every content, as a scorer run would store them: ``value(content_hash)`` is the row."""
+    hashes = sorted(set(store.sample_arrays(["content_hash"])["content_hash"]))
+    store.ensure_scorer(name, f"{name}/v1/known", columns, {"model": "known"})
+    store.write_scores(name, f"{name}/v1/known", columns, [(h, value(h)) for h in hashes])
+
+
+def test_mods_necessity_adds_to_a_saved_seed(tmp_path):
+    from core.scoring.necessity import COLUMNS
+
+    with Store(tmp_path / "ws.duckdb") as s:
+        load_demo(s, user=USER)
+        # rewards in [-5, 5) from each content hash: fixed, and shared by duplicates as real scores are
+        write_known_scores(s, "reward", {"reward": "DOUBLE"}, lambda h: {"reward": int(h[:6], 16) % 1000 / 100 - 5})
+        write_known_scores(s, "necessity", COLUMNS, lambda h: {"necessity_reward": int(h[6:12], 16) % 1000 / 100 - 5})
+        data = s.sample_arrays(["id", "reward", "necessity_reward"])
+        ids, reward, necessity = data["id"], data["reward"], data["necessity_reward"]
+        quality = [i for i in range(len(ids)) if reward[i] > 0]
+        seed = [quality[7], quality[2], quality[30]]
+        s.save_selection("seed", recipe="", recipe_hash="", log=[], members=[(ids[i], 1) for i in seed], user=USER)
+
+        recipe = "steps: [mods_quality, {mods_necessity: {seed_selection: seed, threshold: -2.5}}]"
+        result = run_selection(s, recipe, name="mods", user=USER)
+        added = sorted((necessity[i], i) for i in quality if i not in seed and necessity[i] < -2.5)
+        assert result.ids == [ids[i] for i in seed] + [ids[i] for _, i in added]
+        assert 0 < len(added) < len(quality) - 3
+        assert [e["out"] for e in result.log] == [len(quality), 3 + len(added)]
+
+        with pytest.raises(RecipeError, match=r"step 2 \(mods_necessity\).*no saved selection named 'tuned'"):
+            run_selection(s, recipe.replace("seed,", "tuned,"), name="x", user=USER)
+
+
+def test_mods_necessity_without_necessity_scores_names_the_scorer_and_the_model(tmp_path):
+    with Store(tmp_path / "ws.duckdb") as s:
+        load_demo(s, user=USER)
+        with pytest.raises(RecipeError, match=r"step 1 \(mods_necessity\).*necessity scorer.*--necessity-model"):
+            run_selection(s, "steps: [mods_necessity]", name="x", user=USER)

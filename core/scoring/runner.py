@@ -102,8 +102,16 @@ def run_scorers(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     token_budget: int | None = None,
+    user: str | None = None,
 ) -> list[ScoreReport]:
-    """Run several scorers one after the other (each one's params from ``params[name]``)."""
+    """Run several scorers one after the other (each one's params from ``params[name]``).
+
+    Args:
+        user: checked for the "score" permission. Jobs started from the app were checked when they were created
+            (``Store.create_job``); the CLI passes its acting user.
+    """
+    if user is not None:
+        store.authorize(user, "score")
     params = params or {}
     scorers = []
     for name in names:

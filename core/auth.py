@@ -1,0 +1,216 @@
+"""Accounts, roles and sign-in sessions of a workspace.
+
+Accounts live in the workspace itself (``users``), so a workspace file carries its team. Passwords are hashed with
+argon2id (argon2-cffi); there is no default password: the first admin is created by ``python -m core user add
+--role admin NAME`` or on the app's first run, and ``core demo`` creates a ``demo`` admin with a generated password
+that it prints once.
+
+Roles (what each may do is ``ROLE_ACTIONS``; the Store checks it on every write with ``Store.authorize``):
+    admin       everything, including accounts and switching workspaces
+    lead        import, score, map, label, select, export, assign, edit the taxonomy, delete selections and sources
+    annotator   review and edit the samples assigned to them, nothing else
+
+A workspace with no accounts at all is *open*: every caller acts as an admin. That is the single-user case (a
+fresh CLI workspace, the tests of one module); the app never stays open, it asks for the first admin.
+
+Sign-in sessions: ``sign_in`` returns a random token; the workspace keeps only its SHA-256, with an expiry that
+slides forward on use (``WINNOW_SESSION_HOURS``, default 12) and ends on sign-out, password change or role change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from core.errors import NotFound, PermissionDenied, WinnowError
+
+if TYPE_CHECKING:
+    from core.store import Store
+
+ROLES = ("admin", "lead", "annotator")
+# Actions the Store checks. "review" on samples is also limited, for annotators, to their assignments.
+ACTIONS = (
+    "review",
+    "import",
+    "score",
+    "map",
+    "label",
+    "taxonomy",
+    "select",
+    "plan",
+    "export",
+    "assign",
+    "adjudicate",
+    "delete",
+    "users",
+)
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(ACTIONS),
+    "lead": frozenset(ACTIONS) - {"users"},
+    "annotator": frozenset({"review"}),
+}
+# Which role a background job of each kind needs (jobs.start_job -> Store.create_job).
+JOB_ACTIONS = {"import": "import", "score": "score", "map": "map", "label": "label", "select": "select"}
+JOB_ACTIONS |= {"export": "export", "assign": "assign"}
+
+MIN_PASSWORD = 8
+SESSION_HOURS = 12.0
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+class AuthError(PermissionDenied):
+    """Sign-in failed. The message never says whether the name or the password was wrong."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is acting: an account's name and role (``role`` is "admin" for everyone in an open workspace)."""
+
+    name: str
+    role: str
+
+
+def can(role: str | None, action: str) -> bool:
+    """Whether ``role`` may do ``action`` at all (annotators' "review" is further limited to their assignments)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
+
+
+def check_name(name: str) -> str:
+    """A valid account name (letters, digits, ``._@-``; at most 64), or a WinnowError saying what is wrong."""
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise WinnowError(
+            f"account name {name!r} is not valid: use 1-64 letters, digits, '.', '_', '@' or '-', starting with a "
+            "letter or digit"
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise WinnowError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise WinnowError(f"password too short: use at least {MIN_PASSWORD} characters")
+    return password
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password`` (salted; the parameters are stored in the hash)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return PasswordHasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# A hash to verify against when the account does not exist, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH: list[str] = []
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ accounts
+
+
+def add_user(store: Store, name: str, role: str, password: str, *, by: str) -> Identity:
+    """Create an account. The first account of a workspace must be an admin (anyone may create it); after that,
+    only an admin may add accounts.
+
+    Raises:
+        PermissionDenied: ``by`` is not an admin, or the first account is not an admin.
+        ConflictError: the name is taken.
+    """
+    name, role = check_name(name), check_role(role)
+    check_password(password)
+    if store.user_count() == 0 and role != "admin":
+        raise PermissionDenied("the first account of a workspace must be an admin (--role admin)")
+    store.insert_user(name, role, hash_password(password), by=by)
+    return Identity(name, role)
+
+
+def set_password(store: Store, name: str, password: str, *, by: str) -> None:
+    """Change a password (admins may change anyone's; others only their own). Ends the account's sessions."""
+    check_password(password)
+    if by != name:
+        store.authorize(by, "users")
+    store.update_user(name, by=by, password_hash=hash_password(password))
+
+
+def set_role(store: Store, name: str, role: str, *, by: str) -> None:
+    """Change an account's role (admins only). The last admin cannot be demoted."""
+    store.update_user(name, by=by, role=check_role(role))
+
+
+def set_disabled(store: Store, name: str, disabled: bool, *, by: str) -> None:
+    """Disable (or enable) an account: it can no longer sign in, and its sessions end. History keeps its name."""
+    store.update_user(name, by=by, disabled=bool(disabled))
+
+
+# ------------------------------------------------------------------------------------------------ sessions
+
+
+def sign_in(store: Store, name: str, password: str, *, hours: float = SESSION_HOURS) -> tuple[str, Identity]:
+    """Check a name and password; return (session token, identity).
+
+    Raises:
+        AuthError: unknown name, wrong password or disabled account (one message for all three).
+    """
+    user = store.get_user((name or "").strip())
+    if user is None:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hash_password(secrets.token_hex(8)))
+        password_matches(_DUMMY_HASH[0], password or "")
+        raise AuthError("wrong name or password")
+    if not password_matches(user["password_hash"], password or "") or user["disabled"]:
+        raise AuthError("wrong name or password" if not user["disabled"] else "this account is disabled")
+    token = secrets.token_urlsafe(32)
+    store.create_session(_token_hash(token), user["name"], timedelta(hours=hours))
+    return token, Identity(user["name"], user["role"])
+
+
+def resume(store: Store, token: str | None, *, hours: float = SESSION_HOURS) -> Identity | None:
+    """The identity behind a session token, extending the session; None when it is unknown, expired or ended."""
+    if not token:
+        return None
+    row = store.use_session(_token_hash(token), timedelta(hours=hours))
+    return Identity(row["name"], row["role"]) if row else None
+
+
+def sign_out(store: Store, token: str | None) -> None:
+    if token:
+        store.end_session(_token_hash(token))
+
+
+def identity_of(store: Store, name: str) -> Identity:
+    """The identity for a name (CLI and jobs): the account's role, or admin in an open workspace.
+
+    Raises:
+        NotFound: the workspace has accounts and ``name`` is none of them.
+    """
+    role = store.role_of(name)
+    if role is None:
+        raise NotFound(
+            f"no account named {name!r} in this workspace: pass --user NAME (or set WINNOW_USER) to an existing "
+            "account; an admin adds accounts with `python -m core user add`"
+        )
+    return Identity(name, role)

@@ -1,0 +1,48 @@
+"""Sign in, or create the workspace's first admin account when it has none yet."""
+
+import streamlit as st
+
+from core import auth
+from core.errors import WinnowError
+from pages import _common
+
+store = _common.current_store()
+
+if store.user_count() == 0:
+    st.title("Create the first admin")
+    st.write(
+        f"The workspace `{store.path}` has no accounts yet. The account you create here is its admin: it adds the "
+        "leads and annotators (Users page) and can open other workspaces."
+    )
+    with st.form("first_admin"):
+        name = st.text_input("Name", key="first_admin_name")
+        password = st.text_input("Password", type="password", key="first_admin_password")
+        again = st.text_input("Password again", type="password", key="first_admin_again")
+        create = st.form_submit_button("Create admin and sign in", type="primary")
+    if create:
+        try:
+            if password != again:
+                raise WinnowError("the two passwords differ")
+            auth.add_user(store, name, "admin", password, by=name.strip() or "?")
+            token, who = auth.sign_in(store, name, password, hours=_common.settings().session_hours)
+        except WinnowError as ex:
+            _common.show_error(ex)
+        else:
+            _common.remember_sign_in(store, token, who)
+            st.rerun()
+else:
+    st.title("Sign in")
+    st.caption(f"Workspace `{store.path}`")
+    with st.form("sign_in"):
+        name = st.text_input("Name", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        go = st.form_submit_button("Sign in", type="primary")
+    if go:
+        try:
+            token, who = auth.sign_in(store, name, password, hours=_common.settings().session_hours)
+        except WinnowError as ex:
+            _common.show_error(ex)
+        else:
+            _common.remember_sign_in(store, token, who)
+            st.rerun()
+    st.caption("Forgot your password? An admin resets it on the Users page (or `python -m core user passwd NAME`).")

@@ -1,0 +1,63 @@
+"""Users (admins): the workspace's accounts, their roles, new accounts, password resets, disabling."""
+
+import streamlit as st
+
+from core import auth
+from core.errors import WinnowError
+from pages import _common
+
+store = _common.current_store()
+_common.require("users", "Managing accounts")
+me = _common.acting_user()
+
+st.title("Users")
+st.caption(
+    "admin: everything, accounts and workspaces · lead: import, score, map, label, select, export, assign · "
+    "annotator: reviews the samples assigned to them"
+)
+people = store.users()
+st.dataframe(
+    [{**u, "disabled": "yes" if u["disabled"] else ""} for u in people],
+    hide_index=True,
+    key="users_table",
+    column_config={"created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")},
+)
+
+left, right = st.columns(2)
+with left, st.form("user_add", clear_on_submit=True):
+    st.subheader("Add an account")
+    name = st.text_input("Name", key="user_add_name")
+    role = st.selectbox("Role", auth.ROLES, index=2, key="user_add_role")
+    password = st.text_input(
+        "Initial password", type="password", key="user_add_password", help=f"at least {auth.MIN_PASSWORD} characters"
+    )
+    if st.form_submit_button("Add", type="primary"):
+        try:
+            added = auth.add_user(store, name, role, password, by=me)
+        except WinnowError as ex:
+            _common.show_error(ex)
+        else:
+            st.success(f"Added {added.name} ({added.role}). Give them the password in person; they can change it.")
+
+with right:
+    st.subheader("Change an account")
+    names = [u["name"] for u in people]
+    who = st.selectbox("Account", names, key="user_edit_name")
+    current = next((u for u in people if u["name"] == who), None)
+    if current:
+        new_role = st.selectbox("Role", auth.ROLES, index=auth.ROLES.index(current["role"]), key="user_edit_role")
+        new_password = st.text_input("New password (blank: unchanged)", type="password", key="user_edit_password")
+        disabled = st.checkbox("Disabled (cannot sign in)", value=bool(current["disabled"]), key="user_edit_disabled")
+        if st.button("Save changes", key="user_edit_save"):
+            try:
+                if new_role != current["role"]:
+                    auth.set_role(store, who, new_role, by=me)
+                if new_password:
+                    auth.set_password(store, who, new_password, by=me)
+                if disabled != bool(current["disabled"]):
+                    auth.set_disabled(store, who, disabled, by=me)
+            except WinnowError as ex:
+                _common.show_error(ex)
+            else:
+                st.success(f"Saved {who}; their open sessions ended.")
+                st.rerun()
