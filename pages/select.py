@@ -67,6 +67,12 @@ d2.download_button(
     mime="application/x-yaml",
     key="select_download",
 )
+existing = next((sel for sel in store.selections() if sel["name"] == name), None)
+if existing:
+    st.caption(
+        f"Saving replaces the selection **{name}** ({existing['samples']:,} samples, by {existing['created_by']}); "
+        "the audit log keeps both."
+    )
 running = _common.job_running(store, "select_job")
 go_clicked = st.button(
     "Run and save selection", type="primary", key="select_go", disabled=running or recipe is None or not name

@@ -62,6 +62,24 @@ def test_status_and_scores_options_reach_the_file(store, tmp_path):
     assert records[1]["messages"][0] == {"role": "user", "content": "Name a prime number above 10."}
 
 
+def test_an_existing_file_is_replaced_only_when_asked(store, tmp_path):
+    load(store, "chats_openai.jsonl")
+    (tmp_path / "exports").mkdir()
+    earlier = tmp_path / "exports" / "winnow-alpaca.jsonl"
+    earlier.write_text("someone's earlier export\n")
+    at = open_app("pages/export.py")
+    at.multiselect(key="export_status").set_value(["pending"]).run()
+
+    assert at.button(key="export_go").disabled
+    assert "winnow-alpaca.jsonl exists in the export folder" in at.warning[0].value
+
+    at.checkbox(key="export_replace").check().run()
+    assert not at.button(key="export_go").disabled
+    at.button(key="export_go").click().run()
+    finish_job(at, "export_job")
+    assert len(earlier.read_text().splitlines()) == 4
+
+
 def test_a_name_outside_the_export_folder_is_refused(store, tmp_path):
     load(store, "chats_openai.jsonl")
     at = open_app("pages/export.py")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from page_workspace import finish_job, new_workspace, open_app, texts
+from page_workspace import USER, finish_job, new_workspace, open_app, texts
 from scored_demo import copy_workspace, scored_demo_db
 
 from core import select
@@ -42,6 +42,8 @@ def test_running_a_preset_saves_a_selection_and_draws_its_funnel(store):
     log = at.dataframe[0].value  # the funnel as a table
     assert log["in"].tolist() == [store.count(), saved["log"][0]["out"]]
     assert len(at.get("plotly_chart")) == 3  # the funnel, then shares by source and by prompt language
+    # saving again under the same name would replace it: the page says so before anyone clicks
+    assert f"Saving replaces the selection **fit-v1** ({saved['samples']:,} samples, by {USER})" in texts(at)
 
     # a broken edit is shown inline, with the step and the line
     at.text_area(key="select_yaml").set_value("steps:\n  - k_centre: {budget: 10}\n").run()
