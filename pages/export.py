@@ -60,10 +60,11 @@ problem = name_problem(name)
 st.caption(f"{matching:,} samples match · will write `{export_dir / name}`")
 if problem:
     st.error(problem, icon="🚫")
-elif (export_dir / name).exists():
-    if not st.checkbox(f"Replace the existing `{name}`", key="export_replace", help="An earlier export wrote it."):
-        problem = f"{name} exists in the export folder: choose another name or tick Replace"
-        st.warning(problem, icon="⚠️")
+elif (export_dir / name).exists() and not st.checkbox(
+    f"Replace the existing `{name}`", key="export_replace", help="An earlier export wrote it."
+):
+    problem = f"{name} exists in the export folder: choose another name or tick Replace"
+    st.warning(problem, icon="⚠️")
 
 running = _common.job_running(store, "export_job")
 if st.button("Export", type="primary", disabled=running or bool(problem), key="export_go") and not problem:

@@ -60,7 +60,7 @@ def _snapshot(store: Store) -> tuple:
 def test_an_open_workspace_lets_anyone_act_as_admin_until_the_first_account(tmp_path):
     with Store(tmp_path / "ws.duckdb") as s:
         assert s.role_of("anybody") == "admin"
-        with pytest.raises(PermissionDenied, match="first account .* must be an admin"):
+        with pytest.raises(PermissionDenied, match=r"first account .* must be an admin"):
             auth.add_user(s, "lena", "lead", "lena-password", by="lena")
         auth.add_user(s, "root", "admin", "root-password", by="root")
         assert s.role_of("anybody") is None
@@ -103,7 +103,7 @@ def test_sign_in_gives_a_session_token_whose_hash_alone_is_stored(store):
 
 @pytest.mark.parametrize(("name", "password"), [("ann", "wrong-password"), ("nobody", "ann-password"), ("", "")])
 def test_a_failed_sign_in_does_not_say_which_part_was_wrong(store, name, password):
-    with pytest.raises(auth.AuthError, match="^wrong name or password$"):
+    with pytest.raises(auth.AuthError, match=r"^wrong name or password$"):
         auth.sign_in(store, name, password)
 
 
@@ -229,7 +229,7 @@ def test_an_annotator_or_a_stranger_is_refused_every_gated_call_and_nothing_chan
     assert set(calls) == set(CALL_NAMES)
     before = _snapshot(store)
 
-    with pytest.raises(PermissionDenied, match="annotator and may not|may only review|not an enabled account"):
+    with pytest.raises(PermissionDenied, match=r"annotator and may not|may only review|not an enabled account"):
         calls[what](who)
 
     assert _snapshot(store) == before
