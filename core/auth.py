@@ -7,14 +7,16 @@ that it prints once.
 
 Roles (what each may do is ``ROLE_ACTIONS``; the Store checks it on every write with ``Store.authorize``):
     admin       everything, including accounts and switching workspaces
-    lead        import, score, map, label, select, export, assign, edit the taxonomy, delete selections and sources
-    annotator   review and edit the samples assigned to them, nothing else
+    lead        import, score, map, label, select, export, assign, adjudicate, edit the taxonomy, delete selections
+    annotator   review and edit the samples assigned to them (a sample shared with other annotators: only as
+                their own annotation, until a lead settles it), nothing else
 
 A workspace with no accounts at all is *open*: every caller acts as an admin. That is the single-user case (a
 fresh CLI workspace, the tests of one module); the app never stays open, it asks for the first admin.
 
 Sign-in sessions: ``sign_in`` returns a random token; the workspace keeps only its SHA-256, with an expiry that
-slides forward on use (``WINNOW_SESSION_HOURS``, default 12) and ends on sign-out, password change or role change.
+slides forward on use (``WINNOW_SESSION_HOURS``, default 12) and ends on sign-out, password change, role change
+or disabling.
 """
 
 from __future__ import annotations

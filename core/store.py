@@ -577,17 +577,29 @@ class Store:
 
         self._retrying(body)
 
+    def _check_assignees(self, names: Sequence[str]) -> None:
+        """Refuse names that are not enabled annotator accounts: a disabled account's share would never be done,
+        and a lead's or admin's review of a shared sample changes it directly, passing over the annotators'."""
+        accounts = {n: self.get_user(n) for n in names}
+        missing = [n for n, user in accounts.items() if user is None]
+        if missing:
+            raise NotFound(f"no account named {', '.join(map(repr, missing))}")
+        for name, user in accounts.items():
+            if user["disabled"]:
+                raise WinnowError(f"{name} is disabled and cannot review: assign samples to enabled annotators")
+            if user["role"] != "annotator":
+                article = "an" if user["role"][0] in "aeiou" else "a"
+                raise WinnowError(f"{name} is {article} {user['role']}: only annotators are assigned samples")
+
     def assign(self, sample_ids: Sequence[str], user_names: Sequence[str], *, by: str) -> int:
         """Assign each sample to each named annotator (an existing assignment is kept). Returns the new ones.
 
         Raises:
-            NotFound: a name is no account of this workspace.
+            NotFound: a name is no account of this workspace. WinnowError: a name is no enabled annotator.
         """
         self.authorize(by, "assign")
         ids, names = list(dict.fromkeys(sample_ids)), list(dict.fromkeys(user_names))
-        missing = [n for n in names if self.get_user(n) is None]
-        if missing:
-            raise NotFound(f"no account named {', '.join(map(repr, missing))}")
+        self._check_assignees(names)
         if not ids or not names:
             return 0
         now = _now()
@@ -669,15 +681,14 @@ class Store:
             {"samples": samples given out, "assignments": new assignments, "per_user": {name: new assignments}}.
 
         Raises:
-            NotFound: a name is no account. WinnowError: no names, or an overlap outside 1..len(user_names).
+            NotFound: a name is no account. WinnowError: no names, a name that is no enabled annotator, or an
+                overlap outside 1..len(user_names).
         """
         self.authorize(by, "assign")
         names = list(dict.fromkeys(user_names))
         if not names:
             raise WinnowError("choose at least one annotator to assign samples to")
-        missing = [n for n in names if self.get_user(n) is None]
-        if missing:
-            raise NotFound(f"no account named {', '.join(map(repr, missing))}")
+        self._check_assignees(names)
         k = int(overlap)
         if not 1 <= k <= len(names):
             raise WinnowError(
@@ -822,7 +833,11 @@ class Store:
     ) -> dict:
         """Record (or update) ``user``'s annotation of a sample, based on the version they saw; the sample itself is
         not changed. Fields left None keep what the annotation had (a new one starts from the sample's tags and note,
-        no decision, no label, unedited messages). Audited as an 'annotate' event.
+        no decision, no label, unedited messages). Audited as an 'annotate' event with no version (it makes none, so
+        a sample's history never shows one annotator another's annotation); its "after" holds ``based_on``.
+
+        Once the sample is settled (no longer pending: adjudicated, or decided by a lead) its annotations are final:
+        changing one then would rewrite the agreement after the annotator saw the outcome.
 
         Returns:
             The annotation: {sample_id, user_name, status, task_label, messages (None = unedited), tags, note, ts,
@@ -830,7 +845,7 @@ class Store:
 
         Raises:
             ConflictError: the sample is no longer at ``expected_version``; nothing was written.
-            PermissionDenied: ``user`` may not review this sample. NotFound: no such sample.
+            PermissionDenied: ``user`` may not review this sample, or it is settled. NotFound: no such sample.
         """
         if status is not None and status not in ("accepted", "rejected"):
             raise ValueError(f"an annotation's decision is accepted or rejected, not {status!r}")
@@ -851,6 +866,11 @@ class Store:
             if version != expected_version:
                 current = {"status": cur_status, "tags": cur_tags, "note": cur_note, "messages": cur_messages}
                 raise ConflictError(sample_id, expected_version, version, current)
+            if cur_status != "pending":
+                raise PermissionDenied(
+                    f"sample {sample_id} is already settled ({cur_status}): its annotations are final; a lead can "
+                    "set it back to pending to have it reviewed again"
+                )
             old = self._annotation(cur, sample_id, user)
             new = old or {
                 "status": None,
@@ -886,13 +906,14 @@ class Store:
                 ],
             )
 
-            def shown(a):
-                return None if a is None else json.dumps({k: a[k] for k in new}, ensure_ascii=False)
+            def shown(a, **extra):
+                return None if a is None else json.dumps({**{k: a[k] for k in new}, **extra}, ensure_ascii=False)
 
+            # No version: an annotation is no version of the sample (see the docstring).
             cur.execute(
                 "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-                "VALUES (?, ?, ?, 'annotate', 'annotation', ?, ?, ?)",
-                [sample_id, now, user, shown(old), shown(new), version],
+                "VALUES (?, ?, ?, 'annotate', 'annotation', ?, ?, NULL)",
+                [sample_id, now, user, shown(old), shown(new, based_on=version)],
             )
             return {"sample_id": sample_id, "user_name": user, **new, "ts": now, "based_on": version}
 
@@ -1461,6 +1482,9 @@ class Store:
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
         self.authorize(user, "review", [sample_id])
+        if action not in ("edit", "review", "revert"):
+            # the audit log's action must be true: only those allowed to adjudicate may record an adjudication
+            self.authorize(user, "adjudicate" if action == "adjudicate" else "users")
 
         def body(cur):
             row = cur.execute(
@@ -1864,7 +1888,9 @@ class Store:
 
     def create_job(self, kind: str, params: dict, *, user: str, total: int = 0) -> int:
         """Record a new background job; ``user`` must be allowed the job's kind (see ``core.auth.JOB_ACTIONS``)."""
-        self.authorize(user, JOB_ACTIONS.get(kind, "review"))
+        if kind not in JOB_ACTIONS:
+            raise ValueError(f"unknown job kind {kind!r}; add it to core.auth.JOB_ACTIONS with the action it needs")
+        self.authorize(user, JOB_ACTIONS[kind])
         now = _now()
         with self._transaction() as cur:
             return cur.execute(

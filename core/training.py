@@ -5,7 +5,8 @@ selection):
 
 - every sample rendered with a tokenizer's chat template (the bundled SmolLM2's by default, or any HF id or folder),
   and its tokens counted, in total and per split; assistant tokens are the ones a trainer learns from;
-- a truncation report at ``max_length``: samples cut, tokens and answer tokens lost, samples left with no answer;
+- a truncation report at ``max_length``: samples over it, tokens and answer tokens lost (the cut-off tails, or the
+  whole samples with ``over_length="drop"``), samples left with no answer token after the cut;
 - packing as Llama 2 did it (samples joined to fill ``max_length``), with its efficiency, and optionally packed
   Parquet files: ``input_ids``, ``labels`` (-100 everywhere but assistant tokens), ``position_ids`` restarting at 0
   for each sample, and ``sample_ids``/``lengths`` marking the boundaries, so ``unpack_rows`` gives back each sample;
@@ -42,7 +43,7 @@ import math
 import os
 import shutil
 import threading
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ OVER_LENGTH = ("truncate", "drop")
 IGNORE_INDEX = -100  # the label PyTorch's cross entropy (and every HF trainer) skips
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "winnow training export"
+MAX_LENGTH_LIMIT = 1 << 20  # tokens: above any model's context; packing's index is linear in max_length
 _TOKENIZE_BATCH = 512  # conversations per tokenizer call: big enough for the Rust tokenizer's threads
 _PACKED_ROWS_PER_GROUP = 1024  # rows per Parquet row group of a packed file
 
@@ -226,6 +228,11 @@ def _content_spans(messages: list[dict], full: str, eos: str | None) -> list[tup
             continue
         if not text:
             continue  # a bare tool call: nothing of it is in a template that ignores tool calls
+        # An answer that ends its turn is its text right before the EOS: a short answer ("a", "ass") found bare may
+        # be a piece of the template's own markup ("<|im_start|>assistant") before the real one.
+        ended = full.find(text + eos, at) if eos else -1
+        if ended >= 0:
+            found = ended
         if found < 0:
             return None
         end = found + len(text)
@@ -336,7 +343,9 @@ def pack_lengths(lengths: Sequence[int], max_length: int) -> list[list[int]]:
         raise ValueError(f"sample lengths must be within 1..{max_length}")
     size = max_length + 1  # room can be 0..max_length; the tree is 1-based over room + 1
     tree = [0] * (size + 1)
-    rooms: list[deque[int]] = [deque() for _ in range(size)]  # room -> rows with that much room left
+    # room -> rows with that much room left; made on first use, since most rooms never occur and a long max_length
+    # would otherwise cost a deque per token
+    rooms: defaultdict[int, deque[int]] = defaultdict(deque)
     rows: list[list[int]] = []
     top = 1 << size.bit_length()
 
@@ -520,8 +529,8 @@ class TrainingOptions:
             raise WinnowError(f"unknown training format {self.fmt!r}; use {' or '.join(TRAINING_FORMATS)}")
         if self.over_length not in OVER_LENGTH:
             raise WinnowError(f"over_length must be {' or '.join(OVER_LENGTH)}, got {self.over_length!r}")
-        if int(self.max_length) < 16:
-            raise WinnowError(f"max_length must be at least 16 tokens, got {self.max_length}")
+        if not 16 <= int(self.max_length) <= MAX_LENGTH_LIMIT:
+            raise WinnowError(f"max_length must be 16 to {MAX_LENGTH_LIMIT:,} tokens, got {self.max_length}")
         if not 0 <= float(self.val_fraction) < 1:
             raise WinnowError(f"val_fraction must be at least 0 and below 1, got {self.val_fraction}")
 
@@ -658,6 +667,13 @@ def _percentiles(lengths: Sequence[int]) -> dict:
     return out
 
 
+# The split is drawn from one read of the members and the samples stream from a second: a sample that only matched
+# the filters in between has no place in the split.
+_CHANGED_MEANWHILE = (
+    "it matched the filters only after the export began (changed meanwhile); export again to include it"
+)
+
+
 def _prepare(
     store: Store,
     filters: SampleFilter,
@@ -698,6 +714,10 @@ def _prepare(
             for k in range(0, len(rows), _TOKENIZE_BATCH):
                 chunk, records, chats = rows[k : k + _TOKENIZE_BATCH], [], []
                 for row in chunk:
+                    if row["id"] not in label_of:  # e.g. accepted by a reviewer after the split was drawn
+                        skipped.append({"id": row["id"], "reason": _CHANGED_MEANWHILE})
+                        records.append(None)
+                        continue
                     tools = json.loads(row["tools"]) if row["tools"] is not None else None
                     try:
                         messages = messages_of(row["messages"], row["raw"], row["format"], row["mapping"])
@@ -722,15 +742,18 @@ def _prepare(
                     n, answer = len(tok.input_ids), tok.answer_tokens
                     all_lengths.append(n)
                     if n > max_length:
-                        lost_answer = int(np.count_nonzero(tok.labels[max_length:] != IGNORE_INDEX))
                         cut["samples"] += 1
+                        if options.over_length == "drop":  # the whole sample is lost, not just its tail
+                            cut["tokens_lost"] += n
+                            cut["answer_tokens_lost"] += answer
+                            cut["samples_losing_answer"] += answer > 0
+                            dropped += 1
+                            continue
+                        lost_answer = int(np.count_nonzero(tok.labels[max_length:] != IGNORE_INDEX))
                         cut["tokens_lost"] += n - max_length
                         cut["answer_tokens_lost"] += lost_answer
                         cut["samples_losing_answer"] += lost_answer > 0
                         cut["left_without_answer"] += lost_answer == answer
-                        if options.over_length == "drop":
-                            dropped += 1
-                            continue
                         tok = Tokenized(tok.input_ids[:max_length], tok.labels[:max_length], tok.by_content)
                     with_tools += record.get("tools") is not None and not support["tools"]
                     with_calls += not support["tool_calls"] and any(m.get("tool_calls") for m in record["messages"])
@@ -1009,9 +1032,13 @@ def summary_lines(manifest: dict) -> list[str]:
             if tokens["per_sample"]
             else ""
         ),
-        f"truncation at {cut['max_length']:,}: {cut['samples']:,} samples too long, {cut['tokens_lost']:,} tokens "
-        f"and {cut['answer_tokens_lost']:,} answer tokens {'cut' if cut['action'] == 'truncate' else 'dropped'}; "
-        f"{cut['left_without_answer']:,} samples would keep no answer token",
+        f"truncation at {cut['max_length']:,}: {cut['samples']:,} samples too long, "
+        + (
+            f"{cut['tokens_lost']:,} tokens and {cut['answer_tokens_lost']:,} answer tokens cut; "
+            f"{cut['left_without_answer']:,} samples keep no answer token"
+            if cut["action"] == "truncate"
+            else f"dropped whole: {cut['tokens_lost']:,} tokens, {cut['answer_tokens_lost']:,} of them answer tokens"
+        ),
     ]
     packing = manifest["packing"]
     for split in ("train", "validation"):

@@ -12,7 +12,14 @@ from core import jobs
 from core.errors import WinnowError
 from core.export import EXPORT_FORMATS, export_samples, export_target
 from core.store import STATUSES, SampleFilter
-from core.training import OVER_LENGTH, TRAINING_FORMATS, TrainingOptions, export_training, training_report
+from core.training import (
+    MAX_LENGTH_LIMIT,
+    OVER_LENGTH,
+    TRAINING_FORMATS,
+    TrainingOptions,
+    export_training,
+    training_report,
+)
 from pages import _common
 
 DOWNLOAD_LIMIT_MB = 200  # larger files are fetched from the export folder, not through the browser
@@ -116,7 +123,9 @@ t1, t2, t3 = st.columns(3)
 tokenizer = t1.text_input(
     "Tokenizer", key="train_tokenizer", placeholder="bundled SmolLM2-135M-Instruct", help="HF id or local folder"
 ).strip()
-max_length = t2.number_input("Max length (tokens)", min_value=16, value=2048, step=256, key="train_max_length")
+max_length = t2.number_input(
+    "Max length (tokens)", min_value=16, max_value=MAX_LENGTH_LIMIT, value=2048, step=256, key="train_max_length"
+)
 train_fmt = t3.selectbox("Shape", TRAINING_FORMATS, key="train_format", help="TRL messages, or prompt/completion")
 u1, u2, u3 = st.columns(3)
 val_fraction = u1.number_input("Validation share", 0.0, 0.5, 0.05, step=0.01, key="train_val_fraction")
@@ -128,6 +137,11 @@ pack = v2.checkbox("Packed Parquet too", key="train_pack", help="input_ids, labe
 folder_problem = name_problem(folder)
 if folder_problem:
     st.error(folder_problem, icon="🚫")
+elif (export_dir / folder).exists() and not st.checkbox(  # core would replace an earlier training export: ask
+    f"Replace the existing `{folder}`", key="train_replace", help="An earlier export wrote it."
+):
+    folder_problem = f"{folder} exists in the export folder: choose another name or tick Replace"
+    st.warning(folder_problem, icon="⚠️")
 options = TrainingOptions(
     tokenizer=tokenizer,
     max_length=int(max_length),

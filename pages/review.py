@@ -38,7 +38,7 @@ def snap_of(sample: dict) -> dict:
     annotator sees (and edits) their own annotation of it, never the others'."""
     seen = team.as_seen_by(store, sample, me)
     shared = {"shared": seen["shared"], "annotation": seen["annotation"], "assignees": seen["assignees"]}
-    return {"workspace": path, **{k: seen[k] for k in SNAP_FIELDS}, **shared}
+    return {"workspace": path, "user": me, **{k: seen[k] for k in SNAP_FIELDS}, **shared}
 
 
 def snapshot(sample_id: str) -> dict | None:
@@ -78,7 +78,7 @@ wanted = st.session_state.pop("review_open_id", None) or st.query_params.get("id
 if "id" in st.query_params:
     del st.query_params["id"]
 snap: dict | None = st.session_state.get("review_snap")
-if snap is not None and snap["workspace"] != path:  # the sidebar switched workspaces
+if snap is not None and (snap["workspace"] != path or snap.get("user") != me):  # another workspace or account
     forget()
     snap = None
 if wanted and mine_only and me not in store.assignees(wanted):
@@ -240,6 +240,9 @@ def save(status: str | None) -> bool:
             "yours": {"status": status, "tags": tags, "note": note, "messages": edited, "task_label": label},
             "theirs": theirs_now(),
         }
+        return False
+    except WinnowError as ex:  # e.g. the assignment was taken back, or the sample settled, while it was shown
+        _common.show_error(ex)
         return False
     _common.known_tags.clear()  # a new tag should be offered at once
     done = f"{status.capitalize() if status else 'Saved'}: {sid}"

@@ -46,3 +46,13 @@ else:
             _common.remember_sign_in(store, token, who)
             st.rerun()
     st.caption("Forgot your password? An admin resets it on the Users page (or `python -m core user passwd NAME`).")
+
+
+def go_back(path: str) -> None:
+    st.session_state[_common.WORKSPACE_KEY] = path
+    st.session_state["workspace_input"] = path
+
+
+# An admin who opened another workspace (a typo makes a new, empty one) has no sidebar here: offer the way back.
+for other in [p for p in st.session_state.get(_common.TOKENS_KEY, {}) if p != str(store.path)]:
+    st.button(f"Back to `{other}`", key=f"sign_in_back_{other}", on_click=go_back, args=(other,))

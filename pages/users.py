@@ -45,11 +45,20 @@ with right:
     who = st.selectbox("Account", names, key="user_edit_name")
     current = next((u for u in people if u["name"] == who), None)
     if current:
-        new_role = st.selectbox("Role", auth.ROLES, index=auth.ROLES.index(current["role"]), key="user_edit_role")
-        new_password = st.text_input("New password (blank: unchanged)", type="password", key="user_edit_password")
-        disabled = st.checkbox("Disabled (cannot sign in)", value=bool(current["disabled"]), key="user_edit_disabled")
+        # Keys per account: a keyed widget keeps its value when its default changes, so shared keys would carry one
+        # account's role and disabled flag over to the next one chosen, and Save would apply them to it.
+        new_role = st.selectbox(
+            "Role", auth.ROLES, index=auth.ROLES.index(current["role"]), key=f"user_edit_role_{who}"
+        )
+        password_key = f"user_edit_password_{who}"
+        new_password = st.text_input("New password (blank: unchanged)", type="password", key=password_key)
+        disabled = st.checkbox(
+            "Disabled (cannot sign in)", value=bool(current["disabled"]), key=f"user_edit_disabled_{who}"
+        )
         if st.button("Save changes", key="user_edit_save"):
             try:
+                if new_password:  # checked first: a refused password must not leave the role half changed
+                    auth.check_password(new_password)
                 if new_role != current["role"]:
                     auth.set_role(store, who, new_role, by=me)
                 if new_password:
@@ -59,5 +68,6 @@ with right:
             except WinnowError as ex:
                 _common.show_error(ex)
             else:
+                st.session_state.pop(password_key, None)  # not kept for the next save
                 st.success(f"Saved {who}; their open sessions ended.")
                 st.rerun()

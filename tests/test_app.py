@@ -187,3 +187,48 @@ def test_the_users_page_adds_an_annotator_who_can_then_sign_in(store):
     assert not at.exception
     assert "Added nina (annotator)" in texts(at)
     assert auth.sign_in(store, "nina", "nina-password")[1] == auth.Identity("nina", "annotator")
+
+
+def test_the_users_page_shows_and_saves_the_chosen_accounts_own_role_and_flag(store):
+    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    auth.add_user(store, "lena", "lead", "lena-password", by=USER)
+    auth.set_disabled(store, "ann", True, by=USER)
+    at = open_app("pages/users.py")
+    assert at.selectbox(key="user_edit_name").value == "ann"
+
+    at.selectbox(key="user_edit_name").set_value("lena").run()  # from a disabled annotator to an enabled lead
+    assert at.selectbox(key="user_edit_role_lena").value == "lead"
+    assert at.checkbox(key="user_edit_disabled_lena").value is False
+    at.text_input(key="user_edit_password_lena").set_value("lena-new-password").run()
+    at.button(key="user_edit_save").click().run()
+
+    assert not at.exception
+    assert (store.get_user("lena")["role"], store.get_user("lena")["disabled"]) == ("lead", False)  # only the password
+    assert auth.sign_in(store, "lena", "lena-new-password")[1] == auth.Identity("lena", "lead")
+    assert not at.text_input(key="user_edit_password_lena").value  # not kept for the next save
+
+
+def test_a_refused_password_leaves_the_account_unchanged(store):
+    auth.add_user(store, "lena", "lead", "lena-password", by=USER)
+    at = open_app("pages/users.py")
+    at.selectbox(key="user_edit_name").set_value("lena").run()
+    at.selectbox(key="user_edit_role_lena").set_value("annotator").run()
+    at.text_input(key="user_edit_password_lena").set_value("short").run()
+    at.button(key="user_edit_save").click().run()
+
+    assert "password too short" in at.error[0].value
+    assert store.get_user("lena")["role"] == "lead"
+
+
+def test_an_admin_who_opened_another_workspace_can_go_back_from_its_sign_in(store, tmp_path):
+    load(store, "chats_openai.jsonl")
+    at = open_app()
+    at.sidebar.text_input[0].set_value(str(tmp_path / "typo.duckdb")).run()
+    assert "Create the first admin" in texts(at)
+
+    at.button(key=f"sign_in_back_{store.path}").click().run()
+
+    assert not at.exception
+    assert f"**{USER}** (admin)" in texts(at)  # still signed in there
+    assert at.sidebar.text_input[0].value == str(store.path)
+    assert at.sidebar.get("progress")[0].proto.text == "0 of 4 reviewed"

@@ -131,6 +131,12 @@ def test_training_export_reports_then_writes_a_folder(store, tmp_path):
     ] == f"{manifest['packing']['train']['efficiency']:.1%}"
     assert store.recent_events(1)[0]["action"] == "export-training"
 
+    # The folder is there now: writing again would replace it, so the page asks first.
+    assert at.button(key="train_go").disabled
+    assert any("run1 exists in the export folder" in w.value for w in at.warning)
+    at.checkbox(key="train_replace").check().run()
+    assert not at.button(key="train_go").disabled
+
 
 def test_a_training_folder_outside_the_export_folder_is_refused(store, tmp_path):
     load(store, "chats_openai.jsonl")

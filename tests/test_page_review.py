@@ -340,3 +340,34 @@ def test_on_a_shared_sample_each_annotators_review_is_kept_apart_and_the_sample_
     assert (sample["status"], sample["version"], sample["note"]) == ("pending", 1, "")
     mine = {a["user_name"]: (a["status"], a["note"]) for a in store.annotations_of(ids[0])}
     assert mine == {"ann": ("rejected", "ann thinks it is terse"), "bob": ("accepted", "")}
+
+
+def test_an_assignment_taken_back_while_shown_is_a_one_line_error(store):
+    ids = team_workspace(store)
+    store.assign([ids[0], ids[1]], ["ann"], by=USER)
+    at = open_app("pages/review.py", name="ann", password="ann-password")
+    assert shown_id(at) == ids[0]
+    store.unassign(SampleFilter(ids=[ids[0]]), by=USER)  # the lead takes it back while ann looks at it
+
+    at.button(key="review_accept").click().run()
+
+    assert not at.exception
+    assert "may only review samples assigned to them" in at.error[0].value
+    assert [store.get_sample(i)["status"] for i in ids[:2]] == ["pending", "pending"]  # nor the next one
+    at.button(key="review_skip_btn").click().run()
+    assert shown_id(at) == ids[1]
+
+
+def test_after_sign_out_the_next_account_does_not_see_the_last_ones_sample(store):
+    ids = team_workspace(store)
+    store.assign([ids[2]], ["ann"], by=USER)
+    at = open_app("pages/review.py")  # the admin has ids[0] open
+    assert shown_id(at) == ids[0]
+    at.button(key="sign_out").click().run()
+    at.text_input(key="sign_in_name").set_value("ann")
+    at.text_input(key="sign_in_password").set_value("ann-password")
+    at.button[0].click().run()
+
+    assert not at.exception
+    assert "**ann** (annotator)" in texts(at)
+    assert shown_id(at) == ids[2]  # her assignment, not the admin's sample

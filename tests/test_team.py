@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from core import auth, team
+from core import audit, auth, team
 from core.cli import main
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError
 from core.importer import import_file
@@ -159,6 +159,50 @@ def test_annotations_on_a_shared_sample_do_not_overwrite_each_other_and_the_samp
     again = store.annotation(sid, "ann")
     assert (again["status"], again["note"], again["messages"]) == ("accepted", "checked twice", edited)
     assert json.loads(store.history(sid)[-1]["before"])["note"] == ""
+
+
+def test_an_annotation_is_no_version_so_the_history_never_shows_one_annotator_anothers(store):
+    sid = ids(store)[0]
+    store.update_sample(sid, 1, user="lena", note="lead note")  # version 2: annotations are based on it
+    shared(store, [sid])
+    team.review(store, sid, 2, user="bob", status="rejected", note="bob's private reasons")
+
+    versions = audit.sample_versions(store, sid)
+
+    assert [(v.version, v.user, v.action) for v in versions] == [(1, "lena", "import"), (2, "lena", "edit")]
+    assert [c.field for c in versions[-1].changes] == ["note"]
+    (logged,) = [e for e in store.history(sid) if e["action"] == "annotate"]
+    assert logged["version"] is None and json.loads(logged["after"])["based_on"] == 2
+
+
+def test_a_settled_sample_s_annotations_are_final(store):
+    sid = ids(store)[0]
+    shared(store, [sid])
+    team.review(store, sid, 1, user="ann", status="accepted")
+    team.review(store, sid, 1, user="bob", status="rejected")
+    version = team.pick(store, sid, 1, "ann", user="lena")
+
+    with pytest.raises(PermissionDenied, match="already settled"):  # bob, having seen the outcome
+        team.review(store, sid, version, user="bob", status="accepted")
+    assert store.annotation(sid, "bob")["status"] == "rejected"
+    assert team.agreement(store)["pairs"][0]["decision_agreement"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: auth.set_disabled(s, "cid", True, by="root"), "cid is disabled"),
+        (lambda s: auth.set_role(s, "cid", "lead", by="root"), "cid is a lead: only annotators"),
+    ],
+    ids=["disabled", "lead"],
+)
+def test_only_enabled_annotators_are_given_samples(store, change, message):
+    change(store)
+    with pytest.raises(WinnowError, match=message):
+        team.distribute(store, None, ["ann", "cid"], overlap=2, by="lena")
+    with pytest.raises(WinnowError, match=message):
+        store.assign(ids(store)[:1], ["cid"], by="lena")
+    assert assignments(store) == []
 
 
 def test_a_sole_assignee_or_a_lead_changes_the_sample_itself(store):
@@ -443,6 +487,7 @@ def test_cli_assign_distributes_with_overlap_and_prints_the_loads(store, capsys)
         (["--to", "ann", "--selection", "nope", "--user", "lena"], "no selection named 'nope'"),
         (["--to", "ann", "--cluster", "0", "--user", "lena"], "no map yet"),
         (["--to", "ann", "--status", "done", "--user", "lena"], "--status: unknown status done"),
+        (["--to", "ann,root", "--user", "lena"], "root is an admin: only annotators are assigned samples"),
     ],
 )
 def test_cli_assign_mistakes_are_one_line(store, capsys, args, message):

@@ -22,6 +22,7 @@ from core.training import (
     method_advice,
     pack_lengths,
     split_validation,
+    summary_lines,
     tokenize_conversations,
     training_report,
     unpack_rows,
@@ -136,6 +137,13 @@ def test_templates_that_are_not_prefix_stable_shout_or_refuse_are_handled(tokeni
     assert thinking.decode(tok.input_ids[tok.labels != IGNORE_INDEX]) == (
         "Seven.<|im_end|>Two is the only even prime.<|im_end|>"
     )
+    # A short answer that also spells a piece of the template's markup ("<|im_start|>assistant"): the answer's own
+    # tokens are trained, the markup's are not. The rendering ends "ass<|im_end|>\n".
+    (short,) = tokenize_conversations(
+        thinking, [([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "ass"}], None)]
+    )
+    n = len(short.input_ids)
+    assert [int(i) for i in (short.labels != IGNORE_INDEX).nonzero()[0]] == [n - 3, n - 2]
 
     shouting = copy.deepcopy(tokenizer)
     shouting.chat_template = THINKING_TEMPLATE.replace("m['content']", "m['content'] | upper")
@@ -312,13 +320,15 @@ def test_a_sample_with_bad_role_order_is_reported_not_written(store, tmp_path):
 def test_truncation_report_matches_a_direct_count(store, tmp_path, tokenizer):
     max_length = 96
     expected = {"samples": 0, "tokens_lost": 0, "answer_tokens_lost": 0, "left_without_answer": 0}
-    lengths, too_long = [], set()
+    lengths, too_long, dropped_tokens, dropped_answer = [], set(), 0, 0
     for sample_id in _all_ids(store):
         tok = _alone(tokenizer, store, sample_id)
         ids, labels = tok.input_ids.tolist(), tok.labels.tolist()
         lengths.append(len(ids))
         if len(ids) > max_length:
             too_long.add(sample_id)
+            dropped_tokens += len(ids)
+            dropped_answer += sum(label != IGNORE_INDEX for label in labels)
             lost = [label for label in labels[max_length:] if label != IGNORE_INDEX]
             expected["samples"] += 1
             expected["tokens_lost"] += len(ids) - max_length
@@ -332,6 +342,8 @@ def test_truncation_report_matches_a_direct_count(store, tmp_path, tokenizer):
     assert {k: cut[k] for k in expected} == expected
     assert report.manifest["tokens"]["total"] == sum(lengths) and report.folder is None
     assert report.manifest["tokens"]["per_sample"]["max"] == max(lengths)
+    line = summary_lines(report.manifest)[2]
+    assert f"{expected['tokens_lost']:,} tokens and {expected['answer_tokens_lost']:,} answer tokens cut" in line
 
     dropped = export_training(
         store,
@@ -343,6 +355,15 @@ def test_truncation_report_matches_a_direct_count(store, tmp_path, tokenizer):
     )
     assert dropped.manifest["samples"]["dropped_over_max_length"] == len(too_long)
     assert dropped.manifest["samples"]["written"]["train"] == len(lengths) - len(too_long)
+    # Dropping loses the whole of each long sample, not only what a cut would; no written sample is left unanswered.
+    drop_cut = dropped.manifest["truncation"]
+    assert (drop_cut["samples"], drop_cut["tokens_lost"], drop_cut["answer_tokens_lost"]) == (
+        len(too_long),
+        dropped_tokens,
+        dropped_answer,
+    )
+    assert drop_cut["left_without_answer"] == 0
+    assert f"dropped whole: {dropped_tokens:,} tokens" in summary_lines(dropped.manifest)[2]
 
 
 # --- split and determinism -----------------------------------------------------------------------------------------
@@ -415,6 +436,36 @@ def test_a_selection_export_records_its_recipe_and_a_staged_one_needs_a_stage(st
     assert one.manifest["samples"]["written"]["train"] == 1
 
 
+class _ReviewedMeanwhile(Store):
+    """A workspace where a reviewer accepts one more sample right after the export has drawn its split (the moment
+    between its read of the members and its read of the samples): a real change, on the same database file."""
+
+    late: str | None = None
+
+    def sample_arrays(self, columns, f=None, **kwargs):
+        out = super().sample_arrays(columns, f, **kwargs)
+        if self.late is not None:
+            self.update_sample(self.late, 1, user=USER, status="accepted")
+            self.late = None
+        return out
+
+
+@pytest.mark.model
+def test_a_sample_accepted_while_the_export_runs_is_left_out_with_its_reason(tmp_path):
+    path = tmp_path / "chats.jsonl"
+    path.write_text("".join(json.dumps(_qa(i)) + "\n" for i in range(6)), encoding="utf-8")
+    with _ReviewedMeanwhile(tmp_path / "ws.duckdb") as store:
+        import_file(store, path, user=USER)
+        ids = _all_ids(store)
+        store.set_status_many(ids[:4], "accepted", user=USER)
+        store.late = ids[4]
+        report = export_training(store, tmp_path / "exports", "run", user=USER, options=TrainingOptions(val_fraction=0))
+    assert report.manifest["samples"]["matched"] == 4 and report.manifest["samples"]["written"]["train"] == 4
+    (skipped,) = report.manifest["skipped"]
+    assert skipped["id"] == ids[4] and "changed meanwhile" in skipped["reason"]
+    assert len(_read_jsonl(report.files["train"])) == 4
+
+
 @pytest.mark.model
 def test_names_outside_the_export_folder_and_foreign_folders_are_refused(store, tmp_path):
     exports = tmp_path / "exports"
@@ -443,6 +494,7 @@ def test_options_are_checked_before_any_work(store, tmp_path):
     for bad, words in (
         (TrainingOptions(fmt="alpaca"), "unknown training format"),
         (TrainingOptions(max_length=4), "max_length"),
+        (TrainingOptions(max_length=20_480_000), "max_length must be 16 to 1,048,576 tokens"),  # a typo, not a hang
         (TrainingOptions(over_length="wrap"), "over_length"),
         (TrainingOptions(val_fraction=1.5), "val_fraction"),
     ):
