@@ -474,9 +474,20 @@ def _rank_key(seed: int, sample_id: str) -> bytes:
     return hashlib.sha256(f"{seed}\x00{sample_id}".encode()).digest()
 
 
-def split_validation(ids: Sequence[str], labels: Sequence[str | None], val_fraction: float, seed: int) -> set[str]:
+def split_validation(
+    ids: Sequence[str],
+    labels: Sequence[str | None],
+    val_fraction: float,
+    seed: int,
+    contents: Sequence[str] | None = None,
+) -> set[str]:
     """The ids that go to validation: ``round(val_fraction x n)`` samples, shared among task labels by largest
     remainder (ties: the larger label, then the name), and within a label the first ones by a hash of (seed, id).
+
+    Args:
+        contents: each sample's content hash. Samples with the same content then rank together, and all of them
+            follow the first one chosen into validation, so an exact duplicate never sits on both sides of the
+            split (validation loss would flatter the model). Validation may then hold a few more than its quota.
 
     The same ids, labels, fraction and seed always give the same split, whatever the input order.
     """
@@ -491,9 +502,14 @@ def split_validation(ids: Sequence[str], labels: Sequence[str | None], val_fract
     by_remainder = sorted(groups, key=lambda g: (-(val_fraction * len(groups[g]) - quota[g]), -len(groups[g]), g))
     for label in by_remainder[: max(left, 0)]:
         quota[label] += 1
+    content_of = dict(zip(ids, contents, strict=True)) if contents is not None else {}
     out: set[str] = set()
     for label, members in groups.items():
-        out.update(sorted(members, key=lambda s: _rank_key(seed, s))[: quota[label]])
+        ranked = sorted(members, key=lambda s: (_rank_key(seed, content_of.get(s, s)), s))
+        out.update(ranked[: quota[label]])
+    if content_of:
+        chosen = {content_of[s] for s in out}
+        out.update(s for s in ids if content_of[s] in chosen)
     return out
 
 
@@ -688,12 +704,14 @@ def _prepare(
     selection = _selection_info(store, filters)
     tokenizer, tokenizer_name = load_tokenizer(options.tokenizer, cache_dir=cache_dir)
     support = template_support(tokenizer)
-    members = store.sample_arrays(["id", "task_label"], filters)
+    members = store.sample_arrays(["id", "task_label", "content_hash"], filters)
     label_of = {
         i: (lab if lab is not None else "(unlabeled)")
         for i, lab in zip(members["id"], members["task_label"], strict=True)
     }
-    validation = split_validation(members["id"], members["task_label"], float(options.val_fraction), int(options.seed))
+    validation = split_validation(
+        members["id"], members["task_label"], float(options.val_fraction), int(options.seed), members["content_hash"]
+    )
     total = len(label_of)
     splits = {name: _Split(name, folder, options.pack) for name in ("train", "validation")}
     skipped: list[dict] = []

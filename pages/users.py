@@ -11,6 +11,8 @@ _common.require("users", "Managing accounts")
 me = _common.acting_user()
 
 st.title("Users")
+if saved := st.session_state.pop("users_saved", None):
+    st.success(saved)
 st.caption(
     "admin: everything, accounts and workspaces · lead: import, score, map, label, select, export, assign · "
     "annotator: reviews the samples assigned to them"
@@ -69,5 +71,5 @@ with right:
                 _common.show_error(ex)
             else:
                 st.session_state.pop(password_key, None)  # not kept for the next save
-                st.success(f"Saved {who}; their open sessions ended.")
+                st.session_state["users_saved"] = f"Saved {who}; their open sessions ended."
                 st.rerun()

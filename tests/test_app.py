@@ -206,6 +206,7 @@ def test_the_users_page_shows_and_saves_the_chosen_accounts_own_role_and_flag(st
     assert (store.get_user("lena")["role"], store.get_user("lena")["disabled"]) == ("lead", False)  # only the password
     assert auth.sign_in(store, "lena", "lena-new-password")[1] == auth.Identity("lena", "lead")
     assert not at.text_input(key="user_edit_password_lena").value  # not kept for the next save
+    assert "Saved lena; their open sessions ended." in [m.value for m in at.success]
 
 
 def test_a_refused_password_leaves_the_account_unchanged(store):

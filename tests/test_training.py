@@ -379,6 +379,17 @@ def test_split_is_stratified_by_label_and_seeded():
     assert split_validation(ids, labels, 0.1, seed=1) != val
     assert len(split_validation(ids[:7], ["a", "b", "c", "a", "b", "c", "a"], 0.3, seed=0)) == 2  # round(2.1)
     assert split_validation(ids, labels, 0.0, seed=0) == set()
+    # exact duplicates (same content hash) never straddle the split, whichever way the seed falls
+    contents = [f"c{i}" for i in range(len(ids))]
+    contents[1] = contents[0]
+    contents[5] = contents[3] = contents[2]
+    chosen = 0
+    for seed in range(40):
+        val = split_validation(ids, labels, 0.1, seed=seed, contents=contents)
+        assert len({ids[0], ids[1]} & val) in (0, 2)
+        assert len({ids[2], ids[3], ids[5]} & val) in (0, 3)
+        chosen += ids[0] in val or ids[2] in val
+    assert chosen  # some seeds did put a duplicated content in validation: the check above was not vacuous
     with pytest.raises(WinnowError, match="val_fraction"):
         split_validation(ids, labels, 1.0, seed=0)
 
