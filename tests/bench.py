@@ -245,6 +245,28 @@ def bench_ifd() -> None:
         f"         per-sample loop {tokens / t_ref:,.0f} tokens/s, engine {tokens / t_eng:,.0f} tokens/s: "
         f"{ratio:.2f}x (target >= {target:g}x) {verdict(ratio >= target)}; max |IFD difference| {diff:.1e}"
     )
+    # Where the time goes: the decoder body alone (no LM head) over the engine's own sequences, one at a time. If it
+    # is close to the engine's speed, the body is the cost, and only fewer tokens or fewer bits can go faster.
+    from core.scoring.ifd import start_token_id
+
+    body = model.get_decoder()
+    sequences = [
+        seq
+        for i in items
+        if i.reason is None
+        for seq in (i.prompt_ids + i.answer_ids[:-1], [start_token_id(tok), *i.answer_ids[:-1]])
+    ]
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for seq in sequences:
+            body(input_ids=torch.tensor([seq], device=model.device), use_cache=False)
+    t_body = time.perf_counter() - t0
+    fed = sum(len(seq) for seq in sequences)
+    params = sum(p.numel() for p in body.parameters()) - body.get_input_embeddings().weight.numel()
+    print(
+        f"         decoder body alone (no LM head): {fed / t_body:,.0f} tokens/s, "
+        f"~{2 * params * fed / t_body / 1e9:,.0f} GFLOP/s in its matmuls"
+    )
 
 
 def bench_embed() -> None:
