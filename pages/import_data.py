@@ -61,7 +61,7 @@ def save_upload(uploaded) -> tuple[Path, str]:
     if uploaded.size > limit * 1024 * 1024:
         raise WinnowError(
             f"{uploaded.name}: {uploaded.size / 1024 / 1024:.1f} MB is over the upload limit of {limit} MB "
-            "(WINNOW_MAX_UPLOAD_MB); give its path on the server instead"
+            "(WINNOW_MAX_UPLOAD_MB); an admin can import it by its path on the server, or `python -m core import`"
         )
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(uploaded.name).name).lstrip(".") or "upload"
     target = workspace_dir / "uploads" / f"{uploaded.file_id[:12]}-{safe}"
@@ -83,7 +83,11 @@ def guess(fields: list[str], key: str) -> int | None:
 
 # ---------------------------------------------------------------------------------------------------- the file
 
-how = st.radio("Source", ["Upload a file", "A file on the server"], horizontal=True, key="import_how")
+# Reading any path on the server shows whatever file the server can read: admins only (they own the server anyway).
+who = _common.identity()
+server_paths = who is not None and who.role == "admin"
+SOURCES = ["Upload a file", "A file on the server"] if server_paths else ["Upload a file"]
+how = st.radio("Source", SOURCES, horizontal=True, key="import_how")
 path: Path | None = None
 display_name: str | None = None
 if how == "Upload a file":
@@ -91,8 +95,8 @@ if how == "Upload a file":
         "File (JSON, JSON Lines, CSV/TSV or Parquet)",
         key="import_upload",
         max_upload_size=upload_limit_mb(),
-        help=f"Up to {upload_limit_mb():,} MB, kept under the workspace's uploads/ folder. Larger files: give their "
-        "path on the server.",
+        help=f"Up to {upload_limit_mb():,} MB, kept under the workspace's uploads/ folder. Larger files: an admin "
+        "gives their path on the server.",
     )
     if uploaded is not None:
         try:

@@ -130,3 +130,16 @@ def test_a_missing_server_file_is_reported_before_import(store, tmp_path):
 
     assert any("no such file" in e.value for e in at.error)
     assert at.button(key="import_go").disabled
+
+
+def test_only_an_admin_may_import_a_path_on_the_server(store):
+    from core import auth
+
+    auth.add_user(store, "lena", "lead", "lena-password", by="tess")
+    at = open_app("pages/import_data.py", name="lena", password="lena-password")
+
+    assert not at.exception
+    # a lead uploads; reading any path the server can read is for admins
+    assert at.radio(key="import_how").options == ["Upload a file"]
+    admin = open_app("pages/import_data.py")
+    assert admin.radio(key="import_how").options == ["Upload a file", "A file on the server"]
