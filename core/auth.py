@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -126,6 +128,12 @@ def password_matches(password_hash: str, password: str) -> bool:
 # A hash to verify against when the account does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH: list[str] = []
 
+LOCKOUT_ATTEMPTS = 5
+LOCKOUT_MINUTES = 15
+_clock = time.monotonic  # tests move it forward
+_failures: dict[tuple[str, str], list[float]] = {}  # (workspace, name) -> times of recent failed sign-ins
+_failures_lock = threading.Lock()
+
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -174,17 +182,44 @@ def set_disabled(store: Store, name: str, disabled: bool, *, by: str) -> None:
 def sign_in(store: Store, name: str, password: str, *, hours: float = SESSION_HOURS) -> tuple[str, Identity]:
     """Check a name and password; return (session token, identity).
 
+    After ``LOCKOUT_ATTEMPTS`` failures for one name within ``LOCKOUT_MINUTES``, that name is refused until the
+    oldest of them is that old, whatever the password: guessing costs time. The count lives in this process (the
+    app's server), for every name, existing or not, so the refusal says nothing about which names exist.
+
     Raises:
-        AuthError: unknown name, wrong password or disabled account (one message for all three).
+        AuthError: unknown name or wrong password (one message for both), a disabled account (said only to whoever
+            gave its password), or too many failures.
     """
-    user = store.get_user((name or "").strip())
+    name = (name or "").strip()
+    key = (str(store.path), name)
+    now = _clock()
+    with _failures_lock:
+        recent = [t for t in _failures.get(key, []) if now - t < LOCKOUT_MINUTES * 60]
+        _failures[key] = recent
+    if len(recent) >= LOCKOUT_ATTEMPTS:
+        wait = max(1, round((LOCKOUT_MINUTES * 60 - (now - recent[0])) / 60))
+        raise AuthError(f"too many failed sign-ins for {name!r}: try again in {wait} min, or ask an admin")
+    user = store.get_user(name)
     if user is None:
         if not _DUMMY_HASH:
             _DUMMY_HASH.append(hash_password(secrets.token_hex(8)))
         password_matches(_DUMMY_HASH[0], password or "")
+        ok = False
+    else:
+        ok = password_matches(user["password_hash"], password or "")
+    if not ok:
+        with _failures_lock:
+            if len(_failures) > 10_000:  # names tried once long ago: forget them, so the table cannot grow forever
+                for stale in [
+                    k for k, times in _failures.items() if not times or now - times[-1] >= LOCKOUT_MINUTES * 60
+                ]:
+                    del _failures[stale]
+            _failures.setdefault(key, []).append(now)
         raise AuthError("wrong name or password")
-    if not password_matches(user["password_hash"], password or "") or user["disabled"]:
-        raise AuthError("wrong name or password" if not user["disabled"] else "this account is disabled")
+    if user["disabled"]:
+        raise AuthError("this account is disabled: ask an admin")
+    with _failures_lock:
+        _failures.pop(key, None)
     token = secrets.token_urlsafe(32)
     store.create_session(_token_hash(token), user["name"], timedelta(hours=hours))
     return token, Identity(user["name"], user["role"])

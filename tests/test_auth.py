@@ -22,6 +22,11 @@ DATA = Path(__file__).parent / "data" / "pages"
 RECIPE = "steps:\n  - filter: {status: not_rejected}\n"
 
 
+@pytest.fixture(autouse=True)
+def _no_lockouts_between_tests():
+    auth._failures.clear()
+
+
 @pytest.fixture
 def store(tmp_path):
     with Store(tmp_path / "ws.duckdb") as s:
@@ -277,3 +282,30 @@ def test_a_session_cannot_outlive_its_account(store):
     store.create_session("deadbeef", "ghost", timedelta(hours=1))  # a session row whose account does not exist
     assert auth.resume(store, token).name == "lena"
     assert store.use_session("deadbeef", timedelta(hours=1)) is None
+
+
+def test_five_failed_sign_ins_lock_the_name_for_a_while_whatever_the_password(store, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(auth, "_clock", lambda: now[0])
+    for _ in range(auth.LOCKOUT_ATTEMPTS):
+        with pytest.raises(auth.AuthError, match="wrong name or password"):
+            auth.sign_in(store, "ann", "guess-guess")
+    with pytest.raises(auth.AuthError, match="too many failed sign-ins for 'ann': try again in 15 min"):
+        auth.sign_in(store, "ann", "ann-password")  # even the right password
+    assert auth.sign_in(store, "lena", "lena-password")[1].name == "lena"  # other names are not affected
+    for _ in range(auth.LOCKOUT_ATTEMPTS):  # a name that does not exist locks the same way: nothing is revealed
+        with pytest.raises(auth.AuthError, match="wrong name or password"):
+            auth.sign_in(store, "nobody", "guess-guess")
+    with pytest.raises(auth.AuthError, match="too many failed sign-ins for 'nobody'"):
+        auth.sign_in(store, "nobody", "guess-guess")
+
+    now[0] += auth.LOCKOUT_MINUTES * 60
+    assert auth.sign_in(store, "ann", "ann-password")[1].name == "ann"
+
+
+def test_a_disabled_account_is_named_only_to_whoever_knows_its_password(store):
+    auth.set_disabled(store, "ann", True, by="root")
+    with pytest.raises(auth.AuthError, match=r"^wrong name or password$"):
+        auth.sign_in(store, "ann", "wrong-password")
+    with pytest.raises(auth.AuthError, match="disabled"):
+        auth.sign_in(store, "ann", "ann-password")
