@@ -9,6 +9,7 @@ import json
 import pytest
 from page_workspace import finish_job, load, new_workspace, open_app
 from test_cli import RECORDS, run_cli, write_jsonl
+from tiny_models import build_reward_model
 
 from core.errors import ModelUnavailable
 from core.importer import import_file
@@ -38,37 +39,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def reward_model(tmp_path_factory):
     """A 2-layer BERT reward model with a word-level tokenizer, built and saved offline (random weights)."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
-    vocab = {w: i for i, w in enumerate(specials + WORDS)}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
-    )
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=1,
-        pad_token_id=0,
-    )
-    folder = tmp_path_factory.mktemp("necessity-reward")
-    BertForSequenceClassification(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return build_reward_model(tmp_path_factory.mktemp("necessity-reward"), WORDS, max_positions=128)
 
 
 def chat(*turns, system=None):

@@ -1,4 +1,5 @@
 import pytest
+from tiny_models import build_reward_model
 
 from core.errors import ModelUnavailable
 from core.scoring import get_scorer
@@ -10,38 +11,7 @@ WORDS = [word for sentence in SENTENCES for word in sentence.split()]
 @pytest.fixture(scope="module")
 def tiny_reward_model(tmp_path_factory):
     """A 2-layer BERT reward model with a word-level tokenizer, built and saved offline (random weights)."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
-    vocab = {w: i for i, w in enumerate(specials + WORDS)}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]"
-    )
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=1,
-        pad_token_id=0,
-    )
-    model = BertForSequenceClassification(config).eval()
-    folder = tmp_path_factory.mktemp("tiny-reward")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return build_reward_model(tmp_path_factory.mktemp("tiny-reward"), WORDS, max_positions=64)
 
 
 def chat(user, answer):
