@@ -79,7 +79,14 @@ with st.form("score_form"):
         if settings.device in ("auto", "cpu", "cuda", "mps")
         else 0,
     )
-    dtype = e2.selectbox("Precision", ["auto", "fp32", "bf16", "fp16"])
+    dtypes = ["auto", "fp32", "bf16", "fp16"]
+    dtype = e2.selectbox(
+        "Precision",
+        dtypes,
+        index=dtypes.index(settings.dtype) if settings.dtype in dtypes else 0,
+        help="auto: bf16 on a GPU, fp32 on a CPU. bf16 on a CPU with bf16 matmuls (AVX512-BF16, AMX) scores IFD "
+        "about 2x faster; ranks barely move but scores are not identical to fp32.",
+    )
     start = st.form_submit_button(
         "Start scoring", type="primary", key="score_go", disabled=_common.job_running(store, "score_job")
     )
