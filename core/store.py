@@ -392,7 +392,11 @@ class Store:
                 with self._transaction() as cur:
                     return fn(cur)
             except duckdb.TransactionException as ex:
-                if "conflict" not in str(ex).lower() or attempt == retries - 1:
+                # Two writers touching one row conflict at once; two inserting one new key fail only at commit,
+                # as a constraint violation. Either way the other writer won: run again and see its result.
+                message = str(ex).lower()
+                lost = "conflict" in message or ("failed to commit" in message and "constraint violation" in message)
+                if not lost or attempt == retries - 1:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
@@ -525,9 +529,23 @@ class Store:
             WinnowError: an account with this name exists.
         """
 
+        first_attempt_was_first_admin = []
+        someone_else_first = (
+            "someone else created this workspace's first admin a moment ago: sign in with that account, or ask "
+            "its admin for one"
+        )
+
         def body(cur):
             if cur.execute("SELECT count(*) FROM users").fetchall()[0][0]:
+                if first_attempt_was_first_admin:
+                    raise PermissionDenied(someone_else_first)
                 self.authorize(by, "users")
+            else:
+                # Two people creating a new workspace's first admin at once (with different names) would both see
+                # no accounts, and DuckDB does not conflict on different keys. Both write this one row instead:
+                # one of them fails, and its retry (see _retrying) finds the other's admin.
+                first_attempt_was_first_admin.append(True)
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('first_admin', ?)", [name])
             if cur.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchall():
                 raise WinnowError(f"an account named {name!r} already exists; choose another name")
             now = _now()
@@ -538,7 +556,13 @@ class Store:
                 [now, by, json.dumps({"name": name, "role": role})],
             )
 
-        self._retrying(body)
+        try:
+            self._retrying(body)
+        except duckdb.ConstraintException:
+            # DuckDB raises this before commit when a writer that started later committed the same key first
+            if first_attempt_was_first_admin:
+                raise PermissionDenied(someone_else_first) from None
+            raise WinnowError(f"an account named {name!r} already exists; choose another name") from None
 
     def update_user(self, name: str, *, by: str, **fields) -> None:
         """Change an account's role, password_hash or disabled flag; end its sessions. Only admins change others'

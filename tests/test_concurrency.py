@@ -207,3 +207,31 @@ def test_a_scoring_job_runs_while_people_review_and_no_lock_error_reaches_them(t
     # Every content the reviewers' edits created was scored by the last pass.
     assert store.count_unscored("heuristics", store.scorer_keys()["heuristics"]["key"])[0] == 0
     store.close()
+
+
+def test_two_people_creating_the_first_admin_at_once_make_one_admin(tmp_path):
+    from core import auth
+    from core.errors import PermissionDenied
+
+    password_hash = auth.hash_password("a long enough password")
+    for trial in range(8):  # before the fix, half the trials here made several admins
+        with Store(tmp_path / f"new{trial}.duckdb") as store:
+            gate = threading.Barrier(6)
+            made, refused = [], []
+
+            def create(n, store=store, gate=gate, made=made, refused=refused):
+                gate.wait()
+                try:
+                    store.insert_user(f"admin{n}", "admin", password_hash, by=f"admin{n}")
+                    made.append(n)
+                except PermissionDenied as error:
+                    refused.append(str(error))
+
+            threads = [threading.Thread(target=create, args=(n,)) for n in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len(made) == 1 and len(refused) == 5, (made, refused)
+            assert [u["name"] for u in store.users()] == [f"admin{made[0]}"]
+            assert all("first admin a moment ago" in r or "not an enabled account" in r for r in refused)
