@@ -13,6 +13,7 @@ and ``export_selection`` writes one file per stage (``NAME.stage1.jsonl``, ``NAM
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -261,6 +262,9 @@ def run_selection(
     for entry in log:
         if entry["step"] in plans:
             entry["plan"] = plans[entry["step"]]
+        seed = entry["params"].get("seed_selection") if entry["name"] == "mods_necessity" else None
+        if seed is not None:
+            entry["seed"] = _seed_record(store, seed)
     if progress:
         progress(total_steps, total_steps, "saving")
     selected = [ids[int(i)] for i in positions]
@@ -275,6 +279,15 @@ def run_selection(
         user=user,
     )
     return Selection(name.strip(), selected, stage_of, log, yaml_text, digest, n)
+
+
+def _seed_record(store: Store, name: str) -> dict:
+    """What a saved selection used as a seed held when it was used: the recipe hash names the recipe, not its
+    result, so the log also keeps the member count and a SHA-256 of the member ids in order."""
+    info = store.get_selection(name, with_log=False)
+    members = store.selection_ids(name)
+    digest = hashlib.sha256("\n".join(members).encode("utf-8")).hexdigest()
+    return {"name": name, "recipe_hash": info["recipe_hash"], "samples": len(members), "members_sha256": digest}
 
 
 # --- what a selection changes --------------------------------------------------------------------------------------

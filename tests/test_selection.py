@@ -6,6 +6,7 @@ and their exports are identical files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -219,6 +220,15 @@ def test_mods_necessity_adds_to_a_saved_seed(tmp_path):
         assert result.ids == [ids[i] for i in seed] + [ids[i] for _, i in added]
         assert 0 < len(added) < len(quality) - 3
         assert [e["out"] for e in result.log] == [len(quality), 3 + len(added)]
+        # the log (and so every export's manifest) says what the seed held when it was used
+        seed_ids = [ids[i] for i in seed]
+        assert result.log[1]["seed"] == {
+            "name": "seed",
+            "recipe_hash": "",
+            "samples": 3,
+            "members_sha256": hashlib.sha256("\n".join(seed_ids).encode()).hexdigest(),
+        }
+        assert s.get_selection("mods")["log"][1]["seed"]["samples"] == 3
 
         with pytest.raises(RecipeError, match=r"step 2 \(mods_necessity\).*no saved selection named 'tuned'"):
             run_selection(s, recipe.replace("seed,", "tuned,"), name="x", user=USER)
