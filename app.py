@@ -5,6 +5,7 @@ Run with ``streamlit run app.py`` (``make run`` loads the demo data first).
 
 import streamlit as st
 
+from core.errors import WinnowError
 from core.settings import keep_new_files_private
 from pages import _common
 
@@ -28,6 +29,11 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="Winnow", layout="wide")
+try:
+    _common.settings()
+except WinnowError as error:  # a malformed WINNOW_* variable: say which, not a traceback
+    st.error(f"Winnow cannot start: {error}. Fix that environment variable and restart the app.", icon="🚫")
+    st.stop()
 st.session_state.setdefault(_common.WORKSPACE_KEY, str(_common.settings().db))
 store, problem = _common.open_chosen_workspace()
 who = _common.signed_in(store)

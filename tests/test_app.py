@@ -69,6 +69,16 @@ def test_a_file_that_is_not_a_workspace_is_a_one_line_error(store, tmp_path):
     assert at.sidebar.text_input[0].value == str(store.path)  # still in the workspace that opens
 
 
+def test_a_malformed_setting_is_a_one_line_error_naming_the_variable(store, monkeypatch):
+    monkeypatch.setenv("WINNOW_SESSION_HOURS", "a week")
+
+    at = AppTest.from_file(APP, default_timeout=30).run()
+
+    assert not at.exception
+    assert "WINNOW_SESSION_HOURS='a week'" in at.error[0].value and "restart" in at.error[0].value
+    assert not at.text_input  # nothing else ran: no sign-in form
+
+
 def test_jobs_left_running_by_a_dead_process_are_failed_on_startup(tmp_path, monkeypatch):
     db = tmp_path / "crashed.duckdb"
     with Store(db) as previous:  # an earlier app process that died mid-job
