@@ -1,6 +1,5 @@
 import importlib.util
 import json
-import time
 
 import pytest
 
@@ -101,12 +100,10 @@ def test_bundled_lm_is_converted_once_and_then_loaded_from_the_cache(bundled_lm)
     # the same process gets the same objects back without loading again
     again = load_causal_lm("", device="cpu", dtype="fp32", cache_dir=load_settings().cache_dir)
     assert again[0] is model and again[2].load_seconds == info.load_seconds
-    # a new process (simulated by forgetting) loads the safetensors cache quickly, not the GGUF
+    # a new process (simulated by forgetting) loads the safetensors cache, not the GGUF
     models.forget_models()
     try:
-        started = time.perf_counter()
         fresh, _, fresh_info = load_causal_lm("", device="cpu", dtype="fp32", cache_dir=load_settings().cache_dir)
-        assert time.perf_counter() - started < 10
         assert fresh_info.path == str(cache)
         import torch
 

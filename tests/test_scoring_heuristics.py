@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from core.scoring import get_scorer
@@ -135,18 +133,77 @@ def test_empty_and_short_answers():
     assert short["h_answer_short"] and not short["h_answer_empty"]
 
 
-def test_scorer_returns_one_row_per_sample_fast_enough_for_the_importer():
+def test_scorer_returns_one_row_per_sample_in_order():
     scorer = get_scorer("heuristics")
     assert scorer.key.startswith("heuristics/v1/")
     answer = (
         "Photosynthesis happens in the chloroplasts. Light reactions split water and make ATP; the Calvin "
-        "cycle then fixes carbon dioxide into sugar. " * 6
+        "cycle then fixes carbon dioxide into sugar. "
     )
-    samples = [chat(f"Question {i}: how does photosynthesis work in plants?", answer) for i in range(1000)]
+    samples = [chat(f"Question {i}: how does photosynthesis work in plants?", answer * (1 + i % 7)) for i in range(300)]
     with scorer:
-        scorer.score_batch(samples[:10])  # language table loaded in setup; warm the regexes
-        started = time.perf_counter()
         rows = scorer.score_batch(samples)
-        elapsed = time.perf_counter() - started
-    assert len(rows) == 1000 and all(r["h_prompt_lang"] == "en" for r in rows)
-    assert elapsed < 2.0, f"{1000 / elapsed:.0f} samples/s"
+    assert len(rows) == 300 and all(r["h_prompt_lang"] == "en" for r in rows)
+    assert [r["h_answer_chars"] for r in rows] == [len(answer * (1 + i % 7)) for i in range(300)]
+
+
+LANGUAGE_TEXTS = [
+    "The committee will meet on Tuesday to review the budget and the hiring plan for next year.",
+    "请用三句话介绍一下长城的历史，以及它在今天的意义。",
+    "Le comité se réunira mardi pour examiner le budget et le plan d'embauche de l'année prochaine.",
+    "El comité se reunirá el martes para revisar el presupuesto y el plan de contratación del próximo año.",
+    "Der Ausschuss trifft sich am Dienstag, um das Budget und den Einstellungsplan für das nächste Jahr zu prüfen.",
+    "委員会は火曜日に集まり、来年の予算と採用計画を見直します。",
+    "Комитет соберётся во вторник, чтобы рассмотреть бюджет и план найма на следующий год.",
+    "THE COMMITTEE WILL MEET ON TUESDAY TO REVIEW THE BUDGET AND THE HIRING PLAN.",
+    "```python\ndef add(a, b):\n    return a + b\n```\nThis function adds two numbers and returns the sum to the caller.",
+    "ok",
+    "",
+    "Translate to French: good morning, how are you today? Bonjour, comment allez-vous aujourd'hui ?",
+    "佢哋今日去咗飲茶，食咗好多點心，仲講咗好耐嘢先返屋企。",
+    "word " * 400,
+]
+
+
+def test_batched_language_detection_equals_py3langid_one_text_at_a_time():
+    from core.scoring.heuristics import (
+        _MAIN_LANGUAGE,
+        LANG_MIN_CONFIDENCE,
+        _language_identifier,
+        _language_probabilities,
+        _prose,
+        detect_languages,
+    )
+
+    identifier = _language_identifier()
+
+    def one_at_a_time(text):  # the library's own per-text path, pooled as the docstring says
+        prose = _prose(text)
+        if prose is None:
+            return None
+        pooled = {}
+        for lang, probability in identifier.rank(prose)[:8]:
+            pooled[_MAIN_LANGUAGE.get(lang, lang)] = pooled.get(_MAIN_LANGUAGE.get(lang, lang), 0.0) + probability
+        lang, confidence = max(pooled.items(), key=lambda item: item[1])
+        return lang if confidence >= LANG_MIN_CONFIDENCE else None
+
+    found = detect_languages(LANGUAGE_TEXTS)
+    assert found == [one_at_a_time(t) for t in LANGUAGE_TEXTS]
+    assert found[:7] == ["en", "zh", "fr", "es", "de", "ja", "ru"]
+    assert found[9:11] == [None, None]  # too few letters
+    assert found[12] == "zh"  # Cantonese pooled under Chinese
+    labels = list(dict.fromkeys(identifier.nb_classes))
+    texts = [t for t in LANGUAGE_TEXTS if t]
+    for text, row in zip(texts, _language_probabilities(texts), strict=True):
+        expected = dict(identifier.rank(text))
+        assert row.tolist() == pytest.approx([expected[label] for label in labels], abs=1e-5)
+    assert detect_languages([]) == []
+
+
+def test_the_scorer_batch_equals_one_sample_at_a_time():
+    from core.scoring.heuristics import heuristics_batch
+
+    samples = [chat(a, b) for a, b in zip(LANGUAGE_TEXTS, reversed(LANGUAGE_TEXTS), strict=True)]
+    samples.append({"messages": [{"role": "user", "content": LANGUAGE_TEXTS[1]}]})  # no answer
+    assert heuristics_batch(samples) == [heuristics(s) for s in samples]
+    assert get_scorer("heuristics").score_batch(samples) == [heuristics(s) for s in samples]
