@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 
 from core.errors import Cancelled, WinnowError
+from core.scoring.base import use_default_threads
 from core.store import Store
 
 log = logging.getLogger("winnow")
@@ -49,6 +50,7 @@ def start_job(
             raise Cancelled(f"{kind} job {job_id} was cancelled")
 
     def run() -> None:
+        use_default_threads()  # not the one thread an IFD run's workers leave new threads with meanwhile
         store.update_job(job_id, status="running")
         try:
             result = work(progress)

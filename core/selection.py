@@ -228,6 +228,11 @@ def run_selection(
     data = fetch_inputs(store, resolved)
     ids = data["id"]
     n = len(ids)
+    seeds = {
+        step.params["seed_selection"]: _seed_record(store, step.params["seed_selection"], data)
+        for step in resolved.steps
+        if step.name == "mods_necessity" and step.params["seed_selection"] is not None
+    }
 
     def step_progress(number: int, step: Step) -> None:
         if progress:
@@ -264,7 +269,7 @@ def run_selection(
             entry["plan"] = plans[entry["step"]]
         seed = entry["params"].get("seed_selection") if entry["name"] == "mods_necessity" else None
         if seed is not None:
-            entry["seed"] = _seed_record(store, seed)
+            entry["seed"] = seeds[seed]
     if progress:
         progress(total_steps, total_steps, "saving")
     selected = [ids[int(i)] for i in positions]
@@ -281,13 +286,14 @@ def run_selection(
     return Selection(name.strip(), selected, stage_of, log, yaml_text, digest, n)
 
 
-def _seed_record(store: Store, name: str) -> dict:
-    """What a saved selection used as a seed held when it was used: the recipe hash names the recipe, not its
-    result, so the log also keeps the member count and a SHA-256 of the member ids in order."""
-    info = store.get_selection(name, with_log=False)
-    members = store.selection_ids(name)
+def _seed_record(store: Store, name: str, data: dict) -> dict:
+    """What a saved selection used as a seed held in the inputs the steps read: its recipe hash names the recipe,
+    not its result, so the log also keeps the member count and a SHA-256 of the member ids in seed order."""
+    place = np.asarray(data[select.selection_input(name)], dtype=np.int64)
+    members = [data["id"][int(i)] for i in np.flatnonzero(place >= 0)[np.argsort(place[place >= 0], kind="stable")]]
     digest = hashlib.sha256("\n".join(members).encode("utf-8")).hexdigest()
-    return {"name": name, "recipe_hash": info["recipe_hash"], "samples": len(members), "members_sha256": digest}
+    recipe_hash = store.get_selection(name, with_log=False)["recipe_hash"]
+    return {"name": name, "recipe_hash": recipe_hash, "samples": len(members), "members_sha256": digest}
 
 
 # --- what a selection changes --------------------------------------------------------------------------------------

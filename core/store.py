@@ -558,8 +558,10 @@ class Store:
 
         try:
             self._retrying(body)
-        except duckdb.ConstraintException:
+        except duckdb.ConstraintException as error:
             # DuckDB raises this before commit when a writer that started later committed the same key first
+            if "duplicate key" not in str(error).lower():
+                raise
             if first_attempt_was_first_admin:
                 raise PermissionDenied(someone_else_first) from None
             raise WinnowError(f"an account named {name!r} already exists; choose another name") from None

@@ -85,7 +85,7 @@ with st.form("score_form"):
         dtypes,
         index=dtypes.index(settings.dtype) if settings.dtype in dtypes else 0,
         help="auto: bf16 on a GPU, fp32 on a CPU. bf16 on a CPU with bf16 matmuls (AVX512-BF16, AMX) scores IFD "
-        "about 2x faster; ranks barely move but scores are not identical to fp32.",
+        "about 1.8x faster; ranks barely move but scores are not identical to fp32.",
     )
     start = st.form_submit_button(
         "Start scoring", type="primary", key="score_go", disabled=_common.job_running(store, "score_job")

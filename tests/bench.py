@@ -213,11 +213,13 @@ def _demo_samples(limit: int) -> list[dict]:
 
 
 def bench_ifd() -> None:
-    """The batched IFD engine against a plain per-sample loop of the spec, same samples, same model, one run."""
+    """The batched IFD engine against a plain per-sample loop of the spec: same samples and model, in one process,
+    each timed twice (alternating) and its best kept."""
     import torch
 
     from core.models import load_causal_lm
-    from core.scoring.ifd import cpu_workers, ifd_batched, ifd_reference, prepare_inputs
+    from core.scoring.base import cpu_workers
+    from core.scoring.ifd import ifd_batched, ifd_reference, prepare_inputs
     from core.settings import load_settings
 
     model, tok, info = load_causal_lm("", device="auto", dtype="auto", cache_dir=load_settings().cache_dir)
@@ -262,7 +264,7 @@ def _ifd_cpu_ceiling(model, items, tokens: int, t_ref: float, t_eng: float) -> N
     import torch
     import torch.nn.functional as F
 
-    from core.scoring.ifd import _run_side_by_side, cpu_workers
+    from core.scoring.base import cpu_workers, run_side_by_side
 
     body = model.get_decoder()
     body_params = sum(p.numel() for p in body.parameters()) - body.get_input_embeddings().weight.numel()
@@ -278,9 +280,9 @@ def _ifd_cpu_ceiling(model, items, tokens: int, t_ref: float, t_eng: float) -> N
     w = torch.randn(config.intermediate_size, config.hidden_size)
     workers = cpu_workers()
     jobs = 40 * workers
-    _run_side_by_side(lambda _: F.linear(a, w), list(range(workers)), workers)
+    run_side_by_side(lambda _: F.linear(a, w), list(range(workers)), workers)
     t0 = time.perf_counter()
-    _run_side_by_side(lambda _: F.linear(a, w), list(range(jobs)), workers)
+    run_side_by_side(lambda _: F.linear(a, w), list(range(jobs)), workers)
     peak = 2 * a.shape[0] * w.shape[0] * w.shape[1] * jobs / (time.perf_counter() - t0)
     print(
         f"         matmul work: the engine does {eng_flops / ref_flops:.0%} of the loop's; loop "
@@ -316,7 +318,8 @@ def bench_signals() -> None:
     """The heuristics scorer (run on every import) against the same signals with py3langid one text at a time."""
     from core.scoring import heuristics as H
 
-    samples = _demo_samples(400) * 10
+    demo = _demo_samples(400)
+    samples = demo * 10
     H._language_tables()
 
     def one_text_at_a_time(text):  # py3langid's own per-text walk, pooled as detect_languages does
@@ -351,7 +354,7 @@ def bench_signals() -> None:
     same = sum(a == b for a, b in zip(old, new, strict=True))
     n = len(samples)
     print(
-        f"signals  heuristics on {n:,} demo samples: {n / t_new:,.0f} samples/s with batched language ID, "
+        f"signals  heuristics on the {len(demo)} demo samples x 10: {n / t_new:,.0f} samples/s with batched language ID, "
         f"{n / t_old:,.0f}/s one text at a time = {t_old / t_new:.2f}x; {same:,} of {n:,} rows identical; "
         f"1M samples ~{1_000_000 / (n / t_new) / 60:.0f} min on one core"
     )

@@ -1,8 +1,11 @@
+import threading
+import time
+
 import pytest
 
 from core.errors import Cancelled
 from core.scoring import available_scorers, get_scorer
-from core.scoring.base import Scorer, batches_by_budget, estimate_tokens, iter_scored, register
+from core.scoring.base import Scorer, batches_by_budget, estimate_tokens, iter_scored, register, run_side_by_side
 
 
 def make(n, cost):
@@ -95,3 +98,71 @@ def test_iter_scored_yields_each_batch_with_its_rows_and_honours_cancel():
     with pytest.raises(Cancelled):
         for _ in iter_scored(scorer, samples, token_budget=100, max_batch=2, cancelled=lambda: next(calls) >= 2):
             pass
+
+
+def _new_thread_count() -> int:
+    import torch
+
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_side_by_side_runs_every_job_once_on_single_threaded_workers():
+    import torch
+
+    seen, lock = [], threading.Lock()
+
+    def work(job):
+        with lock:
+            seen.append((job, torch.get_num_threads(), torch.is_inference_mode_enabled(), threading.get_ident()))
+
+    default = _new_thread_count()
+    caller = torch.get_num_threads()
+    run_side_by_side(work, list(range(50)), workers=3)
+    assert sorted(job for job, *_ in seen) == list(range(50))
+    assert {(threads, inference) for _, threads, inference, _ in seen} == {(1, True)}
+    assert len({ident for *_, ident in seen}) <= 3
+    # neither the caller's thread count nor the one new threads start with is left at the workers' 1
+    assert torch.get_num_threads() == caller and _new_thread_count() == default
+
+
+def test_a_job_started_while_workers_run_gets_the_default_thread_count(tmp_path):
+    import torch
+
+    from core import jobs
+    from core.store import Store
+
+    default = _new_thread_count()
+    if default < 2:
+        torch.set_num_threads(2)  # make the default distinguishable from the workers' 1
+    try:
+        with Store(tmp_path / "ws.duckdb") as store:
+            counts = []
+
+            def start_a_job(_):
+                job = jobs.start_job(
+                    store, "score", {}, lambda progress: counts.append(torch.get_num_threads()), user="u"
+                )
+                jobs.wait(job, timeout=30)
+
+            run_side_by_side(start_a_job, [0, 1], workers=2)
+        assert counts == [max(default, 2)] * 2
+    finally:
+        torch.set_num_threads(default)
+
+
+def test_a_workers_error_reaches_the_caller_and_stops_the_rest():
+    done = []
+
+    def work(job):
+        if job == 3:
+            raise RuntimeError("out of memory in batch 3")
+        time.sleep(0.01)
+        done.append(job)
+
+    with pytest.raises(RuntimeError, match="batch 3"):
+        run_side_by_side(work, list(range(100)), workers=2)
+    assert len(done) < 99  # the other thread stopped instead of draining the queue

@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
 
@@ -249,3 +251,97 @@ def finite_or_none(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+# --- side by side on a CPU -----------------------------------------------------------------------------------------
+
+MAX_CPU_WORKERS = 8  # measured on 2 cores only; past a few, the workers' Python would queue for the GIL
+
+
+def cpu_workers() -> int:
+    """Forward passes to run side by side on a CPU: one per intra-op thread torch would use, at most 8."""
+    import torch
+
+    return max(1, min(torch.get_num_threads(), MAX_CPU_WORKERS))
+
+
+# Worker threads call torch.set_num_threads(1). That sets their own OpenMP and MKL thread counts, which is the point,
+# but also the default every *new* thread starts with. Putting the default back while the workers run costs them
+# ~8 % here (measured; the workers' own counts stay 1, so it is some process-wide state in the libraries), so it is
+# put back when they finish. A thread that first touches torch in between would keep 1 thread for its whole life:
+# job threads (core.jobs) therefore set theirs from ``default_threads()`` when they start.
+_thread_default_lock = threading.Lock()
+_thread_default: int | None = None
+_side_by_side_runs = 0
+
+
+def _on_fresh_thread(fn):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(fn()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def default_threads() -> int | None:
+    """torch's thread count for new threads as it was before any side-by-side run, or None before the first run."""
+    return _thread_default
+
+
+def use_default_threads() -> None:
+    """Give the calling (new) thread the default torch thread count, if a side-by-side run may have hidden it."""
+    import sys
+
+    if _thread_default is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(_thread_default)
+
+
+def run_side_by_side(work: Callable[[object], None], jobs: list, workers: int) -> None:
+    """Run ``work(job)`` for every job on ``workers`` threads that pull from one queue, each op single-threaded,
+    under ``torch.inference_mode``.
+
+    For models whose matmuls are too small to split well across cores, this beats one job at a time on all cores.
+    Give the longest jobs first, so the last one to finish is short. The first error stops the other threads (they
+    finish the job in hand) and is raised here; so does an interrupt of the caller.
+    """
+    import torch
+
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    for job in jobs:
+        pending.put(job)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                while not stop.is_set():
+                    try:
+                        job = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    work(job)
+        except BaseException as error:  # handed to the caller's thread below
+            errors.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=loop, name=f"winnow-side-by-side-{n}", daemon=True) for n in range(workers)]
+    global _thread_default, _side_by_side_runs
+    with _thread_default_lock:
+        if _side_by_side_runs == 0:  # no workers of ours hold the default at 1: read it (from a fresh thread)
+            _thread_default = _on_fresh_thread(torch.get_num_threads)
+        _side_by_side_runs += 1
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        stop.set()  # an interrupted caller leaves no worker draining the queue behind it
+        with _thread_default_lock:
+            _side_by_side_runs -= 1
+            if _side_by_side_runs == 0:  # from a fresh thread, so the caller's own count is untouched
+                _on_fresh_thread(lambda: torch.set_num_threads(_thread_default))
+    if errors:
+        raise errors[0]

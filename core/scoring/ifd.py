@@ -36,11 +36,9 @@ Two implementations, which agree to ~1e-6:
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from dataclasses import dataclass, field
 
-from core.scoring.base import Scorer, estimate_tokens, finite_or_none, register
+from core.scoring.base import Scorer, cpu_workers, estimate_tokens, finite_or_none, register, run_side_by_side
 
 log = logging.getLogger("winnow")
 
@@ -247,68 +245,6 @@ def _split_head(model):
     return body, head
 
 
-def cpu_workers() -> int:
-    """Forward passes the CPU engine runs side by side: one per intra-op thread torch would otherwise use."""
-    import torch
-
-    return max(1, torch.get_num_threads())
-
-
-# torch's intra-op thread count is per thread, but ``torch.set_num_threads`` also sets the default that new threads
-# start with. The first engine run to start saves that default and the last to finish puts it back.
-_threads_lock = threading.Lock()
-_threads_users = 0
-_threads_saved = 0
-
-
-def _run_side_by_side(work, jobs: list, workers: int) -> None:
-    """``work(job)`` for every job, on ``workers`` threads pulling from one queue, each op single-threaded.
-
-    On a CPU this is faster than one pass at a time over all cores: the model's matmuls (576 x 1536 for SmolLM2) are
-    too small for two threads to share well (MKL reaches ~90 GFLOP/s on one core here but only ~140 on two), and the
-    elementwise ops between them run on both cores at once instead of waiting for each other. Longest jobs come
-    first, so the last one to finish is short. The first error stops the other threads and is raised here.
-    """
-    import torch
-
-    global _threads_users, _threads_saved
-    pending = queue.SimpleQueue()
-    for job in jobs:
-        pending.put(job)
-    errors: list[BaseException] = []
-
-    def loop() -> None:
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                while not errors:
-                    try:
-                        job = pending.get_nowait()
-                    except queue.Empty:
-                        return
-                    work(job)
-        except BaseException as error:  # handed to the caller's thread below
-            errors.append(error)
-
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_saved = torch.get_num_threads()
-        _threads_users += 1
-    try:
-        threads = [threading.Thread(target=loop, name=f"winnow-ifd-{n}", daemon=True) for n in range(workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_saved)
-    if errors:
-        raise errors[0]
-
-
 def ifd_batched(
     model,
     tokenizer,
@@ -329,7 +265,9 @@ def ifd_batched(
     - The LM head (49k x hidden for SmolLM2, a fifth of the model's FLOPs per token) runs only on the rows that
       predict answer tokens, gathered from the body's hidden states, in chunks to bound memory. Losses are
       computed in fp32 with ``cross_entropy``, whatever the model's dtype.
-    - On a CPU, ``workers`` batches run side by side, one core each (see ``_run_side_by_side``).
+    - On a CPU, ``workers`` batches run side by side, one core each (see ``run_side_by_side``): SmolLM2's
+      576 x 1536 matmuls are too small for two threads to share well (MKL reaches ~98 GFLOP/s on one
+      core here but ~140 on two), and the elementwise work between them overlaps.
 
     Args:
         token_budget: padded tokens per forward pass: ~512 suits a CPU, 16k or more a GPU.
@@ -395,7 +333,7 @@ def ifd_batched(
 
     workers = (workers or cpu_workers()) if device.type == "cpu" else 1
     if workers > 1 and len(batches) > 1:
-        _run_side_by_side(score, batches, workers)
+        run_side_by_side(score, batches, workers)
     else:
         with torch.inference_mode():
             for batch in batches:
