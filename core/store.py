@@ -529,7 +529,7 @@ class Store:
             WinnowError: an account with this name exists.
         """
 
-        first_attempt_was_first_admin = []
+        saw_no_accounts = []
         someone_else_first = (
             "someone else created this workspace's first admin a moment ago: sign in with that account, or ask "
             "its admin for one"
@@ -537,14 +537,14 @@ class Store:
 
         def body(cur):
             if cur.execute("SELECT count(*) FROM users").fetchall()[0][0]:
-                if first_attempt_was_first_admin:
+                if saw_no_accounts:
                     raise PermissionDenied(someone_else_first)
                 self.authorize(by, "users")
             else:
                 # Two people creating a new workspace's first admin at once (with different names) would both see
                 # no accounts, and DuckDB does not conflict on different keys. Both write this one row instead:
                 # one of them fails, and its retry (see _retrying) finds the other's admin.
-                first_attempt_was_first_admin.append(True)
+                saw_no_accounts.append(True)
                 cur.execute("INSERT OR REPLACE INTO meta VALUES ('first_admin', ?)", [name])
             if cur.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchall():
                 raise WinnowError(f"an account named {name!r} already exists; choose another name")
@@ -562,7 +562,7 @@ class Store:
             # DuckDB raises this before commit when a writer that started later committed the same key first
             if "duplicate key" not in str(error).lower():
                 raise
-            if first_attempt_was_first_admin:
+            if saw_no_accounts:
                 raise PermissionDenied(someone_else_first) from None
             raise WinnowError(f"an account named {name!r} already exists; choose another name") from None
 
