@@ -76,10 +76,14 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
 # data-juicer strips these from each word before counting n-grams; punctuation only words disappear
 _STRIP = "".join(sorted(set(" \t\n\r!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»…–—·、。，！？；：（）《》【】「」『』")))
-_FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
-_CODE_BLOCK = re.compile(r"(```|~~~).*?(\1|\Z)", re.DOTALL)
+# Every pattern here runs over whole answers, so each must cost time linear in the text (tests/test_hardening.py
+# checks this on adversarial texts). A line's indent is ``[^\S\n]*``, whitespace that is not a newline: with ``\s*``
+# the match tried at each of N blank lines ran over all the blank lines after it, O(N^2) (20k newlines took 7 s).
+# The counts are the same: ``^`` is a line start either way, and a fence or a marker belongs to the line it is on.
+_FENCE = re.compile(r"^[^\S\n]*(```|~~~)", re.MULTILINE)
+_CODE_BLOCK = re.compile(r"(```|~~~).*?(\1|\Z)", re.DOTALL)  # each match runs to its closing fence or the end
 _HEADING = re.compile(r"^ {0,3}#{1,6}\s+\S", re.MULTILINE)
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^[^\S\n]*(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
 _LETTERS = re.compile(r"[^\W\d_]")  # letters of any script, CJK included
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 

@@ -1,0 +1,127 @@
+"""Hardening (issue 18): adversarial texts, recipes and races that a security and reliability review found.
+
+Each test here failed on the code before its fix. Nothing races the clock: a cost is compared with the cost of the
+same work on a tenth of the input, in the same run (linear work grows 10x; the quadratic regexes grew 100x), and
+races are made deterministic with barriers and conditions.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import time
+
+import pytest
+
+from core.scoring.heuristics import COLUMNS, heuristics, heuristics_batch
+from core.settings import PROJECT_ROOT
+
+DEMO = PROJECT_ROOT / "data" / "demo"
+
+
+def chat(user: str, answer: str) -> dict:
+    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]}
+
+
+# ------------------------------------------------------------------------------------------------ 1. regexes
+
+# Texts that make a regex with a `\s*` across lines, or a nested quantifier, do quadratic work; each of about n
+# characters. The 5 MB line is ``long_line`` at full size (see test_a_5_mb_line_is_scored).
+ADVERSARIAL_TEXTS = {
+    "newlines": lambda n: "\n" * n,
+    "blank_lines_with_spaces": lambda n: " \n" * (n // 2),
+    "crlf_and_tabs": lambda n: "\t\r\n" * (n // 3),
+    "spaces": lambda n: " " * n,
+    "backticks": lambda n: "`" * n,
+    "fences": lambda n: "```\n" * (n // 4),
+    "unclosed_fence": lambda n: "```" + "x" * n,
+    "tildes": lambda n: "~" * n,
+    "dash_markers": lambda n: "-\n" * (n // 2),
+    "numbered_markers": lambda n: "1.\n" * (n // 3),
+    "indented_star_markers": lambda n: "  *  \n" * (n // 6),
+    "marker_then_blank_lines": lambda n: "- " + "\n" * n,
+    "hashes": lambda n: "#\n" * (n // 2),
+    "seven_hashes": lambda n: "####### " * (n // 8),
+    "repeated_word": lambda n: "word " * (n // 5),
+    "repeated_phrase": lambda n: "I'm sorry, but as an AI " * (n // 24),
+    "long_line": lambda n: "ab" * (n // 2),
+    "cjk": lambda n: "字" * n,
+    "blank_runs_then_text": lambda n: ("\n" * 99 + "x") * (n // 100),
+    "leading_space_then_sure": lambda n: " " * n + "sure",
+}
+
+
+def _cpu_seconds(fn, repeat: int = 3) -> float:
+    """The least CPU time of ``repeat`` calls: CPU time, so other processes on the machine do not count."""
+    best = float("inf")
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            started = time.process_time()
+            fn()
+            best = min(best, time.process_time() - started)
+    finally:
+        gc.enable()
+    return best
+
+
+@pytest.mark.parametrize("shape", ADVERSARIAL_TEXTS)
+def test_signals_cost_grows_linearly_on_adversarial_texts(shape):
+    make = ADVERSARIAL_TEXTS[shape]
+    small, large = make(10_000), make(100_000)
+    heuristics(chat(small, small))  # warm up (language tables, caches)
+    ratio = _cpu_seconds(lambda: heuristics(chat(large, large))) / max(
+        _cpu_seconds(lambda: heuristics(chat(small, small))), 1e-4
+    )
+    # linear work costs ~10x; the quadratic patterns cost ~100x here (and hours on a 200 KB answer)
+    assert ratio < 30, f"{shape}: 10x the text cost {ratio:.0f}x the time"
+
+
+def test_a_5_mb_line_is_scored():
+    line = "ab" * 2_500_000
+    row = heuristics(chat("Repeat this.", line))
+    assert row["h_answer_chars"] == 5_000_000 and row["h_answer_words"] == 1
+    assert row["h_md_list_items"] == row["h_md_headings"] == row["h_code_blocks"] == 0
+    assert row["h_answer_char_rep"] == pytest.approx(0.5, abs=1e-3)  # two 10-grams; the top one (sqrt 2) counts
+
+
+# The patterns before the fix: on ordinary text they must count exactly what the fixed ones count.
+_OLD_FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
+_OLD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
+
+
+def _demo_answers() -> list[str]:
+    texts = []
+    for path in DEMO.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            for turn in record.get("messages") or record.get("conversations") or []:
+                texts.append(turn.get("content") or turn.get("value") or "")
+    texts += [r["output"] for r in json.loads((DEMO / "general_alpaca.json").read_text(encoding="utf-8"))]
+    return texts
+
+
+MARKDOWN = [
+    "Sure! Here is the plan.\n\n## Steps\n\n1. Mix\n2. Bake\n- cool it\n\n```\ncode\n```\n",
+    "Intro\n\n\n   ```python\nx = 1\n```\n\n  ~~~\nmore\n~~~\n* a\n+ b\n10) ten\n",
+    "- item\n\n\n-\tnext\n  -  nested\n\u3000- ideographic space\n\xa0* no-break space\n\r\n1.\r\n",
+    "text ``` not a fence\n````\nfour\n````\n\n\n\f```\nform feed\n\v~~~\n",
+    "-\nfoo\n1.\n\nbar\n*\n",
+]
+
+
+def test_the_fixed_patterns_count_what_the_old_ones_did_on_ordinary_text():
+    texts = _demo_answers() + MARKDOWN
+    assert len(texts) > 300
+    for text in texts:
+        row = heuristics(chat("q", text))
+        assert row["h_md_list_items"] == len(_OLD_LIST_ITEM.findall(text)), text[:80]
+        assert row["h_code_blocks"] == (len(_OLD_FENCE.findall(text)) + 1) // 2, text[:80]
+
+
+def test_adversarial_answers_are_scored_in_a_batch_like_one_by_one():
+    samples = [chat(make(2_000), make(2_000)) for make in ADVERSARIAL_TEXTS.values()]
+    assert heuristics_batch(samples) == [heuristics(s) for s in samples]
+    for row in heuristics_batch(samples):
+        assert set(row) == set(COLUMNS)
