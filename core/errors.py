@@ -166,3 +166,18 @@ class RecipeError(WinnowError):
         if param:
             where.append(f"parameter '{param}'")
         super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
+
+
+def brief(value, limit: int = 80) -> str:
+    """``repr(value)`` in at most about ``limit`` characters, for a message that shows a value a user wrote.
+
+    A value can be huge once expanded (a 50 MB string, a list nested deep, YAML aliases of aliases): reprlib looks
+    at the first few items of each container and a few levels only, so the cost does not depend on the size.
+    """
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxdict, short.maxlist, short.maxtuple, short.maxset = 3, 4, 6, 6, 6
+    short.maxstring = short.maxother = short.maxlong = limit
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import TaxonomyError
+from core.errors import TaxonomyError, brief
 from core.explore import normalize_rows
 
 # --- the taxonomy --------------------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def validate_taxonomy(taxonomy: Sequence[dict]) -> list[dict]:
     seen: dict[str, str] = {}
     for i, label in enumerate(taxonomy):
         if not isinstance(label, dict) or not isinstance(label.get("name"), str):
-            raise TaxonomyError(f"label {i + 1} must be a dict with a string 'name', got {label!r}")
+            raise TaxonomyError(f"label {i + 1} must be a dict with a string 'name', got {brief(label)}")
         name = _clean_name(label["name"])
         if name.casefold() in seen:
             raise TaxonomyError(f"label {name!r} appears twice (as {seen[name.casefold()]!r} and {label['name']!r})")

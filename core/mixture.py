@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import PlanError
+from core.errors import PlanError, brief
 from core.explore import largest_remainder
 
 UNITS = ("samples", "tokens")
@@ -148,7 +148,7 @@ class Plan:
         for r in self.rows:
             if r.label == label:
                 return r
-        raise PlanError(f"the plan has no label {label!r}")
+        raise PlanError(f"the plan has no label {brief(label)}")
 
     def describe_shortfalls(self) -> list[str]:
         """One sentence per short label, for the page: "math: 1,200 of 3,000 samples available (short by 1,800)"."""
@@ -187,7 +187,7 @@ class Plan:
                 _check_unit(data["unit"]), rows, None if budget is None else int(budget), str(data.get("name", ""))
             )
         except (KeyError, TypeError, ValueError) as ex:
-            raise PlanError(f"not a saved plan: {ex!r}") from ex
+            raise PlanError(f"not a saved plan: {brief(ex, 200)}") from ex
         return result
 
 
@@ -248,7 +248,7 @@ def from_json(text: str) -> StagedPlan:
 
 def _check_unit(unit: str) -> str:
     if unit not in UNITS:
-        raise PlanError(f"unknown unit {unit!r}; count in one of {', '.join(UNITS)}")
+        raise PlanError(f"unknown unit {brief(unit)}; count in one of {', '.join(UNITS)}")
     return unit
 
 
@@ -256,9 +256,9 @@ def _amount(value, what: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError) as ex:
-        raise PlanError(f"{what} must be a number, got {value!r}") from ex
+        raise PlanError(f"{what} must be a number, got {brief(value)}") from ex
     if not math.isfinite(value) or value < 0:
-        raise PlanError(f"{what} must be a non-negative number, got {value!r}")
+        raise PlanError(f"{what} must be a non-negative number, got {brief(value)}")
     return value
 
 
@@ -294,9 +294,9 @@ def plan(
         A ``Plan``: per label available, target, planned and shortfall, and the totals.
     """
     _check_unit(unit)
-    avail = {str(k): int(_amount(v, f"available amount of {k!r}")) for k, v in available.items()}
+    avail = {str(k): int(_amount(v, f"available amount of {brief(k)}")) for k, v in available.items()}
     labels = [str(k) for k in targets] + [k for k in avail if k not in {str(t) for t in targets}]
-    values = np.array([_amount(v, f"target of {k!r}") for k, v in targets.items()], dtype=np.float64)
+    values = np.array([_amount(v, f"target of {brief(k)}") for k, v in targets.items()], dtype=np.float64)
     have = np.array([avail.get(label, 0) for label in labels], dtype=np.int64)
     shares: list[float | None] = [None] * len(labels)
     if budget is None:

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import yaml
 
-from core.errors import MissingDependency, RecipeError
+from core.errors import MissingDependency, RecipeError, brief
 
 # --- small helpers -------------------------------------------------------------------------------------------------
 
@@ -799,7 +799,9 @@ def filter_mask(columns: Mapping[str, Any], spec: Mapping[str, Any], *, n: int |
         wanted = [s for s in STATUSES if s != "rejected"] if status == "not_rejected" else status
         wanted = [wanted] if isinstance(wanted, str) else list(wanted)
         if bad := [s for s in wanted if s not in STATUSES]:
-            raise RecipeError(f"unknown status {bad[0]!r}; expected any, not_rejected or one of {', '.join(STATUSES)}")
+            raise RecipeError(
+                f"unknown status {brief(bad[0])}; expected any, not_rejected or one of {', '.join(STATUSES)}"
+            )
         keep &= np.isin(col("status").astype(str), wanted)
     for name, low in (spec.get("min") or {}).items():
         v = _floats(col(name))
@@ -1046,7 +1048,7 @@ def _number(v) -> bool:
 
 def _coerce(value, p: Param):
     """``value`` checked against ``p`` and normalized (ints as int, numbers as float); raises _Bad."""
-    bad = _Bad(f"expected {_expected(p)}, got {value!r}")
+    bad = _Bad(f"expected {_expected(p)}, got {brief(value)}")
     if value is None:
         if p.nullable:
             return None
@@ -1104,12 +1106,12 @@ def _check_step(number: int, name: str, raw, lines: dict[str, int], line: int | 
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise RecipeError(f"expected a mapping of parameters, got {raw!r}", step=number, step_name=name, line=line)
+        raise RecipeError(f"expected a mapping of parameters, got {brief(raw)}", step=number, step_name=name, line=line)
     # YAML 1.1 reads the keys true/false (filter) as booleans.
     raw = {({True: "true", False: "false"}.get(k, k) if isinstance(k, bool) else k): v for k, v in raw.items()}
     params = {}
     for key, value in raw.items():
-        where = {"step": number, "step_name": name, "param": str(key), "line": lines.get(str(key), line)}
+        where = {"step": number, "step_name": name, "param": str(key)[:80], "line": lines.get(str(key), line)}
         if key not in spec.params:
             hint = difflib.get_close_matches(str(key), spec.params, n=1)
             known = ", ".join(spec.params)
@@ -1151,9 +1153,52 @@ def _check_step(number: int, name: str, raw, lines: dict[str, int], line: int | 
     return Step(name, params)
 
 
-def _yaml_lines(text: str) -> list[tuple[int, dict[str, int]]]:
+MAX_RECIPE_CHARS = 100_000  # recipes are a few hundred characters; this bounds what reading one can cost
+MAX_RECIPE_DEPTH = 32  # nesting levels: parameters go four deep; PyYAML recurses once per level
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that is valid but that a recipe may not use; ``parse_recipe`` turns it into a RecipeError."""
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing anchors and aliases, and nesting deeper than ``MAX_RECIPE_DEPTH``.
+
+    An alias re-uses a node, so a few hundred bytes of aliases of aliases stand for gigabytes as soon as anything
+    walks the data: a repr in an error message, a hash, a copy (a 260-byte recipe gave a 3 MB message, 430 bytes
+    take ~20 GB). A recipe has no use for them. Checked while composing, before any object is built.
+    """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                problem="anchors and aliases (&name, *name) are not allowed in a recipe: write each value out",
+                problem_mark=event.start_mark,
+            )
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_RECIPE_DEPTH:
+                raise _Refused(
+                    problem=f"the recipe nests deeper than {MAX_RECIPE_DEPTH} levels", problem_mark=event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _load_recipe_yaml(text: str):
+    """(the data, its root node) of recipe YAML text, read by ``_RecipeLoader``."""
+    loader = _RecipeLoader(text)
+    try:
+        root = loader.get_single_node()
+        return (loader.construct_document(root) if root is not None else None), root
+    finally:
+        loader.dispose()
+
+
+def _yaml_lines(root) -> list[tuple[int, dict[str, int]]]:
     """For each item of the top-level ``steps`` list: (its 1-based line, {parameter: line}); [] if shaped otherwise."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         return []
     seq = next((v for k, v in root.value if k.value == "steps"), None)
@@ -1186,13 +1231,21 @@ def parse_recipe(text: str) -> Recipe:
           - dedup: {exact: true, near_threshold: 0.95}
           - k_center: {budget: 1000}
 
+    Anchors and aliases (``&name``, ``*name``) are refused, and so are texts over ``MAX_RECIPE_CHARS`` characters.
+
     Raises:
         RecipeError: YAML syntax (with the line), an unknown step or parameter, a wrong type or range. The message
             names the 1-based step number, the step, the parameter, what was expected and the line.
     """
+    if len(text) > MAX_RECIPE_CHARS:
+        raise RecipeError(
+            f"the recipe is {len(text):,} characters long; a recipe may have at most {MAX_RECIPE_CHARS:,}"
+        )
     try:
-        data = yaml.safe_load(text)
-        lines = _yaml_lines(text)
+        data, root = _load_recipe_yaml(text)
+        lines = _yaml_lines(root)
+    except _Refused as e:
+        raise RecipeError(e.problem, line=e.problem_mark.line + 1) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
@@ -1205,10 +1258,10 @@ def recipe_from_dict(data, *, lines: list[tuple[int, dict[str, int]]] | None = N
     if not isinstance(data, dict) or "steps" not in data:
         raise RecipeError("a recipe is a mapping with a 'steps' list, e.g. 'steps: [ {k_center: {budget: 1000}} ]'")
     if extra := sorted(set(map(str, data)) - {"steps", "name", "description"}):
-        raise RecipeError(f"unknown top-level key '{extra[0]}'; expected steps, name, description")
+        raise RecipeError(f"unknown top-level key {brief(extra[0])}; expected steps, name, description")
     steps_raw = data["steps"]
     if not isinstance(steps_raw, list) or not steps_raw:
-        raise RecipeError(f"'steps' must be a non-empty list of steps, got {steps_raw!r}")
+        raise RecipeError(f"'steps' must be a non-empty list of steps, got {brief(steps_raw)}")
     lines = lines or []
     steps = []
     for number, item in enumerate(steps_raw, start=1):
@@ -1217,7 +1270,7 @@ def recipe_from_dict(data, *, lines: list[tuple[int, dict[str, int]]] | None = N
             item = {item: None}
         if not isinstance(item, dict) or len(item) != 1:
             raise RecipeError(
-                f"expected a mapping with one key, the step name (e.g. '- k_center: {{budget: 1000}}'), got {item!r}",
+                f"expected a mapping with one key, the step name (e.g. '- k_center: {{budget: 1000}}'), got {brief(item)}",
                 step=number,
                 line=line,
             )
@@ -1226,12 +1279,12 @@ def recipe_from_dict(data, *, lines: list[tuple[int, dict[str, int]]] | None = N
             hint = difflib.get_close_matches(str(name), STEPS, n=1)
             maybe = f"; did you mean '{hint[0]}'?" if hint else ""
             raise RecipeError(
-                f"unknown step (known: {', '.join(STEPS)}){maybe}", step=number, step_name=str(name), line=line
+                f"unknown step (known: {', '.join(STEPS)}){maybe}", step=number, step_name=str(name)[:80], line=line
             )
         steps.append(_check_step(number, name, raw, param_lines, line))
     for key in ("name", "description"):
         if not isinstance(data.get(key, ""), str):
-            raise RecipeError(f"'{key}' must be text, got {data[key]!r}")
+            raise RecipeError(f"'{key}' must be text, got {brief(data[key])}")
     return Recipe(tuple(steps), name=data.get("name") or "", description=data.get("description") or "")
 
 
@@ -1326,7 +1379,7 @@ def preset_recipe(name: str, budget: int | None = None) -> Recipe:
         raise RecipeError(f"preset '{name}' keeps most samples and takes no budget")
     low, high = preset.budget_range
     if not (isinstance(budget, int) and low <= budget <= high):
-        raise RecipeError(f"preset '{name}': budget must be an integer in [{low}, {high}], got {budget!r}")
+        raise RecipeError(f"preset '{name}': budget must be an integer in [{low}, {high}], got {brief(budget)}")
     steps = list(preset.recipe.steps)
     last = max(i for i, s in enumerate(steps) if "budget" in s.params)
     steps[last] = Step(steps[last].name, {**steps[last].params, "budget": budget})

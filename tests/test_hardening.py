@@ -125,3 +125,75 @@ def test_adversarial_answers_are_scored_in_a_batch_like_one_by_one():
     assert heuristics_batch(samples) == [heuristics(s) for s in samples]
     for row in heuristics_batch(samples):
         assert set(row) == set(COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------ 4. recipes
+
+
+def alias_bomb(levels: int) -> str:
+    """A recipe whose 'name' is 9**levels strings, written in a few hundred bytes with aliases of aliases."""
+    items = ["&a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels):
+        items.append(f"&{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 9) + "]")
+    return "steps: [filter]\nname: [" + ", ".join(items) + "]\n"
+
+
+ADVERSARIAL_RECIPES = {
+    # (recipe text, part of the message)
+    "alias_bomb": (alias_bomb(6), "line 2: anchors and aliases (&name, *name) are not allowed"),
+    "anchor_only": ("steps:\n  - filter: &f {status: accepted}\n", "line 2: anchors and aliases"),
+    "alias_of_a_step": ("steps:\n  - &s filter\n  - *s\n", "line 2: anchors and aliases"),
+    "deep_nesting": ("steps: [filter]\nname: " + "[" * 5000 + "]" * 5000 + "\n", "nests deeper than 32 levels"),
+    "huge": ("steps: [filter]\ndescription: " + "x" * 200_000 + "\n", "a recipe may have at most 100,000"),
+    "long_wrong_value": ("steps:\n  - k_center: {budget: " + "y" * 50_000 + "}\n", "expected an integer"),
+    "long_step_name": ("steps:\n  - " + "z" * 50_000 + "\n", "unknown step"),
+    "long_wrong_list": ("steps:\n  - [" + ", ".join(["item"] * 10_000) + "]\n", "expected a mapping with one key"),
+}
+
+
+@pytest.mark.parametrize("case", ADVERSARIAL_RECIPES)
+def test_adversarial_recipes_are_refused_in_one_short_line(case):
+    from core.errors import RecipeError
+    from core.select import parse_recipe
+
+    text, part = ADVERSARIAL_RECIPES[case]
+    with pytest.raises(RecipeError) as caught:
+        parse_recipe(text)
+    message = str(caught.value)
+    assert part in message
+    assert "\n" not in message and len(message) < 400, message[:400]
+
+
+def test_the_cli_refuses_an_alias_bomb_recipe_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    recipe = tmp_path / "bomb.yaml"
+    recipe.write_text(alias_bomb(7), encoding="utf-8")  # 9**7 strings: ~30 MB of repr before the fix
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "select", "--db", str(tmp_path / "ws.duckdb"), "--recipe", str(recipe)]
+        + ["--name", "x"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: line 2: anchors and aliases (&name, *name) are not allowed in a recipe: write each value out"
+    ]
+
+
+def test_error_messages_show_at_most_a_short_repr_of_what_was_written():
+    from core.errors import PlanError, brief
+    from core.mixture import plan
+
+    assert brief("short") == "'short'"
+    assert len(brief("x" * 10_000)) <= 80 and brief("x" * 10_000).startswith("'xxxx")
+    assert len(brief(list(range(10**6)))) <= 80
+    nested: list = ["x"] * 9
+    for _ in range(8):
+        nested = [nested] * 9  # 9**9 strings once expanded; brief looks at a few
+    assert len(brief(nested)) <= 80
+    with pytest.raises(PlanError) as caught:
+        plan({"a": 10}, {"a": "n" * 100_000})
+    assert len(str(caught.value)) < 200
