@@ -26,11 +26,12 @@ import re
 import secrets
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from core.errors import NotFound, PermissionDenied, WinnowError
+from core.errors import NotFound, PermissionDenied, WinnowError, brief
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -108,11 +109,44 @@ def check_password(password: str) -> str:
     return password
 
 
+class HashSlots:
+    """At most ``n`` password hashes at once; the others wait their turn.
+
+    argon2id takes 64 MiB per hash (its default memory cost), so N sign-ins at once would take N x 64 MiB: a burst
+    of requests could exhaust the server's memory. A semaphore that also counts who waits (tests watch ``changed``).
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.busy = 0
+        self.waiting = 0
+        self.changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self.changed:
+            self.waiting += 1
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.busy < self.n)
+            self.waiting -= 1
+            self.busy += 1
+            self.changed.notify_all()
+
+    def __exit__(self, *exc) -> None:
+        with self.changed:
+            self.busy -= 1
+            self.changed.notify_all()
+
+
+MAX_CONCURRENT_HASHES = 2
+HASH_SLOTS = HashSlots(MAX_CONCURRENT_HASHES)
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password`` (salted; the parameters are stored in the hash)."""
     from argon2 import PasswordHasher
 
-    return PasswordHasher().hash(password)
+    with HASH_SLOTS:
+        return PasswordHasher().hash(password)
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -120,7 +154,8 @@ def password_matches(password_hash: str, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     try:
-        return PasswordHasher().verify(password_hash, password)
+        with HASH_SLOTS:
+            return PasswordHasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -184,7 +219,9 @@ def sign_in(store: Store, name: str, password: str, *, hours: float = SESSION_HO
 
     After ``LOCKOUT_ATTEMPTS`` failures for one name within ``LOCKOUT_MINUTES``, that name is refused until the
     oldest of them is that old, whatever the password: guessing costs time. The count lives in this process (the
-    app's server), for every name, existing or not, so the refusal says nothing about which names exist.
+    app's server), for every name, existing or not, so the refusal says nothing about which names exist. An
+    attempt counts from the moment it starts (and is forgotten if the password was right), so parallel sign-ins get
+    no more guesses than one after another; at most ``MAX_CONCURRENT_HASHES`` passwords are hashed at once.
 
     Raises:
         AuthError: unknown name or wrong password (one message for both), a disabled account (said only to whoever
@@ -193,12 +230,19 @@ def sign_in(store: Store, name: str, password: str, *, hours: float = SESSION_HO
     name = (name or "").strip()
     key = (str(store.path), name)
     now = _clock()
+    # Check the count and count this attempt as a failure in one step, before the slow hash: sign-ins racing each
+    # other each see the attempts already under way, so parallel sessions get no more guesses than one session.
+    # (Counting only after the hash let every attempt that started within its ~0.1 s through the check.)
     with _failures_lock:
         recent = [t for t in _failures.get(key, []) if now - t < LOCKOUT_MINUTES * 60]
-        _failures[key] = recent
-    if len(recent) >= LOCKOUT_ATTEMPTS:
-        wait = max(1, round((LOCKOUT_MINUTES * 60 - (now - recent[0])) / 60))
-        raise AuthError(f"too many failed sign-ins for {name!r}: try again in {wait} min, or ask an admin")
+        if len(recent) >= LOCKOUT_ATTEMPTS:
+            _failures[key] = recent
+            wait = max(1, round((LOCKOUT_MINUTES * 60 - (now - recent[0])) / 60))
+            raise AuthError(f"too many failed sign-ins for {brief(name)}: try again in {wait} min, or ask an admin")
+        if len(_failures) > 10_000:  # names tried once long ago: forget them, so the table cannot grow forever
+            for stale in [k for k, times in _failures.items() if not times or now - times[-1] >= LOCKOUT_MINUTES * 60]:
+                del _failures[stale]
+        _failures[key] = [*recent, now]
     user = store.get_user(name)
     if user is None:
         if not _DUMMY_HASH:
@@ -208,18 +252,15 @@ def sign_in(store: Store, name: str, password: str, *, hours: float = SESSION_HO
     else:
         ok = password_matches(user["password_hash"], password or "")
     if not ok:
-        with _failures_lock:
-            if len(_failures) > 10_000:  # names tried once long ago: forget them, so the table cannot grow forever
-                for stale in [
-                    k for k, times in _failures.items() if not times or now - times[-1] >= LOCKOUT_MINUTES * 60
-                ]:
-                    del _failures[stale]
-            _failures.setdefault(key, []).append(now)
         raise AuthError("wrong name or password")
+    with _failures_lock:
+        if user["disabled"]:  # the password was right: this attempt was no guess
+            with suppress(ValueError):
+                _failures.get(key, []).remove(now)
+        else:
+            _failures.pop(key, None)
     if user["disabled"]:
         raise AuthError("this account is disabled: ask an admin")
-    with _failures_lock:
-        _failures.pop(key, None)
     token = secrets.token_urlsafe(32)
     store.create_session(_token_hash(token), user["name"], timedelta(hours=hours))
     return token, Identity(user["name"], user["role"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -197,3 +198,107 @@ def test_error_messages_show_at_most_a_short_repr_of_what_was_written():
     with pytest.raises(PlanError) as caught:
         plan({"a": 10}, {"a": "n" * 100_000})
     assert len(str(caught.value)) < 200
+
+
+# ------------------------------------------------------------------------------------------------ 5. sign-in
+
+
+@pytest.fixture
+def accounts(tmp_path):
+    """A workspace with an admin, a lead and an annotator, and no failed sign-ins remembered."""
+    from core import auth
+    from core.store import Store
+
+    with Store(tmp_path / "ws.duckdb") as store:
+        auth.add_user(store, "root", "admin", "root-password", by="root")
+        auth.add_user(store, "lena", "lead", "lena-password", by="root")
+        auth.add_user(store, "ann", "annotator", "ann-password", by="root")
+        auth._failures.clear()
+        yield store
+        auth._failures.clear()
+
+
+def _held(monkeypatch, method: str, cond: threading.Condition, state: dict) -> None:
+    """Make argon2's ``method`` wait inside until ``state["release"]``, counting who is inside (under ``cond``)."""
+    from argon2 import PasswordHasher
+
+    real = getattr(PasswordHasher, method)
+
+    def held(self, *args):
+        with cond:
+            state["inside"] += 1
+            state["most_inside"] = max(state["most_inside"], state["inside"])
+            cond.notify_all()
+            cond.wait_for(lambda: state["release"])
+            state["inside"] -= 1
+        return real(self, *args)
+
+    monkeypatch.setattr(PasswordHasher, method, held)
+
+
+def _arrived(cond: threading.Condition, predicate) -> None:
+    with cond:
+        # The timeout only stops a broken build from hanging the suite; the test is decided by the counts.
+        assert cond.wait_for(predicate, timeout=300), "the threads never all arrived"
+
+
+def test_parallel_sign_ins_get_no_more_guesses_than_one_session(accounts, monkeypatch):
+    from core import auth
+
+    slots = auth.HashSlots(auth.MAX_CONCURRENT_HASHES)
+    monkeypatch.setattr(auth, "HASH_SLOTS", slots)
+    cond = slots.changed
+    state = {"inside": 0, "most_inside": 0, "release": False, "refused": 0, "errors": []}
+    _held(monkeypatch, "verify", cond, state)
+    n = 3 * auth.LOCKOUT_ATTEMPTS
+    start = threading.Barrier(n)
+
+    def guess(i: int) -> None:
+        start.wait()
+        try:
+            auth.sign_in(accounts, "ann", f"guess-{i:04d}")
+        except auth.AuthError as ex:
+            with cond:
+                state["errors"].append(str(ex))
+                state["refused"] += "too many" in str(ex)
+                cond.notify_all()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    # Every attempt is now either hashing, waiting for a hashing slot, or refused: none is still on its way.
+    _arrived(cond, lambda: state["inside"] + slots.waiting + state["refused"] == n)
+    with cond:
+        state["release"] = True
+        cond.notify_all()
+    for t in threads:
+        t.join()
+    guesses = [e for e in state["errors"] if e == "wrong name or password"]
+    assert len(guesses) == auth.LOCKOUT_ATTEMPTS and state["refused"] == n - auth.LOCKOUT_ATTEMPTS
+    assert state["most_inside"] <= auth.MAX_CONCURRENT_HASHES
+    with pytest.raises(auth.AuthError, match="too many failed sign-ins for 'ann'"):
+        auth.sign_in(accounts, "ann", "ann-password")
+
+
+def test_at_most_two_passwords_are_hashed_at_once(monkeypatch):
+    from core import auth
+
+    slots = auth.HashSlots(auth.MAX_CONCURRENT_HASHES)
+    monkeypatch.setattr(auth, "HASH_SLOTS", slots)
+    cond = slots.changed
+    state = {"inside": 0, "most_inside": 0, "release": False}
+    _held(monkeypatch, "hash", cond, state)
+    n = 6
+    hashes: dict[int, str] = {}
+    threads = [threading.Thread(target=lambda i=i: hashes.update({i: auth.hash_password(f"s-{i}")})) for i in range(n)]
+    for t in threads:
+        t.start()
+    _arrived(cond, lambda: state["inside"] + slots.waiting == n)
+    with cond:
+        assert state["inside"] == auth.MAX_CONCURRENT_HASHES and slots.waiting == n - auth.MAX_CONCURRENT_HASHES
+        state["release"] = True
+        cond.notify_all()
+    for t in threads:
+        t.join()
+    assert len(hashes) == n and state["most_inside"] == auth.MAX_CONCURRENT_HASHES
+    assert all(auth.password_matches(h, f"s-{i}") for i, h in hashes.items())
