@@ -211,6 +211,42 @@ def set_disabled(store: Store, name: str, disabled: bool, *, by: str) -> None:
     store.update_user(name, by=by, disabled=bool(disabled))
 
 
+def update_account(
+    store: Store,
+    name: str,
+    *,
+    by: str,
+    role: str | None = None,
+    password: str | None = None,
+    disabled: bool | None = None,
+) -> list[str]:
+    """Change any of an account's role, password and disabled flag in one transaction: all of them or none (the
+    Users page's Save). Ends the account's sessions when anything changes.
+
+    Returns:
+        What changed, in words ("role", "password", "disabled"); [] when nothing was asked.
+
+    Raises:
+        WinnowError: a bad role or a short password. PermissionDenied: ``by`` may not, or the change would leave
+            no enabled admin (then nothing changed at all).
+    """
+    fields: dict = {}
+    if role is not None:
+        fields["role"] = check_role(role)
+    if disabled is not None:
+        fields["disabled"] = bool(disabled)
+    if password:
+        check_password(password)
+    if not fields and not password:
+        return []
+    if fields or by != name:
+        store.authorize(by, "users")  # before the slow hash; update_user checks again inside its transaction
+    if password:
+        fields["password_hash"] = hash_password(password)
+    store.update_user(name, by=by, **fields)
+    return [{"password_hash": "password"}.get(k, k) for k in fields]
+
+
 # ------------------------------------------------------------------------------------------------ sessions
 
 

@@ -345,6 +345,7 @@ class Store:
             # Workspaces hold people's data: readable by their owner only.
             os.chmod(self.path, 0o600)
         self._import_lock = threading.Lock()
+        self._pinned: dict[int, set[str]] = {}  # id(cursor) -> accounts whose role a write relies on (see authorize)
         self.read_only = read_only
         if not read_only:
             self._migrate()
@@ -376,8 +377,19 @@ class Store:
         cur.begin()
         try:
             yield cur
+            pinned = self._pinned.pop(id(cur), None)
+            if pinned:
+                # Rewrite the role and disabled flag of the accounts this write was authorized for, unchanged. DuckDB
+                # detects write-write conflicts only (per column): so a role change or a disabling committed since
+                # this transaction began (or still under way) now conflicts with the write, and the retry
+                # (``_retrying``) sees it and refuses. Done last, so the row is held only for the commit.
+                cur.execute(
+                    "UPDATE users SET role = role, disabled = disabled WHERE name IN (SELECT unnest(?::VARCHAR[]))",
+                    [sorted(pinned)],
+                )
             cur.commit()
         except BaseException:
+            self._pinned.pop(id(cur), None)
             with suppress(duckdb.Error):  # the transaction may already be gone with the error
                 cur.rollback()
             raise
@@ -431,9 +443,9 @@ class Store:
     def user_count(self) -> int:
         return self.cursor().execute("SELECT count(*) FROM users").fetchall()[0][0]
 
-    def get_user(self, name: str) -> dict | None:
-        """An account with its password hash (for sign-in), or None."""
-        cur = self.cursor()
+    def get_user(self, name: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """An account with its password hash (for sign-in), or None. ``cur``: read inside that transaction."""
+        cur = cur or self.cursor()
         rows = cur.execute(
             "SELECT name, role, password_hash, disabled, created_at, created_by FROM users WHERE name = ?", [name]
         ).fetchall()
@@ -447,11 +459,12 @@ class Store:
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in rows]
 
-    def role_of(self, user: str) -> str | None:
+    def role_of(self, user: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> str | None:
         """The role ``user`` acts with: the account's, "admin" for anyone in an open workspace (no accounts), and
-        None for a name that is no (enabled) account of a workspace that has accounts."""
+        None for a name that is no (enabled) account of a workspace that has accounts. ``cur``: read inside that
+        transaction."""
         count, role = (
-            self.cursor()
+            (cur or self.cursor())
             .execute(
                 "SELECT (SELECT count(*) FROM users), (SELECT role FROM users WHERE name = ? AND NOT disabled)",
                 [user],
@@ -477,18 +490,34 @@ class Store:
     }
 
     def authorize(
-        self, user: str, action: str, sample_ids: Sequence[str] | None = None, *, annotating: bool = False
+        self,
+        user: str,
+        action: str,
+        sample_ids: Sequence[str] | None = None,
+        *,
+        annotating: bool = False,
+        cur: duckdb.DuckDBPyConnection | None = None,
+        pin: bool = True,
     ) -> str:
         """Check that ``user`` may do ``action`` (see ``core.auth.ROLE_ACTIONS``); return their role.
 
         An annotator may "review" only the samples assigned to them: pass the samples the call touches. A sample
         assigned to several annotators they may only annotate (``annotating``, see ``annotate``): changing it
-        directly would overwrite the others' reviews.
+        directly would overwrite the others' reviews. Nor may they change a sample someone else settled (no longer
+        pending, last changed by another account: a lead's accept, reject or edit stands).
+
+        Args:
+            cur: the cursor of the write transaction this check guards. Every write checks inside its own
+                transaction, so the check reads what the write sees; with ``pin`` the account's role is also held
+                until the commit (see ``_transaction``), so a role change or disabling committed meanwhile makes
+                the write retry and be refused. Imports pass ``pin=False``: their transaction is long and would
+                conflict with the same person's other work.
 
         Raises:
             PermissionDenied: naming the user, their role and what they may not do.
         """
-        role = self.role_of(user)
+        read = cur if cur is not None else self.cursor()
+        role = self.role_of(user, cur=read)
         words = self._ACTION_WORDS[action]
         if role is None:
             raise PermissionDenied(f"{user!r} is not an enabled account of this workspace, so may not {words}")
@@ -497,7 +526,7 @@ class Store:
             raise PermissionDenied(f"{user} is {article} {role} and may not {words}")
         if role == "annotator" and sample_ids is not None:
             ids = sorted(set(sample_ids))
-            mine = self.cursor().execute(
+            mine = read.execute(
                 "SELECT count(DISTINCT sample_id) FROM assignments "
                 "WHERE user_name = ? AND sample_id IN (SELECT unnest(?::VARCHAR[]))",
                 [user, ids],
@@ -505,21 +534,30 @@ class Store:
             if mine.fetchall()[0][0] != len(ids):
                 raise PermissionDenied(f"{user} is an annotator and may only review samples assigned to them")
             if not annotating:
-                shared = (
-                    self.cursor()
-                    .execute(
-                        "SELECT sample_id FROM assignments WHERE sample_id IN (SELECT unnest(?::VARCHAR[])) "
-                        "GROUP BY 1 HAVING count(*) >= 2 ORDER BY 1 LIMIT 1",
-                        [ids],
-                    )
-                    .fetchall()
-                )
+                shared = read.execute(
+                    "SELECT sample_id FROM assignments WHERE sample_id IN (SELECT unnest(?::VARCHAR[])) "
+                    "GROUP BY 1 HAVING count(*) >= 2 ORDER BY 1 LIMIT 1",
+                    [ids],
+                ).fetchall()
                 if shared:
                     raise PermissionDenied(
                         f"{user} is an annotator and sample {shared[0][0]} is assigned to several annotators: "
                         "review it on the Review page, where your review is kept as your annotation until a lead "
                         "adjudicates"
                     )
+                settled = read.execute(
+                    "SELECT id, status, updated_by FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+                    "AND status <> 'pending' AND updated_by <> ? ORDER BY rid LIMIT 1",
+                    [ids, user],
+                ).fetchall()
+                if settled:
+                    sid, status, by = settled[0]
+                    raise PermissionDenied(
+                        f"{user} is an annotator and sample {sid} was settled by {by} ({status}) after their review: "
+                        "it is no longer theirs to change; a lead can set it back to pending to have it reviewed again"
+                    )
+        if cur is not None and pin and role is not None:
+            self._pinned.setdefault(id(cur), set()).add(user)
         return role
 
     def insert_user(self, name: str, role: str, password_hash: str, *, by: str) -> None:
@@ -539,7 +577,7 @@ class Store:
             if cur.execute("SELECT count(*) FROM users").fetchall()[0][0]:
                 if saw_no_accounts:
                     raise PermissionDenied(someone_else_first)
-                self.authorize(by, "users")
+                self.authorize(by, "users", cur=cur)
             else:
                 # Two people creating a new workspace's first admin at once (with different names) would both see
                 # no accounts, and DuckDB does not conflict on different keys. Both write this one row instead:
@@ -576,11 +614,11 @@ class Store:
         allowed = {"role", "password_hash", "disabled"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"update_user takes {sorted(allowed)}, got {sorted(fields)}")
-        if set(fields) != {"password_hash"} or by != name:
-            self.authorize(by, "users")
 
         def body(cur):
-            old = self.get_user(name)
+            if set(fields) != {"password_hash"} or by != name:
+                self.authorize(by, "users", cur=cur)
+            old = self.get_user(name, cur=cur)
             if old is None:
                 raise NotFound(f"no account named {name!r}")
             sets = ", ".join(f"{k} = ?" for k in fields)
@@ -623,7 +661,7 @@ class Store:
         Raises:
             NotFound: a name is no account of this workspace. WinnowError: a name is no enabled annotator.
         """
-        self.authorize(by, "assign")
+        self.authorize(by, "assign")  # before the checks of the names: a refusal says who may not
         ids, names = list(dict.fromkeys(sample_ids)), list(dict.fromkeys(user_names))
         self._check_assignees(names)
         if not ids or not names:
@@ -631,6 +669,7 @@ class Store:
         now = _now()
 
         def body(cur):
+            self.authorize(by, "assign", cur=cur)
             added = cur.execute(
                 "INSERT INTO assignments SELECT s.id, u.name, ?, ? FROM samples s, (SELECT unnest(?::VARCHAR[]) AS "
                 "name) u WHERE s.id IN (SELECT unnest(?::VARCHAR[])) ON CONFLICT DO NOTHING RETURNING sample_id",
@@ -710,7 +749,7 @@ class Store:
             NotFound: a name is no account. WinnowError: no names, a name that is no enabled annotator, or an
                 overlap outside 1..len(user_names).
         """
-        self.authorize(by, "assign")
+        self.authorize(by, "assign")  # before the checks of the names: a refusal says who may not
         names = list(dict.fromkeys(user_names))
         if not names:
             raise WinnowError("choose at least one annotator to assign samples to")
@@ -729,6 +768,7 @@ class Store:
         now = _now()
 
         def body(cur):
+            self.authorize(by, "assign", cur=cur)
             added = cur.execute(
                 "INSERT INTO assignments SELECT m.id, list_extract(?::VARCHAR[], ((m.i * ? + t.j) % ?)::INTEGER + 1), "
                 f"?, ? FROM (SELECT id, row_number() OVER (ORDER BY rid) - 1 AS i FROM ({matching})) m, "
@@ -758,12 +798,12 @@ class Store:
         Returns:
             How many assignments were removed.
         """
-        self.authorize(by, "assign")
         matching, params = self._matching_sql(f)
         names = None if user_names is None else list(dict.fromkeys(user_names))
         only = " AND assignments.user_name IN (SELECT unnest(?::VARCHAR[]))" if names is not None else ""
 
         def body(cur):
+            self.authorize(by, "assign", cur=cur)
             gone = cur.execute(
                 f"DELETE FROM assignments WHERE sample_id IN (SELECT id FROM ({matching} AND s.status = 'pending'))"
                 f"{only} AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.sample_id = assignments.sample_id "
@@ -875,9 +915,9 @@ class Store:
         """
         if status is not None and status not in ("accepted", "rejected"):
             raise ValueError(f"an annotation's decision is accepted or rejected, not {status!r}")
-        self.authorize(user, "review", [sample_id], annotating=True)
 
         def body(cur):
+            self.authorize(user, "review", [sample_id], annotating=True, cur=cur)
             row = _one(
                 cur.execute(
                     "SELECT s.version, s.status, s.tags, s.note, s.messages, s.raw, s.format, src.mapping "
@@ -1035,10 +1075,11 @@ class Store:
             {"source_id", "inserted", "duplicates"}: duplicates counts samples whose content already existed (in the
             workspace or earlier in this file); they are kept and flagged with ``dup_of``.
         """
-        self.authorize(user, "import")
+        self.authorize(user, "import")  # before any chunk is parsed
         now = _now()
 
         def body(cur):
+            self.authorize(user, "import", cur=cur, pin=False)
             source_id = cur.execute(
                 "INSERT INTO sources (name, path, sha256, format, mapping, records, rejected, imported_at, "
                 "imported_by) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?) RETURNING source_id",
@@ -1486,6 +1527,7 @@ class Store:
         task_label: str | None = None,
         unconfirm_label: bool = False,
         action: str = "edit",
+        log: dict | None = None,
     ) -> int:
         """Change a sample, based on the version the caller saw.
 
@@ -1493,7 +1535,9 @@ class Store:
         current value is not a change. ``task_label`` confirms a task label (source 'confirmed', confidence 1):
         confirming the suggested label is a change too, recorded as before "<label> (suggested)".
         ``unconfirm_label`` removes a confirmed label (a revert to before it was confirmed); the next suggestion
-        run labels the sample again.
+        run labels the sample again. ``log``: the detail of one more audit event of ``action`` (as ``log_event``
+        writes, with "version" set to the new version), written in the same transaction: an adjudication and its
+        record are one change.
 
         Returns:
             The new version (the old one if nothing changed).
@@ -1507,12 +1551,12 @@ class Store:
 
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-        self.authorize(user, "review", [sample_id])
-        if action not in ("edit", "review", "revert"):
-            # the audit log's action must be true: only those allowed to adjudicate may record an adjudication
-            self.authorize(user, "adjudicate" if action == "adjudicate" else "users")
 
         def body(cur):
+            self.authorize(user, "review", [sample_id], cur=cur)
+            if action not in ("edit", "review", "revert"):
+                # the audit log's action must be true: only those allowed to adjudicate may record an adjudication
+                self.authorize(user, "adjudicate" if action == "adjudicate" else "users", cur=cur)
             row = cur.execute(
                 "SELECT s.version, s.status, s.tags, s.note, s.messages, s.tools, s.raw, s.format, src.mapping, "
                 "s.task_label, s.task_label_source "
@@ -1586,6 +1630,8 @@ class Store:
                 sets += ["task_label = NULL", "task_label_confidence = NULL", "task_label_source = NULL"]
                 changes.append(("task_label", cur_label, None))
             if not changes:
+                if log is not None:
+                    self._log_in(cur, action, user, sample_id, {**log, "version": version})
                 return version
             now = _now()
             new_version = version + 1
@@ -1602,6 +1648,8 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [[sample_id, now, user, action, fld, before, after, new_version] for fld, before, after in changes],
             )
+            if log is not None:
+                self._log_in(cur, action, user, sample_id, {**log, "version": new_version})
             return new_version
 
         return self._retrying(body)
@@ -1617,10 +1665,10 @@ class Store:
         ids = list(dict.fromkeys(sample_ids))
         if not ids:
             return 0
-        self.authorize(user, "review", ids)
         now = _now()
 
         def body(cur):
+            self.authorize(user, "review", ids, cur=cur)
             # Read the statuses being replaced inside the transaction, so the audit log has each one's before.
             before = dict(
                 cur.execute(
@@ -1904,11 +1952,16 @@ class Store:
     def log_event(self, action: str, *, user: str, detail: dict, sample_id: str | None = None) -> None:
         """Append a workspace-level event (an export, a scoring run) to the audit log."""
         with self._transaction() as cur:
-            cur.execute(
-                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-                "VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL)",
-                [sample_id, _now(), user, action, json.dumps(detail, default=str)],
-            )
+            self._log_in(cur, action, user, sample_id, detail)
+
+    @staticmethod
+    def _log_in(cur, action: str, user: str, sample_id: str | None, detail: dict) -> None:
+        """``log_event``'s row, inside the caller's transaction."""
+        cur.execute(
+            "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+            "VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL)",
+            [sample_id, _now(), user, action, json.dumps(detail, default=str)],
+        )
 
     # ------------------------------------------------------------------ jobs
 
@@ -1916,14 +1969,17 @@ class Store:
         """Record a new background job; ``user`` must be allowed the job's kind (see ``core.auth.JOB_ACTIONS``)."""
         if kind not in JOB_ACTIONS:
             raise ValueError(f"unknown job kind {kind!r}; add it to core.auth.JOB_ACTIONS with the action it needs")
-        self.authorize(user, JOB_ACTIONS[kind])
         now = _now()
-        with self._transaction() as cur:
+
+        def body(cur):
+            self.authorize(user, JOB_ACTIONS[kind], cur=cur)
             return cur.execute(
                 "INSERT INTO jobs (kind, params, status, total, created_by, created_at, updated_at) "
                 "VALUES (?, ?, 'queued', ?, ?, ?, ?) RETURNING job_id",
                 [kind, json.dumps(params, default=str), total, user, now, now],
             ).fetchall()[0][0]
+
+        return self._retrying(body)
 
     def update_job(self, job_id: int, **fields) -> None:
         """Set any of status, done, total, message, error on a job."""
@@ -2132,7 +2188,7 @@ class Store:
         """
         if not name or not name.strip():
             raise WinnowError("a selection needs a name")
-        self.authorize(user, "select")
+        self.authorize(user, "select")  # before the members are copied
         name = name.strip()
         now = _now()
         stages = max((stage for _, stage in members), default=1)
@@ -2146,6 +2202,7 @@ class Store:
         )
 
         def body(cur):
+            self.authorize(user, "select", cur=cur)
             cur.execute("DELETE FROM selection_members WHERE selection = ?", [name])
             cur.execute("DELETE FROM selections WHERE name = ?", [name])
             cur.execute(
@@ -2219,9 +2276,9 @@ class Store:
 
     def delete_selection(self, name: str, *, user: str) -> bool:
         """Delete a selection and its members (audited). Returns whether it existed."""
-        self.authorize(user, "delete")
 
         def body(cur):
+            self.authorize(user, "delete", cur=cur)
             cur.execute("DELETE FROM selection_members WHERE selection = ?", [name])
             gone = bool(cur.execute("DELETE FROM selections WHERE name = ? RETURNING name", [name]).fetchall())
             if gone:
@@ -2272,7 +2329,7 @@ class Store:
     ) -> None:
         """Store a map (one point and cluster per content) and make it the current one. Older maps beyond the
         ``MAPS_KEPT`` most recent are dropped: each holds a row per content."""
-        self.authorize(user, "map")
+        self.authorize(user, "map")  # before the points are copied
         _map_key(map_key)
         table = pa.table(
             {
@@ -2285,6 +2342,7 @@ class Store:
         names_json = json.dumps({str(c): n for c, n in names.items()}, ensure_ascii=False)
 
         def body(cur):
+            self.authorize(user, "map", cur=cur)
             cur.execute("DELETE FROM map_points WHERE map_key = ?", [map_key])
             cur.execute("DELETE FROM maps WHERE map_key = ?", [map_key])
             cur.register("new_points", table)
@@ -2451,11 +2509,11 @@ class Store:
         Returns:
             How many samples were relabelled.
         """
-        self.authorize(user, "taxonomy")
         now = _now()
         relabel = dict(relabel or {})
 
         def body(cur):
+            self.authorize(user, "taxonomy", cur=cur)
             cur.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('taxonomy', ?)", [json.dumps(taxonomy, ensure_ascii=False)]
             )
@@ -2573,11 +2631,11 @@ class Store:
         label = " ".join((label or "").split())
         if not label:
             raise WinnowError("choose a task label to confirm")
-        self._authorize_labelling(user, f)
         mine = "NOT (s.task_label IS NOT DISTINCT FROM ? AND s.task_label_source = 'confirmed')"
         guard = mine if overwrite_confirmed else "coalesce(s.task_label_source, '') <> 'confirmed'"
 
         def body(cur):
+            self._authorize_labelling(user, f, cur)
             changed = self._change_labels(cur, f, guard, [label] if overwrite_confirmed else [], label, user, "bulk")
             kept = 0
             if not overwrite_confirmed:
@@ -2595,10 +2653,12 @@ class Store:
         Returns:
             How many samples lost a confirmed label.
         """
-        self._authorize_labelling(user, f)
-        return self._retrying(
-            lambda cur: self._change_labels(cur, f, "s.task_label_source = 'confirmed'", [], None, user, "bulk")
-        )
+
+        def body(cur):
+            self._authorize_labelling(user, f, cur)
+            return self._change_labels(cur, f, "s.task_label_source = 'confirmed'", [], None, user, "bulk")
+
+        return self._retrying(body)
 
     def clear_task_label(self, sample_id: str, expected_version: int, *, user: str) -> int:
         """Remove one sample's confirmed task label, based on the version the caller saw (Review).
@@ -2610,9 +2670,9 @@ class Store:
             ConflictError: the sample is no longer at ``expected_version``; nothing was written.
             NotFound: no such sample.
         """
-        self.authorize(user, "review", [sample_id])
 
         def body(cur):
+            self.authorize(user, "review", [sample_id], cur=cur)
             row = _one(cur.execute("SELECT version FROM samples WHERE id = ?", [sample_id]).fetchall())
             if row is None:
                 raise NotFound(f"no sample {sample_id!r} in this workspace")
@@ -2624,11 +2684,11 @@ class Store:
 
         return self._retrying(body)
 
-    def _authorize_labelling(self, user: str, f: SampleFilter | None) -> None:
+    def _authorize_labelling(self, user: str, f: SampleFilter | None, cur) -> None:
         if f is not None and f.ids is not None:
-            self.authorize(user, "review", list(f.ids))
+            self.authorize(user, "review", list(f.ids), cur=cur)
         else:
-            self.authorize(user, "label")
+            self.authorize(user, "label", cur=cur)
 
     def _count_where(self, cur, f: SampleFilter | None, guard: str, guard_params: list) -> int:
         score_cols = {c.column: c for c in self.score_columns()}
@@ -2673,10 +2733,10 @@ class Store:
         tag = (tag or "").strip()
         if not ids or not tag:
             return 0
-        self.authorize(user, "review", ids)
         now = _now()
 
         def body(cur):
+            self.authorize(user, "review", ids, cur=cur)
             changed = cur.execute(
                 "UPDATE samples SET tags = list_sort(list_append(tags, ?)), version = version + 1, updated_at = ?, "
                 "updated_by = ? WHERE id IN (SELECT unnest(?::VARCHAR[])) AND NOT list_contains(tags, ?) "
@@ -2777,11 +2837,13 @@ class Store:
         name = " ".join((name or "").split())
         if not name:
             raise WinnowError("a plan needs a name")
-        self.authorize(user, "plan")
-        self._retrying(
-            lambda cur: cur.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", [name, plan_json, _now(), user])
-        )
-        self.log_event("plan", user=user, detail={"name": name})
+
+        def body(cur):
+            self.authorize(user, "plan", cur=cur)
+            cur.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", [name, plan_json, _now(), user])
+            self._log_in(cur, "plan", user, None, {"name": name})
+
+        self._retrying(body)
 
     def get_plan(self, name: str) -> str:
         """A saved plan's JSON (``core.mixture.from_json`` reads it). Raises NotFound."""
@@ -2794,3 +2856,4 @@ class Store:
         """Saved plans, newest first: [{name, created_at, created_by}]."""
         rows = self.cursor().execute("SELECT name, created_at, created_by FROM plans ORDER BY created_at DESC, name")
         return [{"name": r[0], "created_at": r[1], "created_by": r[2]} for r in rows.fetchall()]
+

@@ -401,7 +401,8 @@ def adjudicate(
     if status not in DECISIONS:
         raise WinnowError(f"an adjudication decides the sample: accepted or rejected, not {status!r}")
     annotators = [a["user_name"] for a in store.annotations_of(sample_id) if a["status"] is not None]
-    version = store.update_sample(
+    # The edit and its record are one transaction: never a settled sample without its adjudication in the log.
+    return store.update_sample(
         sample_id,
         expected_version,
         user=user,
@@ -411,10 +412,8 @@ def adjudicate(
         note=note,
         tags=tags,
         action="adjudicate",
+        log={"picked": picked, "status": status, "task_label": task_label, "annotators": annotators},
     )
-    detail = {"picked": picked, "status": status, "task_label": task_label, "annotators": annotators}
-    store.log_event("adjudicate", user=user, sample_id=sample_id, detail={**detail, "version": version})
-    return version
 
 
 def pick(store: Store, sample_id: str, expected_version: int, annotator: str, *, user: str) -> int:

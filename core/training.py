@@ -37,6 +37,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -46,6 +47,7 @@ import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -991,11 +993,13 @@ def export_training(
                 os.replace(tmp, target)
             except BaseException:
                 if old is not None:
-                    os.replace(old / name, target)
+                    _put_back(old / name, target)
+                    shutil.rmtree(old, ignore_errors=True)  # empty now: the previous export is back in place
                 raise
-            finally:
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
+            # Only now, with the new export in place, is the previous one removed. (Removing it in a ``finally``
+            # also deleted it when putting it back had failed, losing both.)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -1015,6 +1019,29 @@ def export_training(
         },
     )
     return TrainingReport(str(target), written, manifest)
+
+
+def _put_back(previous: Path, target: Path) -> None:
+    """Move the previous export back to ``target`` after the new one could not take its place.
+
+    Raises:
+        WinnowError: it could not be moved back either; it is left whole where it is, and the message says where.
+    """
+    try:
+        os.replace(previous, target)
+        return
+    except OSError as ex:
+        error = ex
+    # Something took the name meanwhile. Keep the previous export under a name of its own beside it: left inside
+    # its temporary folder, the next export would remove it as a killed export's leftovers.
+    kept = target.with_name(f"{target.name}.previous-{datetime.now():%Y%m%d-%H%M%S}")
+    with contextlib.suppress(OSError):
+        os.replace(previous, kept)
+        previous = kept
+    raise WinnowError(
+        f"the export could not replace {target}, nor could the previous export be put back ({error.strerror}): "
+        f"it is kept whole in {previous}; move it back to {target} by hand"
+    ) from error
 
 
 def _check_replaceable(target: Path) -> None:

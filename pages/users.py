@@ -58,15 +58,15 @@ with right:
             "Disabled (cannot sign in)", value=bool(current["disabled"]), key=f"user_edit_disabled_{who}"
         )
         if st.button("Save changes", key="user_edit_save"):
-            try:
-                if new_password:  # checked first: a refused password must not leave the role half changed
-                    auth.check_password(new_password)
-                if new_role != current["role"]:
-                    auth.set_role(store, who, new_role, by=me)
-                if new_password:
-                    auth.set_password(store, who, new_password, by=me)
-                if disabled != bool(current["disabled"]):
-                    auth.set_disabled(store, who, disabled, by=me)
+            try:  # one transaction: a refused change (say, disabling the last admin) changes nothing at all
+                auth.update_account(
+                    store,
+                    who,
+                    by=me,
+                    role=new_role if new_role != current["role"] else None,
+                    password=new_password or None,
+                    disabled=disabled if disabled != bool(current["disabled"]) else None,
+                )
             except WinnowError as ex:
                 _common.show_error(ex)
             else:

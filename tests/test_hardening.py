@@ -7,11 +7,14 @@ races are made deterministic with barriers and conditions.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import os
 import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -302,3 +305,174 @@ def test_at_most_two_passwords_are_hashed_at_once(monkeypatch):
         t.join()
     assert len(hashes) == n and state["most_inside"] == auth.MAX_CONCURRENT_HASHES
     assert all(auth.password_matches(h, f"s-{i}") for i, h in hashes.items())
+
+
+# ------------------------------------------------------------------------------------------------ 6. decisions
+
+PAGES_DATA = PROJECT_ROOT / "tests" / "data" / "pages"
+
+
+@pytest.fixture
+def team(accounts):
+    """``accounts`` with bob (a second annotator) and the page fixtures' chats imported by lena."""
+    from core import auth
+    from core.importer import import_file
+
+    auth.add_user(accounts, "bob", "annotator", "bob-password", by="root")
+    import_file(accounts, PAGES_DATA / "chats_openai.jsonl", user="lena")
+    return accounts
+
+
+def _first_ids(store, n: int = 1) -> list[str]:
+    return store.page(limit=n).column("id").to_pylist()
+
+
+def test_an_annotator_cannot_undo_a_leads_later_decision(team):
+    from core import audit
+    from core.errors import PermissionDenied
+
+    store = team
+    sid, other = _first_ids(store, 2)
+    store.assign([sid, other], ["ann"], by="lena")
+    v = store.update_sample(sid, 1, user="ann", status="accepted")  # their own review applies
+    v = store.update_sample(sid, v, user="ann", note="checked twice")  # and stays theirs to change
+    v = store.update_sample(sid, v, user="lena", status="rejected", note="off topic")  # then a lead decides
+    before = store.get_sample(sid)
+    messages = [*before["messages"][:-1], {"role": "assistant", "content": "an edited answer"}]
+    attempts = {
+        "status": lambda: store.update_sample(sid, v, user="ann", status="accepted"),
+        "edit": lambda: store.update_sample(sid, v, user="ann", messages=messages),
+        "note": lambda: store.update_sample(sid, v, user="ann", note="mine"),
+        "revert": lambda: audit.revert(store, sid, 2, expected_version=v, user="ann"),
+        "bulk status": lambda: store.set_status_many([sid, other], "accepted", user="ann"),
+        "bulk tag": lambda: store.add_tag_many([sid], "x", user="ann"),
+        "label": lambda: store.confirm_task_label(store_filter(sid), "code", user="ann"),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(PermissionDenied) as caught:
+            attempt()
+        assert str(caught.value) == (
+            f"ann is an annotator and sample {sid} was settled by lena (rejected) after their review: it is no "
+            "longer theirs to change; a lead can set it back to pending to have it reviewed again"
+        ), what
+    assert store.get_sample(sid) == before and store.get_sample(other)["status"] == "pending"
+    v = store.update_sample(sid, v, user="lena", status="pending")  # reopened: theirs to review again
+    assert store.update_sample(sid, v, user="ann", status="accepted") == v + 1
+
+
+def store_filter(sid: str):
+    from core.store import SampleFilter
+
+    return SampleFilter(ids=[sid])
+
+
+# ------------------------------------------------------------------------------------------------ 7. atomic writes
+
+
+def test_a_write_checks_the_role_it_commits_with(team, monkeypatch):
+    """x demotes z while y demotes x: x's write must not commit on a role x no longer has."""
+    from core import auth
+    from core.errors import PermissionDenied
+    from core.store import Store
+
+    store = team
+    for name in ("x", "y", "z"):
+        auth.add_user(store, name, "admin", f"{name}-password", by="root")
+    checked, demoted = threading.Event(), threading.Event()
+    real_role_of = Store.role_of
+
+    def role_of(self, user, *args, **kwargs):
+        role = real_role_of(self, user, *args, **kwargs)
+        if user == "x" and threading.current_thread().name == "x" and not checked.is_set():
+            checked.set()  # x's role was read (as admin); now y demotes x before x's write goes on
+            assert demoted.wait(timeout=300), "y never demoted x"
+        return role
+
+    monkeypatch.setattr(Store, "role_of", role_of)
+    outcome: list = []
+
+    def x_demotes_z():
+        try:
+            auth.set_role(store, "z", "lead", by="x")
+            outcome.append("done")
+        except PermissionDenied as ex:
+            outcome.append(str(ex))
+
+    x = threading.Thread(target=x_demotes_z, name="x")
+    x.start()
+    assert checked.wait(timeout=300), "x never checked its role"
+    auth.set_role(store, "x", "lead", by="y")
+    demoted.set()
+    x.join()
+    assert outcome == ["x is a lead and may not manage accounts"]
+    assert {u["name"]: u["role"] for u in store.users()}["z"] == "admin"
+
+
+def test_an_adjudication_and_its_record_are_one_change(team, monkeypatch):
+    from core import team as team_module
+    from core.store import Store
+
+    store = team
+    (sid,) = _first_ids(store)
+    store.assign([sid], ["ann", "bob"], by="lena")
+    store.annotate(sid, 1, user="ann", status="accepted")
+    store.annotate(sid, 1, user="bob", status="accepted")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(Store, "log_event", crash)  # a crash between the edit and its record, if they are two
+    with contextlib.suppress(RuntimeError):
+        team_module.pick(store, sid, 1, "ann", user="lena")
+    settled = store.get_sample(sid)["status"] == "accepted"
+    records = [e for e in store.history(sid) if e["action"] == "adjudicate" and e["field"] is None]
+    assert settled and len(records) == 1  # both, or (had it failed) neither
+    detail = json.loads(records[0]["after"])
+    assert detail == {"picked": "ann", "status": "accepted", "task_label": None, "annotators": ["ann", "bob"]} | {
+        "version": 2
+    }
+
+
+def test_saving_an_account_changes_all_or_nothing(tmp_path, monkeypatch):
+    from page_workspace import PASSWORD, USER, new_workspace, open_app, texts
+
+    from core import auth
+
+    store = new_workspace(tmp_path, monkeypatch)  # USER is its only admin
+    at = open_app("pages/users.py")
+    at.selectbox(key="user_edit_name").set_value(USER).run()
+    at.text_input(key=f"user_edit_password_{USER}").set_value("a-new-password")
+    at.checkbox(key=f"user_edit_disabled_{USER}").check()
+    at.button(key="user_edit_save").click().run()
+    assert not at.exception
+    assert f"{USER} is the last enabled admin" in texts(at)
+    assert auth.sign_in(store, USER, PASSWORD)[1].role == "admin"  # the password did not change either
+    assert [e for e in store.recent_events() if e["action"] == "user" and e["field"] == "update"] == []
+
+
+@pytest.mark.model
+def test_a_training_export_that_cannot_be_put_back_is_kept(team, tmp_path, monkeypatch):
+    from core import training
+    from core.errors import WinnowError
+    from core.store import SampleFilter
+
+    store = team
+    exports = tmp_path / "exports"
+    first = training.export_training(store, exports, "run", user="lena", filters=SampleFilter())
+    kept_bytes = (Path(first.folder) / "train.jsonl").read_bytes()
+    real_replace = os.replace
+
+    def replace(src, dst):
+        src, dst = Path(src), Path(dst)
+        if dst == exports / "run" and src.name != "run":  # the new export taking the name: refused
+            (exports / "run").mkdir()  # ... and someone takes the name, so the old one cannot go back either
+            (exports / "run" / "theirs.txt").write_text("someone else's", encoding="utf-8")
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(training.os, "replace", replace)
+    with pytest.raises(WinnowError, match="nor could the previous export be put back") as caught:
+        training.export_training(store, exports, "run", user="lena", filters=SampleFilter(status="pending"))
+    kept = Path(str(caught.value).split("it is kept whole in ")[1].split(";")[0])
+    assert kept.parent == exports and kept.name.startswith("run.previous-")
+    assert (kept / "train.jsonl").read_bytes() == kept_bytes
