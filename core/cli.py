@@ -67,6 +67,7 @@ def cmd_import(args, settings) -> int:
                     on_error=args.on_error,
                     rejects_path=args.rejects,
                     allow_reimport=args.allow_reimport,
+                    replace_rejects=args.force,
                     progress=update,
                 )
             finally:
@@ -77,6 +78,8 @@ def cmd_import(args, settings) -> int:
             )
             if report.rejected:
                 line += f"; skipped {report.rejected} bad records, reasons in {report.rejects_path}"
+                if report.earlier_rejects:
+                    line += f" (a new name: {report.earlier_rejects} holds an earlier import's, left as it was)"
             print(line)
         if not args.no_signals:
             _signals(store)
@@ -128,6 +131,7 @@ def cmd_export(args, settings) -> int:
                 filters=_filters(args),
                 with_scores=args.with_scores,
                 progress=update,
+                overwrite=args.force,
             )
         finally:
             bar.close()
@@ -159,6 +163,7 @@ def _export_selection(args, settings) -> int:
                 user=settings.user,
                 with_scores=args.with_scores,
                 progress=update,
+                overwrite=args.force,
             )
         finally:
             bar.close()
@@ -483,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rejects", help="where --on-error skip writes the bad records (default FILE.rejects.jsonl)")
     p.add_argument("--allow-reimport", action="store_true", help="import a file that was imported before")
+    p.add_argument("--force", action="store_true", help="replace an existing --rejects file")
     p.add_argument("--no-signals", action="store_true", help="skip computing the heuristic signals after import")
     p.set_defaults(func=cmd_import)
 
@@ -498,6 +504,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--selection",
         help="export this saved selection (any status); a staged one writes one file per stage: OUT.stage1.jsonl ...",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing output file (never the workspace, its .wal, or a file it imported)",
     )
     p.set_defaults(func=cmd_export)
 

@@ -101,6 +101,7 @@ def export_samples(
     with_scores: bool = False,
     progress: Progress | None = None,
     extra_manifest: dict | None = None,
+    overwrite: bool = False,
 ) -> ExportReport:
     """Write the samples matching ``filters`` (default: accepted) to ``out``.
 
@@ -108,6 +109,8 @@ def export_samples(
         fmt: one of EXPORT_FORMATS. JSON formats are written as a JSON array for a ``.json`` file and as JSON
             lines for anything else (``.jsonl``); ``parquet`` writes the OpenAI ``messages`` shape.
         with_scores: add every current score column, and each sample's ``source`` and ``source_index``.
+        overwrite: replace an existing ``out`` (the CLI's ``--force``; the Export page asks first). Without it an
+            existing file is refused. The workspace, its write-ahead log and the imported files are never replaced.
 
     Returns:
         An ExportReport. Beside the file: ``<file>.manifest.json`` and a LLaMA-Factory ``dataset_info.json``.
@@ -118,6 +121,10 @@ def export_samples(
     out = Path(out)
     if out.exists() and out.is_dir():
         raise WinnowError(f"{out} is a folder; give a file name, e.g. {out / ('export.' + _suffix(fmt))}")
+    for path in (out, out.with_name(out.name + ".manifest.json")):
+        store.refuse_own_file(path, "the export")
+    if not overwrite and (out.exists() or out.is_symlink()):
+        raise WinnowError(f"{out} exists: choose another file, or replace it on purpose (--force)")
     out.parent.mkdir(parents=True, exist_ok=True)
     filters = filters if filters is not None else SampleFilter(status="accepted")
     total = store.count(filters)
@@ -211,12 +218,13 @@ def export_samples(
                 info = json.loads(info_path.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError):
                 info = None
-        if isinstance(info, dict):
+        if isinstance(info, dict) and not _own_file(store, info_path):
             info[out.stem] = entry
             _write_json_atomic(info_path, info)
         else:
-            # Someone's own dataset_info.json that is not a JSON object: never overwrite it; say so in the manifest.
-            manifest["dataset_info"] = f"{info_path} is not a JSON object, left unchanged; add this entry: " + (
+            # Someone's own dataset_info.json that is not a JSON object (or is an imported file): never overwrite
+            # it; say so in the manifest.
+            manifest["dataset_info"] = f"{info_path} is not Winnow's to change, left unchanged; add this entry: " + (
                 json.dumps({out.stem: entry}, ensure_ascii=False)
             )
             _write_json_atomic(manifest_path, manifest)
@@ -239,6 +247,15 @@ _BASE_COLUMNS = {
     "content_hash",
     "mapping",
 }
+
+
+def _own_file(store: Store, path: Path) -> bool:
+    """Whether ``path`` is one of the workspace's own files (see ``Store.own_files``)."""
+    try:
+        store.refuse_own_file(path, "")
+    except WinnowError:
+        return True
+    return False
 
 
 def _suffix(fmt: str) -> str:

@@ -18,6 +18,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -57,6 +58,7 @@ class ImportReport:
     rejected: int
     rejects_path: str | None = None
     errors: list[str] = field(default_factory=list)
+    earlier_rejects: str | None = None  # the default rejects file an earlier import wrote, left as it was
 
 
 def file_sha256(path: Path) -> str:
@@ -67,21 +69,54 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_rejects(target: Path, rejects: list[dict]) -> None:
-    tmp = target.with_name(target.name + ".partial")
+def _rejects_names(target: Path, numbered: bool) -> Iterator[Path]:
+    """Where the rejects may go: ``target``, then (``numbered``) FILE.rejects-2.jsonl, -3, ... beside it."""
+    yield target
+    if numbered:
+        stem = target.name.removesuffix(".jsonl")
+        for n in itertools.count(2):
+            yield target.with_name(f"{stem}-{n}.jsonl")
+
+
+def _write_rejects(target: Path, rejects: list[dict], *, numbered: bool, replace: bool) -> Path:
+    """Write the rejects file; return where it went.
+
+    Never over an existing file unless ``replace``: with ``numbered`` (the default name) the first free numbered
+    name is taken instead, so earlier rejects are kept; otherwise an existing file is refused.
+    """
+    tmp = None
     try:
-        # Rejected records are people's data too: owner only (0600), whatever the umask. A partial file left by a
-        # killed import goes first, so the mode is this one and not the old file's.
-        tmp.unlink(missing_ok=True)
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+        # Rejected records are people's data too: mkstemp makes a new file of our own (O_EXCL, mode 0600), so no
+        # link planted under a predictable name can send them elsewhere.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+        tmp = Path(tmp_name)
+        with open(fd, "wb") as fh:
             for r in rejects:
                 fh.write(orjson.dumps(r, default=str) + b"\n")
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+            return target
+        for name in _rejects_names(target, numbered):
+            try:  # claim the name (O_EXCL: never an existing file, nor a link's target), then move the file there
+                os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+            except FileExistsError:
+                if not numbered:
+                    raise WinnowError(
+                        f"the rejects file {target} exists; nothing was imported: choose another file, or replace "
+                        "it on purpose (--force)"
+                    ) from None
+                continue
+            os.replace(tmp, name)
+            return name
+        raise AssertionError("unreachable")
     except OSError as ex:
         raise WinnowError(
             f"cannot write the rejects file {target} ({ex.strerror}); nothing was imported: "
             "choose another place for it (--rejects FILE)"
         ) from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def import_file(
@@ -95,6 +130,7 @@ def import_file(
     rejects_path: str | os.PathLike | None = None,
     display_name: str | None = None,
     allow_reimport: bool = False,
+    replace_rejects: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import one file into ``store``.
@@ -103,7 +139,10 @@ def import_file(
         fmt: "auto" to detect, or one of ``formats.FORMATS``. A mapping implies "mapped".
         mapping: {canonical key: field name} or its CLI form "prompt=question,response=answer".
         on_error: "abort" (nothing is imported when any record is bad) or "skip" (bad records go to the rejects
-            file, by default ``<file>.rejects.jsonl`` beside the input).
+            file, by default ``<file>.rejects.jsonl`` beside the input; when that exists, earlier rejects are kept
+            and the next free ``<file>.rejects-2.jsonl``, ``-3`` ... is used). It never replaces the input, the
+            workspace or an imported file.
+        replace_rejects: replace an existing ``rejects_path`` (without it, an existing one is refused).
         display_name: the name recorded as the source (an upload's original name); default the file's name.
         allow_reimport: import a file whose exact bytes were imported before (its samples are flagged as
             duplicates). Without it, such a file is refused.
@@ -153,13 +192,26 @@ def import_file(
     rejects: list[dict] = []
     written: list[Path] = []
     target = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.jsonl")
+    if on_error == "skip":
+        # Before any work: the rejects must not replace the file being imported, the workspace, or an earlier source.
+        same = target.resolve() == path.resolve() or (target.exists() and os.path.samefile(target, path))
+        if same:
+            raise WinnowError(f"{target} is the file being imported: the rejects file would replace it; choose another")
+        store.refuse_own_file(target, "the rejects file")
+        if rejects_path and target.exists() and not replace_rejects:
+            raise WinnowError(
+                f"the rejects file {target} exists: choose another file, or replace it on purpose (--force)"
+            )
 
     def rejected() -> int:
         # Called by the store once every chunk is in, before it commits: the rejects file is written first, so a
         # folder we cannot write to stops the import (nothing committed) instead of losing the reasons.
         if rejects:
-            _write_rejects(target, rejects)
-            written.append(target)
+            written.append(
+                _write_rejects(
+                    target, rejects, numbered=not rejects_path, replace=bool(rejects_path and replace_rejects)
+                )
+            )
         return len(rejects)
 
     with parser_type(path, fmt, mapping, name, on_error, progress) as parser:
@@ -175,6 +227,7 @@ def import_file(
             user=user,
         )
     written_rejects = written[0] if written else None
+    kept = str(target) if written_rejects is not None and written_rejects != target else None
     return ImportReport(
         source_id=result["source_id"],
         path=str(path),
@@ -184,6 +237,7 @@ def import_file(
         rejected=len(rejects),
         rejects_path=str(written_rejects) if written_rejects else None,
         errors=[r["error"] for r in rejects[:MAX_ERRORS]],
+        earlier_rejects=kept,
     )
 
 

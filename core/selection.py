@@ -364,8 +364,12 @@ def export_selection(
     user: str,
     with_scores: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
+    overwrite: bool = False,
 ) -> list[ExportReport]:
     """Export the selection ``name``: one file, or one per stage for a staged selection (``stage_path``).
+
+    ``overwrite`` replaces existing files (see ``export_samples``); without it, an existing one is refused before
+    any stage is written.
 
     Members are written in import order, whatever their review status (the recipe chose them). Each file's manifest
     adds the selection (name, stage, recipe YAML, recipe hash, funnel), the current scorer keys and parameters
@@ -375,6 +379,11 @@ def export_selection(
         One ExportReport per file written, in stage order.
     """
     info = store.get_selection(name)
+    paths = [stage_path(out, stage) for stage in range(1, info["stages"] + 1)] if info["stages"] > 1 else [Path(out)]
+    for path in paths:  # every file checked before the first is written
+        store.refuse_own_file(path, "the export")
+        if not overwrite and path.exists():
+            raise WinnowError(f"{path} exists: choose another file, or replace it on purpose (--force)")
     scorers = {k: {"key": v["key"], "params": v["params"]} for k, v in store.scorer_keys().items()}
     reports = []
     for stage in range(1, info["stages"] + 1):
@@ -405,6 +414,7 @@ def export_selection(
                 with_scores=with_scores,
                 progress=progress,
                 extra_manifest=extra,
+                overwrite=overwrite,
             )
         )
     return reports

@@ -1234,6 +1234,35 @@ class Store:
         )
         return [dict(zip(keys, r)) for r in rows]
 
+    def own_files(self) -> dict[Path, str]:
+        """The files this workspace is, or was imported from, which nothing Winnow writes may replace:
+        {resolved path: what it is, in words}. Imported files are as their import recorded them."""
+        workspace = self.path.resolve()
+        files = {
+            workspace: "the workspace itself",
+            workspace.with_name(workspace.name + ".wal"): "the workspace's write-ahead log",
+        }
+        for src in self.sources():
+            if src["path"]:
+                files.setdefault(Path(src["path"]).resolve(), f"an imported file (source {src['source_id']})")
+        return files
+
+    def refuse_own_file(self, target: str | os.PathLike, writing: str) -> None:
+        """Raise WinnowError when ``target`` is one of ``own_files`` (by any name: links and other spellings too).
+
+        Args:
+            writing: what would be written there, for the message ("the export", "the rejects file").
+        """
+        target = Path(target)
+        resolved = target.resolve()
+        for path, what in self.own_files().items():
+            same = resolved == path
+            if not same and target.exists() and path.exists():
+                with suppress(OSError):
+                    same = os.path.samefile(target, path)
+            if same:
+                raise WinnowError(f"{target} is {what}: {writing} would replace it; choose another file")
+
     # ------------------------------------------------------------------ reading samples
 
     def score_columns(self) -> list[ScoreColumn]:

@@ -78,8 +78,15 @@ if st.button("Export", type="primary", disabled=running or bool(problem), key="e
     out, user = export_target(export_dir, name), _common.acting_user()
 
     def work(progress):
-        report = export_samples(
-            store, out, fmt=fmt, user=user, filters=flt, with_scores=with_scores, progress=_common.throttled(progress)
+        report = export_samples(  # an existing file is replaced only once the checkbox above said so
+            store,
+            out,
+            fmt=fmt,
+            user=user,
+            filters=flt,
+            with_scores=with_scores,
+            progress=_common.throttled(progress),
+            overwrite=True,
         )
         return json.dumps(asdict(report))
 

@@ -12,6 +12,8 @@ import gc
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -476,3 +478,149 @@ def test_a_training_export_that_cannot_be_put_back_is_kept(team, tmp_path, monke
     kept = Path(str(caught.value).split("it is kept whole in ")[1].split(";")[0])
     assert kept.parent == exports and kept.name.startswith("run.previous-")
     assert (kept / "train.jsonl").read_bytes() == kept_bytes
+
+
+# ------------------------------------------------------------------------------------------------ 3. what exports replace
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "WINNOW_USER": "lena"}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], capture_output=True, text=True, cwd=cwd, env=env, check=False
+    )
+
+
+ALPACA = [{"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}."} for i in range(3)]
+BAD_ALPACA = [*ALPACA, {"instruction": "Broken", "input": "", "output": 5}]
+
+
+def _jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli_workspace(tmp_path):
+    """A workspace file with one imported file (train.jsonl, all accepted), closed, and the files' bytes."""
+    from core.importer import import_file
+    from core.store import Store
+
+    source = _jsonl(tmp_path / "train.jsonl", ALPACA)
+    db = tmp_path / "ws.duckdb"
+    with Store(db) as store:
+        import_file(store, source, user="lena")
+        ids = store.page(limit=10).column("id").to_pylist()
+        store.set_status_many(ids, "accepted", user="lena")
+    return db, source
+
+
+@pytest.mark.parametrize("target", ["workspace", "wal", "source", "source_by_link"])
+def test_export_never_replaces_the_workspace_or_an_imported_file(cli_workspace, tmp_path, target):
+    db, source = cli_workspace
+    paths = {
+        "workspace": db,
+        "wal": db.with_name(db.name + ".wal"),
+        "source": source,
+        "source_by_link": tmp_path / "link.jsonl",
+    }
+    out = paths[target]
+    if target == "source_by_link":
+        out.symlink_to(source)
+    if target == "wal":
+        out.write_bytes(b"wal bytes")  # as DuckDB leaves it while the workspace is open
+    before = {p: p.read_bytes() for p in (db, source, out)}
+    done = _cli("export", "--db", str(db), "--out", str(out), "--format", "alpaca", "--force", cwd=tmp_path)
+    assert done.returncode == 2
+    what = {"workspace": "the workspace itself", "wal": "the workspace's write-ahead log"}.get(target, "an imported")
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {out} is {what}") and line.endswith(
+        "the export would replace it; choose another file"
+    )
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_export_replaces_another_existing_file_only_with_force(cli_workspace, tmp_path):
+    db, _ = cli_workspace
+    out = tmp_path / "out.jsonl"
+    out.write_text("someone's notes\n", encoding="utf-8")
+    done = _cli("export", "--db", str(db), "--out", str(out), "--format", "alpaca", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {out} exists: choose another file, or replace it on purpose (--force)"
+    assert out.read_text(encoding="utf-8") == "someone's notes\n"
+    done = _cli("export", "--db", str(db), "--out", str(out), "--format", "alpaca", "--force", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == ALPACA
+
+
+def test_rejects_never_replace_the_input(tmp_path):
+    bad = _jsonl(tmp_path / "bad.jsonl", BAD_ALPACA)
+    before = bad.read_bytes()
+    db = tmp_path / "ws.duckdb"
+    for rejects in ("bad.jsonl", str(bad), "./bad.jsonl"):
+        done = _cli("import", "--db", str(db), "bad.jsonl", "--on-error", "skip", "--rejects", rejects, cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            f"error: {Path(rejects)} is the file being imported: the rejects file would replace it; choose another"
+        ]
+    assert bad.read_bytes() == before
+
+
+def test_default_rejects_keep_earlier_rejects_and_say_where_the_new_ones_went(tmp_path):
+    bad = _jsonl(tmp_path / "bad.jsonl", BAD_ALPACA)
+    db = tmp_path / "ws.duckdb"
+    first = _cli("import", "--db", str(db), str(bad), "--on-error", "skip", "--no-signals", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    earlier = tmp_path / "bad.jsonl.rejects.jsonl"
+    earlier_bytes = earlier.read_bytes()
+    again = _cli(
+        "import", "--db", str(db), str(bad), "--on-error", "skip", "--allow-reimport", "--no-signals", cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr
+    new = tmp_path / "bad.jsonl.rejects-2.jsonl"
+    assert f"reasons in {new} (a new name: {earlier} holds an earlier import's, left as it was)" in again.stdout
+    assert earlier.read_bytes() == earlier_bytes and new.read_bytes() == earlier_bytes
+
+
+def test_an_explicit_rejects_file_is_replaced_only_with_force(tmp_path):
+    bad = _jsonl(tmp_path / "bad.jsonl", BAD_ALPACA)
+    mine = tmp_path / "mine.txt"
+    mine.write_text("keep me\n", encoding="utf-8")
+    db = tmp_path / "ws.duckdb"
+    args = ["import", "--db", str(db), str(bad), "--on-error", "skip", "--rejects", str(mine), "--no-signals"]
+    done = _cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: the rejects file {mine} exists: choose another file, or replace it on purpose (--force)"
+    )
+    assert mine.read_text(encoding="utf-8") == "keep me\n"
+    assert _cli(*args, "--force", cwd=tmp_path).returncode == 0
+    assert json.loads(mine.read_text(encoding="utf-8"))["data"] == BAD_ALPACA[-1]
+
+
+# ------------------------------------------------------------------------------------------------ 8. smaller items
+
+
+def test_the_rejects_file_is_never_written_through_a_planted_link(tmp_path, monkeypatch):
+    """Someone who can write to the folder plants a link where the temporary file is about to be created."""
+    from core.importer import import_file
+    from core.store import Store
+
+    bad = _jsonl(tmp_path / "bad.jsonl", BAD_ALPACA)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n", encoding="utf-8")
+    real_open = os.open
+    planted: list[str] = []
+
+    def racing_open(path, flags, *args, **kwargs):
+        name = os.path.basename(os.fspath(path))
+        if "partial" in name and not planted:
+            planted.append(name)
+            os.symlink(victim, path)  # the attacker wins the race to the name
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", racing_open)
+    with Store(tmp_path / "ws.duckdb") as store:
+        report = import_file(store, bad, user="lena", on_error="skip")
+    assert planted and victim.read_text(encoding="utf-8") == "precious\n"
+    assert json.loads(Path(report.rejects_path).read_text(encoding="utf-8"))["data"] == BAD_ALPACA[-1]
+    assert os.stat(report.rejects_path).st_mode & 0o777 == 0o600
