@@ -7,7 +7,8 @@ that it prints once.
 
 Roles (what each may do is ``ROLE_ACTIONS``; the Store checks it on every write with ``Store.authorize``):
     admin       everything, including accounts and switching workspaces
-    lead        import, score, map, label, select, export, assign, adjudicate, edit the taxonomy, delete selections
+    lead        import, score, map, label, select, export, assign, adjudicate, edit the taxonomy, delete selections,
+                change workspace settings (whether Review shows remote images)
     annotator   review and edit the samples assigned to them (a sample shared with other annotators: only as
                 their own annotation, until a lead settles it), nothing else
 
@@ -51,6 +52,7 @@ ACTIONS = (
     "assign",
     "adjudicate",
     "delete",
+    "settings",
     "users",
 )
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -64,7 +66,7 @@ JOB_ACTIONS |= {"export": "export", "assign": "assign"}
 
 MIN_PASSWORD = 8
 SESSION_HOURS = 12.0
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")  # with fullmatch: "$" would let a final newline through
 
 
 class AuthError(PermissionDenied):
@@ -89,7 +91,7 @@ def can(role: str | None, action: str) -> bool:
 def check_name(name: str) -> str:
     """A valid account name (letters, digits, ``._@-``; at most 64), or a WinnowError saying what is wrong."""
     name = (name or "").strip()
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise WinnowError(
             f"account name {name!r} is not valid: use 1-64 letters, digits, '.', '_', '@' or '-', starting with a "
             "letter or digit"

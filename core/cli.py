@@ -666,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings().with_(
             db=Path(args.db) if getattr(args, "db", None) else None, user=getattr(args, "user", None)
         )
+        # WINNOW_ALLOW_MODELS limits what the app's users make the server load; the CLI acts as whoever runs it.
+        settings = settings.with_(allow_models="any")
         return args.func(args, settings)
     except WinnowError as ex:
         print(f"error: {ex}", file=sys.stderr)

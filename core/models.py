@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import MissingDependency, ModelUnavailable
+from core.errors import MissingDependency, ModelUnavailable, PermissionDenied, brief
 
 log = logging.getLogger("winnow")
 
@@ -232,6 +232,36 @@ def _unavailable(spec: str, what: str, error: Exception) -> ModelUnavailable:
     return ModelUnavailable(
         f"{what} {spec!r} could not be loaded ({type(error).__name__}: {error}); "
         f"check the Hugging Face id or the local path"
+    )
+
+
+def check_model_allowed(spec: str, settings, what: str = "model") -> None:
+    """Refuse a model the app may not load under ``settings.allow_models`` (see core/settings.py).
+
+    Always allowed: the bundled models (an empty spec, or "bundled"), and the models the server's admin named in
+    WINNOW_MODEL and WINNOW_EMBEDDER. "folder" allows, besides, folders inside WINNOW_MODEL_DIR (links resolved, so
+    a link cannot lead out of it); "hub" also any Hugging Face id; "any" also any local path.
+
+    Raises:
+        PermissionDenied: naming the model, what is allowed, and the setting that allows more.
+    """
+    spec = (spec or "").strip()
+    if settings.allow_models == "any" or spec in ("", "bundled", settings.model, settings.embedder):
+        return
+    local = Path(spec).expanduser()
+    if local.exists() or _looks_like_path(spec):
+        folder = Path(settings.model_dir).expanduser().resolve()
+        if local.resolve().is_relative_to(folder):
+            return
+        raise PermissionDenied(
+            f"{what} {brief(spec)} is outside the model folder {folder}: put the model there, or the server's admin "
+            "allows any local path with WINNOW_ALLOW_MODELS=any"
+        )
+    if settings.allow_models == "hub":
+        return
+    raise PermissionDenied(
+        f"{what} {brief(spec)} is a Hugging Face id, which this server does not load: put a copy in the model folder "
+        f"{settings.model_dir}, or the server's admin allows Hugging Face ids with WINNOW_ALLOW_MODELS=hub"
     )
 
 

@@ -14,6 +14,14 @@ Every variable Winnow reads is listed here (and in the README). CLI flags overri
 | WINNOW_MODEL          | language model for IFD: HF id or local path; empty = bundled    | (bundled SmolLM2-135M)       |
 | WINNOW_EMBEDDER       | sentence embedder: HF id or local path; empty = bundled         | (bundled all-MiniLM-L6-v2)   |
 | WINNOW_MAX_UPLOAD_MB  | largest file the Import page accepts (a whole number of MB)     | 1024                         |
+| WINNOW_MODEL_DIR      | local model folders the app may load (Score, training export)   | data/models                  |
+| WINNOW_ALLOW_MODELS   | what else the app may load: folder (only WINNOW_MODEL_DIR, the  | folder                       |
+|                       | bundled models and WINNOW_MODEL/EMBEDDER), hub (also Hugging    |                              |
+|                       | Face ids) or any (also any local path)                          |                              |
+
+The model settings limit what someone using the app (a lead) can make the server load: a local path reads files
+on the server, and a Hugging Face id downloads and runs whatever that repository holds. The CLI is not limited: it
+acts as the person who runs it, who can read those files anyway.
 
 The Import page also never accepts more than the Streamlit server does (``server.maxUploadSize`` in
 ``.streamlit/config.toml``, 1024 MB as shipped): raise both together.
@@ -50,6 +58,8 @@ class Settings:
     embedder: str
     max_upload_mb: int
     session_hours: float = 12.0
+    model_dir: Path = PROJECT_ROOT / "data" / "models"
+    allow_models: str = "folder"
 
     def with_(self, **changes) -> Settings:
         """A copy with some values replaced (how CLI flags override the environment)."""
@@ -96,6 +106,16 @@ def _hours(env, name: str, default: float) -> float:
     return value
 
 
+MODEL_SOURCES = ("folder", "hub", "any")
+
+
+def _model_sources(env, name: str) -> str:
+    text = (env.get(name) or "folder").strip().lower()
+    if text not in MODEL_SOURCES:
+        raise WinnowError(f"{name}={text!r}: expected one of {', '.join(MODEL_SOURCES)} (default folder)")
+    return text
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read the settings from ``env`` (default: ``os.environ``).
 
@@ -114,4 +134,6 @@ def load_settings(env: dict | None = None) -> Settings:
         embedder=env.get("WINNOW_EMBEDDER") or "",
         max_upload_mb=_positive_int(env, "WINNOW_MAX_UPLOAD_MB", 1024),
         session_hours=_hours(env, "WINNOW_SESSION_HOURS", 12.0),
+        model_dir=Path(env.get("WINNOW_MODEL_DIR") or PROJECT_ROOT / "data" / "models"),
+        allow_models=_model_sources(env, "WINNOW_ALLOW_MODELS"),
     )

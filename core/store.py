@@ -26,6 +26,7 @@ from the scorer registry and are checked by ``_ident``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -41,6 +42,8 @@ import pyarrow as pa
 
 from core.auth import JOB_ACTIONS, can
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError, WorkspaceLocked
+
+log = logging.getLogger("winnow")
 
 SCHEMA_VERSION = 4
 STATUSES = ("pending", "accepted", "rejected")
@@ -231,9 +234,10 @@ _MIGRATIONS: list[list[str]] = [
 
 TEXT_WINDOW = 65_536  # rids in the first window of a text search's page scan; each next window is twice as wide
 
-_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_TYPE = re.compile(r"^(BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DOUBLE\[\d+\]|VARCHAR\[\])$")
-_MAP_KEY = re.compile(r"^[0-9a-f]{8,64}$")
+# Used with fullmatch: ``$`` alone also matches before a final newline, which would let "name\n" through.
+_IDENT = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_TYPE = re.compile(r"BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DOUBLE\[\d+\]|VARCHAR\[\]")
+_MAP_KEY = re.compile(r"[0-9a-f]{8,64}")
 
 MAPS_KEPT = 3  # maps stored at once (each holds one row per content); the oldest go first
 UNLABELED = "(unlabeled)"  # a task_label filter value and a balance bucket: samples with no label yet
@@ -248,13 +252,13 @@ IFD_BUCKETS = ((0.4, "a easy <0.4"), (0.7, "b 0.4-0.7"), (0.9, "c 0.7-0.9"), (1.
 
 def _map_key(key: str) -> str:
     """Map keys are hex digests written into SQL text (in joins), so check them like identifiers."""
-    if not _MAP_KEY.match(str(key)):
+    if not _MAP_KEY.fullmatch(str(key)):
         raise ValueError(f"not a map key: {key!r}")
     return key
 
 
 def _ident(name: str) -> str:
-    if not _IDENT.match(name):
+    if not _IDENT.fullmatch(name):
         raise ValueError(f"not a safe SQL identifier: {name!r}")
     return name
 
@@ -341,15 +345,33 @@ class Store:
             raise WinnowError(f"cannot open workspace {self.path}: {ex}") from None
         except duckdb.Error as ex:
             raise WinnowError(f"{self.path} is not a Winnow workspace (DuckDB could not open it: {ex})") from None
-        if creating:
-            # Workspaces hold people's data: readable by their owner only.
-            os.chmod(self.path, 0o600)
+        # Workspaces hold people's data: readable by their owner only. A new one is made so; an existing one (copied,
+        # unpacked, or made by an older Winnow) is made so when it is ours, and said to be open to others when not.
+        self._keep_private()
         self._import_lock = threading.Lock()
         self._pinned: dict[int, set[str]] = {}  # id(cursor) -> accounts whose role a write relies on (see authorize)
         self.read_only = read_only
         if not read_only:
             self._migrate()
         self._score_columns_cache: list[ScoreColumn] | None = None
+
+    def _keep_private(self) -> None:
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                continue
+            if not info.st_mode & 0o077:
+                continue
+            if info.st_uid == os.getuid():
+                os.chmod(path, info.st_mode & 0o700)
+                log.info("made %s readable by its owner only (it was mode %o)", path, info.st_mode & 0o777)
+            else:
+                log.warning(
+                    "%s is readable by others (mode %o) and belongs to another user: ask them to run chmod 600 on it",
+                    path,
+                    info.st_mode & 0o777,
+                )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -486,6 +508,7 @@ class Store:
         "assign": "assign samples",
         "adjudicate": "adjudicate reviews",
         "delete": "delete data",
+        "settings": "change workspace settings",
         "users": "manage accounts",
     }
 
@@ -1233,6 +1256,23 @@ class Store:
             "imported_by",
         )
         return [dict(zip(keys, r)) for r in rows]
+
+    # ------------------------------------------------------------------ workspace settings
+
+    def markdown_images(self) -> bool:
+        """Whether Review shows the images that Markdown in the samples points to (False, the default: shown as links,
+        so reviewers' browsers fetch nothing from the hosts the imported text names; see ``core.markdown``)."""
+        return self._meta(self.cursor(), "markdown_images") == "on"
+
+    def set_markdown_images(self, on: bool, *, user: str) -> None:
+        """Show (or stop showing) remote images in Review, for everyone in this workspace. Leads and admins; audited."""
+
+        def body(cur):
+            self.authorize(user, "settings", cur=cur)
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('markdown_images', ?)", ["on" if on else "off"])
+            self._log_in(cur, "settings", user, None, {"markdown_images": bool(on)})
+
+        self._retrying(body)
 
     def own_files(self) -> dict[Path, str]:
         """The files this workspace is, or was imported from, which nothing Winnow writes may replace:
@@ -2072,7 +2112,7 @@ class Store:
         t = _ident(name)
         for col, typ in columns.items():
             _ident(col)
-            if not _TYPE.match(typ):
+            if not _TYPE.fullmatch(typ):
                 raise ValueError(f"unsupported score column type {typ!r} for {col}")
 
         def body(cur):

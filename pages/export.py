@@ -11,6 +11,7 @@ import streamlit as st
 from core import jobs
 from core.errors import WinnowError
 from core.export import EXPORT_FORMATS, export_samples, export_target
+from core.models import check_model_allowed
 from core.store import STATUSES, SampleFilter
 from core.training import (
     MAX_LENGTH_LIMIT,
@@ -169,7 +170,14 @@ write = b2.button(
     disabled=training_running or bool(folder_problem),
     width="stretch",
 )
-if measure or (write and not folder_problem):
+model_problem = None
+if measure or write:
+    try:  # only the models this server's settings allow (WINNOW_MODEL_DIR, WINNOW_ALLOW_MODELS)
+        check_model_allowed(tokenizer, _common.settings(), "tokenizer")
+    except WinnowError as ex:
+        model_problem = str(ex)
+        st.error(model_problem, icon="🚫")
+if not model_problem and (measure or (write and not folder_problem)):
     user = _common.acting_user()
 
     def train_work(progress):

@@ -12,8 +12,10 @@ import json
 import streamlit as st
 
 from core import audit, team
+from core.auth import can
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
+from core.markdown import images_as_links
 from core.store import SampleFilter
 from pages import _common, _history
 
@@ -181,7 +183,24 @@ with right:
 
 with left:
     markdown = st.toggle("Render Markdown", value=True, key="review_markdown")
-    _common.render_chat(snap["messages"], tools=snap["tools"], markdown=markdown)
+    images = store.markdown_images()
+    if who is not None and can(who.role, "settings"):
+        wanted = st.toggle(
+            "Show remote images",
+            value=images,
+            key="review_images",
+            help="For everyone in this workspace. Markdown images load from the hosts the imported text names, in "
+            "each reviewer's browser; off, they are shown as links.",
+        )
+        if wanted != images:
+            store.set_markdown_images(wanted, user=me)
+            images = wanted
+    shown = snap["messages"]
+    if markdown and not images:  # nothing is fetched: images become links (core.markdown)
+        shown = [
+            {**m, "content": images_as_links(m["content"])} if isinstance(m.get("content"), str) else m for m in shown
+        ]
+    _common.render_chat(shown, tools=snap["tools"], markdown=markdown)
     edited = []
     with st.expander("Edit messages"):
         for i, m in enumerate(snap["messages"]):

@@ -10,7 +10,7 @@ import streamlit as st
 from core import jobs
 from core.errors import WinnowError
 from core.scoring import available_scorers, get_scorer
-from core.scoring.runner import run_scorers
+from core.scoring.runner import check_models, run_scorers
 from core.store import SampleFilter
 from pages import _common
 
@@ -106,6 +106,7 @@ job_settings = settings.with_(device=device, dtype=dtype)
 if start and chosen:
     user = _common.acting_user()
     try:  # build the scorers now, so a bad parameter is said here rather than in the job
+        check_models(chosen, params, job_settings)
         for name in chosen:
             get_scorer(name, job_settings, **params.get(name, {}))
     except (KeyError, ValueError, WinnowError) as ex:

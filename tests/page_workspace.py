@@ -50,6 +50,8 @@ def new_workspace(tmp_path: Path, monkeypatch) -> Store:
     monkeypatch.setenv("WINNOW_DB", str(db))
     monkeypatch.setenv("WINNOW_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.setenv("WINNOW_USER", USER)
+    # The app loads local models from its model folder only: here, pytest's temporary root, where tests build theirs.
+    monkeypatch.setenv("WINNOW_MODEL_DIR", str(tmp_path.parent))
     store = _common.get_store(db)
     auth.add_user(store, USER, "admin", PASSWORD, by=USER)
     return store

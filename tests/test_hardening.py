@@ -624,3 +624,171 @@ def test_the_rejects_file_is_never_written_through_a_planted_link(tmp_path, monk
     assert planted and victim.read_text(encoding="utf-8") == "precious\n"
     assert json.loads(Path(report.rejects_path).read_text(encoding="utf-8"))["data"] == BAD_ALPACA[-1]
     assert os.stat(report.rejects_path).st_mode & 0o777 == 0o600
+
+
+def test_identifiers_must_match_whole_with_no_final_newline(tmp_path):
+    from core import auth
+    from core.errors import WinnowError
+    from core.store import Store, _ident, _map_key
+
+    for bad in ("h_x\n", "h_x\nDROP"):
+        with pytest.raises(ValueError, match="not a safe SQL identifier"):
+            _ident(bad)
+    with pytest.raises(ValueError, match="not a map key"):
+        _map_key("deadbeef\n")
+    with Store(tmp_path / "ws.duckdb") as store:
+        with pytest.raises(ValueError, match="unsupported score column type"):
+            store.ensure_scorer("x", "x/v1", {"h_y": "INTEGER\n"}, {})
+        with pytest.raises(ValueError, match="not a safe SQL identifier"):
+            store.ensure_scorer("x", "x/v1", {"h_y\n": "INTEGER"}, {})
+    assert auth._NAME.fullmatch("ann") and not auth._NAME.fullmatch("ann\n")
+    with pytest.raises(WinnowError, match="is not valid"):
+        auth.check_name("ann\x00")
+
+
+def test_an_existing_workspace_is_made_private_when_opened(tmp_path):
+    from core.store import Store
+
+    db = tmp_path / "ws.duckdb"
+    Store(db).close()
+    os.chmod(db, 0o644)  # copied, unpacked, or made by an older Winnow
+    with Store(db) as store:
+        assert store.stats()["samples"] == 0
+        assert oct(db.stat().st_mode & 0o777) == oct(0o600)
+
+
+# What Review must show as links, and what it must leave as written.
+IMAGES = [
+    ("![pixel](https://tracker.example/p.png)", "\\![pixel](https://tracker.example/p.png)"),
+    ("a ![x][ref]\n\n[ref]: https://tracker.example/p.png", "a \\![x][ref]\n\n[ref]: https://tracker.example/p.png"),
+    (
+        "[![badge](https://x.example/b.svg)](https://x.example)",
+        "[\\![badge](https://x.example/b.svg)](https://x.example)",
+    ),
+    ("\\![not an image](u) and \\\\![an image](u)", "\\![not an image](u) and \\\\\\![an image](u)"),
+    ("`![code](u)` then ![img](u)", "`![code](u)` then \\![img](u)"),
+    ("```\n![in a fence](u)\n```\n![after](u)", "```\n![in a fence](u)\n```\n\\![after](u)"),
+    ("~~~~\n```\n![still fenced](u)\n~~~~\n", "~~~~\n```\n![still fenced](u)\n~~~~\n"),
+    ("`` a ` ![in code](u) `` ` ![not](u)", "`` a ` ![in code](u) `` ` \\![not](u)"),
+    ("no images here [link](u)!", "no images here [link](u)!"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), IMAGES)
+def test_markdown_images_become_links(text, shown):
+    from core.markdown import images_as_links
+
+    assert images_as_links(text) == shown
+
+
+@pytest.mark.parametrize("shape", ["![" * 50_000, "\\" * 100_000 + "![", "`" * 50_000 + "![x](u)", "```\n" * 25_000])
+def test_turning_images_into_links_costs_linear_time(shape):
+    from core.markdown import images_as_links
+
+    small = shape[: len(shape) // 10]
+    ratio = _cpu_seconds(lambda: images_as_links(shape)) / max(_cpu_seconds(lambda: images_as_links(small)), 1e-4)
+    assert ratio < 30, f"10x the text cost {ratio:.0f}x the time"
+
+
+def test_review_shows_remote_images_as_links_unless_a_lead_enables_them(tmp_path, monkeypatch):
+    from page_workspace import new_workspace, open_app, write_jsonl
+
+    from core import auth
+    from core.errors import PermissionDenied
+    from core.importer import import_file
+
+    store = new_workspace(tmp_path, monkeypatch)
+    auth.add_user(store, "lena", "lead", "lena-password", by="tess")
+    auth.add_user(store, "ann", "annotator", "ann-password", by="tess")
+    pixel = "![pixel](https://tracker.example/p.png)"
+    records = [{"instruction": "Describe the chart.", "input": "", "output": f"Here it is: {pixel}"}]
+    import_file(store, write_jsonl(tmp_path / "img.jsonl", records), user="lena")
+    store.assign(_first_ids(store), ["ann"], by="lena")
+
+    def shown(at) -> str:
+        return "\n".join(str(m.value) for m in at.markdown)
+
+    at = open_app("pages/review.py", name="lena", password="lena-password")
+    assert "\\" + pixel in shown(at) and "Here it is: ![" not in shown(at)
+    at.toggle(key="review_images").set_value(True).run()
+    assert store.markdown_images() and "Here it is: " + pixel in shown(at)
+    annotator = open_app("pages/review.py", name="ann", password="ann-password")
+    assert not [t for t in annotator.toggle if t.key == "review_images"]  # theirs to see, not to change
+    with pytest.raises(PermissionDenied, match="ann is an annotator and may not change workspace settings"):
+        store.set_markdown_images(False, user="ann")
+    at.toggle(key="review_images").set_value(False).run()
+    assert not store.markdown_images() and "\\" + pixel in shown(at)
+
+
+def test_the_app_loads_models_from_its_model_folder_only(tmp_path):
+    from core.errors import PermissionDenied
+    from core.models import check_model_allowed
+    from core.settings import load_settings
+
+    folder = tmp_path / "models"
+    (folder / "mine").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (folder / "escape").symlink_to(tmp_path / "elsewhere")
+    base = {"WINNOW_MODEL_DIR": str(folder), "WINNOW_EMBEDDER": "org/configured-by-the-admin"}
+    strict, hub, anything = (load_settings({**base, "WINNOW_ALLOW_MODELS": a}) for a in ("folder", "hub", "any"))
+    for spec in ("", "bundled", str(folder / "mine"), "org/configured-by-the-admin"):
+        check_model_allowed(spec, strict)
+    for spec, settings, message in [
+        (str(tmp_path / "elsewhere"), strict, "is outside the model folder"),
+        (str(folder / "escape"), strict, "is outside the model folder"),  # a link out of the folder
+        ("/etc", hub, "is outside the model folder"),
+        (str(folder / ".." / "elsewhere"), hub, "is outside the model folder"),
+        ("some-org/some-model", strict, "is a Hugging Face id, which this server does not load"),
+    ]:
+        with pytest.raises(PermissionDenied, match=message):
+            check_model_allowed(spec, settings, "embedder")
+    check_model_allowed("some-org/some-model", hub)
+    for spec in ("/etc", str(tmp_path / "elsewhere"), "some-org/some-model"):
+        check_model_allowed(spec, anything)
+    with pytest.raises(Exception, match="WINNOW_ALLOW_MODELS='everything': expected one of folder, hub, any"):
+        load_settings({"WINNOW_ALLOW_MODELS": "everything"})
+
+
+def test_the_score_page_refuses_a_model_outside_the_folder_before_starting(tmp_path, monkeypatch):
+    from page_workspace import load, new_workspace, open_app, texts
+
+    store = new_workspace(tmp_path, monkeypatch)
+    load(store, "tasks_alpaca.json")
+    monkeypatch.setenv("WINNOW_MODEL_DIR", str(tmp_path / "models"))
+    at = open_app("pages/score.py")
+    at.multiselect(key="score_scorers").set_value(["embedding"])
+    at.text_input(key="score_embedder").set_value("/etc")
+    at.button(key="score_go").click().run()
+    assert "embedding model '/etc' is outside the model folder" in texts(at)
+    assert "score_job" not in at.session_state and not store.jobs()
+
+
+# ------------------------------------------------------------------------------------------------ 9. written down
+
+
+def test_the_readme_states_the_security_model():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = " ".join(readme.split("## Security model", 1)[1].split("\n## ", 1)[0].split())
+    for part in (
+        "The CLI trusts whoever runs it",
+        "It acts as whoever can open the workspace file: `--user` (or `WINNOW_USER`) is a name, not a credential",
+        "What protects a team is therefore the file's permissions",
+        "give annotators and leads accounts in the app only",
+    ):
+        assert part in section
+
+
+def test_every_setting_is_documented_in_the_readme_and_in_settings():
+    from core import settings
+
+    source = Path(settings.__file__).read_text(encoding="utf-8")
+    code = source.split('"""', 2)[2]
+    variables = sorted(
+        set(re.findall(r'"(WINNOW_[A-Z_]+)"', code)) | set(re.findall(r"env, \"(WINNOW_[A-Z_]+)\"", code))
+    )
+    assert {"WINNOW_MODEL_DIR", "WINNOW_ALLOW_MODELS"} <= set(variables)
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for name in variables:
+        assert f"| `{name}` |" in table, name
+        assert f"| {name}" in settings.__doc__, name

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import WinnowError
+from core.models import check_model_allowed
+from core.pause_points import pause_point
 from core.scoring.base import Scorer, get_scorer, iter_scored
 from core.settings import Settings
 from core.store import Store
@@ -93,6 +95,19 @@ def run_scorer(
     return ScoreReport(scorer.name, scorer.key, done, total - todo, seconds)
 
 
+MODEL_PARAMS = ("model", "reward_model")  # the scorer parameters that name a model to load
+
+
+def check_models(names: list[str], params: dict[str, dict], settings: Settings) -> None:
+    """Refuse the models named in ``params`` that ``settings`` do not let the app load (``models.check_model_allowed``;
+    the CLI's settings allow any)."""
+    for name in names:
+        for key in MODEL_PARAMS:
+            spec = (params.get(name) or {}).get(key)
+            if isinstance(spec, str) and spec.strip():
+                check_model_allowed(spec, settings, f"{name} {key.replace('_', ' ')}")
+
+
 def run_scorers(
     store: Store,
     names: list[str],
@@ -107,12 +122,15 @@ def run_scorers(
     """Run several scorers one after the other (each one's params from ``params[name]``).
 
     Args:
+        settings: device, dtype and defaults; the models in ``params`` must be ones they let the app load.
         user: checked for the "score" permission. Jobs started from the app were checked when they were created
             (``Store.create_job``); the CLI passes its acting user.
     """
     if user is not None:
         store.authorize(user, "score")
     params = params or {}
+    if settings is not None:
+        check_models(names, params, settings)
     scorers = []
     for name in names:
         try:
