@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from core.errors import WinnowError
 from core.models import check_model_allowed
-from core.pause_points import pause_point
 from core.scoring.base import Scorer, get_scorer, iter_scored
 from core.settings import Settings
 from core.store import Store
