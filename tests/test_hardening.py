@@ -92,6 +92,31 @@ def test_a_5_mb_line_is_scored():
     assert row["h_answer_char_rep"] == pytest.approx(0.5, abs=1e-3)  # two 10-grams; the top one (sqrt 2) counts
 
 
+def test_a_file_of_adversarial_answers_imports_and_is_scored(tmp_path):
+    """The whole path the review found frozen: the CLI imports the file, then computes the signals of every sample."""
+    from core.store import Store
+
+    records = [
+        {"instruction": f"Adversarial case {shape}", "input": "", "output": make(100_000) + f" end of {shape}"}
+        for shape, make in ADVERSARIAL_TEXTS.items()
+    ]
+    path = tmp_path / "adversarial.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    db = tmp_path / "ws.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "import", str(path), "--db", str(db), "--user", "lena"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"imported {len(records)} records" in done.stdout
+    with Store(db, read_only=True) as store:
+        values = store.sample_arrays(["h_answer_chars"])
+    assert sorted(values["h_answer_chars"]) == sorted(len(r["output"]) for r in records)
+
+
 # The patterns before the fix: on ordinary text they must count exactly what the fixed ones count.
 _OLD_FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
 _OLD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
