@@ -2925,4 +2925,3 @@ class Store:
         """Saved plans, newest first: [{name, created_at, created_by}]."""
         rows = self.cursor().execute("SELECT name, created_at, created_by FROM plans ORDER BY created_at DESC, name")
         return [{"name": r[0], "created_at": r[1], "created_by": r[2]} for r in rows.fetchall()]
-
