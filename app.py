@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.errors import WinnowError
 from core.settings import keep_new_files_private
-from pages import _common
+from pages import _common, _preparation
 
 keep_new_files_private()  # workspaces, their DuckDB logs, uploads and exports: owner only
 
@@ -58,6 +58,7 @@ with st.sidebar:
     reviewed, total = _common.review_counts(store)
     st.caption(f"Signed in as **{who.name}** ({who.role})")
     st.progress(reviewed / total if total else 0.0, text=f"{reviewed:,} of {total:,} reviewed")
+    _preparation.sidebar_panel(store)
     if st.button("Sign out", key="sign_out"):
         _common.sign_out(store)
         st.rerun()

@@ -320,7 +320,7 @@ def cmd_score(args, settings) -> int:
 
 
 def cmd_demo(args, settings) -> int:
-    from core.demo import load_demo
+    from core.demo import is_demo_workspace, load_demo, missing_steps, request_preparation
     from core.store import Store
 
     with Store(settings.db) as store:
@@ -333,6 +333,13 @@ def cmd_demo(args, settings) -> int:
             _signals(store)
         if args.admin:
             _demo_admin(store, args.admin, settings)
+        # The rest (embeddings, map, labels, IFD) takes minutes: the app does it in the background (core.demo).
+        missing = missing_steps(store, settings) if is_demo_workspace(store) else []
+        if missing and request_preparation(store, user=args.admin or settings.user):
+            print(
+                "the app prepares the demo in the background when it starts (progress in its sidebar): "
+                + ", ".join(missing)
+            )
     return 0
 
 
@@ -593,7 +600,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-tokens", type=int, help="padded tokens per batch (default per scorer; lower = less memory)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("demo", help="load the demo data into an empty workspace")
+    p = sub.add_parser(
+        "demo",
+        help="load the demo data into an empty workspace; the app then prepares it (scores, map, labels)",
+    )
     add_db(p)
     p.add_argument("--admin", metavar="NAME", help="also create this admin account (generated password, printed once)")
     p.set_defaults(func=cmd_demo)

@@ -8,6 +8,7 @@ keeps the embeddings; the page (or a background job) calls these functions and s
 - ``default_k`` / ``cluster`` / ``cluster_centroids``: MiniBatchKMeans on the normalized embeddings.
 - ``cluster_names``: a few distinctive words per cluster, c-TF-IDF (as in BERTopic) over an English + Chinese tokenizer.
 - ``stratified_sample``: at most ``max_points`` indices, stratified by cluster so small clusters still show.
+- ``distinct_colours``: one colour per cluster, distinct for any number of clusters.
 
 Heavy imports (umap, which compiles with numba on first import, and jieba) live inside the functions that need them.
 """
@@ -459,3 +460,59 @@ def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
         frac[weights <= 0] = -1.0
         out[np.lexsort((np.arange(len(weights)), -frac))[:missing]] += 1
     return out
+
+
+# --- colours -------------------------------------------------------------------------------------------------------
+
+# Two colours closer than this (the "redmean" RGB distance, a cheap stand-in for perceived difference) are not used
+# together while the palettes last. Plotly's own qualitative palettes keep their colours 68-113 apart.
+MIN_COLOUR_DISTANCE = 80.0
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def colour_distance(a: str, b: str) -> float:
+    """How different two "#RRGGBB" colours look: the redmean-weighted RGB distance (0 = equal, ~765 = black/white)."""
+    (r1, g1, b1), (r2, g2, b2) = _rgb(a), _rgb(b)
+    mean_red = (r1 + r2) / 2
+    return math.sqrt(
+        (2 + mean_red / 256) * (r1 - r2) ** 2 + 4 * (g1 - g2) ** 2 + (2 + (255 - mean_red) / 256) * (b1 - b2) ** 2
+    )
+
+
+def distinct_colours(n: int) -> list[str]:
+    """``n`` different "#RRGGBB" colours for ``n`` clusters, the same list for the same ``n`` (each is a prefix of
+    the next).
+
+    Plotly's default ten come first, so a small map looks as it always did. Then the colours of Plotly's other
+    qualitative palettes (Alphabet, Dark24, Light24, D3, T10) that are at least ``MIN_COLOUR_DISTANCE`` from every
+    colour already taken: 56 colours in all. Past those, hues step by the golden angle through three lightnesses and
+    two saturations, skipping any colour already taken, so no two clusters ever share a colour (a plain cycle of a
+    10-colour palette gave cluster 10 the colour of cluster 0).
+    """
+    import colorsys
+
+    from plotly.colors import qualitative
+
+    chosen: list[str] = []
+    palettes = ("Plotly", "Alphabet", "Dark24", "Light24", "D3", "T10")
+    for colour in (c.upper() for name in palettes for c in getattr(qualitative, name)):
+        if len(chosen) == n:
+            return chosen
+        if all(colour_distance(colour, c) >= MIN_COLOUR_DISTANCE for c in chosen):
+            chosen.append(colour)
+    taken = set(chosen)
+    step = 0
+    while len(chosen) < n:
+        hue = (step * 0.6180339887) % 1.0
+        lightness = (0.45, 0.65, 0.30)[step % 3]
+        saturation = (0.75, 0.55)[(step // 3) % 2]
+        r, g, b = colorsys.hls_to_rgb(hue, lightness, saturation)
+        colour = f"#{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
+        if colour not in taken:
+            taken.add(colour)
+            chosen.append(colour)
+        step += 1
+    return chosen

@@ -73,19 +73,57 @@ def _as_recipe(recipe: Recipe | str) -> Recipe:
     return recipe if isinstance(recipe, Recipe) else select.parse_recipe(recipe)
 
 
-def _producer(column: str) -> str:
-    """Which scorer (or page) writes ``column``, for error messages."""
-    if column in _PRODUCERS:
-        return _PRODUCERS[column]
+def _scorer_of(column: str) -> str | None:
+    """The name of the scorer that writes ``column``, or None when no scorer does."""
     from core.scoring import available_scorers, get_scorer
 
     for name in available_scorers():
         try:
             if column in get_scorer(name).columns:
-                return f"the {name} scorer (Score page, or `python -m core score --scorers {name}`)"
+                return name
         except (KeyError, ValueError, WinnowError):
             continue
+    return None
+
+
+def _producer(column: str) -> str:
+    """Which scorer (or page) writes ``column``, for error messages."""
+    if column in _PRODUCERS:
+        return _PRODUCERS[column]
+    name = _scorer_of(column)
+    if name is not None:
+        return f"the {name} scorer (Score page, or `python -m core score --scorers {name}`)"
     return "the scorer that writes it"
+
+
+def _inputs_at_hand(store: Store) -> set[str]:
+    have = set(_PLAIN) | {"conversation"} | {c.column for c in store.score_columns()}
+    if "embedding" in store.scorer_keys():
+        have.add("embedding")
+    return have
+
+
+# Scorers that run with their defaults alone (bundled models), so a page can offer to run them for a recipe.
+DEFAULT_SCORERS = ("heuristics", "embedding", "ifd")
+
+
+def missing_scorers(store: Store, recipe: Recipe) -> dict[str, list[str]]:
+    """The scorers whose results the recipe reads and the workspace lacks, in the order the steps need them.
+
+    Returns:
+        {scorer name: [the inputs it would provide]}; empty when every scored input is there. Inputs no scorer writes
+        (a saved selection) are not in it: ``check_inputs`` names those.
+    """
+    have = _inputs_at_hand(store)
+    missing: dict[str, list[str]] = {}
+    for step in recipe.steps:
+        for name in select.step_inputs(step):
+            if name in have or name.startswith(select.SELECTION_INPUT):
+                continue
+            scorer = _scorer_of(name)
+            if scorer is not None and name not in missing.get(scorer, []):
+                missing.setdefault(scorer, []).append(name)
+    return missing
 
 
 def check_inputs(store: Store, recipe: Recipe) -> None:
@@ -94,9 +132,7 @@ def check_inputs(store: Store, recipe: Recipe) -> None:
     Raises:
         RecipeError: e.g. "step 3 (ifd_top): needs 'ifd', which this workspace does not have yet; run the ifd scorer".
     """
-    have = set(_PLAIN) | {"conversation"} | {c.column for c in store.score_columns()}
-    if "embedding" in store.scorer_keys():
-        have.add("embedding")
+    have = _inputs_at_hand(store)
     for number, step in enumerate(recipe.steps, start=1):
         for name in select.step_inputs(step):
             if name.startswith(select.SELECTION_INPUT):

@@ -2925,3 +2925,23 @@ class Store:
         """Saved plans, newest first: [{name, created_at, created_by}]."""
         rows = self.cursor().execute("SELECT name, created_at, created_by FROM plans ORDER BY created_at DESC, name")
         return [{"name": r[0], "created_at": r[1], "created_by": r[2]} for r in rows.fetchall()]
+
+    # ------------------------------------------------------------------ facts other modules keep
+
+    # Keys of meta that belong to modules outside the store (each module is the only reader and writer of its own).
+    FACT_KEYS = ("demo_preparation",)
+
+    def fact(self, key: str) -> str | None:
+        """A value another module keeps in the workspace (one of ``FACT_KEYS``), or None when it was never set."""
+        if key not in self.FACT_KEYS:
+            raise ValueError(f"unknown fact {key!r}; add it to Store.FACT_KEYS")
+        return self._meta(self.cursor(), key)
+
+    def set_fact(self, key: str, value: str | None) -> None:
+        """Keep ``value`` under ``key`` (one of ``FACT_KEYS``); None removes it."""
+        if key not in self.FACT_KEYS:
+            raise ValueError(f"unknown fact {key!r}; add it to Store.FACT_KEYS")
+        if value is None:
+            self._retrying(lambda cur: cur.execute("DELETE FROM meta WHERE key = ?", [key]))
+        else:
+            self._retrying(lambda cur: cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value]))

@@ -14,8 +14,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import auth, jobs
+from core import auth, demo, jobs
 from core.errors import WinnowError
+from core.scoring import column_title
 from core.settings import Settings, load_settings
 from core.store import SampleFilter, Store
 
@@ -87,6 +88,7 @@ def _open_store(resolved: str) -> Store:
     store = Store(resolved)
     # This process now holds the only writer connection, so no job recorded as running can still be alive.
     store.fail_orphaned_jobs()
+    demo.resume_preparation(store)  # a demo workspace is prepared in this process, in the background
     return store
 
 
@@ -201,7 +203,8 @@ def render_chat(messages: list[dict], *, tools: list | None = None, markdown: bo
 
 
 def render_scores(scores: dict) -> None:
-    """Scores as a compact two-column table (there can be dozens: metrics would truncate them)."""
+    """Scores as a compact table: each in words, its value, and its column's name (there can be dozens: metrics
+    would truncate them)."""
     if not scores:
         st.caption("No scores yet.")
         return
@@ -215,8 +218,19 @@ def render_scores(scores: dict) -> None:
             return f"{value:.4g}"
         return str(value)
 
-    rows = [{"score": name, "value": shown(value)} for name, value in scores.items()]
-    st.dataframe(rows, hide_index=True, width="stretch", height=min(35 * len(rows) + 38, 420))
+    rows = [{"score": column_title(name), "value": shown(value), "column": name} for name, value in scores.items()]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        height=min(35 * len(rows) + 38, 420),
+        column_config={
+            "score": st.column_config.TextColumn(help="What the score measures, in words"),
+            "column": st.column_config.TextColumn(
+                help="The score's column: its name in recipes, filters, exports and the Score page"
+            ),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- jobs

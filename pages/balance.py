@@ -12,7 +12,7 @@ from core import balance, jobs, mixture
 from core.errors import NotFound, WinnowError
 from core.labels import edit_taxonomy, embedder_language_note, label_names, refresh_labels, workspace_taxonomy
 from core.store import UNLABELED
-from pages import _common
+from pages import _common, _preparation
 
 
 def _num(value) -> str:
@@ -58,6 +58,7 @@ st.title("Balance")
 if not store.count():
     st.info("The workspace is empty: import a file first.")
     st.stop()
+_preparation.note(store, "Part of this page (clusters, task labels, IFD buckets)")
 
 # ------------------------------------------------------------------------------------------- distributions
 

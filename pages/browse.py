@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from core.errors import WinnowError
+from core.scoring import column_title
 from core.store import STATUSES, SampleFilter
 from pages import _common, _history
 
@@ -50,7 +51,13 @@ if score_columns:
             bounds = score_bounds(path, col.column, store)
             if bounds is None or bounds[0] == bounds[1]:
                 continue
-            lo, hi = st.slider(col.column, bounds[0], bounds[1], bounds, key=f"browse_range_{col.column}")
+            lo, hi = st.slider(
+                column_title(col.column),
+                *bounds,
+                bounds,
+                key=f"browse_range_{col.column}",
+                help=f"column `{col.column}`",
+            )
             if (lo, hi) != bounds:
                 ranges[col.column] = (lo if lo > bounds[0] else None, hi if hi < bounds[1] else None)
 
@@ -101,6 +108,10 @@ event = st.dataframe(
         "prompt": st.column_config.TextColumn(width="large"),
         "answer": st.column_config.TextColumn(width="large"),
         "status": st.column_config.TextColumn(width="small"),
+        **{
+            c.column: st.column_config.Column(column_title(c.column), help=f"column `{c.column}`")
+            for c in score_columns
+        },
     },
 )
 

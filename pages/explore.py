@@ -19,8 +19,9 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from core import explore, jobs, workspace_map
 from core.errors import WinnowError
 from core.labels import label_names, workspace_taxonomy
+from core.scoring import column_title
 from core.store import SampleFilter
-from pages import _common
+from pages import _common, _preparation
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -82,7 +83,8 @@ if current is not None:
     stats_reading = in_background(cluster_table, path, current["map_key"], revision, store)
 fingerprint = embedding_fingerprint(path, revision, store)
 if fingerprint is None or not fingerprint["contents"]:
-    st.info("No embeddings yet: run the **embedding** scorer on the Score page, then come back.")
+    if not _preparation.note(store, "The map"):
+        st.info("No embeddings yet: run the **embedding** scorer on the Score page, then come back.")
     st.stop()
 
 # ------------------------------------------------------------------------------------------- computing the map
@@ -120,7 +122,8 @@ finished = _common.job_panel(store, "explore_job", "Mapping")
 if finished is not None and (result := _common.job_result(finished)) is not None:
     st.caption(f"Map {result['map_key'][:8]}: {result['contents']:,} contents in {result['k']} clusters.")
 if current is None:
-    st.info("No map yet: compute one (UMAP of the embeddings, then k-means clusters).")
+    if not _preparation.note(store, "The map"):
+        st.info("No map yet: compute one (UMAP of the embeddings, then k-means clusters).")
     st.stop()
 if not up_to_date:
     st.warning("The map shown was made from other embeddings, k or seed. Recompute it to see the current data.")
@@ -138,11 +141,22 @@ with st.spinner("Reading the map…"):
     view = view_reading.result()
 names = current["cluster_names"]
 numeric = [c.column for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
-color_by = st.selectbox("Colour by", ["cluster", "status", "task_label", "source", *numeric], key="explore_color")
+color_by = st.selectbox(
+    "Colour by",
+    ["cluster", "status", "task_label", "source", *numeric],
+    format_func=lambda c: f"{column_title(c)} ({c})" if c in numeric else c.replace("_", " "),
+    key="explore_color",
+)
 fig = go.Figure()
 if color_by in numeric:
     values = colour_values(color_by)
-    marker = {"size": 4, "color": values, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": color_by}}
+    marker = {
+        "size": 4,
+        "color": values,
+        "colorscale": "Viridis",
+        "showscale": True,
+        "colorbar": {"title": column_title(color_by)},
+    }
     fig.add_trace(scatter(view["x"], view["y"], view["rid"], view["hover"], marker=marker))
 else:
     keys = view["cluster"] if color_by == "cluster" else colour_values(color_by)
@@ -150,12 +164,13 @@ else:
     values, inverse = np.unique(keys, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     sizes = np.bincount(inverse, minlength=len(values))
+    palette = explore.distinct_colours(len(values))  # Plotly's default cycles after 10: clusters would share colours
     traces = []
-    for value, end, size in zip(values, np.cumsum(sizes), sizes, strict=True):
+    for value, end, size, colour in zip(values, np.cumsum(sizes), sizes, palette, strict=True):
         idx = order[end - size : end]
         name = f"{value}: {names.get(int(value), '')}" if color_by == "cluster" else str(value)
         traces.append(scatter(view["x"][idx], view["y"][idx], view["rid"][idx], view["hover"][idx], name=name,
-                              marker={"size": 4}))  # fmt: skip
+                              marker={"size": 4, "color": colour}))  # fmt: skip
     fig.add_traces(traces)
 fig.update_layout(
     height=600, margin={"t": 10, "b": 10, "l": 10, "r": 10}, dragmode="lasso", legend={"itemsizing": "constant"}

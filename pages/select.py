@@ -10,9 +10,11 @@ import streamlit as st
 
 from core import jobs
 from core.errors import RecipeError, WinnowError
+from core.scoring import column_title
+from core.scoring.runner import run_scorers
 from core.select import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
-from core.selection import check_inputs, label_shares, run_selection
-from pages import _common
+from core.selection import DEFAULT_SCORERS, check_inputs, label_shares, missing_scorers, run_selection
+from pages import _common, _preparation
 
 store = _common.current_store()
 
@@ -50,13 +52,51 @@ with st.expander("Steps and their parameters"):
         params = ", ".join(f"`{k}`" for k in spec.params)
         st.markdown(f"**{step}**: {spec.doc} Parameters: {params}.")
 
+
+def offer_scorers(missing: dict[str, list[str]]) -> None:
+    """Say which scores the recipe lacks and offer to compute them here (the bundled models, a background job)."""
+    needs = "; ".join(
+        f"the **{name}** scorer's {', '.join(column_title(c) for c in cols)}" for name, cols in missing.items()
+    )
+    st.info(f"This recipe reads scores the workspace does not have yet: {needs}.", icon=":material/info:")
+    if _preparation.note(store, "IFD"):
+        return
+    names = list(missing)
+    run = st.button(
+        f"Run the {' and '.join(names)} scorer{'s' if len(names) > 1 else ''}",
+        key="select_score_go",
+        disabled=_common.job_running(store, "select_score_job"),
+        help="With the bundled models, in the background; the recipe can run when it ends. The Score page runs "
+        "scorers with other models and settings.",
+    )
+    if run:
+        settings = _common.settings()
+
+        def work(progress):
+            return json.dumps(
+                {"reports": [str(r) for r in run_scorers(store, names, settings=settings, progress=progress)]}
+            )
+
+        job_id = jobs.start_job(store, "score", {"scorers": names}, work, user=_common.acting_user())
+        _common.remember_job(store, "select_score_job", job_id)
+        st.rerun()
+
+
 recipe = None
 try:
     recipe = parse_recipe(text)
-    check_inputs(store, recipe)
+    missing = missing_scorers(store, recipe)
+    if missing and all(name in DEFAULT_SCORERS for name in missing):
+        offer_scorers(missing)
+        recipe = None
+    else:
+        check_inputs(store, recipe)
 except RecipeError as ex:
     st.error(str(ex), icon="🚫")
     recipe = None
+scored = _common.job_panel(store, "select_score_job", "Scoring", unit="samples")
+if scored is not None and scored["status"] != "done":
+    _common.job_result(scored)  # says why it stopped
 
 d1, d2 = st.columns([2, 1])
 name = d1.text_input("Selection name", key="select_name", value=preset).strip()

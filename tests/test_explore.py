@@ -175,3 +175,24 @@ def test_stratified_sample_shows_small_clusters_and_keeps_big_ones_big():
 def test_module_has_no_streamlit_or_store_import():
     source = Path(explore.__file__).read_text(encoding="utf-8")
     assert "streamlit" not in source and "core.store" not in source
+
+
+# --- colours -------------------------------------------------------------------------------------------------------
+
+
+def test_cluster_colours_stay_distinct_for_any_count():
+    from itertools import combinations
+
+    from plotly.colors import qualitative
+
+    from core.explore import MIN_COLOUR_DISTANCE, colour_distance, distinct_colours
+
+    many = distinct_colours(1000)
+    assert len(set(many)) == 1000 and all(len(c) == 7 and c.startswith("#") for c in many)
+    for n in (1, 10, 12, 13, 25, 56, 57, 200):
+        assert distinct_colours(n) == many[:n]  # a map with one more cluster keeps the others' colours
+    assert many[:10] == [c.upper() for c in qualitative.Plotly]  # small maps look as they did
+    # The demo's 13 clusters (two of them shared a colour when Plotly's 10 cycled), and all 56 palette colours, are
+    # far apart from each other, not merely different strings.
+    assert min(colour_distance(a, b) for a, b in combinations(many[:56], 2)) >= MIN_COLOUR_DISTANCE
+    assert colour_distance("#000000", "#000000") == 0 and colour_distance("#FF0000", "#00FF00") > 500

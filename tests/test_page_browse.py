@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts, write_jsonl
 
 from core.importer import import_file
+from core.scoring.runner import run_scorers
 
 
 @pytest.fixture
@@ -97,4 +100,22 @@ def test_score_columns_show_and_filter_by_range(store):
 
     at.selectbox(key="browse_pick").set_value(table_ids(at)[0]).run()
     scores = at.dataframe[-1].value  # the picked sample's scores, as a score/value table
-    assert scores.to_dict("records") == [{"score": "length_chars", "value": "1"}]
+    # a column no scorer has words for is shown by its name
+    assert scores.to_dict("records") == [{"score": "length_chars", "value": "1", "column": "length_chars"}]
+
+
+def test_score_names_read_as_words_with_the_column_in_the_help(store):
+    load(store, "chats_openai.jsonl")
+    run_scorers(store, ["heuristics"])
+    at = open_app("pages/browse.py")
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["h_answer_chars"] == {"label": "answer length (chars)", "help": "column `h_answer_chars`"}
+    assert config["h_answer_word_rep"]["label"] == "repetition (words)"
+    slider = at.slider(key="browse_range_h_answer_chars")
+    assert (slider.label, slider.help) == ("answer length (chars)", "column `h_answer_chars`")
+
+    at.selectbox(key="browse_pick").set_value(table_ids(at)[0]).run()
+    rows = {r["column"]: r for r in at.dataframe[-1].value.to_dict("records")}
+    assert rows["h_answer_chars"]["score"] == "answer length (chars)"
+    assert rows["h_refusal"] == {"score": "refusal", "value": "no", "column": "h_refusal"}
+    assert rows["h_answer_word_rep"]["score"] == "repetition (words)"

@@ -371,3 +371,16 @@ def test_after_sign_out_the_next_account_does_not_see_the_last_ones_sample(store
     assert not at.exception
     assert "**ann** (annotator)" in texts(at)
     assert shown_id(at) == ids[2]  # her assignment, not the admin's sample
+
+
+def test_scores_read_as_words_with_their_column_beside_them(store):
+    from core.scoring.runner import run_scorers
+
+    load(store, "chats_openai.jsonl")
+    run_scorers(store, ["heuristics"])
+    at = open_app("pages/review.py")
+    table = next(d for d in at.dataframe if "score" in d.value.columns)
+    rows = {r["column"]: r["score"] for r in table.value.to_dict("records")}
+    assert rows["h_answer_chars"] == "answer length (chars)"
+    assert rows["h_answer_word_rep"] == "repetition (words)" and rows["h_refusal"] == "refusal"
+    assert json.loads(table.proto.columns)["column"]["help"].startswith("The score's column: its name in recipes")

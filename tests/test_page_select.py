@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from page_workspace import USER, finish_job, new_workspace, open_app, texts
+from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
 from scored_demo import copy_workspace, scored_demo_db
 
 from core import select
@@ -19,8 +19,11 @@ def store(tmp_path, tmp_path_factory, monkeypatch):
 @pytest.mark.model
 def test_running_a_preset_saves_a_selection_and_draws_its_funnel(store):
     at = open_app("pages/select.py")
-    # align needs IFD, which this workspace lacks: the page says which scorer to run and will not start
-    assert any("ifd scorer" in e.value for e in at.error)
+    # align needs IFD, which this workspace lacks: the page says which scorer to run, offers to run it, and will
+    # not start the recipe; no error box
+    assert not at.error
+    assert "the **ifd** scorer's IFD (difficulty)" in texts(at)
+    assert at.button(key="select_score_go").label == "Run the ifd scorer"
     assert at.button(key="select_go").disabled
     assert "No selection saved yet" in texts(at)
 
@@ -55,3 +58,21 @@ def test_running_a_preset_saves_a_selection_and_draws_its_funnel(store):
     at.selectbox(key="export_selection").set_value("fit-v1")
     at.multiselect(key="export_status").set_value([]).run()
     assert f"{saved['samples']:,} samples match" in texts(at)
+
+
+def test_a_preset_whose_scores_are_missing_offers_to_run_them(tmp_path, monkeypatch):
+    store = new_workspace(tmp_path, monkeypatch)
+    load(store, "chats_openai.jsonl", "tasks_alpaca.json")  # imported as the page does: no signals yet
+    at = open_app("pages/select.py")
+    at.radio(key="select_preset").set_value("fit").run()
+    assert not at.error
+    offer = "the **heuristics** scorer's repetition (words), empty answer, language mismatch, copies the prompt"
+    assert offer in texts(at)
+    assert at.button(key="select_go").disabled
+
+    at.button(key="select_score_go").click().run()
+    assert store.get_job(at.session_state["select_score_job"]["id"])["params"] == {"scorers": ["heuristics"]}
+    finish_job(at, "select_score_job")
+    assert store.count_unscored("heuristics", store.scorer_keys()["heuristics"]["key"])[0] == 0
+    assert not at.error and "does not have yet" not in texts(at)
+    assert not at.button(key="select_go").disabled  # the recipe can run now

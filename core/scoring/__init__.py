@@ -8,9 +8,10 @@ from core.scoring.base import (
     Scorer,
     available_scorers,
     batches_by_budget,
+    column_title,
     get_scorer,
     iter_scored,
     register,
 )
 
-__all__ = ["Scorer", "available_scorers", "batches_by_budget", "get_scorer", "iter_scored", "register"]
+__all__ = ["Scorer", "available_scorers", "batches_by_budget", "column_title", "get_scorer", "iter_scored", "register"]

@@ -37,6 +37,8 @@ class Scorer:
         name: registry name, also the prefix of ``key`` and usually of the column names.
         version: bump it when a change alters the numbers; old results then stop matching ``key``.
         columns: output column -> DuckDB type. Instances copy it and may refine it in ``setup()``.
+        column_titles: output column -> what it is in a few words, as the pages show it ("answer length (chars)");
+            the column's name goes in the help text. A column without words is shown by its name.
         default_params: every parameter the scorer accepts and its default. Parameters change the numbers, so they
             are part of ``key``. Values must be JSON-able.
         token_budget: padded tokens per batch the runner should aim for (see ``batches_by_budget``).
@@ -49,6 +51,7 @@ class Scorer:
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
     columns: ClassVar[dict[str, str]] = {}
+    column_titles: ClassVar[dict[str, str]] = {}
     default_params: ClassVar[dict] = {}
     token_budget: ClassVar[int] = 8192
     max_batch: ClassVar[int] = 64
@@ -172,6 +175,18 @@ def get_scorer(name: str, settings: Settings | None = None, **params) -> Scorer:
 def available_scorers() -> list[str]:
     """The registered scorer names, sorted."""
     return sorted(_registry)
+
+
+def column_title(column: str) -> str:
+    """A score column in words, from the scorer that declares it ("h_answer_chars" -> "answer length (chars)").
+
+    Returns:
+        The words, or ``column`` itself when no registered scorer has words for it.
+    """
+    for cls in _registry.values():
+        if column in cls.column_titles:
+            return cls.column_titles[column]
+    return column
 
 
 # --- batching ------------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class EmbeddingScorer(Scorer):
     name = "embedding"
     version = 1
     columns = {"embedding": "FLOAT[]"}  # setup() replaces it with FLOAT[<dim>] once the model is known
+    column_titles = {"embedding": "embedding"}
     default_params = {"model": "", "text": "instruction"}
     token_budget = 32768
     max_batch = 512

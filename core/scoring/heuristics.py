@@ -69,6 +69,30 @@ COLUMNS = {
     "h_opens_with_sure": "BOOLEAN",
     "h_trailing_whitespace": "BOOLEAN",
 }
+# The columns in words, for the pages (the table above says exactly what each one counts).
+TITLES = {
+    "h_turns": "turns",
+    "h_prompt_chars": "prompt length (chars)",
+    "h_answer_chars": "answer length (chars)",
+    "h_prompt_words": "prompt length (words)",
+    "h_answer_words": "answer length (words)",
+    "h_answer_word_rep": "repetition (words)",
+    "h_answer_char_rep": "repetition (characters)",
+    "h_prompt_lang": "prompt language",
+    "h_answer_lang": "answer language",
+    "h_lang_mismatch": "language mismatch",
+    "h_refusal": "refusal",
+    "h_boilerplate": "boilerplate",
+    "h_answer_empty": "empty answer",
+    "h_answer_short": "very short answer",
+    "h_answer_prompt_overlap": "overlap with the prompt",
+    "h_answer_copies_prompt": "copies the prompt",
+    "h_md_headings": "headings",
+    "h_md_list_items": "list items",
+    "h_code_blocks": "code blocks",
+    "h_opens_with_sure": "opens with “Sure”",
+    "h_trailing_whitespace": "stray whitespace",
+}
 
 # CJK ideographs, kana and fullwidth forms: scripts written without spaces, so each character counts as a word.
 # (Hangul is written with spaces and counts like Latin.)
@@ -401,6 +425,7 @@ class HeuristicsScorer(Scorer):
     name = "heuristics"
     version = 1
     columns = COLUMNS
+    column_titles = TITLES
     default_params = {}
     token_budget = 1_000_000
     max_batch = 2048

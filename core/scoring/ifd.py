@@ -64,6 +64,16 @@ COLUMNS = {
     "ifd_truncated": "BOOLEAN",
     "ifd_reason": "VARCHAR",
 }
+TITLES = {
+    "ifd": "IFD (difficulty)",
+    "ifd_cond_loss": "answer loss with the prompt",
+    "ifd_direct_loss": "answer loss alone",
+    "ifd_above_one": "prompt does not help (IFD > 1)",
+    "ifd_prompt_tokens": "prompt tokens",
+    "ifd_answer_tokens": "answer tokens scored",
+    "ifd_truncated": "answer cut (too long)",
+    "ifd_reason": "why no IFD",
+}
 
 
 # --- building the token sequences ----------------------------------------------------------------------------------
@@ -364,6 +374,7 @@ class IfdScorer(Scorer):
     name = "ifd"
     version = 1
     columns = COLUMNS
+    column_titles = TITLES
     default_params = {"model": "", "template": "auto", "max_length": 512}
     # Per runner batch (cost = both passes): ~20 s on a 2-core CPU, a long enough queue that the side-by-side
     # workers rarely wait for the last pass. setup() raises it on a GPU.

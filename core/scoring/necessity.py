@@ -40,6 +40,13 @@ COLUMNS = {
     "necessity_truncated": "BOOLEAN",
     "necessity_reason": "VARCHAR",
 }
+TITLES = {
+    "necessity_answer": "fine-tuned model's answer",
+    "necessity_reward": "necessity (reward of that answer)",
+    "necessity_answer_tokens": "fine-tuned answer tokens",
+    "necessity_truncated": "fine-tuned answer cut",
+    "necessity_reason": "why no necessity",
+}
 
 # The spellings of ``model`` that mean the bundled SmolLM2: not a fine-tuned model, but lets a trial (and the tests)
 # run the whole pipeline offline.
@@ -160,6 +167,7 @@ class NecessityScorer(Scorer):
     name = "necessity"
     version = 1
     columns = COLUMNS
+    column_titles = TITLES
     default_params = {
         "model": "",
         "reward_model": "",

@@ -39,6 +39,7 @@ class RewardScorer(Scorer):
     name = "reward"
     version = 1
     columns = {"reward": "DOUBLE"}
+    column_titles = {"reward": "reward"}
     default_params = {"model": "", "max_length": 512}
     token_budget = 8192
     max_batch = 32
