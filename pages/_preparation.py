@@ -24,6 +24,8 @@ def sidebar_panel(store: Store) -> None:
             ended = store.get_job(seen["job"])
             if ended["status"] == "done":
                 st.success("The demo is prepared: map, clusters, labels and IFD.", icon=":material/check:")
+            elif ended["status"] == "cancelled":
+                st.info("Stopped preparing the demo: the Score, Explore and Balance pages run what is left.")
             elif ended["status"] == "failed":
                 reason = (ended["error"] or "no reason recorded").strip().splitlines()[-1]
                 st.error(f"Preparing the demo failed: {reason}", icon="🚫")
@@ -39,6 +41,8 @@ def sidebar_panel(store: Store) -> None:
             st.rerun(scope="app")
         st.progress(where["fraction"], text=f"Preparing the demo, {where['message']}")
         st.caption("Use the app meanwhile: each page fills in as its step ends.")
+        if st.button("Stop preparing", key="demo_preparation_stop", help="For good: it will not start again by itself"):
+            store.request_cancel(job_id)
 
     poll()
 

@@ -8,7 +8,7 @@ import json
 import threading
 
 import pytest
-from page_workspace import USER, finish_job, new_workspace, open_app, texts
+from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
 from prepared_demo import prepared_demo_db
 from scored_demo import copy_workspace
 
@@ -17,8 +17,6 @@ from core.balance import DIMENSION_TITLES
 from core.importer import import_file
 from core.store import IFD_BUCKETS, UNLABELED, Store
 
-pytestmark = pytest.mark.model
-
 
 @pytest.fixture
 def store(tmp_path, tmp_path_factory, monkeypatch):
@@ -26,6 +24,7 @@ def store(tmp_path, tmp_path_factory, monkeypatch):
     return new_workspace(tmp_path, monkeypatch)
 
 
+@pytest.mark.model
 def test_explore_shows_the_map_with_named_clusters_in_distinct_colours_and_their_ifd(store):
     current = store.get_map()
     at = open_app("pages/explore.py")
@@ -41,6 +40,7 @@ def test_explore_shows_the_map_with_named_clusters_in_distinct_colours_and_their
     assert table["IFD mean"].notna().all() and table["samples"].sum() == store.count()
 
 
+@pytest.mark.model
 def test_balance_shows_clusters_ifd_buckets_and_suggested_labels(store):
     at = open_app("pages/balance.py")
     assert not at.error
@@ -60,6 +60,7 @@ def test_balance_shows_clusters_ifd_buckets_and_suggested_labels(store):
     assert sum(1 for n in counted.values() if n) >= 3
 
 
+@pytest.mark.model
 def test_select_runs_the_align_preset_at_once(store):
     at = open_app("pages/select.py")
     assert not at.error  # align reads heuristics, embeddings and IFD: all there
@@ -72,14 +73,9 @@ def test_select_runs_the_align_preset_at_once(store):
     assert any("Saved selection **align**" in s.value for s in at.success)
 
 
-def test_the_app_prepares_a_workspace_that_asks_for_it_and_shows_the_progress(tmp_path, tmp_path_factory, monkeypatch):
-    db = copy_workspace(prepared_demo_db(tmp_path_factory), tmp_path / "ws.duckdb")
-    with Store(db) as plain:  # as `python -m core demo` leaves it: one step or more to do, and the request
-        extra = tmp_path / "extra.jsonl"
-        extra.write_text(json.dumps({"instruction": "Is 221 prime?", "input": "", "output": "No: 13 × 17."}) + "\n")
-        import_file(plain, extra, user=USER)
-        plain.set_fact(demo.FACT, json.dumps({"state": "wanted", "user": USER, "labelled": True}))
-    # Hold the job at its start until the page was seen (the test observes the job running; it does not race it).
+def held_preparation(monkeypatch) -> threading.Event:
+    """Hold the preparation job at its start until the returned event is set, so a test sees the job running (it
+    observes that state; it does not race the job to it)."""
     go_on = threading.Event()
     real_prepare = demo.prepare
 
@@ -88,6 +84,40 @@ def test_the_app_prepares_a_workspace_that_asks_for_it_and_shows_the_progress(tm
         return real_prepare(*args, **kwargs)
 
     monkeypatch.setattr(demo, "prepare", held_prepare)
+    return go_on
+
+
+def test_stop_preparing_stops_it_for_good(tmp_path, monkeypatch):
+    with Store(tmp_path / "ws.duckdb") as plain:
+        load(plain, "chats_openai.jsonl")
+        demo.request_preparation(plain, user=USER)
+    go_on = held_preparation(monkeypatch)
+    try:
+        store = new_workspace(tmp_path, monkeypatch)
+        job_id = demo.preparation_job(store)["job_id"]
+        at = open_app()
+        at.sidebar.button(key="demo_preparation_stop").click().run()
+        assert store.get_job(job_id)["cancel_requested"]
+    finally:
+        go_on.set()
+    jobs.wait(job_id)  # it stops at its first step, before any model loads
+    assert store.get_job(job_id)["status"] == "cancelled"
+    assert demo.preparation(store)["state"] == "stopped"
+    at.run()
+    assert any("Stopped preparing the demo" in i.value for i in at.sidebar.get("info"))
+    assert demo.start_preparation(store) is None  # the next start of the app leaves it stopped
+    assert demo.missing_steps(store)[0] == "heuristics"  # nothing was computed
+
+
+@pytest.mark.model
+def test_the_app_prepares_a_workspace_that_asks_for_it_and_shows_the_progress(tmp_path, tmp_path_factory, monkeypatch):
+    db = copy_workspace(prepared_demo_db(tmp_path_factory), tmp_path / "ws.duckdb")
+    with Store(db) as plain:  # as `python -m core demo` leaves it: one step or more to do, and the request
+        extra = tmp_path / "extra.jsonl"
+        extra.write_text(json.dumps({"instruction": "Is 221 prime?", "input": "", "output": "No: 13 × 17."}) + "\n")
+        import_file(plain, extra, user=USER)
+        plain.set_fact(demo.FACT, json.dumps({"state": "wanted", "user": USER, "labelled": True}))
+    go_on = held_preparation(monkeypatch)
     try:
         check_the_app_while_it_prepares(tmp_path, monkeypatch, go_on)
     finally:
