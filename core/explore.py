@@ -15,6 +15,7 @@ Heavy imports (umap, which compiles with numba on first import, and jieba) live 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -486,23 +487,16 @@ def distinct_colours(n: int) -> list[str]:
     """``n`` different "#RRGGBB" colours for ``n`` clusters, the same list for the same ``n`` (each is a prefix of
     the next).
 
-    Plotly's default ten come first, so a small map looks as it always did. Then the colours of Plotly's other
-    qualitative palettes (Alphabet, Dark24, Light24, D3, T10) that are at least ``MIN_COLOUR_DISTANCE`` from every
-    colour already taken: 56 colours in all. Past those, hues step by the golden angle through three lightnesses and
-    two saturations, skipping any colour already taken, so no two clusters ever share a colour (a plain cycle of a
-    10-colour palette gave cluster 10 the colour of cluster 0).
+    Plotly's default ten come first, so a small map looks as it always did. Then, from the colours of Plotly's other
+    qualitative palettes, the one farthest from every colour taken so far, again and again while it stays at least
+    ``MIN_COLOUR_DISTANCE`` away (57 colours in all; the 11th is near-black, the 12th a grass green). Past those,
+    hues step by the golden angle through three lightnesses and two saturations, skipping any colour already taken,
+    so no two clusters ever share a colour (a plain cycle of a 10-colour palette gave cluster 10 the colour of
+    cluster 0).
     """
     import colorsys
 
-    from plotly.colors import qualitative
-
-    chosen: list[str] = []
-    palettes = ("Plotly", "Alphabet", "Dark24", "Light24", "D3", "T10")
-    for colour in (c.upper() for name in palettes for c in getattr(qualitative, name)):
-        if len(chosen) == n:
-            return chosen
-        if all(colour_distance(colour, c) >= MIN_COLOUR_DISTANCE for c in chosen):
-            chosen.append(colour)
+    chosen = list(_palette_colours())[:n]
     taken = set(chosen)
     step = 0
     while len(chosen) < n:
@@ -516,3 +510,23 @@ def distinct_colours(n: int) -> list[str]:
             chosen.append(colour)
         step += 1
     return chosen
+
+
+@functools.cache
+def _palette_colours() -> tuple[str, ...]:
+    """Plotly's ten, then farthest-first picks from its other qualitative palettes (see ``distinct_colours``)."""
+    from plotly.colors import qualitative
+
+    chosen = [c.upper() for c in qualitative.Plotly]
+    others = ("Alphabet", "Dark24", "Light24", "D3", "T10", "G10")  # the "#RRGGBB" ones
+    pool = [
+        c for c in dict.fromkeys(c.upper() for name in others for c in getattr(qualitative, name)) if c not in chosen
+    ]
+    nearest = {c: min(colour_distance(c, t) for t in chosen) for c in pool}
+    while nearest:
+        best = max(nearest, key=nearest.get)  # the first of equals, in palette order
+        if nearest.pop(best) < MIN_COLOUR_DISTANCE:
+            break
+        chosen.append(best)
+        nearest = {c: min(d, colour_distance(c, best)) for c, d in nearest.items()}
+    return tuple(chosen)

@@ -189,10 +189,11 @@ def test_cluster_colours_stay_distinct_for_any_count():
 
     many = distinct_colours(1000)
     assert len(set(many)) == 1000 and all(len(c) == 7 and c.startswith("#") for c in many)
-    for n in (1, 10, 12, 13, 25, 56, 57, 200):
+    for n in (1, 10, 12, 13, 25, 57, 58, 200):
         assert distinct_colours(n) == many[:n]  # a map with one more cluster keeps the others' colours
     assert many[:10] == [c.upper() for c in qualitative.Plotly]  # small maps look as they did
-    # The demo's 13 clusters (two of them shared a colour when Plotly's 10 cycled), and all 56 palette colours, are
-    # far apart from each other, not merely different strings.
-    assert min(colour_distance(a, b) for a, b in combinations(many[:56], 2)) >= MIN_COLOUR_DISTANCE
+    # The demo's 13 clusters (two of them shared a colour when Plotly's 10 cycled), and all 57 palette colours, are
+    # far apart from each other, not merely different strings; the ones after Plotly's ten farther still.
+    assert min(colour_distance(a, b) for a, b in combinations(many[:57], 2)) >= MIN_COLOUR_DISTANCE
+    assert min(colour_distance(c, t) for c in many[10:13] for t in many[:13] if t != c) > 2 * MIN_COLOUR_DISTANCE
     assert colour_distance("#000000", "#000000") == 0 and colour_distance("#FF0000", "#00FF00") > 500
