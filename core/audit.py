@@ -207,7 +207,7 @@ def transcript(messages: list[dict]) -> list[str]:
     lines = []
     for i, m in enumerate(messages or []):
         content = m.get("content")
-        lines.append(f"[{i}] {m.get('role')}:")
+        lines.append(f"[{i + 1}] {m.get('role')}:")
         if content is not None:
             lines += (content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)).splitlines()
         if m.get("tool_calls"):

@@ -20,6 +20,8 @@ Anything that is not a ``WinnowError`` is a bug and should surface with its trac
 
 from __future__ import annotations
 
+import re
+
 
 class WinnowError(Exception):
     """Base class for every error a user can cause and be told about in one line."""
@@ -28,12 +30,16 @@ class WinnowError(Exception):
 class FormatError(WinnowError):
     """A file or one of its records does not fit its format.
 
+    Messages count every position from 1, as an editor does: "line 5", "record 3", "message 2 of 'messages'".
+
     Args:
         problem: what is wrong and what was expected, e.g. "expected a string, got a list".
         path: the file's name as the user gave it.
-        line: 1-based line number, when the format has lines (JSONL, CSV, pretty JSON).
-        record: 0-based record index in the file.
-        field: the field (or dotted path, e.g. ``conversations[2].value``) at fault.
+        line: 1-based line number where the record starts, when the format has lines (JSONL, CSV, JSON).
+        record: 0-based record index in the file (shown counting from 1, and only when no line is known: then it is
+            the way to find the record, e.g. a Parquet row).
+        field: the field at fault, as a path with 0-based indexes (``conversations[2].value``); shown in words
+            counting from 1 ("turn 3 of 'conversations', field 'value'").
     """
 
     def __init__(
@@ -58,10 +64,10 @@ class FormatError(WinnowError):
             where.append(str(self.path))
         if self.line is not None:
             where.append(f"line {self.line}")
-        if self.record is not None:
-            where.append(f"record {self.record}")
+        elif self.record is not None:
+            where.append(f"record {self.record + 1}")
         if self.field:
-            where.append(f"field '{self.field}'")
+            where.append(field_in_words(self.field))
         prefix = ", ".join(where)
         return f"{prefix}: {self.problem}" if prefix else self.problem
 
@@ -74,6 +80,37 @@ class FormatError(WinnowError):
             record=self.record if self.record is not None else record,
             field=self.field,
         )
+
+
+# What one item of a list field is called in a message.
+_ITEM_WORDS = {"messages": "message", "prompt": "message", "completion": "message", "conversations": "turn"}
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def field_in_words(path: str) -> str:
+    """A field path with 0-based indexes as words counting from 1.
+
+    >>> field_in_words("output")
+    "field 'output'"
+    >>> field_in_words("conversations[2].from")
+    "turn 3 of 'conversations', field 'from'"
+    >>> field_in_words("history[1]")
+    "item 2 of 'history'"
+    """
+    if "[" not in path:
+        return f"field '{path}'"
+    parts: list[str] = []  # built inside out: "message 2 of 'messages'", then its fields
+    container = None
+    for name, index in _PATH_PART.findall(path):
+        if index:
+            noun = _ITEM_WORDS.get(container or "", "item")
+            parts[-1:] = [f"{noun} {int(index) + 1} of {parts[-1]}" if parts else f"item {int(index) + 1}"]
+        else:
+            container = name
+            parts.append(f"'{name}'")
+    if parts[-1].startswith("'"):  # ends on a named field: say "field"
+        parts[-1] = f"field {parts[-1]}"
+    return ", ".join(parts)
 
 
 class MappingError(WinnowError):

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from core import __version__, formats
 from core.errors import FormatError, PermissionDenied, WinnowError
+from core.pause_points import pause_point
 from core.store import SampleFilter, Store
 
 EXPORT_FORMATS = ("alpaca", "sharegpt", "openai", "prompt-completion", "parquet")
@@ -139,6 +140,7 @@ def export_samples(
     tables: list[pa.Table] = []
     try:
         with open(tmp, "wb") as fh:
+            pause_point("export.opened")
             if as_array:
                 fh.write(b"[\n")
             for batch in store.iter_export(filters, with_scores=with_scores):
@@ -170,6 +172,7 @@ def export_samples(
                         else:
                             fh.write(blob + b"\n")
                 done += len(records)
+                pause_point("export.batch_written")
                 if progress:
                     progress(done, total)
             if fmt == "parquet":
@@ -185,6 +188,7 @@ def export_samples(
         with open(tmp, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 sha.update(chunk)
+        pause_point("export.before_rename")
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

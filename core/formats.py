@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 import orjson
 
+from core import json_array
 from core.errors import FormatError, MappingError
 
 FORMATS = ("alpaca", "sharegpt", "openai", "prompt-completion", "mapped")
@@ -63,8 +64,7 @@ class RawRecord(NamedTuple):
 
     Attributes:
         index: 0-based position among the file's records (blank lines do not count).
-        line: 1-based line where the record starts (JSON Lines, CSV, a single-object JSON file); None for JSON arrays
-            (see :func:`json_record_line`) and Parquet.
+        line: 1-based line where the record starts (JSON, JSON Lines, CSV); None for Parquet.
         data: the record, a dict exactly as parsed.
     """
 
@@ -93,6 +93,16 @@ class Canonical:
 
 _BOM = b"\xef\xbb\xbf"
 _HEAD_BYTES = 8192
+# The most one record may take: a JSON Lines line, a CSV row, an element of a JSON array, a JSON file of one object.
+# Bigger ones are refused with their line, before they are read into memory: no real SFT sample comes near it.
+MAX_RECORD_MB = 64
+MAX_RECORD_BYTES = MAX_RECORD_MB << 20
+_LINE_LIMIT = MAX_RECORD_BYTES + 1  # a line read with this limit that fills it without a newline is too long
+# Parquet rows are decoded a slice at a time, each slice's text at most this many bytes once decoded: dictionary and
+# run-length encoding let a small file hold many GB of repeated text (see _decoded_rows).
+PARQUET_BATCH_ROWS = 256
+MAX_PARQUET_BATCH_BYTES = 256 << 20
+PARQUET_EXPANSION = 100
 _PROGRESS_EVERY = 4096  # records between progress calls: often enough for a progress bar, cheap enough to ignore
 _WHITESPACE_ONLY = re.compile(rb"[ \t\r\n]*\Z")
 _FIRST_TEXT = re.compile(rb"[ \t\r\n]*(.)", re.DOTALL)
@@ -110,9 +120,9 @@ def iter_records(path: str | os.PathLike, *, progress: Progress | None = None) -
     read as JSON Lines, a ``.jsonl`` file starting with ``[`` as a JSON array, and a file starting with Parquet's magic
     bytes as Parquet. Other extensions are sniffed from the content. A UTF-8 byte order mark is skipped.
 
-    - JSON: an array of objects. It is parsed whole with orjson (fast, but the file and its objects are in memory
-      together; use JSON Lines for files bigger than memory). An object whose only key holds a list
-      (``{"data": [...]}``) yields that list; any other object is a file of one record.
+    - JSON: an array of objects, streamed a record at a time (core/json_array.py), each with the line it starts on.
+      An object whose only key holds a list (``{"data": [...]}``) yields that list; any other object is a file of
+      one record.
     - JSON Lines: one object per line, streamed; blank lines are skipped. A huge line costs its own size, no more.
     - CSV/TSV: a header row, then one record per row, every value a string. Quoted fields may span lines; ``line`` is
       where the record starts. Quoting is strict: a quote that never closes, or text after a closing quote, is an
@@ -121,7 +131,7 @@ def iter_records(path: str | os.PathLike, *, progress: Progress | None = None) -
 
     Args:
         path: the file.
-        progress: called now and then as ``progress(done, total)``: bytes for JSON Lines and CSV, records for JSON and
+        progress: called now and then as ``progress(done, total)``: bytes for JSON, JSON Lines and CSV, records for
             Parquet. Only the ratio is meant for display.
 
     Returns:
@@ -130,7 +140,8 @@ def iter_records(path: str | os.PathLike, *, progress: Progress | None = None) -
     Raises:
         FormatError: naming the file, the line and/or record, and what was expected: unreadable or empty file, binary
             data, invalid UTF-8 (with its byte offset), invalid JSON (with line and column), a record that is not an
-            object, a CSV row with the wrong number of fields or a broken quote, a file Parquet cannot read.
+            object, a CSV row with the wrong number of fields or a broken quote, a file Parquet cannot read, a record
+            over :data:`MAX_RECORD_MB`, a Parquet batch over :data:`MAX_PARQUET_BATCH_BYTES` once decoded.
     """
     name = os.fspath(path)
     try:
@@ -222,52 +233,61 @@ def _first_line_is_object(text: bytes) -> bool:
 
 
 def _iter_json(name: str, progress: Progress | None) -> Iterator[RawRecord]:
+    size = os.path.getsize(name)
     with open(name, "rb") as f:
-        data = f.read()
-    bom = 3 if data.startswith(_BOM) else 0
-    if bom:
-        data = data[bom:]
+        head = f.read(_HEAD_BYTES)
+        bom = 3 if head.startswith(_BOM) else 0
+        first = _FIRST_TEXT.match(head, bom)
+        opening = first.group(1) if first else b""
+        key = json_array.wrapper_key(head[first.start(1) :].decode("utf-8", "ignore")) if opening == b"{" else None
+        if opening == b"[" or (key is not None and key not in _RECORD_LIST_KEYS):
+            yield from _iter_json_array(f, name, bom, size, progress)
+            return
+    # One object (a record), or not JSON at all: read whole, which one record's limit bounds.
+    if size > MAX_RECORD_BYTES:
+        if opening == b"{":  # objects one after another: JSON Lines whose first line was too long to sniff
+            yield from _iter_jsonl(name, size, progress)
+            return
+        raise FormatError(
+            f"not a JSON array of records, and over {MAX_RECORD_MB} MB as one document; save the records as a "
+            "JSON array or JSON lines",
+            path=name,
+        )
+    with open(name, "rb") as f:
+        data = f.read()[bom:]
     if _WHITESPACE_ONLY.match(data):
         raise FormatError("file is empty", path=name)
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        if e.msg == "unexpected content after document" and _FIRST_TEXT.match(data).group(1) == b"{":
+        if e.msg == "unexpected content after document" and opening == b"{":
             # Objects one after another: JSON Lines whose first line was too long to sniff.
             del data
-            yield from _iter_jsonl(name, os.path.getsize(name), progress)
+            yield from _iter_jsonl(name, size, progress)
             return
         raise _json_error(e, data, name, bom) from None
-    del data
-    line: int | None = None
-    if type(doc) is dict:
-        records, line = [doc], 1
-        if len(doc) == 1:
-            key, value = next(iter(doc.items()))
-            if type(value) is list and key not in _MESSAGE_LIST_KEYS:
-                records, line = value, None
-    elif type(doc) is list:
-        records = doc
-    else:
+    if type(doc) is not dict:
         raise FormatError(f"expected a JSON array of objects, got {_type_name(doc)}", path=name, line=1)
-    if not records:
-        raise FormatError("file holds no records (an empty JSON array)", path=name)
-    total = len(records)
-    for i in range(total):
-        record = records[i]
-        records[i] = None  # let each record go once the caller is done with it
-        if type(record) is not dict:
-            raise FormatError(
-                f"expected a JSON object, got {_type_name(record)}",
-                path=name,
-                line=json_record_line(name, i),
-                record=i,
-            )
-        yield RawRecord(i, line, record)
-        if progress is not None and not (i + 1) % _PROGRESS_EVERY:
-            progress(i + 1, total)
+    yield RawRecord(0, 1, doc)
     if progress is not None:
-        progress(total, total)
+        progress(size, size)
+
+
+# Keys whose value is a list inside a record: a file ``{"messages": [...]}`` is one record, not a wrapper of records.
+_RECORD_LIST_KEYS = _MESSAGE_LIST_KEYS | {"history", "tools"}
+
+
+def _iter_json_array(f, name: str, bom: int, size: int, progress: Progress | None) -> Iterator[RawRecord]:
+    index = 0
+    for line, record in json_array.iter_array(
+        f, name, offset=bom, size=size, max_record=MAX_RECORD_BYTES, progress=progress
+    ):
+        if type(record) is not dict:
+            raise FormatError(f"expected a JSON object, got {_type_name(record)}", path=name, line=line, record=index)
+        yield RawRecord(index, line, record)
+        index += 1
+    if not index:
+        raise FormatError("file holds no records (an empty JSON array)", path=name)
 
 
 def _json_error(e: orjson.JSONDecodeError, data: bytes, name: str, bom: int) -> FormatError:
@@ -300,7 +320,9 @@ def _iter_jsonl(name: str, size: int, progress: Progress | None) -> Iterator[Raw
     with open(name, "rb") as f:
         if f.read(3) != _BOM:
             f.seek(0)
-        for lineno, line in enumerate(f, 1):
+        for lineno, line in enumerate(iter(lambda: f.readline(_LINE_LIMIT), b""), 1):
+            if len(line) == _LINE_LIMIT and not line.endswith(b"\n"):
+                raise _too_long(name, lineno)
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as e:
@@ -325,6 +347,14 @@ def _iter_jsonl(name: str, size: int, progress: Progress | None) -> Iterator[Raw
         progress(size, size)
 
 
+def _too_long(name: str, line: int) -> FormatError:
+    return FormatError(
+        f"a line over {MAX_RECORD_MB} MB, the most one record may hold; split the record, or check the file",
+        path=name,
+        line=line,
+    )
+
+
 def _jsonl_error(e: orjson.JSONDecodeError, line: bytes, lineno: int, offset: int, name: str) -> FormatError:
     if "UTF-8" in e.msg:
         return _utf8_error(line, name, offset, lineno)
@@ -337,13 +367,15 @@ def _jsonl_error(e: orjson.JSONDecodeError, line: bytes, lineno: int, offset: in
 def _iter_csv(name: str, size: int, progress: Progress | None, delimiter: str) -> Iterator[RawRecord]:
     global _csv_limit_raised
     if not _csv_limit_raised:
-        # The csv module refuses fields over 128 KiB by default; long answers are legitimate.
-        csv.field_size_limit(2**31 - 1)
+        # The csv module refuses fields over 128 KiB by default; long answers are legitimate, up to one record's limit.
+        csv.field_size_limit(MAX_RECORD_BYTES)
         _csv_limit_raised = True
     with open(name, "rb") as f:
 
         def text_lines() -> Iterator[str]:
-            for n, raw in enumerate(f, 1):
+            for n, raw in enumerate(iter(lambda: f.readline(_LINE_LIMIT), b""), 1):
+                if len(raw) == _LINE_LIMIT and not raw.endswith(b"\n"):
+                    raise _too_long(name, n)
                 offset = f.tell() - len(raw)
                 if n == 1 and raw.startswith(_BOM):
                     raw, offset = raw[3:], 3
@@ -399,6 +431,8 @@ def _iter_csv(name: str, size: int, progress: Progress | None, delimiter: str) -
 
 
 def _csv_problem(e: csv.Error) -> str:
+    if "field larger than field limit" in str(e):
+        return f"a field over {MAX_RECORD_MB} MB, the most one record may hold; check the file's quoting"
     if "end of data" in str(e):
         return "invalid CSV: a quoted field starts in this record and is never closed (a missing '\"'?)"
     if "expected after" in str(e):
@@ -407,79 +441,107 @@ def _csv_problem(e: csv.Error) -> str:
 
 
 def _iter_parquet(name: str, progress: Progress | None) -> Iterator[RawRecord]:
+    """Parquet rows, decoded a slice at a time with their text measured first.
+
+    Dictionary and run-length encoding let a file of kilobytes hold terabytes of one repeated text. So text columns
+    are read as dictionaries, each row's decoded text is measured from them before anything is decoded, and: a row
+    over :data:`MAX_RECORD_BYTES` is refused; rows are decoded in slices of at most
+    :data:`MAX_PARQUET_BATCH_BYTES`; and a file whose text decodes to more than :data:`PARQUET_EXPANSION` times its
+    own size (and over 1 GB) is refused, since no real SFT file compresses that well.
+    """
+    import numpy as np
     import pyarrow as pa  # heavy: only when a Parquet file is read
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(name)
+        text = [f.name for f in parquet.schema_arrow if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        if text:
+            parquet = pq.ParquetFile(name, read_dictionary=text)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise FormatError(f"not a readable Parquet file: {e}", path=name) from None
     total = parquet.metadata.num_rows
     if not total:
         raise FormatError("file holds no records (a Parquet file with no rows)", path=name)
+    allowed = max(1 << 30, PARQUET_EXPANSION * os.path.getsize(name))
+    decoded = 0
     index = 0
-    batches = parquet.iter_batches(batch_size=4096)
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS)
     while True:
         try:
             batch = next(batches, None)
-            rows = None if batch is None else batch.to_pylist()
+            if batch is None:
+                break
+            sizes = _text_sizes(batch)
+            big = np.flatnonzero(sizes > MAX_RECORD_BYTES)
+            if big.size:
+                raise FormatError(
+                    f"holds {int(sizes[big[0]]) >> 20:,} MB of text once decoded, over the {MAX_RECORD_MB} MB one "
+                    "record may hold; check the file",
+                    path=name,
+                    record=index + int(big[0]),
+                )
+            # nested columns (lists of messages) cannot be read as dictionaries: they are decoded already, so count them
+            decoded += int(sizes.sum()) + sum(c.nbytes for c in batch.columns if not pa.types.is_dictionary(c.type))
+            if decoded > allowed:
+                raise FormatError(
+                    f"its first {index + batch.num_rows:,} rows already decode to {decoded >> 20:,} MB of text, over "
+                    f"{PARQUET_EXPANSION} times the file's size: a small file repeating long texts is not SFT data; "
+                    "check the file",
+                    path=name,
+                )
+            slices = list(_slices(sizes))
+        except MemoryError:  # pyarrow's own too: the worker process that parses uploads has a memory cap
+            raise FormatError(
+                f"rows from {index + 1} on need more memory to decode than the import may use; check the file",
+                path=name,
+            ) from None
         except (pa.ArrowException, OSError, ValueError) as e:
             raise FormatError(f"cannot read the Parquet file: {e}", path=name, record=index) from None
-        if rows is None:
-            break
-        for row in rows:
-            yield RawRecord(index, None, row)
-            index += 1
+        for start, stop in slices:
+            piece = batch.slice(start, stop - start)
+            columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in piece.columns]
+            for row in pa.RecordBatch.from_arrays(columns, names=piece.schema.names).to_pylist():
+                yield RawRecord(index, None, row)
+                index += 1
         if progress is not None:
             progress(index, total)
 
 
-_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+def _text_sizes(batch):
+    """Each row's text in bytes once its dictionary columns are decoded, computed from the dictionaries alone."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sizes = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            per_row = pc.take(pc.binary_length(column.dictionary), column.indices)
+            sizes += per_row.fill_null(0).to_numpy(zero_copy_only=False)
+    return sizes
 
 
-def json_record_line(path: str | os.PathLike, index: int) -> int | None:
-    """Return the 1-based line where record ``index`` of a JSON array file starts, or None when it cannot be found
-    (or the file is not JSON).
+def _slices(sizes) -> Iterator[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` row ranges whose sizes add up to at most MAX_PARQUET_BATCH_BYTES (or one row)."""
+    import numpy as np
 
-    Slow (it scans the file), so meant for error messages: ``err.located(line=json_record_line(path, i))``.
-    """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    first = _FIRST_TEXT.match(data[3:] if data.startswith(_BOM) else data)
-    if first is None or first.group(1) not in b"[{":  # not JSON (a Parquet file, say): no lines to give
-        return None
-    # Records are the elements of the top-level array, or of the array inside a one-key wrapper object.
-    records_depth = 1 if first.group(1) == b"[" else 2
-    depth = 0
-    count = -1
-    for token in _JSON_TOKENS.finditer(data):
-        char = data[token.start()]
-        if char == 0x22:  # a string: skipped whole, so brackets inside it do not count
-            continue
-        if char in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth != records_depth or char != 0x5B:
-                continue
-        elif char in (0x5D, 0x7D):  # ] }
-            depth -= 1
-            continue
-        elif depth != records_depth:  # a comma inside a record
-            continue
-        count += 1
-        if count == index:
-            element = _FIRST_TEXT.match(data, token.end())
-            return None if element is None else data.count(b"\n", 0, element.start(1)) + 1
-    return None
+    ends = np.cumsum(sizes)
+    start = 0
+    while start < len(sizes):
+        base = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, base + MAX_PARQUET_BATCH_BYTES, side="right")), start + 1)
+        yield start, stop
+        start = stop
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # Detection
 
 
-def detect_format(records: list[dict], *, path: str | None = None, mapping: dict | None = None) -> str:
+def detect_format(
+    records: list[dict], *, path: str | None = None, mapping: dict | None = None, lines: list[int | None] | None = None
+) -> str:
     """Return the one format that fits the first :data:`DETECT_SAMPLE` records.
 
     Records that fit no format are left for ``to_canonical`` to report; the others must agree on exactly one format.
@@ -488,6 +550,8 @@ def detect_format(records: list[dict], *, path: str | None = None, mapping: dict
         records: the first records of a file (more than DETECT_SAMPLE is fine; the rest are ignored).
         path: the file, for messages.
         mapping: a field mapping; when given, it is checked against the records and "mapped" is returned.
+        lines: the 1-based line where each record starts (None where unknown), to name records in messages; without
+            it records are named by their 1-based number.
 
     Raises:
         FormatError: several formats fit (it lists them and says how to choose), records disagree, or none fits (it
@@ -522,8 +586,13 @@ def detect_format(records: list[dict], *, path: str | None = None, mapping: dict
             path=path,
         )
     (i, first), (j, other) = matched[0], next((j, f) for j, f in matched if not f & matched[0][1])
+
+    def place(k: int) -> str:
+        line = lines[k] if lines is not None and k < len(lines) else None
+        return f"line {line}" if line is not None else f"record {k + 1}"
+
     raise FormatError(
-        f"records look like different formats: record {i} fits {_names(first)}, record {j} fits {_names(other)}. A "
+        f"records look like different formats: {place(i)} fits {_names(first)}, {place(j)} fits {_names(other)}. A "
         "file must hold one format: split it, or choose one with --format NAME (the Format box on the Import page)",
         path=path,
     )
@@ -608,7 +677,7 @@ def _type_error(value: object, field: str, expected: str = "a string") -> Format
 def _control_error(text: str, field: str) -> FormatError:
     m = _CONTROL.search(text)
     return FormatError(
-        f"contains control character U+{ord(m.group()):04X} at character {m.start()}; only tab, newline and "
+        f"contains control character U+{ord(m.group()):04X} at character {m.start() + 1}; only tab, newline and "
         "carriage return are allowed",
         field=field,
     )
@@ -626,12 +695,16 @@ def _is_tool_call(message: dict) -> bool:
 
 
 def _check_order(
-    messages: list[dict], field_of: Callable[[int], str], names: dict | None = None, offset: int = 0
+    messages: list[dict],
+    field_of: Callable[[int], str],
+    names: dict | None = None,
+    offset: int = 0,
+    noun: str = "message",
 ) -> None:
     """Raise unless the messages are: system*, then user/assistant alternating (tools after tool calls), assistant last.
 
     ``field_of(j)`` names message j's role field in the record; positions in messages are ``j - offset`` (ShareGPT's
-    top-level system prompt comes before its first turn).
+    top-level system prompt comes before its first turn). Messages name them by ``noun`` counting from 1.
     """
     n = len(messages)
     i = 0
@@ -650,10 +723,12 @@ def _check_order(
             ok = prev == "tool" or tool_call
         else:
             raise FormatError(
-                f"a system message at position {j - offset}: system messages must come first", field=field_of(j)
+                f"a system message as {noun} {j - offset + 1}: system messages must come first", field=field_of(j)
             )
         if not ok:
-            raise FormatError(_order_problem(prev, role, tool_call, j - offset, names or {}), field=field_of(j))
+            raise FormatError(
+                _order_problem(prev, role, tool_call, f"{noun} {j - offset + 1}", names or {}), field=field_of(j)
+            )
         prev = role
         tool_call = role == "assistant" and len(message) > 2 and _is_tool_call(message)
     if prev != "assistant":
@@ -663,7 +738,7 @@ def _check_order(
         )
 
 
-def _order_problem(prev: str | None, role: str, tool_call: bool, position: int, names: dict) -> str:
+def _order_problem(prev: str | None, role: str, tool_call: bool, place: str, names: dict) -> str:
     def q(r: str) -> str:
         return f"'{names.get(r, r)}'"
 
@@ -678,7 +753,7 @@ def _order_problem(prev: str | None, role: str, tool_call: bool, position: int, 
     why = "user and assistant turns alternate after optional system messages"
     if role == "tool":
         why = "a tool turn must follow an assistant tool call"
-    return f"expected {expected} at position {position}, got {q(role)} ({why})"
+    return f"expected {expected} as {place}, got {q(role)} ({why})"
 
 
 def _history_messages(history: object, field: str) -> list[dict]:
@@ -831,7 +906,9 @@ def _sharegpt_to(d: dict) -> Canonical:
     texts = [t["value"] for t in turns]
     if _controls_in("".join(texts)):
         _raise_control(texts, [f"{key}[{i}].value" for i in range(len(texts))])
-    _check_order(messages, lambda j: f"{key}[{j - offset}].from" if j >= offset else "system", _SHAREGPT_TAG, offset)
+    _check_order(
+        messages, lambda j: f"{key}[{j - offset}].from" if j >= offset else "system", _SHAREGPT_TAG, offset, "turn"
+    )
     extras = {k: v for k, v in d.items() if k != key and k not in _SHAREGPT_KEYS} if len(d) > known else {}
     return Canonical(messages, tools, extras)
 

@@ -31,12 +31,14 @@ import pyarrow as pa
 
 from core import errors, formats
 from core.errors import FormatError, WinnowError
+from core.pause_points import pause_point
 
 if TYPE_CHECKING:  # the worker process imports this module: it need not load DuckDB
     from core.store import Store
 
 DETECT_SAMPLE = 50
 CHUNK = 50_000  # records per insert; parsing the next chunk overlaps DuckDB writing this one
+CHUNK_BYTES = 64 << 20  # ...or fewer, once their records take this much as JSON: long records keep chunks small
 # Files at least this big are parsed in a worker process (see _ParseProcess). Starting one costs about 0.25 s and 0.5 s
 # of CPU, and only pays once parsing and inserting overlap over several chunks. Measured on 2 cores: at 8 MB (21k Alpaca
 # records) a worker is twice slower than a thread (0.8 s against 0.4 s), at 38 MB (100k) they are even.
@@ -132,6 +134,7 @@ def import_file(
     allow_reimport: bool = False,
     replace_rejects: bool = False,
     progress: Progress | None = None,
+    memory_mb: int | None = None,
 ) -> ImportReport:
     """Import one file into ``store``.
 
@@ -147,6 +150,9 @@ def import_file(
         allow_reimport: import a file whose exact bytes were imported before (its samples are flagged as
             duplicates). Without it, such a file is refused.
         progress: called as ``progress(records_done, total_or_None)``.
+        memory_mb: parse in a worker process that may use at most this much memory, whatever the file's size. The
+            app passes it for uploads (``WINNOW_IMPORT_MEMORY_MB``): a hostile file then fails alone, with a message,
+            instead of taking the server's memory. Without it, big files still go to a worker, uncapped.
 
     Returns:
         An ImportReport.
@@ -187,8 +193,8 @@ def import_file(
     # Big files are parsed in a worker process, small ones in a thread (no process start-up to pay). Either way the
     # parser detects the format on the first records and sends column chunks that the store inserts as they come.
     # The worker gets its pipe as an inherited fd (POSIX) and needs an interpreter to start (not so when embedded).
-    worker = path.stat().st_size >= PROCESS_MIN_BYTES and os.name == "posix" and bool(sys.executable)
-    parser_type = _ParseProcess if worker else _ParseThread
+    can_fork = os.name == "posix" and bool(sys.executable)
+    worker = can_fork and (memory_mb is not None or path.stat().st_size >= PROCESS_MIN_BYTES)
     rejects: list[dict] = []
     written: list[Path] = []
     target = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.jsonl")
@@ -214,7 +220,12 @@ def import_file(
             )
         return len(rejects)
 
-    with parser_type(path, fmt, mapping, name, on_error, progress) as parser:
+    parser = (
+        _ParseProcess(path, fmt, mapping, name, on_error, progress, memory_mb=memory_mb)
+        if worker
+        else _ParseThread(path, fmt, mapping, name, on_error, progress)
+    )
+    with parser:
         fmt = parser.detected_format()
         result = store.import_source(
             name=name,
@@ -295,10 +306,11 @@ def _parse_records(path, fmt, mapping, name, on_error, chunk, emit, progress) ->
     if not head:
         raise FormatError("file holds no records", path=path)
     if fmt == "auto":
-        fmt = formats.detect_format([r.data for r in head], path=path)
+        fmt = formats.detect_format([r.data for r in head], path=path, lines=[r.line for r in head])
     if mapping:
         formats.check_mapping(mapping, [r.data for r in head], path=path)
     emit("format", fmt)
+    pause_point("import.parsed_head")
 
     # The hot loop of a big import (about 10 us a record): names bound locally, one list per column.
     to_canonical, prompt_text, answer_text = formats.to_canonical, formats.prompt_text, formats.answer_text
@@ -312,23 +324,23 @@ def _parse_records(path, fmt, mapping, name, on_error, chunk, emit, progress) ->
     hashes: list[str] = []
     rejects: list[dict] = []
     good = 0
+    held = 0  # bytes of JSON in the chunk being built
     for i, line, data in itertools.chain(head, records):
         try:
             c = to_canonical(data, fmt, mapping)
         except FormatError as ex:
             if on_error == "abort":
-                # JSON array records carry no line; finding it scans the file, which is fine once, for the one error.
-                if line is None:
-                    line = formats.json_record_line(path, i)
                 raise ex.located(path=name, line=line, record=i) from None
             located = ex.located(path=name, line=line, record=i)
-            rejects.append({"record": i, "line": line, "error": str(located), "data": data})
+            # Counted from 1 like the message: the file's line where the record starts, and its number in the file.
+            rejects.append({"record": i + 1, "line": line, "error": str(located), "data": data})
             continue
         messages = c.messages
         index.append(i)
         # default=str: Parquet and CSV extras may hold bytes, decimals or dates, which JSON has no type for.
         # Kept as bytes: Arrow takes orjson's UTF-8 as it is, without a round trip through str.
         raw.append(dumps(data, default=str))
+        held += len(raw[-1])
         tools.append(None if c.tools is None else dumps(c.tools, default=str))
         if len(messages) == 2:  # most records; a valid conversation of two messages is [user, assistant]
             prompt.append(messages[0]["content"])
@@ -339,8 +351,9 @@ def _parse_records(path, fmt, mapping, name, on_error, chunk, emit, progress) ->
             answer.append(answer_text(messages))
             n_turns.append([m["role"] for m in messages].count("user"))
         hashes.append(content_hash(messages, c.tools))
-        if len(hashes) >= chunk:
+        if len(hashes) >= chunk or held >= CHUNK_BYTES:
             good += len(hashes)
+            held = 0
             emit("chunk", (_batch(index, raw, tools, prompt, answer, n_turns, hashes), rejects, latest[0]))
             index, raw, tools, prompt, answer, n_turns, hashes, rejects = [], [], [], [], [], [], [], []
     good += len(hashes)
@@ -393,10 +406,22 @@ class _Parser:
     """Runs :func:`_parse` somewhere else and receives what it emits. Use as a context manager: leaving it stops the
     parser, whether the import finished, failed in the store or was cancelled."""
 
-    def __init__(self, path: Path, fmt: str, mapping: dict | None, name: str, on_error: str, progress: Progress | None):
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        mapping: dict | None,
+        name: str,
+        on_error: str,
+        progress: Progress | None,
+        memory_mb: int | None = None,
+        task: str = "import",
+    ):
         self.args = (str(path), fmt, mapping, name, on_error, CHUNK)
         self.name = name
         self.progress = progress
+        self.memory_mb = memory_mb
+        self.task = task  # "import", or "preview" (the worker sends the first records and stops)
 
     def receive(self) -> tuple[str, object]:
         """The next ``(kind, payload)``; an error the parser raised is raised here."""
@@ -490,6 +515,7 @@ class _ParseProcess(_Parser):
                     "from core.importer import _worker_main; _worker_main()",
                     str(write_fd),
                     json.dumps(self.args),
+                    json.dumps({"task": self.task, "memory_mb": self.memory_mb}),
                 ],
                 pass_fds=(write_fd,),
                 stdin=subprocess.DEVNULL,
@@ -519,8 +545,9 @@ class _ParseProcess(_Parser):
             except subprocess.TimeoutExpired:
                 code = None
             why = " (killed: out of memory?)" if code is not None and code < 0 else ""
+            outcome = "nothing was imported" if self.task == "import" else "no preview"
             raise WinnowError(
-                f"{self.name}: the parser process stopped unexpectedly, exit code {code}{why}; nothing was imported"
+                f"{self.name}: the parser process stopped unexpectedly, exit code {code}{why}; {outcome}"
             ) from None
         if kind == "error":
             raise _rebuild_error(payload)
@@ -568,6 +595,10 @@ def _worker_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = open(int(sys.argv[1]), "wb", buffering=0)  # noqa: SIM115 (closed below)
     path, fmt, mapping, name, on_error, chunk = json.loads(sys.argv[2])
+    options = json.loads(sys.argv[3])
+    memory_mb = options["memory_mb"]
+    if memory_mb is not None:
+        _cap_memory(memory_mb)
 
     def emit(kind: str, payload: object) -> None:
         if kind == "chunk":
@@ -577,15 +608,103 @@ def _worker_main() -> None:
             _send(out, kind, payload)
 
     try:
-        _parse(path, fmt, mapping, name, on_error, chunk, emit)
+        if options["task"] == "preview":
+            _send(out, "preview", _read_preview(path, name))
+        else:
+            _parse(path, fmt, mapping, name, on_error, chunk, emit)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the importing process is gone or gave up on us
+    except MemoryError:
+        with contextlib.suppress(OSError):
+            _send(out, "error", ("WinnowError", _out_of_memory(name, memory_mb)))
     except BaseException as ex:
         with contextlib.suppress(OSError):  # the importing process is gone
             _send(out, "error", _error_payload(ex))
     finally:
         with contextlib.suppress(OSError):
             out.close()
+
+
+def _cap_memory(memory_mb: int) -> None:
+    """Let this process map at most ``memory_mb`` MB: past it, allocations fail with MemoryError (Python's and
+    Arrow's alike) instead of taking the machine's memory. POSIX only; elsewhere the cap is not applied."""
+    try:
+        import resource
+    except ImportError:
+        return
+    limit = memory_mb << 20
+    with contextlib.suppress(ValueError, OSError):  # a lower hard limit set by the system stays
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _out_of_memory(name: str, memory_mb: int | None) -> str:
+    cap = f"the {memory_mb} MB the import may use (WINNOW_IMPORT_MEMORY_MB)" if memory_mb else "the memory there is"
+    return (
+        f"{name}: reading this file needs more than {cap}; nothing was imported. A small file that expands this "
+        "much (compressed or dictionary-encoded repeats) is not SFT data; otherwise split it"
+    )
+
+
+# The preview shows the first records before anything is written, bounded whatever the file: at most DETECT_SAMPLE
+# records and PREVIEW_BUDGET characters of text in all, each text cut to PREVIEW_CHARS and each list to PREVIEW_ITEMS.
+PREVIEW_CHARS = 20_000
+PREVIEW_ITEMS = 1_000
+PREVIEW_BUDGET = 4_000_000
+
+
+def _bounded(value: object, budget: list[int]) -> object:
+    """``value`` with long strings and lists cut (saying so), counting its characters off ``budget[0]``. Types are
+    kept, so format detection and mapping checks see the same kinds of values."""
+    if type(value) is str:
+        budget[0] -= min(len(value), PREVIEW_CHARS)
+        if len(value) <= PREVIEW_CHARS:
+            return value
+        return value[:PREVIEW_CHARS] + f" … ({len(value) - PREVIEW_CHARS:,} more characters not shown)"
+    if type(value) is dict:
+        return {k: _bounded(v, budget) for k, v in value.items()}
+    if type(value) is list:
+        return [_bounded(v, budget) for v in value[:PREVIEW_ITEMS]]
+    return value
+
+
+def _read_preview(path: str, name: str) -> list[tuple[int, int | None, dict]]:
+    records = formats.iter_records(path)
+    budget = [PREVIEW_BUDGET]
+    head = []
+    try:
+        for r in records:
+            head.append((r.index, r.line, _bounded(r.data, budget)))
+            if len(head) == DETECT_SAMPLE or budget[0] <= 0:
+                break
+    except FormatError as ex:
+        raise ex.located(path=name) from None
+    finally:
+        records.close()
+    if not head:
+        raise FormatError("file holds no records", path=name)
+    return head
+
+
+def preview(
+    path: str | os.PathLike, *, name: str | None = None, memory_mb: int | None = None
+) -> list[tuple[int, int | None, dict]]:
+    """The first records of a file as an import reads them: ``(0-based index, line or None, record)`` each, at most
+    :data:`DETECT_SAMPLE` of them, every text cut to :data:`PREVIEW_CHARS` characters.
+
+    Read in a worker process capped at ``memory_mb`` (when given and the platform allows), like an upload's import,
+    so a hostile file cannot take the server's memory while someone only looks at it.
+
+    Raises:
+        FormatError: the file cannot be read, or holds no records (named by ``name``, default the file's name).
+    """
+    path = Path(path)
+    name = name or path.name
+    if memory_mb is None or os.name != "posix" or not sys.executable:
+        return _read_preview(str(path), name)
+    with _ParseProcess(path, "auto", None, name, "abort", None, memory_mb=memory_mb, task="preview") as worker:
+        kind, payload = worker.receive()
+    assert kind == "preview", kind
+    return payload
 
 
 def _error_payload(ex: BaseException) -> tuple:

@@ -227,7 +227,13 @@ class StagedPlan:
         stages = data.get("stages")
         if not isinstance(stages, list):
             raise PlanError("not a saved plan: 'stages' must be a list")
-        return cls(tuple(Plan.from_dict(s) for s in stages), preset, dict(data.get("params") or {}))
+        plans = []
+        for number, stage in enumerate(stages, start=1):
+            try:
+                plans.append(Plan.from_dict(stage))
+            except PlanError as ex:
+                raise PlanError(f"stage {number}: {ex}") from None
+        return cls(tuple(plans), preset, dict(data.get("params") or {}))
 
 
 def to_json(recipe: StagedPlan | Plan) -> str:
@@ -241,6 +247,8 @@ def from_json(text: str) -> StagedPlan:
     """Read a recipe saved by ``to_json``. Raises ``PlanError`` when the text is not one."""
     try:
         data = json.loads(text)
+    except json.JSONDecodeError as ex:
+        raise PlanError(f"not a saved plan: line {ex.lineno}, column {ex.colno}: {ex.msg}") from None
     except (TypeError, ValueError) as ex:
         raise PlanError(f"not a saved plan: {ex}") from ex
     return StagedPlan.from_dict(data)

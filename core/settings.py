@@ -14,6 +14,8 @@ Every variable Winnow reads is listed here (and in the README). CLI flags overri
 | WINNOW_MODEL          | language model for IFD: HF id or local path; empty = bundled    | (bundled SmolLM2-135M)       |
 | WINNOW_EMBEDDER       | sentence embedder: HF id or local path; empty = bundled         | (bundled all-MiniLM-L6-v2)   |
 | WINNOW_MAX_UPLOAD_MB  | largest file the Import page accepts (a whole number of MB)     | 1024                         |
+| WINNOW_IMPORT_MEMORY_MB | the most memory the app's parser process may use to read one    | 4096                         |
+|                       | uploaded file (its preview and its import), in MB               |                              |
 | WINNOW_MODEL_DIR      | local model folders the app may load (Score, training export)   | data/models                  |
 | WINNOW_ALLOW_MODELS   | what else the app may load: folder (only WINNOW_MODEL_DIR, the  | folder                       |
 |                       | bundled models and WINNOW_MODEL/EMBEDDER), hub (also Hugging    |                              |
@@ -60,6 +62,7 @@ class Settings:
     session_hours: float = 12.0
     model_dir: Path = PROJECT_ROOT / "data" / "models"
     allow_models: str = "folder"
+    import_memory_mb: int = 4096
 
     def with_(self, **changes) -> Settings:
         """A copy with some values replaced (how CLI flags override the environment)."""
@@ -136,4 +139,5 @@ def load_settings(env: dict | None = None) -> Settings:
         session_hours=_hours(env, "WINNOW_SESSION_HOURS", 12.0),
         model_dir=Path(env.get("WINNOW_MODEL_DIR") or PROJECT_ROOT / "data" / "models"),
         allow_models=_model_sources(env, "WINNOW_ALLOW_MODELS"),
+        import_memory_mb=_positive_int(env, "WINNOW_IMPORT_MEMORY_MB", 4096),
     )

@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from core.auth import JOB_ACTIONS, can
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError, WorkspaceLocked
+from core.pause_points import pause_point
 
 log = logging.getLogger("winnow")
 
@@ -1128,6 +1129,7 @@ class Store:
                         taken=taken,
                     )
                     inserted += len(columns["content_hash"])
+                    pause_point("import.chunk_written")
             cur.execute(
                 "UPDATE sources SET records = ?, rejected = ? WHERE source_id = ?", [inserted, rejected(), source_id]
             )
@@ -1136,6 +1138,7 @@ class Store:
                 "VALUES (NULL, ?, ?, 'import', 'source', NULL, ?, NULL)",
                 [now, user, json.dumps({"source_id": source_id, "name": name, "records": inserted})],
             )
+            pause_point("import.before_commit")
             return {"source_id": source_id, "inserted": inserted, "duplicates": duplicates}
 
         # The chunks can be read once, so no retry; imports are serialized because ids are derived from what is
@@ -1147,7 +1150,9 @@ class Store:
             threads = cur.execute("SELECT current_setting('threads')").fetchall()[0][0]
             cur.execute("SET threads = 1")
             try:
-                return self._retrying(body, retries=1)
+                result = self._retrying(body, retries=1)
+                pause_point("import.committed")
+                return result
             finally:
                 cur.execute(f"SET threads = {int(threads)}")
 

@@ -136,7 +136,7 @@ if picked:
     h1, h2 = st.columns([4, 1])
     h1.subheader(sample["id"])
     h1.caption(
-        f"{_common.status_badge(sample['status'])} {sample['source']} · record {sample['source_index']} · {sample['format']} · version {sample['version']}"
+        f"{_common.status_badge(sample['status'])} {sample['source']} · record {sample['source_index'] + 1} · {sample['format']} · version {sample['version']}"
         + (f" · duplicate of {sample['dup_of']}" if sample["dup_of"] else "")
         + (f" · tags: {', '.join(sample['tags'])}" if sample["tags"] else "")
     )

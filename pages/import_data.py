@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import formats, jobs
+from core import formats, importer, jobs
 from core.errors import FormatError, WinnowError
 from core.importer import import_file
 from core.scoring.runner import run_scorers
@@ -35,15 +34,12 @@ st.title("Import")
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def read_head(path: str, mtime: float, size: int) -> tuple[list[tuple[int, int | None, dict]], str | None]:
-    """The first records of a file (what detection looks at), or the error reading them. Keyed by mtime and size."""
-    records = formats.iter_records(path)
+    """The first records of a file (what detection looks at), or the error reading them. Keyed by mtime and size.
+    Read in a worker process with the import's memory cap, and bounded in size, whatever the file holds."""
     try:
-        head = [(r.index, r.line, r.data) for r in itertools.islice(records, formats.DETECT_SAMPLE)]
-    except FormatError as ex:
+        return importer.preview(path, name=path, memory_mb=settings.import_memory_mb), None
+    except WinnowError as ex:
         return [], str(ex)
-    finally:
-        records.close()
-    return head, None if head else f"{path}: the file holds no records"
 
 
 def upload_limit_mb() -> int:
@@ -167,7 +163,7 @@ if head:
     name = display_name or str(path)
     try:
         if fmt == "auto":
-            fmt_used = formats.detect_format([d for _, _, d in head], path=name)
+            fmt_used = formats.detect_format([d for _, _, d in head], path=name, lines=[ln for _, ln, _ in head])
             st.caption(f"Detected format: **{fmt_used}**")
         elif fmt == "mapped":
             if mapping is not None:
@@ -183,7 +179,7 @@ if head:
         shown = head[:PREVIEW_RECORDS]
         st.caption(f"The first {len(shown)} records as they will be imported:")
         for index, line, data in shown:
-            where = f"record {index}" + (f", line {line}" if line is not None else "")
+            where = f"line {line}" if line is not None else f"record {index + 1}"
             with st.expander(where, expanded=index == 0):
                 try:
                     c = formats.to_canonical(data, fmt_used, mapping)
@@ -218,6 +214,7 @@ if st.button("Import", type="primary", disabled=path is None or running, key="im
             display_name=display_name,
             allow_reimport=allow_reimport,
             progress=_common.throttled(progress),
+            memory_mb=settings.import_memory_mb,
         )
         # The cheap signals (lengths, repetition, language, refusals) come with every import.
         (signals,) = run_scorers(store, ["heuristics"], progress=progress)

@@ -62,7 +62,7 @@ def transcript(messages: list[dict]) -> list[str]:
     lines = []
     for i, m in enumerate(messages):
         content = m.get("content")
-        lines.append(f"[{i}] {m.get('role')}:")
+        lines.append(f"[{i + 1}] {m.get('role')}:")
         lines += (content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)).splitlines()
     return lines
 
@@ -155,7 +155,7 @@ left, right = st.columns([3, 2], gap="large")
 with right:
     st.subheader(sid)
     st.caption(
-        f"{_common.status_badge(snap['status'])} {snap['source']} · record {snap['source_index']} · {snap['format']} · version {version}"
+        f"{_common.status_badge(snap['status'])} {snap['source']} · record {snap['source_index'] + 1} · {snap['format']} · version {version}"
         f" · last change by {snap['updated_by']}"
     )
     if snap["dup_of"]:
@@ -205,10 +205,10 @@ with left:
     with st.expander("Edit messages"):
         for i, m in enumerate(snap["messages"]):
             if isinstance(m.get("content"), str):
-                text = st.text_area(f"[{i}] {m['role']}", value=m["content"], key=f"rv_msg_{k}_{i}")
+                text = st.text_area(f"[{i + 1}] {m['role']}", value=m["content"], key=f"rv_msg_{k}_{i}")
                 edited.append({**m, "content": text})
             else:
-                st.caption(f"[{i}] {m['role']}: structured content, not editable here")
+                st.caption(f"[{i + 1}] {m['role']}: structured content, not editable here")
                 edited.append(m)
 
 messages_changed = edited != snap["messages"]
@@ -391,9 +391,9 @@ if conflict and conflict["id"] == sid:
             if t.get("content") == m.get("content") or not isinstance(merged_messages[i].get("content"), str):
                 continue
             m1, m2, m3 = st.columns(3)
-            m1.text_area(f"[{i}] {t['role']} · theirs", t.get("content"), disabled=True, key=f"rv_theirs_{vk}_{i}")
-            m2.text_area(f"[{i}] {m['role']} · yours", m.get("content"), disabled=True, key=f"rv_yours_{vk}_{i}")
-            text = m3.text_area(f"[{i}] merged", merged_messages[i]["content"], key=f"rv_merge_msg_{vk}_{i}")
+            m1.text_area(f"[{i + 1}] {t['role']} · theirs", t.get("content"), disabled=True, key=f"rv_theirs_{vk}_{i}")
+            m2.text_area(f"[{i + 1}] {m['role']} · yours", m.get("content"), disabled=True, key=f"rv_yours_{vk}_{i}")
+            text = m3.text_area(f"[{i + 1}] merged", merged_messages[i]["content"], key=f"rv_merge_msg_{vk}_{i}")
             merged_messages[i] = {**merged_messages[i], "content": text}
     merged_tags = audit.merge_tags(base["tags"], theirs["tags"], yours["tags"])
     st.caption(

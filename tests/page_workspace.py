@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from patience import HANG_S
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -73,7 +74,7 @@ def signed_in_app(name: str = USER, password: str = PASSWORD) -> AppTest:
     """An AppTest on app.py whose session is signed in to the workspace at WINNOW_DB as ``name`` (not run yet)."""
     path = Path(os.environ["WINNOW_DB"]).expanduser().resolve()
     token, _ = auth.sign_in(_common.get_store(path), name, password)
-    at = AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(APP, default_timeout=HANG_S)
     at.session_state[_common.TOKENS_KEY] = {str(path): token}
     return at
 
@@ -92,7 +93,7 @@ def open_app(page: str | None = None, *, name: str = USER, password: str = PASSW
 def finish_job(at: AppTest, key: str) -> AppTest:
     """Wait for the background job the page started (kept in session_state[key]) and rerun the page."""
     job_id = at.session_state[key]["id"]
-    jobs.wait(job_id, timeout=60)
+    jobs.wait(job_id)
     assert not jobs.is_alive(job_id)
     at.run()
     assert not at.exception, at.exception

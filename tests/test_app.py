@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from page_workspace import APP, PASSWORD, USER, load, navigation_v2, new_workspace, open_app, signed_in_app, texts
+from patience import HANG_S
 from streamlit.testing.v1 import AppTest
 
 from core import auth
@@ -72,7 +73,7 @@ def test_a_file_that_is_not_a_workspace_is_a_one_line_error(store, tmp_path):
 def test_a_malformed_setting_is_a_one_line_error_naming_the_variable(store, monkeypatch):
     monkeypatch.setenv("WINNOW_SESSION_HOURS", "a week")
 
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = AppTest.from_file(APP, default_timeout=HANG_S).run()
 
     assert not at.exception
     assert "WINNOW_SESSION_HOURS='a week'" in at.error[0].value and "restart" in at.error[0].value
@@ -87,7 +88,7 @@ def test_jobs_left_running_by_a_dead_process_are_failed_on_startup(tmp_path, mon
     monkeypatch.setenv("WINNOW_DB", str(db))
     navigation_v2(monkeypatch)
 
-    AppTest.from_file(APP, default_timeout=30).run()
+    AppTest.from_file(APP, default_timeout=HANG_S).run()
 
     assert _common.get_store(db).get_job(job)["status"] == "failed"
 
@@ -114,7 +115,7 @@ def test_the_first_run_on_a_workspace_without_accounts_creates_its_admin(tmp_pat
     navigation_v2(monkeypatch)
     db = tmp_path / "fresh.duckdb"
     monkeypatch.setenv("WINNOW_DB", str(db))
-    at = AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(APP, default_timeout=HANG_S)
     at.run()
     assert "Create the first admin" in texts(at)
     assert not at.sidebar.get("progress")  # nothing of the workspace is shown before an account exists
@@ -135,7 +136,7 @@ def test_the_first_run_on_a_workspace_without_accounts_creates_its_admin(tmp_pat
 
 
 def test_sign_in_refuses_a_wrong_password_and_shows_nothing(store):
-    at = AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(APP, default_timeout=HANG_S)
     at.run()
     assert "Sign in" in texts(at)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from page_workspace import new_workspace, open_app, texts
+from patience import HANG_S
 
 from core.errors import FormatError, MappingError
 from core.importer import import_file
@@ -44,7 +45,13 @@ make_bad = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_bad)
 
 QA = "prompt=question,response=answer"
-BIG = ("line_50mb.jsonl", "line_50mb.csv", "long_message.jsonl")
+BIG = (
+    "line_50mb.jsonl",
+    "line_50mb.csv",
+    "long_message.jsonl",
+    "line_over_limit.jsonl",
+    "array_record_over_limit.json",
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,8 @@ CASES = [
     Case("trailing_comma.json", "trailing comma is not allowed", ("line 16",)),
     Case("nan_literal.jsonl", "invalid JSON at column 46", ("line 3",)),
     Case("top_level_scalar.json", "expected a JSON array of objects, got an integer", ("line 1",)),
-    Case("array_line.jsonl", "expected one JSON object per line, got a list", ("line 3", "record 2")),
-    Case("array_of_non_objects.json", "expected a JSON object, got a string", ("line 7", "record 1")),
+    Case("array_line.jsonl", "expected one JSON object per line, got a list", ("line 3")),
+    Case("array_of_non_objects.json", "expected a JSON object, got a string", ("line 7")),
     Case("deep_nesting.jsonl", "depth limit exceeded", ("line 3",)),
     Case("line_50mb.jsonl", "invalid JSON at column 52428822: unexpected end of data", ("line 1",)),
     # ---- encodings
@@ -103,96 +110,102 @@ CASES = [
     Case("bom_only.jsonl", "file is empty"),
     Case("csv_header_only.csv", "file has a header row but no records", ("line 1",), mapping=QA),
     # ---- fields: refused in abort mode, rejected alone in skip mode
-    Case("wrong_type.jsonl", "expected a string, got an integer", ("line 3", "record 2", "field 'output'"), 2, (3,)),
-    Case("null_field.jsonl", "expected a string, got null", ("line 1", "record 0", "field 'instruction'"), 2, (1,)),
+    Case("wrong_type.jsonl", "expected a string, got an integer", ("line 3", "field 'output'"), 2, (3,)),
+    Case("null_field.jsonl", "expected a string, got null", ("line 1", "field 'instruction'"), 2, (1,)),
     Case(
         "content_parts.jsonl",
         "got a list (lists of content parts, e.g. images, are not supported)",
-        ("line 2", "record 1", "field 'messages[0].content'"),
+        ("line 2", "message 1 of 'messages', field 'content'"),
         1,
         (2,),
     ),
     Case(
         "missing_field.jsonl",
         "required field is missing (an Alpaca record needs 'instruction' and 'output'; keys found: instruction, input)",
-        ("line 3", "record 2", "field 'output'"),
+        ("line 3", "field 'output'"),
         2,
         (3,),
     ),
     Case(
-        "missing_role.jsonl", "required field is missing", ("line 2", "record 1", "field 'messages[0].role'"), 1, (2,)
+        "missing_role.jsonl", "required field is missing", ("line 2", "message 1 of 'messages', field 'role'"), 1, (2,)
     ),
-    Case("nested_junk.jsonl", "expected a string, got an object", ("line 3", "record 2", "field 'output'"), 2, (3,)),
+    Case("nested_junk.jsonl", "expected a string, got an object", ("line 3", "field 'output'"), 2, (3,)),
     Case("unknown_keys.jsonl", "no known format fits these records (keys found: foo, bar)"),
-    Case("mixed_formats.jsonl", "record 0 fits alpaca, record 2 fits openai"),
+    Case("mixed_formats.jsonl", "line 1 fits alpaca, line 3 fits openai"),
+    Case("mixed_formats_line5.jsonl", "line 1 fits alpaca, line 5 fits openai"),
     Case(
         "bom.jsonl",
         "required field is missing (a ShareGPT record needs 'conversations'",
-        ("line 1", "record 0", "field 'conversations'"),
+        ("line 1", "field 'conversations'"),
         fmt="sharegpt",
         id="wrong_format_chosen",
     ),
     # ---- conversations
     Case(
         "roles_out_of_order.jsonl",
-        "expected 'user' at position 0, got 'assistant'",
-        ("line 2", "record 1", "field 'messages[0].role'"),
+        "expected 'user' as message 1, got 'assistant'",
+        ("line 2", "message 1 of 'messages', field 'role'"),
         1,
         (2,),
     ),
     Case(
         "sharegpt_out_of_order.json",
-        "expected 'gpt' at position 1, got 'human'",
-        ("line 14", "record 1", "field 'conversations[1].from'"),
+        "expected 'gpt' as turn 2, got 'human'",
+        ("line 14", "turn 2 of 'conversations', field 'from'"),
         1,
-        (None,),  # JSON arrays give records no line in skip mode (finding one scans the file)
+        (14,),
     ),
     Case(
         "system_in_middle.jsonl",
         "system messages must come first",
-        ("line 2", "record 1", "field 'messages[1].role'"),
+        ("line 2", "message 2 of 'messages', field 'role'"),
         1,
         (2,),
     ),
     Case(
         "no_assistant_turn.jsonl",
         "no assistant turn: the last message must be from the assistant (got 'user')",
-        ("line 2", "record 1", "field 'messages[1].role'"),
+        ("line 2", "message 2 of 'messages', field 'role'"),
         1,
         (2,),
     ),
-    Case("empty_conversation.jsonl", "empty conversation", ("line 2", "record 1", "field 'messages'"), 1, (2,)),
+    Case("empty_conversation.jsonl", "empty conversation", ("line 2", "field 'messages'"), 1, (2,)),
     # the only record is rejected: skip mode refuses too, see test_every_record_rejected_names_the_first_reason
-    Case("empty_conversation.json", "empty conversation", ("line 2", "record 0", "field 'conversations'")),
+    Case("empty_conversation.json", "empty conversation", ("line 2", "field 'conversations'")),
     # ---- control characters
     Case(
         "control_char.jsonl",
-        "contains control character U+0007 at character 4",
-        ("line 3", "record 2", "field 'instruction'"),
+        "contains control character U+0007 at character 5",
+        ("line 3", "field 'instruction'"),
         2,
         (3,),
     ),
-    Case("nul_escape.jsonl", "control character U+0000", ("line 3", "record 2", "field 'output'"), 2, (3,)),
+    Case("nul_escape.jsonl", "control character U+0000", ("line 3", "field 'output'"), 2, (3,)),
     Case(
         "control_char.csv",
         "control character U+001B",
-        ("line 3", "record 1", "field 'answer'"),
+        ("line 3", "field 'answer'"),
         1,
         (3,),
         mapping=QA,
     ),
     # ---- CSV
     Case("csv_embedded_newlines.csv", None, imported=3, mapping=QA),
-    Case("csv_wrong_field_count.csv", "expected 2 fields as in the header", ("line 4", "record 1"), mapping=QA),
-    Case("csv_unclosed_quote.csv", "a quoted field starts in this record and is never closed", ("line 3", "record 1")),
-    Case("line_50mb.csv", "is never closed", ("line 2", "record 0"), mapping=QA),
+    Case("csv_wrong_field_count.csv", "expected 2 fields as in the header", ("line 4"), mapping=QA),
+    Case("csv_unclosed_quote.csv", "a quoted field starts in this record and is never closed", ("line 3")),
+    Case("line_50mb.csv", "is never closed", ("line 2"), mapping=QA),
     Case("csv_duplicate_header.csv", "the header names column 'question' twice", ("line 1",)),
     Case("csv_stray_quote.csv", "',' expected after '\"' (a '\"' inside a quoted field must be doubled", ("line 3",)),
     # ---- Parquet: no lines, so the record locates the fault
-    Case("parquet_wrong_types.parquet", "expected a string, got an integer", ("record 0", "field 'output'")),
+    Case("parquet_wrong_types.parquet", "expected a string, got an integer", ("record 1", "field 'output'")),
     Case("parquet_wrong_schema.parquet", "no known format fits these records (keys found: id, score)"),
     Case("parquet_corrupt.parquet", "not a readable Parquet file"),
     Case("parquet_truncated.parquet", "not a readable Parquet file"),
+    # ---- decompression bombs and records over the limit: refused before they are decoded or read whole
+    Case("parquet_bomb.parquet", "over 100 times the file's size: a small file repeating long texts"),
+    Case("parquet_nested_bomb.parquet", "over 100 times the file's size: a small file repeating long texts"),
+    Case("line_over_limit.jsonl", "a line over 64 MB, the most one record may hold", ("line 3",)),
+    Case("array_record_over_limit.json", "a record over 64 MB, the most one record may hold", ("line 7",)),
     # ---- not text
     Case("image.jsonl", "not a UTF-8 text file: it looks like binary data (it contains NUL bytes)"),
     Case("archive.csv", "it looks like a ZIP archive"),
@@ -219,11 +232,11 @@ CASES = [
     Case(
         "some_bad_records.jsonl",
         "expected a string, got an integer",
-        ("line 3", "record 2", "field 'output'"),
+        ("line 3", "field 'output'"),
         3,
         (3, 5),
     ),
-    Case("some_bad_records.csv", "U+0001", ("line 4", "record 1", "field 'answer'"), 3, (4,), mapping=QA),
+    Case("some_bad_records.csv", "U+0001", ("line 4", "field 'answer'"), 3, (4,), mapping=QA),
 ]
 
 
@@ -385,7 +398,8 @@ def test_every_record_rejected_names_the_first_reason(case, workspace, tmp_path)
     message = str(err.value)
     assert message.startswith(f"{case.file}: no record could be imported (")
     first = message.split("the first: ", 1)[1]
-    assert case.problem in first and "record 0, field '" in first, message
+    # the first rejected record, located as in abort mode: by its line, or its number from 1 where there are no lines
+    assert case.problem in first and case.where and all(w in first for w in case.where), message
     assert snapshot(workspace) == before and not (tmp_path / "r.jsonl").exists()
 
 
@@ -433,7 +447,7 @@ def run_import(*args) -> subprocess.CompletedProcess:
         text=True,
         cwd=PROJECT_ROOT,
         env={**os.environ, "WINNOW_USER": "ci"},
-        timeout=120,
+        timeout=HANG_S,
     )
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from patience import HANG_S
+from paused_process import kill, start_paused
 
 from core.settings import PROJECT_ROOT
 
 
-def run_cli(*args, env=None, timeout=120):
+def run_cli(*args, env=None, timeout=HANG_S):
     full_env = {**os.environ, "WINNOW_USER": "ci", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "core", *map(str, args)],
@@ -73,21 +73,15 @@ def test_user_mistakes_exit_nonzero_with_one_line_and_no_traceback(tmp_path):
 
 def test_killed_export_never_leaves_a_partial_file(tmp_path):
     db = tmp_path / "ws.duckdb"
-    records = [{"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}. " * 40} for i in range(60_000)]
+    records = [{"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}. " * 40} for i in range(12_000)]
     assert run_cli("import", write_jsonl(tmp_path / "big.jsonl", records), "--db", db, "--no-signals").returncode == 0
     out = tmp_path / "exp" / "big.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "core", "export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all"],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    # Held after its first batch of two is written to the temporary file, then killed.
+    proc = start_paused(
+        "export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all", point="export.batch_written#1"
     )
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(out.parent.glob(".big.jsonl.partial-*")):
-        time.sleep(0.01)
-    assert list(out.parent.glob(".big.jsonl.partial-*")), "the export never started writing"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert list(out.parent.glob(".big.jsonl.partial-*")), "the export had not started writing"
+    kill(proc)
     assert not out.exists()
 
 

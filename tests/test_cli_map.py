@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from patience import HANG_S
 from test_cli import run_cli
 
 from core.settings import PROJECT_ROOT
@@ -22,14 +23,14 @@ def test_map_and_label_commands(tmp_path):
     assert no_embeddings.returncode == 2 and "embedding scorer" in no_embeddings.stderr
     assert "Traceback" not in no_embeddings.stderr
 
-    assert run_cli("score", "--db", db, "--scorers", "heuristics,embedding", env=env, timeout=300).returncode == 0
-    first = run_cli("map", "--db", db, "--k", "4", env=env, timeout=300)
+    assert run_cli("score", "--db", db, "--scorers", "heuristics,embedding", env=env, timeout=HANG_S).returncode == 0
+    first = run_cli("map", "--db", db, "--k", "4", env=env, timeout=HANG_S)
     assert first.returncode == 0, first.stderr
     assert "in 4 clusters (computed)" in first.stdout and "cluster 3:" in first.stdout
     again = run_cli("map", "--db", db, "--k", "4", env=env)
     assert again.returncode == 0 and "(current already, reused)" in again.stdout
 
-    labelled = run_cli("label", "--db", db, env=env, timeout=300)
+    labelled = run_cli("label", "--db", db, env=env, timeout=HANG_S)
     assert labelled.returncode == 0, labelled.stderr
     assert "suggested task labels for 93 samples (zero-shot" in labelled.stdout
 

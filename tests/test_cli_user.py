@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from patience import HANG_S
+
 from core import auth
 from core.settings import PROJECT_ROOT
 from core.store import Store
@@ -19,7 +21,7 @@ def run_cli(*args, stdin: str = "", user: str = "ci"):
         text=True,
         cwd=PROJECT_ROOT,
         env={**os.environ, "WINNOW_USER": user},
-        timeout=120,
+        timeout=HANG_S,
     )
 
 

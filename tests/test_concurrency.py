@@ -13,6 +13,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from patience import HANG_S
+
 from core import jobs
 from core.errors import ConflictError
 from core.importer import import_file
@@ -53,7 +55,7 @@ def _run_threads(target, n: int) -> list[BaseException]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(120)
+        t.join(HANG_S)
     assert not any(t.is_alive() for t in threads), "a worker hung"
     return errors
 
@@ -76,11 +78,24 @@ def test_every_concurrent_update_is_applied_or_a_conflict_and_the_log_accounts_f
     hot = ids[:2]  # most operations fight over these two
     outcomes: list[tuple] = []
     lock = threading.Lock()
+    same_version = threading.Barrier(THREADS)
 
     def worker(t: int) -> None:
         rng = random.Random(t)
         user = f"user{t}"
         seen: dict[str, int] = {}  # the version this "person" last looked at, per sample: stale soon enough
+        # First, everyone saves the same version of one sample: exactly one save applies and the rest conflict,
+        # however the threads happen to be scheduled (on one busy core they may otherwise run one after another).
+        version = store.get_sample(hot[0])["version"]
+        same_version.wait()
+        try:
+            store.update_sample(hot[0], version, user=user, action="edit", note=f"{user}-first")
+        except ConflictError:
+            with lock:
+                outcomes.append(("conflict", user, hot[0], f"{user}-first"))
+        else:
+            with lock:
+                outcomes.append(("applied", user, hot[0], f"{user}-first", version + 1))
         for i in range(30):
             sid = rng.choice(hot) if rng.random() < 0.7 else rng.choice(ids)
             kind = rng.random()
@@ -117,8 +132,9 @@ def test_every_concurrent_update_is_applied_or_a_conflict_and_the_log_accounts_f
     assert errors == []
 
     kinds = Counter(o[0] for o in outcomes)
-    assert kinds["applied"] + kinds["conflict"] + kinds["bulk"] == THREADS * 30
-    assert kinds["applied"] > 0 and kinds["conflict"] > 0  # the test did exercise both
+    assert kinds["applied"] + kinds["conflict"] + kinds["bulk"] == THREADS * 31
+    first = [o[0] for o in outcomes if o[0] != "bulk" and o[3].endswith("-first")]
+    assert sorted(first) == ["applied"] + ["conflict"] * (THREADS - 1)
     log = _versions_in_log(store)
     # Each version of each sample was made by exactly one save.
     assert all(len(makers) == 1 for makers in log.values())
@@ -188,7 +204,7 @@ def test_a_scoring_job_runs_while_people_review_and_no_lock_error_reaches_them(t
 
     errors = _run_threads(reviewer, THREADS)
     reviewing.clear()
-    jobs.wait(job_id, timeout=120)
+    jobs.wait(job_id)
 
     assert errors == []
     job = store.get_job(job_id)

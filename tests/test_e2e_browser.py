@@ -12,16 +12,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from patience import HANG_MS, HANG_S
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "pages"
-STEP_MS = 60_000
+STEP_MS = HANG_MS  # Playwright's wait for each step: a hang guard, never a race
 PASSWORD = "e2e-password"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,19 +41,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(proc: subprocess.Popen, url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited with {proc.returncode}:\n{proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
+def wait_listening(proc: subprocess.Popen, url: str) -> None:
+    """Read the server's output until it says where it listens (it binds its port first, then prints the URL), then
+    check that it answers. No polling: its own words are the signal."""
+    said = []
+    for line in proc.stdout:
+        said.append(line)
+        if "URL: http" in line:
+            break
+    else:
+        raise AssertionError(f"streamlit exited with {proc.wait()}:\n{''.join(said)}")
+    # Keep reading what it prints, so a full pipe never blocks it.
+    threading.Thread(target=lambda: all(True for _ in proc.stdout), daemon=True).start()
+    with urllib.request.urlopen(url, timeout=HANG_S) as response:
+        assert response.status == 200
 
 
 @pytest.fixture
@@ -84,6 +86,7 @@ def _serve(tmp_path):
         "WINNOW_DB": str(tmp_path / "ws.duckdb"),
         "WINNOW_EXPORT_DIR": str(tmp_path / "exports"),
         "WINNOW_USER": "e2e",
+        "PYTHONUNBUFFERED": "1",  # the URL line must arrive when it is printed
     }
     proc = subprocess.Popen(
         [
@@ -110,7 +113,7 @@ def _serve(tmp_path):
         text=True,
     )
     try:
-        wait_healthy(proc, f"http://127.0.0.1:{port}/_stcore/health")
+        wait_listening(proc, f"http://127.0.0.1:{port}/_stcore/health")
         yield f"http://127.0.0.1:{port}", tmp_path
     finally:
         proc.terminate()

@@ -7,23 +7,23 @@
   the next export to that name removes.
 - Scoring resumes where a kill stopped it: tests/test_scoring_runner.py::test_killed_score_run_resumes_to_the_same_scores.
 
-Each kill waits for a sign of progress (a progress line, the workspace or the temporary file growing), never for a
-fixed time.
+Each kill lands at a named pause point (core/pause_points.py) that the process reports reaching: never after a fixed
+time, nor when a file has grown past some size, which would race the machine's speed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from patience import HANG_S
+from paused_process import kill, start_paused, wait_for_exit
 
 from core import importer
 from core.export import _remove_stale_partials, export_samples
@@ -39,30 +39,6 @@ def write_records(path: Path, n: int, *, start: int = 0) -> Path:
         for i in range(start, start + n):
             fh.write(json.dumps({"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}. " * 20}) + "\n")
     return path
-
-
-def start_cli(*args, stderr: Path) -> subprocess.Popen:
-    with open(stderr, "w") as err:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "core", *map(str, args)],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "WINNOW_USER": "ci"},
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-
-
-def kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
-    """SIGKILL ``proc`` as soon as ``ready()`` is true; return False if it exited first."""
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        if ready():
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return True
-        time.sleep(0.002)
-    proc.wait(timeout=60)
-    return False
 
 
 def size(path: Path) -> int:
@@ -89,62 +65,43 @@ def test_import_killed_at_any_point_is_all_or_nothing(tmp_path):
     with Store(db) as store:
         import_file(store, write_records(tmp_path / "first.jsonl", 3, start=10**6), user="ci")
     before = state(db)
-    n = 100_000  # about 35 MB: a parse thread, and seconds of work to land in
+    n = importer.CHUNK + 1  # two chunks, so there is a point between two writes of one transaction
     big = write_records(tmp_path / "big.jsonl", n)
-    err = tmp_path / "stderr.txt"
 
-    def reading():  # the first progress line: records are being read, nothing is written yet
-        return err.read_text().strip() != ""
-
-    def writing():  # DuckDB is writing the file's samples into the workspace
-        return size(db) > base + 1 * MB
-
-    def committing():  # most of the samples are written: the kill lands in the commit, or just after it
-        return size(db) > base + 16 * MB
-
-    for point, ready in (("reading", reading), ("writing", writing), ("committing", committing)):
-        base = size(db)
-        proc = start_cli("import", big, "--db", db, "--no-signals", stderr=err)
-        killed = kill_when(proc, ready)
-        assert killed or point == "committing", f"the import finished before it could be killed while {point}"
+    points = {
+        "reading": "import.parsed_head",  # the first records are read, nothing is written yet
+        "writing": "import.chunk_written#1",  # DuckDB has written the first chunk, the second is to come
+        "committing": "import.before_commit",  # every sample, the source row and the event are written, not committed
+    }
+    for point, name in points.items():
+        kill(start_paused("import", big, "--db", db, "--no-signals", point=name))
         # What the killed process left (its DuckDB log too) is private: the CLI sets an owner-only umask.
-        for name in os.listdir(db.parent):
-            assert private(db.parent / name), name
-        after = state(db)  # the workspace opens (DuckDB replays or drops its log)
-        if after == before:
-            continue
-        # Only a kill after the commit may leave the import in, and then all of it, with its source and its event.
-        assert point == "committing"
-        assert after["samples"] == before["samples"] + n
-        assert after["sources"][:-1] == before["sources"]
-        assert (after["sources"][-1]["name"], after["sources"][-1]["records"]) == ("big.jsonl", n)
-        assert after["events"][1:] == before["events"] and after["events"][0]["action"] == "import"
-        return
+        for entry in os.listdir(db.parent):
+            assert private(db.parent / entry), (point, entry)
+        assert state(db) == before, point  # the workspace opens (DuckDB replays or drops its log), unchanged
 
-    # Nothing of the file is in, not even its source row: importing it again needs no --allow-reimport.
-    rerun = subprocess.run(
-        [sys.executable, "-m", "core", "import", big, "--db", db, "--no-signals"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"imported {n} records" in rerun.stdout
-    assert state(db)["samples"] == before["samples"] + n
+    # Nothing of the file is in, not even its source row: importing it again needs no --allow-reimport. This time the
+    # kill lands just after the commit: then all of it is in, with its source and its event.
+    kill(start_paused("import", big, "--db", db, "--no-signals", point="import.committed"))
+    after = state(db)
+    assert after["samples"] == before["samples"] + n
+    assert after["sources"][:-1] == before["sources"]
+    assert (after["sources"][-1]["name"], after["sources"][-1]["records"]) == ("big.jsonl", n)
+    assert after["events"][1:] == before["events"] and after["events"][0]["action"] == "import"
 
 
-def worker_pids(marker: str) -> list[int]:
-    """Processes running the importer's parse worker on a file whose path holds ``marker``."""
+def worker_pids(parent: int) -> list[int]:
+    """The importer's parse worker processes that ``parent`` started."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
-        except OSError:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if "_worker_main" in cmdline and marker in cmdline:
+        if "_worker_main" in cmdline and ppid == parent:
             pids.append(int(entry.name))
     return pids
 
@@ -156,14 +113,14 @@ def test_import_killed_while_its_worker_parses_leaves_nothing_behind(tmp_path):
     before = state(db)
     n = importer.PROCESS_MIN_BYTES // 300  # about 340 bytes a record: over the size parsed in a worker process
     big = write_records(tmp_path / "worker-big.jsonl", n)
-    assert big.stat().st_size >= importer.PROCESS_MIN_BYTES
-    proc = start_cli("import", big, "--db", db, "--no-signals", stderr=tmp_path / "stderr.txt")
-    assert kill_when(proc, lambda: worker_pids(str(tmp_path)) != []), "the import finished before its worker started"
+    assert big.stat().st_size >= importer.PROCESS_MIN_BYTES and n > 2 * importer.CHUNK
+    # Held once its first chunk is in: the worker has more chunks than its pipe holds, so it is still parsing.
+    proc = start_paused("import", big, "--db", db, "--no-signals", point="import.chunk_written#1")
+    workers = worker_pids(proc.pid)
+    assert len(workers) == 1, workers
+    kill(proc)
     # The worker loses its reader and exits on its own: no orphan keeps parsing.
-    deadline = time.monotonic() + 30
-    while worker_pids(str(tmp_path)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert worker_pids(str(tmp_path)) == []
+    wait_for_exit(workers[0])
     assert state(db) == before
 
 
@@ -173,7 +130,7 @@ def test_import_killed_while_its_worker_parses_leaves_nothing_behind(tmp_path):
 @pytest.fixture(scope="module")
 def export_workspace(tmp_path_factory) -> tuple[Path, int]:
     folder = tmp_path_factory.mktemp("export")
-    n = 100_000  # about 33 MB of JSON lines: an export of a couple of seconds
+    n = 25_000  # three of the store's export batches
     db = folder / "ws.duckdb"
     with Store(db) as store:
         import_file(store, write_records(folder / "all.jsonl", n), user="ci")
@@ -183,19 +140,17 @@ def export_workspace(tmp_path_factory) -> tuple[Path, int]:
 def test_export_killed_at_any_point_leaves_no_file_under_its_final_name(export_workspace, tmp_path):
     db, n = export_workspace
     out = tmp_path / "exports" / "curated.jsonl"
-    err = tmp_path / "stderr.txt"
 
     def partials() -> list[Path]:
         return sorted(out.parent.glob(".curated.jsonl.partial-*")) if out.parent.exists() else []
 
     points = {
-        "opened": lambda: partials() != [],
-        "writing": lambda: any(size(p) > 1 * MB for p in partials()),
-        "late": lambda: any(size(p) > 24 * MB for p in partials()),
+        "opened": "export.opened",  # the temporary file exists, nothing is in it
+        "writing": "export.batch_written#1",  # one batch of three is written
+        "late": "export.before_rename",  # the whole file is written and hashed, not yet renamed
     }
-    for point, ready in points.items():
-        proc = start_cli("export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all", stderr=err)
-        assert kill_when(proc, ready), f"the export finished before it could be killed ({point})"
+    for point, name in points.items():
+        kill(start_paused("export", "--db", db, "--out", out, "--format", "alpaca", "--status", "all", point=name))
         assert not out.exists(), point
         assert (
             not out.with_name("curated.jsonl.manifest.json").exists()
@@ -211,7 +166,7 @@ def test_export_killed_at_any_point_leaves_no_file_under_its_final_name(export_w
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
-        timeout=300,
+        timeout=HANG_S,
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == [
@@ -227,30 +182,26 @@ def test_export_killed_at_any_point_leaves_no_file_under_its_final_name(export_w
 
 def test_only_the_temporary_files_of_dead_processes_are_removed(export_workspace, tmp_path):
     host = socket.gethostname()
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        names = {
-            "dead": f".a.jsonl.partial-{dead.pid}@{host}-abc123",
-            "alive": f".a.jsonl.partial-{alive.pid}@{host}-abc123",
-            "mine": f".a.jsonl.partial-{os.getpid()}@{host}-abc123",
-            "other_host": f".a.jsonl.partial-{dead.pid}@another-{host}-abc123",
-            "other_name": f".b.jsonl.partial-{dead.pid}@{host}-abc123",
-            "old_style": ".a.jsonl.partial-abc123",
-        }
-        for name in names.values():
-            (tmp_path / name).write_text("half")
-        removed = _remove_stale_partials(tmp_path, "a.jsonl")
-        assert [p.name for p in removed] == [names["dead"]]
-        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(v for k, v in names.items() if k != "dead")
+    # Linux's PIDs stay below 2**22 (PID_MAX_LIMIT): this one can never belong to a process, now or later. The parent
+    # of this test process lives as long as it does.
+    dead_pid, alive_pid = 1 << 22, os.getppid()
+    names = {
+        "dead": f".a.jsonl.partial-{dead_pid}@{host}-abc123",
+        "alive": f".a.jsonl.partial-{alive_pid}@{host}-abc123",
+        "mine": f".a.jsonl.partial-{os.getpid()}@{host}-abc123",
+        "other_host": f".a.jsonl.partial-{dead_pid}@another-{host}-abc123",
+        "other_name": f".b.jsonl.partial-{dead_pid}@{host}-abc123",
+        "old_style": ".a.jsonl.partial-abc123",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("half")
+    removed = _remove_stale_partials(tmp_path, "a.jsonl")
+    assert [p.name for p in removed] == [names["dead"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(v for k, v in names.items() if k != "dead")
 
-        # An export to the name does the same before it writes.
-        db, _ = export_workspace
-        (tmp_path / names["dead"]).write_text("half")
-        with Store(db) as store:
-            export_samples(store, tmp_path / "a.jsonl", fmt="alpaca", user="ci", filters=SampleFilter(ids=[]))
-        assert not (tmp_path / names["dead"]).exists() and (tmp_path / names["alive"]).exists()
-    finally:
-        alive.kill()
-        alive.wait()
+    # An export to the name does the same before it writes.
+    db, _ = export_workspace
+    (tmp_path / names["dead"]).write_text("half")
+    with Store(db) as store:
+        export_samples(store, tmp_path / "a.jsonl", fmt="alpaca", user="ci", filters=SampleFilter(ids=[]))
+    assert not (tmp_path / names["dead"]).exists() and (tmp_path / names["alive"]).exists()

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.errors import FormatError, MappingError
+from core.errors import FormatError, MappingError, field_in_words
 from core.formats import (
     EXPORT_FORMATS,
     FORMATS,
@@ -23,7 +23,6 @@ from core.formats import (
     detect_format,
     from_canonical,
     iter_records,
-    json_record_line,
     parse_mapping,
     prompt_text,
     to_canonical,
@@ -358,7 +357,7 @@ def test_detect_unknown_lists_keys_and_suggests_a_mapping():
 
 def test_detect_mixed_file_names_disagreeing_records():
     records = [ALPACA, {"conversations": [{"from": "human", "value": "q"}]}]
-    with pytest.raises(FormatError, match=r"record 0 fits alpaca, record 1 fits sharegpt"):
+    with pytest.raises(FormatError, match=r"record 1 fits alpaca, record 2 fits sharegpt"):
         detect_format(records)
 
 
@@ -367,7 +366,7 @@ def test_detect_ignores_a_broken_record_so_it_is_reported_where_it_is(tmp_path):
     assert detect_format(read(path)) == "alpaca"
     with pytest.raises(FormatError) as err:
         import_all(path)
-    assert str(err.value).startswith(f"{path}, line 2, record 1, field 'output': required field is missing")
+    assert str(err.value).startswith(f"{path}, line 2, field 'output': required field is missing")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -399,9 +398,7 @@ def test_csv_wrong_field_count_names_line_and_record(tmp_path):
     path = write(tmp_path, "bad.csv", 'instruction,output\nq,"multi\nline"\nonly-one-field\n')
     with pytest.raises(FormatError) as err:
         read(path)
-    assert str(err.value) == (
-        f"{path}, line 4, record 1: expected 2 fields as in the header (instruction, output), got 1"
-    )
+    assert str(err.value) == (f"{path}, line 4: expected 2 fields as in the header (instruction, output), got 1")
 
 
 def test_tsv_and_sniffed_extensions(tmp_path):
@@ -449,8 +446,9 @@ def test_progress_reaches_the_total(tmp_path):
     size = path.stat().st_size
     assert calls[-1] == (size, size) and len(calls) == 2
     calls.clear()
-    list(iter_records(write(tmp_path, "a.json", orjson.dumps([ALPACA] * 3)), progress=lambda *a: calls.append(a)))
-    assert calls == [(3, 3)]
+    array = write(tmp_path, "a.json", orjson.dumps([ALPACA] * 3))
+    list(iter_records(array, progress=lambda *a: calls.append(a)))
+    assert calls[-1] == (array.stat().st_size, array.stat().st_size)
 
 
 @pytest.mark.parametrize(
@@ -528,25 +526,27 @@ def test_record_that_is_not_an_object(tmp_path):
     with pytest.raises(FormatError) as err:
         read(path)
     assert str(err.value) == (
-        f"{path}, line 2, record 1: expected one JSON object per line, got a list (a JSON array? name the file .json)"
+        f"{path}, line 2: expected one JSON object per line, got a list (a JSON array? name the file .json)"
     )
     array = write(tmp_path, "a.json", '[\n  {"instruction": "q", "output": "a"},\n  "oops"\n]')
     with pytest.raises(FormatError) as err:
         read(array)
-    assert str(err.value) == f"{array}, line 3, record 1: expected a JSON object, got a string"
+    assert str(err.value) == f"{array}, line 3: expected a JSON object, got a string"
 
 
-def test_json_record_line_finds_records_in_pretty_arrays(tmp_path):
+def test_json_arrays_stream_with_the_line_each_record_starts_on(tmp_path):
     records = [{"instruction": 'a [tricky] {one}, "quoted"', "output": "b"}, ALPACA, {"x": [1, [2]]}]
     path = write(tmp_path, "p.json", orjson.dumps(records, option=orjson.OPT_INDENT_2))
     lines = path.read_text().split("\n")
-    for i in range(3):
-        line = json_record_line(path, i)
-        assert lines[line - 1].strip() == "{"
-    assert [json_record_line(path, i) for i in range(3)] == [2, 6, 11]
-    assert json_record_line(path, 3) is None
+    raws = list(iter_records(path))
+    assert [r.data for r in raws] == records
+    assert [r.line for r in raws] == [2, 6, 11]
+    assert all(lines[r.line - 1].strip() == "{" for r in raws)
     wrapped = write(tmp_path, "w.json", '{"data": [\n{"a": 1},\n{"a": 2}]}')
-    assert json_record_line(wrapped, 1) == 3
+    assert [(r.line, r.data) for r in iter_records(wrapped)] == [(2, {"a": 1}), (3, {"a": 2})]
+    # A one-object file whose list is a record's own field is that one record.
+    chat = write(tmp_path, "c.json", '{"messages": [{"role": "user", "content": "Hi"}]}')
+    assert [(r.line, r.data) for r in iter_records(chat)] == [(1, {"messages": [{"role": "user", "content": "Hi"}]})]
 
 
 @pytest.mark.parametrize(
@@ -605,7 +605,7 @@ def test_parquet_with_the_wrong_schema(tmp_path):
     pq.write_table(pa.table({"instruction": ["q"], "output": [3]}), typed)
     with pytest.raises(FormatError) as err:
         import_all(typed)
-    assert str(err.value) == f"{typed}, record 0, field 'output': expected a string, got an integer"
+    assert str(err.value) == f"{typed}, record 1, field 'output': expected a string, got an integer"
 
 
 def test_empty_parquet(tmp_path):
@@ -629,12 +629,12 @@ def located(record: dict, fmt: str, mapping=None) -> str:
 def test_missing_required_field():
     message = located({"instruction": "q", "category": "x"}, "alpaca")
     assert message == (
-        "f.jsonl, line 7, record 6, field 'output': required field is missing "
+        "f.jsonl, line 7, field 'output': required field is missing "
         "(an Alpaca record needs 'instruction' and 'output'; keys found: instruction, category)"
     )
     assert "field 'conversations'" in located({"id": 1}, "sharegpt")
     assert "field 'completion'" in located({"prompt": "x"}, "prompt-completion")
-    assert "field 'messages[1].content'" in located(
+    assert "message 2 of 'messages', field 'content'" in located(
         {"messages": [{"role": "user", "content": "q"}, {"role": "assistant"}]}, "openai"
     )
 
@@ -654,7 +654,7 @@ def test_missing_required_field():
 )
 def test_non_string_content_names_the_type(record, fmt, field, found):
     message = located(record, fmt, QA_MAPPING if fmt == "mapped" else None)
-    assert f"field '{field}': expected a string, got {found}" in message
+    assert f"{field_in_words(field)}: expected a string, got {found}" in message
 
 
 def test_multimodal_content_parts_are_refused_with_a_reason():
@@ -679,29 +679,30 @@ def test_no_assistant_turn():
         ({"messages": [{"role": "system", "content": "s"}]}, "openai", "messages[0].role"),
     ]:
         message = located(record, fmt)
-        assert f"field '{field}': no assistant turn: the last message must be from the assistant" in message
+        assert f"{field_in_words(field)}: no assistant turn: the last message must be from the assistant" in message
 
 
 def test_roles_out_of_order_say_position_and_expected_role():
     record = {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}
     assert located(record, "openai") == (
-        "f.jsonl, line 7, record 6, field 'messages[1].role': expected 'assistant' at position 1, got 'user' "
+        "f.jsonl, line 7, message 2 of 'messages', field 'role': expected 'assistant' as message 2, got 'user' "
         "(user and assistant turns alternate after optional system messages)"
     )
     starts_with_gpt = {"conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "b"}]}
-    assert "field 'conversations[0].from': expected 'human' at position 0, got 'gpt'" in located(
+    assert "turn 1 of 'conversations', field 'from': expected 'human' as turn 1, got 'gpt'" in located(
         starts_with_gpt, "sharegpt"
     )
     with_top_system = {
         "system": "s",
         "conversations": [{"from": "human", "value": "a"}, {"from": "human", "value": "b"}],
     }
-    assert "field 'conversations[1].from': expected 'gpt' at position 1, got 'human'" in located(
+    assert "turn 2 of 'conversations', field 'from': expected 'gpt' as turn 2, got 'human'" in located(
         with_top_system, "sharegpt"
     )
     late_system = {"messages": [{"role": "user", "content": "a"}, {"role": "system", "content": "s"}]}
-    assert "field 'messages[1].role': a system message at position 1: system messages must come first" in located(
-        late_system, "openai"
+    assert (
+        "message 2 of 'messages', field 'role': a system message as message 2: system messages must come first"
+        in located(late_system, "openai")
     )
     stray_tool = {
         "messages": [
@@ -710,11 +711,11 @@ def test_roles_out_of_order_say_position_and_expected_role():
             {"role": "tool", "content": "c"},
         ]
     }
-    assert "expected 'user' at position 2, got 'tool' (a tool turn must follow an assistant tool call)" in located(
+    assert "expected 'user' as message 3, got 'tool' (a tool turn must follow an assistant tool call)" in located(
         stray_tool, "openai"
     )
     pc = {"prompt": [{"role": "user", "content": "a"}], "completion": [{"role": "user", "content": "b"}]}
-    assert "field 'completion[0].role': expected 'assistant'" in located(pc, "prompt-completion")
+    assert "message 1 of 'completion', field 'role': expected 'assistant'" in located(pc, "prompt-completion")
 
 
 def test_empty_conversation():
@@ -723,10 +724,11 @@ def test_empty_conversation():
 
 
 def test_unknown_roles():
-    assert "field 'messages[0].role': unknown role 'bot'; expected one of system, user, assistant, tool" in located(
-        {"messages": [{"role": "bot", "content": "x"}]}, "openai"
+    assert (
+        "message 1 of 'messages', field 'role': unknown role 'bot'; expected one of system, user, assistant, tool"
+        in located({"messages": [{"role": "bot", "content": "x"}]}, "openai")
     )
-    assert "field 'conversations[1].from': unknown role 'robot'" in located(
+    assert "turn 2 of 'conversations', field 'from': unknown role 'robot'" in located(
         {"conversations": [{"from": "human", "value": "x"}, {"from": "robot", "value": "y"}]}, "sharegpt"
     )
 
@@ -735,16 +737,16 @@ def test_nested_junk():
     assert "field 'conversations': expected a list of turns, got an object" in located(
         {"conversations": {"a": 1}}, "sharegpt"
     )
-    assert "field 'conversations[0]': expected a turn object with 'from' and 'value', got a list" in located(
+    assert "turn 1 of 'conversations': expected a turn object with 'from' and 'value', got a list" in located(
         {"conversations": [["human", "hi"]]}, "sharegpt"
     )
-    assert "field 'history[1]': expected a [question, answer] pair, got a list" in located(
+    assert "item 2 of 'history': expected a [question, answer] pair, got a list" in located(
         {"instruction": "q", "output": "a", "history": [["q1", "a1"], ["only one"]]}, "alpaca"
     )
     assert "field 'history': expected a list of [question, answer] pairs, got a string" in located(
         {"instruction": "q", "output": "a", "history": "q1 a1"}, "alpaca"
     )
-    assert "field 'messages[0].tool_calls': expected a list of tool calls, got a string" in located(
+    assert "message 1 of 'messages', field 'tool_calls': expected a list of tool calls, got a string" in located(
         {"messages": [{"role": "assistant", "content": "", "tool_calls": "f()"}]}, "openai"
     )
     assert "(this looks like OpenAI messages: use --format openai)" in located(
@@ -779,12 +781,12 @@ def test_nested_junk():
 )
 def test_control_characters_are_refused_with_position(record, fmt, field):
     message = located(record, fmt, QA_MAPPING if fmt == "mapped" else None)
-    assert f"field '{field}': contains control character U+00" in message
+    assert f"{field_in_words(field)}: contains control character U+00" in message
     assert "only tab, newline and carriage return are allowed" in message
 
 
 def test_control_character_message_gives_the_character_and_index():
-    assert "contains control character U+0000 at character 1;" in located(
+    assert "contains control character U+0000 at character 2;" in located(
         {"instruction": "q", "input": "a\x00b", "output": "a"}, "alpaca"
     )
 
@@ -868,6 +870,6 @@ def test_mapped_import_end_to_end_with_a_record_lacking_the_field(tmp_path):
     path = write(tmp_path, "qa.jsonl", jsonl({"question": "q", "answer": "a"}, {"question": "q2"}))
     with pytest.raises(FormatError) as err:
         import_all(path, mapping=parse_mapping("prompt=question,response=answer"))
-    assert str(err.value).startswith(f"{path}, line 2, record 1, field 'answer': required field is missing")
+    assert str(err.value).startswith(f"{path}, line 2, field 'answer': required field is missing")
     with pytest.raises(MappingError, match="the mapped format needs a mapping"):
         to_canonical({"question": "q"}, "mapped")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core import formats
+from core import formats, importer
 from core.demo import DEMO_DIR, DEMO_FILES
 from core.errors import FormatError, MappingError, WinnowError
 from core.importer import import_file
@@ -62,7 +62,7 @@ def test_bad_record_aborts_whole_file_with_location(tmp_path, store):
     with pytest.raises(FormatError) as err:
         import_file(store, path, user="ana")
     message = str(err.value)
-    assert "bad.jsonl" in message and "line 3" in message and "record 2" in message and "output" in message
+    assert message.startswith("bad.jsonl, line 3, field 'output': ") and "record" not in message
     assert store.count() == 0 and store.sources() == []
 
 
@@ -72,7 +72,9 @@ def test_skip_mode_imports_good_records_and_writes_rejects(tmp_path, store):
     report = import_file(store, path, user="ana", on_error="skip")
     assert (report.imported, report.rejected) == (3, 1)
     rejects = [json.loads(line) for line in Path(report.rejects_path).read_text(encoding="utf-8").splitlines()]
-    assert len(rejects) == 1 and rejects[0]["record"] == 2 and rejects[0]["data"] == records[2]
+    assert (
+        len(rejects) == 1 and rejects[0]["record"] == 3 and rejects[0]["line"] == 3 and rejects[0]["data"] == records[2]
+    )
     assert "output" in rejects[0]["error"]
     assert [r["source_index"] for r in store.page().to_pylist()] == [0, 1, 3]
 
@@ -263,8 +265,8 @@ def test_worker_skip_mode_writes_rejects(tmp_path, store, in_worker):
     report = import_file(store, path, user="ana", on_error="skip")
     assert (report.imported, report.rejected) == (2998, 2)
     rejects = [json.loads(line) for line in Path(report.rejects_path).read_text(encoding="utf-8").splitlines()]
-    assert [(r["record"], r["line"], r["data"]) for r in rejects] == [(5, 6, bad[5]), (2999, 3000, bad[2999])]
-    assert "record 2999" in report.errors[1] and "instruction" in report.errors[1]
+    assert [(r["record"], r["line"], r["data"]) for r in rejects] == [(6, 6, bad[5]), (3000, 3000, bad[2999])]
+    assert "line 3000, field 'instruction'" in report.errors[1]
     assert store.sources()[0]["rejected"] == 2
 
 
@@ -316,3 +318,48 @@ def test_unwritable_rejects_file_stops_the_import_before_commit(tmp_path, store)
     with pytest.raises(WinnowError, match="cannot write the rejects file"):
         import_file(store, path, user="ana", on_error="skip", rejects_path=tmp_path / "no" / "such" / "r.jsonl")
     assert store.count() == 0 and store.sources() == []
+
+
+# ------------------------------------------------------------------------------------------------------------ uploads
+
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+def test_an_upload_is_parsed_under_a_memory_cap_and_a_bomb_fails_alone(tmp_path, store):
+    # 14 KB on disk, 8 GB once decoded, in a nested column that cannot be measured before decoding: the capped worker
+    # runs out of its own memory and says so; this process and the workspace are untouched.
+    bomb = BAD / "parquet_nested_bomb.parquet"
+    with pytest.raises(WinnowError) as err:
+        import_file(store, bomb, user="ana", memory_mb=700)
+    assert "parquet_nested_bomb.parquet: " in str(err.value) and "more memory" in str(err.value)
+    assert store.count() == 0 and store.sources() == []
+    with pytest.raises(WinnowError, match="more memory"):
+        importer.preview(bomb, memory_mb=700)
+    # A good file goes through the same capped worker.
+    good = write_jsonl(tmp_path / "good.jsonl", ALPACA)
+    assert import_file(store, good, user="ana", memory_mb=700).imported == len(ALPACA)
+
+
+def test_the_preview_stops_at_its_budget_of_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "PREVIEW_BUDGET", 5 * importer.PREVIEW_CHARS)
+    many = [{"instruction": "q", "output": "x" * importer.PREVIEW_CHARS} for _ in range(20)]
+    assert len(importer.preview(write_jsonl(tmp_path / "a.jsonl", many))) == 5
+
+
+def test_the_preview_is_bounded_whatever_the_file_holds(tmp_path):
+    long_text = "长" * (3 * importer.PREVIEW_CHARS)
+    many = [{"instruction": f"q{i}", "output": long_text} for i in range(importer.DETECT_SAMPLE + 20)]
+    path = write_jsonl(tmp_path / "long.jsonl", many)
+    for memory_mb in (None, 700):  # in this process, and in the capped worker the app uses
+        head = importer.preview(path, memory_mb=memory_mb)
+        assert [line for _, line, _ in head] == list(range(1, len(head) + 1))
+        # each text cut, with a note of what was left out; the whole stays within the budget
+        output = head[0][2]["output"]
+        assert output.startswith("长" * importer.PREVIEW_CHARS) and output.endswith("more characters not shown)")
+        assert len(head) == importer.DETECT_SAMPLE
+        assert head[0][2]["instruction"] == "q0"
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"instruction": "q", "output": "a"}\n{"instruction": \n')
+    with pytest.raises(FormatError, match=r"broken\.jsonl, line 2: invalid JSON"):
+        importer.preview(broken, memory_mb=700)

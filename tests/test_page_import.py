@@ -27,7 +27,7 @@ def test_preview_then_import_by_server_path(store):
 
     # The preview shows the first records as chats before anything is written.
     assert "Detected format: **openai**" in texts(at)
-    assert len(at.expander) == 4 and at.expander[0].label == "record 0, line 1"
+    assert len(at.expander) == 4 and at.expander[0].label == "line 1"
     assert [m.name for m in at.expander[0].chat_message] == ["ai", "user", "assistant"]
     assert "What is the capital of Peru?" in texts(at)
     assert store.count() == 0

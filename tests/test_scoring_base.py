@@ -1,5 +1,4 @@
 import threading
-import time
 
 import pytest
 
@@ -156,13 +155,22 @@ def test_a_job_started_while_workers_run_gets_the_default_thread_count(tmp_path)
 
 def test_a_workers_error_reaches_the_caller_and_stops_the_rest():
     done = []
+    both_in_flight = threading.Barrier(2)  # jobs 0 and 1 run at once, so on the two different workers
+    failing: list[threading.Thread] = []
 
     def work(job):
-        if job == 3:
-            raise RuntimeError("out of memory in batch 3")
-        time.sleep(0.01)
+        if job == 0:
+            failing.append(threading.current_thread())
+        if job in (0, 1):
+            both_in_flight.wait()
+        if job == 0:
+            raise RuntimeError("out of memory in batch 0")
+        if job == 1:
+            # Finish only once the failing worker has recorded its error and stopped: then this worker must stop too,
+            # instead of draining the other 98 jobs.
+            failing[0].join()
         done.append(job)
 
-    with pytest.raises(RuntimeError, match="batch 3"):
+    with pytest.raises(RuntimeError, match="batch 0"):
         run_side_by_side(work, list(range(100)), workers=2)
-    assert len(done) < 99  # the other thread stopped instead of draining the queue
+    assert done == [1]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from paused_process import kill, start_paused
 
 from core.errors import WinnowError
 from core.importer import import_file
@@ -108,25 +107,11 @@ def test_killed_score_run_resumes_to_the_same_scores(tmp_path):
         import_file(s, src, user="ana")
     twin = tmp_path / "twin.duckdb"
     shutil.copy(db, twin)
-    # small batches (two or three samples each), so a kill lands between batch writes
+    # small batches (two or three samples each), so there are several batch writes to land between
     args = ["score", "--scorers", "ifd", "--max-length", "64", "--batch-tokens", "300", "--device", "cpu"]
 
-    proc = _cli(*args, "--db", db)
-    deadline = time.time() + 300
-    killed_at = None
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        # progress lines read "ifd: DONE/TOTAL"; kill once some batches are written but not all
-        if line.startswith("ifd: ") and "/" in line:
-            done, total = map(int, line.split()[-1].split("/"))
-            if 0 < done < total:
-                killed_at = done
-                proc.send_signal(signal.SIGKILL)
-                break
-    proc.wait(timeout=60)
-    assert killed_at is not None, "the run ended before it could be killed mid-way"
+    # Held after its second batch is written, then killed there: some batches are in, the rest are not.
+    kill(start_paused(*args, "--db", db, point="score.batch_written#2"))
 
     with Store(db) as s:
         key = get_scorer("ifd", max_length=64).key

@@ -307,7 +307,7 @@ def test_a_sample_with_bad_role_order_is_reported_not_written(store, tmp_path):
         store, tmp_path / "exports", "run", user=USER, filters=SampleFilter(), options=TrainingOptions(val_fraction=0)
     )
     (skipped,) = report.manifest["skipped"]
-    assert skipped["id"] == bad["id"] and "expected 'assistant' at position 1, got 'user'" in skipped["reason"]
+    assert skipped["id"] == bad["id"] and "expected 'assistant' as message 2, got 'user'" in skipped["reason"]
     assert report.manifest["samples"]["written"]["train"] == store.count() - 1
     assert all(r["messages"] != broken for r in _read_jsonl(report.files["train"]))
     assert any(bad["id"] in w for w in report.manifest["warnings"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from core.errors import WinnowError
 from core.models import check_model_allowed
+from core.pause_points import pause_point
 from core.scoring.base import Scorer, get_scorer, iter_scored
 from core.settings import Settings
 from core.store import Store
@@ -87,6 +88,7 @@ def run_scorer(
                 store.write_scores(
                     scorer.name, scorer.key, scorer.columns, [(s["content_hash"], r) for s, r in zip(batch, rows)]
                 )
+                pause_point("score.batch_written")
                 done += len(batch)
                 if progress:
                     progress(done, todo, f"{scorer.name}: {done} of {todo}")

@@ -43,6 +43,32 @@ def _parquet(columns: dict) -> bytes:
     return sink.getvalue()
 
 
+def _parquet_bomb() -> bytes:
+    """200,000 rows that all point into a dictionary of one 8 MB text: 3 TB of text once decoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = pa.DictionaryArray.from_arrays(pa.array([0] * 200_000, pa.int32()), pa.array(["x" * (8 << 20)]))
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"instruction": text, "output": text}), sink, compression="zstd")
+    return sink.getvalue()
+
+
+def _parquet_nested_bomb() -> bytes:
+    """4,000 chats of two 1 MB messages, in a nested column (which cannot be read as a dictionary): 8 GB decoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    chat = [{"role": "user", "content": "y" * (1 << 20)}, {"role": "assistant", "content": "z" * (1 << 20)}]
+    table = pa.table({"messages": pa.array([chat] * 200, kind)})
+    sink = io.BytesIO()
+    with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+        for _ in range(20):
+            writer.write_table(table)
+    return sink.getvalue()
+
+
 def _zip(name: str, data: bytes) -> bytes:
     sink = io.BytesIO()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as z:
@@ -100,6 +126,8 @@ def build() -> dict[str, bytes]:
         "nested_junk.jsonl": GOOD + _line({"instruction": "q", "output": {"a": {"b": [1, {"c": None}], "d": []}}}),
         "unknown_keys.jsonl": _line({"foo": 1, "bar": "x"}) + _line({"foo": 2, "bar": "y"}),
         "mixed_formats.jsonl": GOOD + _line(_chat(*HI)),
+        # four Alpaca lines, then an OpenAI one on line 5: the message names both lines
+        "mixed_formats_line5.jsonl": GOOD + _line(_alpaca(2)) + _line(_alpaca(3)) + _line(_chat(*HI)),
         # ---- conversations
         "roles_out_of_order.jsonl": _line(_chat(*HI)) + _line(_chat(("assistant", "Hello!"), ("user", "Hi"))),
         "sharegpt_out_of_order.json": json.dumps(
@@ -130,6 +158,9 @@ def build() -> dict[str, bytes]:
         "parquet_wrong_schema.parquet": _parquet({"id": [1, 2], "score": [0.5, 0.7]}),
         "parquet_corrupt.parquet": b"PAR1" + bytes(range(256)) * 8 + b"PAR1",
         "parquet_truncated.parquet": good_parquet[: len(good_parquet) // 2],
+        # ---- decompression bombs: kilobytes on disk, gigabytes of text once decoded
+        "parquet_bomb.parquet": _parquet_bomb(),
+        "parquet_nested_bomb.parquet": _parquet_nested_bomb(),
         # ---- not text at all
         "image.jsonl": png,
         "archive.csv": _zip("data.csv", b"question,answer\nq,a\n"),
@@ -146,6 +177,7 @@ def build() -> dict[str, bytes]:
 
 BIG_LINE_MB = 50
 LONG_MESSAGE_MB = 8
+OVER_LIMIT_MB = 65
 
 
 def write_big(folder: Path) -> dict[str, Path]:
@@ -154,6 +186,7 @@ def write_big(folder: Path) -> dict[str, Path]:
     - ``line_50mb.jsonl``: one 50 MB line, a record cut off before its end (no newline, no closing brace).
     - ``line_50mb.csv``: a header, then one 50 MB line whose quoted field never closes.
     - ``long_message.jsonl``: a valid record whose answer is 8 MB of text.
+    - ``line_over_limit.jsonl``, ``array_record_over_limit.json``: a valid record of 65 MB, over the limit of one.
     """
     folder.mkdir(parents=True, exist_ok=True)
     filler = b"lorem ipsum dolor sit amet " * ((BIG_LINE_MB << 20) // 27)
@@ -165,6 +198,13 @@ def write_big(folder: Path) -> dict[str, Path]:
     long = "word " * ((LONG_MESSAGE_MB << 20) // 5)
     paths["long_message.jsonl"] = folder / "long_message.jsonl"
     paths["long_message.jsonl"].write_bytes(GOOD + _line({"instruction": "Write at length.", "output": long}))
+    huge = "many words " * ((OVER_LIMIT_MB << 20) // 11)
+    paths["line_over_limit.jsonl"] = folder / "line_over_limit.jsonl"
+    paths["line_over_limit.jsonl"].write_bytes(GOOD + _line({"instruction": "q", "output": huge}))
+    paths["array_record_over_limit.json"] = folder / "array_record_over_limit.json"
+    paths["array_record_over_limit.json"].write_text(
+        json.dumps([_alpaca(0), {"instruction": "q", "output": huge}], indent=1), encoding="utf-8"
+    )
     return paths
 
 
