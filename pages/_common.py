@@ -16,6 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core import auth, demo, jobs
 from core.errors import WinnowError
+from core.markdown import images_as_links
 from core.scoring import column_title
 from core.settings import Settings, load_settings
 from core.store import SampleFilter, Store
@@ -175,11 +176,16 @@ def known_tags(path: str, _store: Store) -> list[str]:
 # ---------------------------------------------------------------------------------------------------- chats
 
 
-def render_chat(messages: list[dict], *, tools: list | None = None, markdown: bool = True) -> None:
+def render_chat(
+    messages: list[dict], *, tools: list | None = None, markdown: bool = True, images: bool = False
+) -> None:
     """Draw a conversation as chat turns, the system prompt and tool results included.
 
     Args:
         markdown: render the text as Markdown; False shows it verbatim (what the trainer will see).
+        images: let Markdown images load (each reviewer's browser fetches them from the hosts the text names); by
+            default they are shown as links, so imported text makes no browser reach anywhere. Pages pass the
+            workspace's setting (``Store.markdown_images``), which a lead sets in Review.
     """
     if tools:
         with st.expander(f"Tools ({len(tools)})"):
@@ -193,7 +199,7 @@ def render_chat(messages: list[dict], *, tools: list | None = None, markdown: bo
             content = m.get("content")
             if isinstance(content, str):
                 if markdown:
-                    st.markdown(content)
+                    st.markdown(content if images else images_as_links(content))
                 else:
                     st.code(content, language=None, wrap_lines=True)
             elif content is not None:

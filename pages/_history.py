@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import audit
 from core.errors import WinnowError
+from core.markdown import images_as_links
 from core.store import Store
 from pages import _common
 
@@ -33,9 +34,8 @@ def _change(change: audit.Change, version: int) -> None:
         labels = (f"version {version - 1}", f"version {version}")
         st.code(audit.diff_text(change.field, change.before, change.after, labels=labels), language="diff")
     else:
-        st.markdown(
-            f"`{change.field}`: {_short(change.field, change.before)} → **{_short(change.field, change.after)}**"
-        )
+        before, after = (images_as_links(_short(change.field, v)) for v in (change.before, change.after))
+        st.markdown(f"`{change.field}`: {before} → **{after}**")  # imported text: images as links, never loaded
 
 
 def history_panel(

@@ -153,4 +153,4 @@ if picked:
         key="browse_markdown",
         help="Off shows the text verbatim, as the trainer sees it (and loads no image a sample links to).",
     )
-    _common.render_chat(sample["messages"], tools=sample["tools"], markdown=markdown)
+    _common.render_chat(sample["messages"], tools=sample["tools"], markdown=markdown, images=store.markdown_images())

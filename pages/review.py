@@ -15,7 +15,6 @@ from core import audit, team
 from core.auth import can
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
-from core.markdown import images_as_links
 from core.store import SampleFilter
 from pages import _common, _history
 
@@ -195,12 +194,7 @@ with left:
         if wanted != images:
             store.set_markdown_images(wanted, user=me)
             images = wanted
-    shown = snap["messages"]
-    if markdown and not images:  # nothing is fetched: images become links (core.markdown)
-        shown = [
-            {**m, "content": images_as_links(m["content"])} if isinstance(m.get("content"), str) else m for m in shown
-        ]
-    _common.render_chat(shown, tools=snap["tools"], markdown=markdown)
+    _common.render_chat(snap["messages"], tools=snap["tools"], markdown=markdown, images=images)
     edited = []
     with st.expander("Edit messages"):
         for i, m in enumerate(snap["messages"]):

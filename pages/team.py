@@ -225,7 +225,7 @@ def conflicted(ex: WinnowError) -> None:
 
 
 with st.expander("Original", expanded=False):
-    _common.render_chat(sample["messages"], tools=sample["tools"])
+    _common.render_chat(sample["messages"], tools=sample["tools"], images=store.markdown_images())
 columns = st.columns(len(decided))
 for column, a in zip(columns, decided):
     with column:

@@ -119,3 +119,18 @@ def test_score_names_read_as_words_with_the_column_in_the_help(store):
     assert rows["h_answer_chars"]["score"] == "answer length (chars)"
     assert rows["h_refusal"] == {"score": "refusal", "value": "no", "column": "h_refusal"}
     assert rows["h_answer_word_rep"]["score"] == "repetition (words)"
+
+
+def test_remote_images_show_as_links_unless_the_workspace_allows_them(store, tmp_path):
+    pixel = "![pixel](https://tracker.example/p.png)"
+    import_file(
+        store, write_jsonl(tmp_path / "img.jsonl", [{"instruction": "Chart?", "output": f"See {pixel}"}]), user=USER
+    )
+    sid = store.page().to_pylist()[0]["id"]
+    at = open_app("pages/browse.py")
+    at.selectbox(key="browse_pick").set_value(sid).run()
+    shown = "\n".join(str(m.value) for m in at.markdown)
+    assert "See \\" + pixel in shown and "See ![" not in shown  # a link: no browser fetches the tracker
+    store.set_markdown_images(True, user=USER)
+    at.run()
+    assert "See " + pixel in "\n".join(str(m.value) for m in at.markdown)
