@@ -6,7 +6,7 @@ argon2id (argon2-cffi); there is no default password: the first admin is created
 that it prints once.
 
 Roles (what each may do is ``ROLE_ACTIONS``; the Store checks it on every write with ``Store.authorize``):
-    admin       everything, including accounts and switching workspaces
+    admin       everything, including accounts, backups and switching workspaces
     lead        import, score, map, label, select, export, assign, adjudicate, edit the taxonomy, delete selections,
                 change workspace settings (whether Review shows remote images)
     annotator   review and edit the samples assigned to them (a sample shared with other annotators: only as
@@ -54,15 +54,16 @@ ACTIONS = (
     "delete",
     "settings",
     "users",
+    "backup",
 )
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(ACTIONS),
-    "lead": frozenset(ACTIONS) - {"users"},
+    "lead": frozenset(ACTIONS) - {"users", "backup"},
     "annotator": frozenset({"review"}),
 }
 # Which role a background job of each kind needs (jobs.start_job -> Store.create_job).
 JOB_ACTIONS = {"import": "import", "score": "score", "map": "map", "label": "label", "select": "select"}
-JOB_ACTIONS |= {"export": "export", "assign": "assign"}
+JOB_ACTIONS |= {"export": "export", "assign": "assign", "backup": "backup"}
 
 MIN_PASSWORD = 8
 SESSION_HOURS = 12.0

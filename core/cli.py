@@ -262,6 +262,27 @@ def cmd_stats(args, settings) -> int:
     return 0
 
 
+def cmd_backup(args, settings) -> int:
+    from core.backup import backup_workspace, default_backup_path
+    from core.errors import WorkspaceLocked
+    from core.store import Store
+
+    if not Path(settings.db).exists():
+        raise WinnowError(f"no workspace at {settings.db}")
+    try:
+        store = Store(settings.db)
+    except WorkspaceLocked:
+        raise WinnowError(
+            f"workspace {settings.db} is open in the app (DuckDB allows one process): take the backup there (Users "
+            "page, Back up now), or stop the app first"
+        ) from None
+    with store:
+        out = Path(args.out) if args.out else default_backup_path(settings.db)
+        report = backup_workspace(store, out, user=settings.user, force=args.force)
+    print(f"{report.path}: {report.samples} samples, {report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s")
+    return 0
+
+
 DEFAULT_SCORERS = "heuristics,embedding,ifd"
 
 
@@ -571,6 +592,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_stats)
+    p = sub.add_parser(
+        "backup",
+        help="copy the whole workspace into one new DuckDB file (admins)",
+        description="Write a consistent copy of the workspace (every table, one transaction's snapshot) into a new "
+        "DuckDB file that opens as a workspace. While the app has the workspace open, use its Users page instead.",
+    )
+    add_db(p)
+    p.add_argument("--out", help="the backup file (default backups/NAME-YYYYMMDD-HHMMSS.duckdb beside the workspace)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file (never the workspace)")
+    p.set_defaults(func=cmd_backup)
+
     p = sub.add_parser("score", help="compute scores (IFD, embeddings, signals, reward) for what has none yet")
     add_db(p)
     p.add_argument(

@@ -64,6 +64,8 @@ def start_job(
         else:
             store.update_job(job_id, status="done", message="" if result is None else str(result))
         finally:
+            # The job's writes into the workspace file itself, not only its log: a copy of the file has them.
+            store.checkpoint()
             with _threads_lock:
                 _threads.pop(job_id, None)
 

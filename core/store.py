@@ -353,6 +353,9 @@ class Store:
         self._pinned: dict[int, set[str]] = {}  # id(cursor) -> accounts whose role a write relies on (see authorize)
         self.read_only = read_only
         if not read_only:
+            # Checkpoint at every commit (DuckDB's default waits for 16 MB of log): the workspace file alone then holds
+            # everything committed, so a copy of it (or a crash of the log) loses nothing. ~7 ms a commit at 1M rows.
+            self._con.execute("SET checkpoint_threshold = '0b'")
             self._migrate()
         self._score_columns_cache: list[ScoreColumn] | None = None
 
@@ -378,6 +381,57 @@ class Store:
 
     def close(self) -> None:
         self._con.close()
+
+    def checkpoint(self) -> bool:
+        """Move what the write-ahead log (``<workspace>.wal``) holds into the workspace file, so the file alone is the
+        whole workspace. Every commit already tries (``checkpoint_threshold``); jobs call this when they end and the
+        app when it stops, for a commit that found another write under way.
+
+        Returns:
+            True when done; False when another write transaction was under way (its commit checkpoints then).
+        """
+        if self.read_only:
+            return True
+        try:
+            cur = self.cursor()
+        except duckdb.ConnectionException:  # closed already (and checkpointed then)
+            return True
+        try:
+            cur.execute("CHECKPOINT")
+        except duckdb.TransactionException:
+            return False
+        finally:
+            cur.close()
+        return True
+
+    def copy_to(self, target: str | os.PathLike) -> None:
+        """Write the whole workspace, as one transaction sees it, into the new DuckDB file ``target``.
+
+        Every table, sequence and index is copied (DuckDB's ``COPY FROM DATABASE``) through this process's open
+        connection, so it works while the app runs and writes: a write committed meanwhile is wholly in the copy or
+        wholly not. The copy is checkpointed when it is detached: one file, no log. ``core.backup`` is the caller.
+        """
+        alias = f"winnow_copy_{os.getpid()}_{threading.get_ident()}"
+        cur = self.cursor()
+        try:
+            source = cur.execute("SELECT current_database()").fetchall()[0][0]
+            try:
+                cur.execute(f"ATTACH ? AS {alias}", [str(target)])
+            except duckdb.IOException as ex:
+                raise WinnowError(f"cannot write {target}: {ex}") from None
+            try:
+                cur.begin()
+                try:
+                    cur.execute(f'COPY FROM DATABASE "{source.replace(chr(34), chr(34) * 2)}" TO {alias}')
+                    cur.commit()
+                except BaseException:
+                    with suppress(duckdb.Error):
+                        cur.rollback()
+                    raise
+            finally:
+                cur.execute(f"DETACH {alias}")
+        finally:
+            cur.close()
 
     def __enter__(self) -> Store:
         return self
@@ -511,6 +565,7 @@ class Store:
         "delete": "delete data",
         "settings": "change workspace settings",
         "users": "manage accounts",
+        "backup": "back up the workspace",
     }
 
     def authorize(

@@ -7,6 +7,7 @@ own cursor. Tests fetch the very same object with ``get_store(path)``.
 
 from __future__ import annotations
 
+import atexit
 import json
 import time
 from pathlib import Path
@@ -87,6 +88,7 @@ def workspace_path() -> Path:
 @st.cache_resource(show_spinner=False)
 def _open_store(resolved: str) -> Store:
     store = Store(resolved)
+    atexit.register(store.checkpoint)  # when the server stops, everything into the workspace file, none in its log
     # This process now holds the only writer connection, so no job recorded as running can still be alive.
     store.fail_orphaned_jobs()
     demo.resume_preparation(store)  # a demo workspace is prepared in this process, in the background

@@ -1,8 +1,13 @@
 """Users (admins): the workspace's accounts, their roles, new accounts, password resets, disabling."""
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
 import streamlit as st
 
-from core import auth
+from core import auth, jobs
+from core.backup import backup_workspace, default_backup_path
 from core.errors import WinnowError
 from pages import _common
 
@@ -73,3 +78,30 @@ with right:
                 st.session_state.pop(password_key, None)  # not kept for the next save
                 st.session_state["users_saved"] = f"Saved {who}; their open sessions ended."
                 st.rerun()
+
+# ---------------------------------------------------------------------------------------------------- backup
+
+st.divider()
+st.subheader("Backup")
+st.caption(
+    "A consistent copy of the whole workspace (samples, history, scores, map, selections, accounts) in one DuckDB "
+    "file, taken while everyone keeps working: it opens as a workspace of its own."
+)
+b1, b2 = st.columns([3, 1], vertical_alignment="bottom")
+st.session_state.setdefault("backup_out", str(default_backup_path(store.path)))
+out = b1.text_input("Backup file", key="backup_out", help="A new file; an existing one is replaced only if ticked")
+replace = b2.checkbox("Replace it", key="backup_force") if Path(out).exists() else False
+if st.button("Back up now", type="primary", key="backup_go", disabled=_common.job_running(store, "backup_job")):
+
+    def work(progress):
+        return json.dumps(asdict(backup_workspace(store, out, user=me, force=replace)))
+
+    _common.remember_job(store, "backup_job", jobs.start_job(store, "backup", {"out": out}, work, user=me))
+    st.rerun()
+finished = _common.job_panel(store, "backup_job", "Backing up")
+if finished is not None and (report := _common.job_result(finished)) is not None:
+    st.success(f"Backed up {report['samples']:,} samples to `{report['path']}` ({report['bytes'] / 1e6:.1f} MB).")
+    if st.session_state.get("backup_seen") != finished["job_id"]:  # the next backup gets a fresh name
+        st.session_state["backup_seen"] = finished["job_id"]
+        del st.session_state["backup_out"]
+        st.rerun()
