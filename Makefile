@@ -20,7 +20,7 @@ $(STAMP): requirements.txt
 # embeddings, the map, task labels and IFD in a background job (progress in its sidebar). See README, "Two commands".
 run: $(STAMP)
 	WINNOW_DB=$(DB) $(PY) -m core demo --db $(DB) --admin demo
-	WINNOW_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
+	WINNOW_DB=$(DB) $(VENV)/bin/streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP)

@@ -1,13 +1,15 @@
 """Winnow's Streamlit entry point: sign-in, the pages each role sees, and the workspace choice. Nothing else.
 
-Run with ``streamlit run app.py`` (``make run`` loads the demo data first).
+Run with ``streamlit run serve.py`` (``make run`` loads the demo data first): serve.py serves this file, with the
+routes that keep a sign-in across reloads.
 """
 
 import streamlit as st
 
+from core import team
 from core.errors import WinnowError
 from core.settings import keep_new_files_private
-from pages import _common, _preparation
+from pages import _common, _preparation, _sign_in_cookie
 
 keep_new_files_private()  # workspaces, their DuckDB logs, uploads and exports: owner only
 
@@ -39,10 +41,20 @@ store, problem = _common.open_chosen_workspace()
 who = _common.signed_in(store)
 
 if who is None:
-    st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")], position="hidden").run()
+    # Every page's address shows the sign-in form, so a link (/review?id=X) keeps its address and its query through
+    # the sign-in, and opens what it names afterwards; no "page not found" over the form.
+    sign_in = [st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:", default=True)]
+    sign_in += [st.Page("pages/sign_in.py", title="Sign in", url_path=p.url_path) for p, _ in PAGES]
+    _sign_in_cookie.sync()  # a signed-out browser drops its cookie
+    st.navigation(sign_in, position="hidden").run()
     st.stop()
 
-page = st.navigation([p for p, roles in PAGES if who.role in roles])
+# A page the role may not see answers its address with a one-line note (not "page not found"), hidden from the menu.
+# The first page the role sees is its landing page.
+page = st.navigation(
+    [p for p, roles in PAGES if who.role in roles]
+    + [_common.not_for_role(p, who) for p, roles in PAGES if who.role not in roles]
+)
 with st.sidebar:
     if who.role == "admin":
         st.session_state.setdefault("workspace_input", st.session_state[_common.WORKSPACE_KEY])
@@ -55,12 +67,13 @@ with st.sidebar:
         )
     if problem:
         st.error(problem, icon="🚫")
-    reviewed, total = _common.review_counts(store)
+    progress = team.progress_of(store, who.name, who.role)
     st.caption(f"Signed in as **{who.name}** ({who.role})")
-    st.progress(reviewed / total if total else 0.0, text=f"{reviewed:,} of {total:,} reviewed")
+    st.progress(progress.fraction, text=progress.text)
     _preparation.sidebar_panel(store)
     if st.button("Sign out", key="sign_out"):
         _common.sign_out(store)
         st.rerun()
+    _sign_in_cookie.sync()  # a new sign-in: the browser keeps it in a cookie
 
 page.run()

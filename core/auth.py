@@ -318,6 +318,43 @@ def sign_out(store: Store, token: str | None) -> None:
         store.end_session(_token_hash(token))
 
 
+# ------------------------------------------------------------------------------------------ keeping a sign-in
+
+# A sign-in outlives a reload in an HttpOnly cookie that holds its token (the workspace still keeps only the token's
+# hash). The page cannot set such a cookie itself, and must not hand the token to JavaScript, so it hands the browser
+# a one-time code instead; the server's cookie route (serve.py) exchanges it for the token, in a Set-Cookie header.
+HANDOFF_SECONDS = 120.0
+_handoffs: dict[str, tuple[str, float]] = {}  # sha256(code) -> (token, when it lapses)
+_handoffs_lock = threading.Lock()
+
+
+def cookie_handoff(token: str) -> str:
+    """A one-time code for ``token`` that ``redeem_handoff`` accepts once, within ``HANDOFF_SECONDS``."""
+    code = secrets.token_urlsafe(32)
+    now = _clock()
+    with _handoffs_lock:
+        for stale in [k for k, (_, until) in _handoffs.items() if until <= now]:
+            del _handoffs[stale]
+        _handoffs[_token_hash(code)] = (token, now + HANDOFF_SECONDS)
+    return code
+
+
+def redeem_handoff(code: str | None) -> str | None:
+    """The token a code was handed out for, once; None for an unknown, used or lapsed code."""
+    if not code:
+        return None
+    with _handoffs_lock:
+        token, until = _handoffs.pop(_token_hash(code), (None, 0.0))
+    return token if token is not None and _clock() < until else None
+
+
+def handoff_pending(code: str | None) -> bool:
+    """Whether ``code`` still waits to be redeemed (the page keeps asking the browser to until it is)."""
+    with _handoffs_lock:
+        entry = _handoffs.get(_token_hash(code or ""))
+    return entry is not None and _clock() < entry[1]
+
+
 def identity_of(store: Store, name: str) -> Identity:
     """The identity for a name (CLI and jobs): the account's role, or admin in an open workspace.
 

@@ -198,6 +198,32 @@ def annotator_progress(store: Store, *, user: str | None = None) -> list[dict]:
     return out
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far someone's reviewing is: ``done`` of ``total``, in words (``text``), with ``remaining`` to go."""
+
+    done: int
+    total: int
+    remaining: int
+    text: str
+
+    @property
+    def fraction(self) -> float:
+        return min(self.done / self.total, 1.0) if self.total else 0.0
+
+
+def progress_of(store: Store, name: str, role: str) -> Progress:
+    """What the sidebar and Review say of progress: an annotator's own assignments ("2 of 30 of your assignments"),
+    or, for leads and admins, the reviews of the whole workspace ("2 of 342 reviewed")."""
+    if role == "annotator":
+        mine = (annotator_progress(store, user=name) or [{"assigned": 0, "done": 0, "remaining": 0}])[0]
+        done, total, remaining = mine["done"], mine["assigned"], mine["remaining"]
+        return Progress(done, total, remaining, f"{done:,} of {total:,} of your assignments")
+    total = store.count()
+    done = store.count(SampleFilter(status=["accepted", "rejected"]))
+    return Progress(done, total, total - done, f"{done:,} of {total:,} reviewed")
+
+
 # ---------------------------------------------------------------------------------------------------- agreement
 
 

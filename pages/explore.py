@@ -257,7 +257,8 @@ if selected:
         st.session_state["explore_done"] = done
         st.rerun()
     if to_review:
-        st.session_state["review_queue"] = {"workspace": path, "ids": ids, "label": f"{len(ids)} samples from the map"}
+        label = f"{len(ids)} samples from the map"
+        st.session_state["review_queue"] = {"workspace": path, "filter": {"ids": ids}, "label": label}
         st.switch_page("pages/review.py")
 
 # ------------------------------------------------------------------------------------------- clusters
@@ -287,6 +288,5 @@ o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
 chosen = o1.selectbox(
     "Cluster", [s["cluster"] for s in stats], format_func=lambda c: f"{c}: {names.get(c, '')}", key="explore_cluster"
 )
-if o2.button("Open in Review", key="explore_open_cluster", width="stretch"):
-    st.session_state["review_queue"] = {"workspace": path, "cluster": int(chosen), "label": f"cluster {chosen}"}
-    st.switch_page("pages/review.py")
+if o2.button("Open in Review", key="explore_open_cluster", width="stretch"):  # its address is a link to share
+    st.switch_page("pages/review.py", query_params={"cluster": str(int(chosen))})

@@ -6,9 +6,6 @@ version, so a change someone made meanwhile is reported as a conflict, never ove
 
 from __future__ import annotations
 
-import difflib
-import json
-
 import streamlit as st
 
 from core import audit, team
@@ -16,7 +13,7 @@ from core.auth import can
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.store import SampleFilter
-from pages import _common, _history
+from pages import _common, _conflict, _history
 
 SNAP_FIELDS = ("id", "version", "status", "tags", "note", "messages", "tools", "source", "source_index", "format")
 SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at", "task_label", "task_label_source")
@@ -54,28 +51,15 @@ def snapshot(sample_id: str) -> dict | None:
 def forget() -> None:
     """Drop the shown sample (and any conflict about it) so the next run loads a fresh one."""
     st.session_state.pop("review_snap", None)
-    st.session_state.pop("review_conflict", None)
-
-
-def transcript(messages: list[dict]) -> list[str]:
-    lines = []
-    for i, m in enumerate(messages):
-        content = m.get("content")
-        lines.append(f"[{i + 1}] {m.get('role')}:")
-        lines += (content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)).splitlines()
-    return lines
-
-
-def diff(before: list[dict], after: list[dict], *, labels=("before", "after")) -> str:
-    return "\n".join(
-        difflib.unified_diff(transcript(before), transcript(after), fromfile=labels[0], tofile=labels[1], lineterm="")
-    )
+    st.session_state.pop(_conflict.KEY, None)
 
 
 # ---------------------------------------------------------------------------------------------------- which sample
 
-# A sample opened from Browse (session) or by link (?id=...) comes first, whatever its status.
+# A sample opened from Browse (session) or by link (?id=...) comes first, whatever its status. A link to a cluster
+# (?cluster=N) or a selection (?selection=NAME) makes it the queue, as Explore's "Open in Review" does.
 wanted = st.session_state.pop("review_open_id", None) or st.query_params.get("id")
+link = _common.queue_from_link(store, path)
 if "id" in st.query_params:
     del st.query_params["id"]
 snap: dict | None = st.session_state.get("review_snap")
@@ -95,12 +79,16 @@ with st.expander("Queue filter"):
     queue_sources = q1.multiselect("Sources", list(sources), format_func=sources.get, key="review_sources")
     queue_tag = q2.selectbox("Tag", _common.known_tags(path, store), index=None, placeholder="any", key="review_tag")
 queue = SampleFilter(source_ids=queue_sources or None, tag=queue_tag)
-# A queue sent from Explore (selected ids, or a cluster) narrows the queue until cleared.
+# A queue sent from Browse or Explore, or named by a link, narrows the queue until cleared.
 sent = st.session_state.get("review_queue")
+if link:
+    st.warning(link, icon="⚠️")
 if sent and sent["workspace"] == path:
-    queue = SampleFilter(source_ids=queue.source_ids, tag=queue.tag, ids=sent.get("ids"), cluster=sent.get("cluster"))
+    queue = SampleFilter(
+        **{**sent["filter"], "source_ids": queue.source_ids, "tag": queue.tag or sent["filter"].get("tag")}
+    )
     s1, s2 = st.columns([4, 1], vertical_alignment="center")
-    s1.info(f"Reviewing {sent['label']} (sent from Explore).")
+    s1.info(f"Reviewing {sent['label']}.")
     if s2.button("Back to the whole queue", key="review_clear_queue"):
         del st.session_state["review_queue"]
         forget()
@@ -112,16 +100,13 @@ if snap is None:
 if snap is not None:
     st.session_state["review_snap"] = snap
 
+progress = team.progress_of(store, me, who.role if who else "admin")
+total = progress.total
 if mine_only:
-    progress = (team.annotator_progress(store, user=me) or [{"assigned": 0, "done": 0, "remaining": 0}])[0]
-    done, total = progress["done"], progress["assigned"]
-    text = f"{done:,} of {total:,} of your assignments done · {progress['remaining']:,} to go"
-    st.progress(min(done / total, 1.0) if total else 0.0, text=text)
+    st.progress(progress.fraction, text=f"{progress.text} done · {progress.remaining:,} to go")
 else:
-    reviewed, total = _common.review_counts(store)
     pending_left = store.count(SampleFilter(**{**queue.__dict__, "status": "pending"}))
-    text = f"{reviewed:,} of {total:,} reviewed · {pending_left:,} pending"
-    st.progress(reviewed / total if total else 0.0, text=text)
+    st.progress(progress.fraction, text=f"{progress.text} · {pending_left:,} pending")
 
 if snap is None:
     if mine_only:
@@ -149,17 +134,30 @@ if snap.get("shared"):
 
 sid, version = snap["id"], snap["version"]
 k = f"{sid}_{version}"  # widget keys: a new version starts from its own values
+conflict = _conflict.shown(sid)
+
+
+def reopen() -> None:
+    """Show the sample again at its current version."""
+    forget()
+    st.session_state["review_open_id"] = sid
+
+
+_conflict.panel(store, sid, version, forget=forget, reopen=reopen)  # on top, when someone saved meanwhile
 left, right = st.columns([3, 2], gap="large")
 
 with right:
     st.subheader(sid)
+    # In a conflict, the header says what the workspace holds now, and which version your edits started from.
+    now = conflict["theirs"] if conflict else snap
+    started = f" (your edits: version {version})" if conflict else ""
     st.caption(
-        f"{_common.status_badge(snap['status'])} {snap['source']} · record {snap['source_index'] + 1} · {snap['format']} · version {version}"
-        f" · last change by {snap['updated_by']}"
+        f"{_common.status_badge(now['status'])} {snap['source']} · record {snap['source_index'] + 1} · {snap['format']}"
+        f" · version {now['version']}{started} · last change by {now['updated_by']}"
     )
     if snap["dup_of"]:
         st.warning(f"Exact duplicate of {snap['dup_of']}.")
-    _common.render_scores(snap["scores"])
+    actions = st.container()  # the buttons, above the fold: drawn after the fields they save
     known = _common.known_tags(path, store)
     tags = st.multiselect(
         "Tags",
@@ -179,21 +177,22 @@ with right:
         placeholder="no label yet",
         key=f"rv_label_{k}",
     )
+    _common.folded_scores(snap["scores"])
 
 with left:
     markdown = st.toggle("Render Markdown", value=True, key="review_markdown")
     images = store.markdown_images()
     if who is not None and can(who.role, "settings"):
-        wanted = st.toggle(
+        show_images = st.toggle(
             "Show remote images",
             value=images,
             key="review_images",
             help="For everyone in this workspace. Markdown images load from the hosts the imported text names, in "
             "each reviewer's browser; off, they are shown as links.",
         )
-        if wanted != images:
-            store.set_markdown_images(wanted, user=me)
-            images = wanted
+        if show_images != images:
+            store.set_markdown_images(show_images, user=me)
+            images = show_images
     _common.render_chat(snap["messages"], tools=snap["tools"], markdown=markdown, images=images)
     edited = []
     with st.expander("Edit messages"):
@@ -209,23 +208,13 @@ messages_changed = edited != snap["messages"]
 label_changed = task_label is not None and task_label != snap["task_label"]
 changed = messages_changed or sorted(tags) != sorted(snap["tags"]) or note != snap["note"] or label_changed
 
-with right:  # beside the buttons that would save it
+with right:  # under the fields, beside the buttons that would save it
     if messages_changed:
         st.markdown("**Your unsaved changes to the messages**")
-        st.code(
-            diff(snap["messages"], edited, labels=(f"version {version}", "yours")), language="diff", wrap_lines=True
-        )
+        labels = (f"version {version}", "yours")
+        st.code(audit.diff_text("messages", snap["messages"], edited, labels=labels), language="diff", wrap_lines=True)
 
 # ---------------------------------------------------------------------------------------------------- decisions
-
-
-MERGE_FIELDS = ("version", "status", "tags", "note", "messages", "task_label")
-
-
-def theirs_now() -> dict:
-    """The shown sample as it is in the workspace now: "theirs" in the conflict panel."""
-    sample = store.get_sample(sid)
-    return {k: sample[k] for k in (*MERGE_FIELDS, "updated_by")}
 
 
 def save(status: str | None) -> bool:
@@ -244,18 +233,14 @@ def save(status: str | None) -> bool:
             task_label=label,
             action="review" if status else "edit",
         )
-    except ConflictError as ex:
-        # Yours, the version you started from and theirs are all kept: the panel below merges them.
-        st.session_state["review_conflict"] = {
-            "id": sid,
-            "message": str(ex),
-            "base": {k: snap[k] for k in MERGE_FIELDS},
-            "yours": {"status": status, "tags": tags, "note": note, "messages": edited, "task_label": label},
-            "theirs": theirs_now(),
-        }
-        return False
+    except ConflictError:
+        # Yours, the version you started from and theirs are all kept: the panel on top merges them.
+        yours = {"status": status, "tags": tags, "note": note, "messages": edited, "task_label": label}
+        _conflict.record(store, snap, yours)
+        st.rerun()
     except WinnowError as ex:  # e.g. the assignment was taken back, or the sample settled, while it was shown
-        _common.show_error(ex)
+        with actions:
+            _common.show_error(ex)
         return False
     _common.known_tags.clear()  # a new tag should be offered at once
     done = f"{status.capitalize() if status else 'Saved'}: {sid}"
@@ -263,12 +248,17 @@ def save(status: str | None) -> bool:
     return True
 
 
-with right:
+with actions:
+    settle = "Settle the conflict above first." if conflict else None
     b1, b2, b3 = st.columns(3)
-    accept = b1.button("Accept", type="primary", shortcut="A", key="review_accept", width="stretch")
-    reject = b2.button("Reject", shortcut="X", key="review_reject", width="stretch")
+    accept = b1.button(
+        "Accept", type="primary", shortcut="A", key="review_accept", width="stretch", disabled=bool(conflict)
+    )
+    reject = b2.button("Reject", shortcut="X", key="review_reject", width="stretch", disabled=bool(conflict))
     skip_it = b3.button("Skip", shortcut="S", key="review_skip_btn", width="stretch")
-    save_it = st.button("Save edits", disabled=not changed, key="review_save", width="stretch")
+    save_it = st.button(
+        "Save edits", disabled=not changed or bool(conflict), key="review_save", width="stretch", help=settle
+    )
     unlabel = (
         snap["task_label_source"] == "confirmed"
         and not snap.get("shared")
@@ -280,9 +270,10 @@ with right:
             help="Save or undo your edits first." if changed else "The sample goes back to having no task label.",
         )
     )
-    st.caption("Shortcuts: **A** accept · **X** reject (R is Streamlit's rerun key) · **S** skip.")
-    if changed:
-        st.caption("Accept and Reject also save your unsaved edits.")
+    st.caption(
+        "Shortcuts: **A** accept · **X** reject (R is Streamlit's rerun key) · **S** skip."
+        + (" Accept and Reject also save your unsaved edits." if changed else "")
+    )
 
 if accept or reject:
     if save("accepted" if accept else "rejected"):
@@ -300,7 +291,8 @@ elif unlabel:
     try:
         new_version = store.clear_task_label(sid, version, user=_common.acting_user())
     except WinnowError as ex:  # a conflict too: reloading shows the current version
-        _common.show_error(ex)
+        with actions:
+            _common.show_error(ex)
     else:
         st.toast(f"Removed the task label of {sid} (version {new_version})")
         forget()
@@ -308,118 +300,7 @@ elif unlabel:
         st.rerun()
 
 
-def reopen() -> None:
-    """Show the sample again at its current version."""
-    forget()
-    st.session_state["review_open_id"] = sid
-
-
 with right:
     _history.history_panel(
         store, sid, version, key=f"rv_history_{k}", after_revert=lambda _: reopen(), can_revert=not snap.get("shared")
     )
-
-
-# ---------------------------------------------------------------------------------------------------- conflict
-
-
-def resolve(values: dict, conflict: dict) -> None:
-    """Save a conflict's resolution, based on the version shown as theirs: a save made since then is a new
-    conflict, shown in its place, and nothing is overwritten."""
-    status = values.get("status")
-    try:
-        new_version = team.review(
-            store,
-            sid,
-            conflict["theirs"]["version"],
-            user=_common.acting_user(),
-            action="review" if status else "edit",
-            **values,
-        ).version
-    except ConflictError as ex:
-        conflict.update(message=f"{ex} (again, while you merged)", theirs=theirs_now())
-        st.rerun()
-    except WinnowError as ex:
-        _common.show_error(ex)
-        return
-    _common.known_tags.clear()
-    st.toast(f"{status.capitalize() if status else 'Saved'}: {sid} (version {new_version})")
-    forget()
-    if not status:  # no decision: stay on it, at its new version
-        st.session_state["review_open_id"] = sid
-    st.rerun()
-
-
-conflict = st.session_state.get("review_conflict")
-if conflict and conflict["id"] == sid:
-    base, yours, theirs = conflict["base"], conflict["yours"], conflict["theirs"]
-    st.divider()
-    st.error(conflict["message"], icon="⚠️")
-    c1, c2 = st.columns(2)
-    with c1:
-        st.markdown(f"**Now in the workspace** (version {theirs['version']}, by {theirs['updated_by']})")
-        st.write({"status": theirs["status"], "tags": theirs["tags"], "note": theirs["note"]})
-    with c2:
-        st.markdown(f"**Yours** (based on version {version})")
-        st.write({"status": yours["status"] or base["status"], "tags": yours["tags"], "note": yours["note"]})
-    st.markdown("**Messages: workspace → yours**")
-    text = diff(theirs["messages"], yours["messages"], labels=(f"version {theirs['version']}", "yours"))
-    st.code(text or "(the same)", language="diff")
-
-    # Side by side: theirs, yours, and a merge to edit, prefilled with a line-by-line three-way merge.
-    vk = f"{sid}_{theirs['version']}"
-    st.markdown(f"**Merge** · version {theirs['version']} (theirs), yours, and the merge you will save")
-    merged_note, clean = audit.merge_text(base["note"], theirs["note"], yours["note"])
-    if theirs["note"] != yours["note"]:
-        n1, n2, n3 = st.columns(3)
-        n1.text_area("Note · theirs", theirs["note"], disabled=True, key=f"rv_theirs_note_{vk}")
-        n2.text_area("Note · yours", yours["note"], disabled=True, key=f"rv_yours_note_{vk}")
-        merged_note = n3.text_area("Note · merged", merged_note, key=f"rv_merge_note_{vk}")
-    merged_messages, messages_clean = audit.merge_messages(base["messages"], theirs["messages"], yours["messages"])
-    clean &= messages_clean
-    if merged_messages is None:
-        st.caption("The two versions do not have the same turns, so they cannot be merged turn by turn.")
-    else:
-        merged_messages = list(merged_messages)
-        for i, (t, m) in enumerate(zip(theirs["messages"], yours["messages"])):
-            if t.get("content") == m.get("content") or not isinstance(merged_messages[i].get("content"), str):
-                continue
-            m1, m2, m3 = st.columns(3)
-            m1.text_area(f"[{i + 1}] {t['role']} · theirs", t.get("content"), disabled=True, key=f"rv_theirs_{vk}_{i}")
-            m2.text_area(f"[{i + 1}] {m['role']} · yours", m.get("content"), disabled=True, key=f"rv_yours_{vk}_{i}")
-            text = m3.text_area(f"[{i + 1}] merged", merged_messages[i]["content"], key=f"rv_merge_msg_{vk}_{i}")
-            merged_messages[i] = {**merged_messages[i], "content": text}
-    merged_tags = audit.merge_tags(base["tags"], theirs["tags"], yours["tags"])
-    st.caption(
-        f"Merged tags: {', '.join(merged_tags) or 'none'}"
-        + (f" · decision: {yours['status']}" if yours["status"] else "")
-        + ("" if clean else " · both changed the same lines: edit the text between the <<<<<<< and >>>>>>> lines")
-    )
-
-    mine = {"status": yours["status"], "task_label": yours["task_label"]}
-    mine |= {"tags": yours["tags"]} if sorted(yours["tags"]) != sorted(base["tags"]) else {}
-    mine |= {"note": yours["note"]} if yours["note"] != base["note"] else {}
-    mine |= {"messages": yours["messages"]} if yours["messages"] != base["messages"] else {}
-    k1, k2, k3 = st.columns(3)
-    keep = k1.button(
-        "Keep mine", key="review_keep_mine", width="stretch", help="Save the fields you changed over theirs."
-    )
-    take = k2.button(
-        f"Take theirs (version {theirs['version']})", key="review_reload", width="stretch", help="Drop your changes."
-    )
-    save_merge = k3.button(
-        "Save the merge", key="review_save_merge", type="primary", width="stretch", disabled=merged_messages is None
-    )
-    st.caption("Nothing was written yet. Your changes stay here until you choose.")
-    if keep:
-        resolve(mine, conflict)
-    elif take:
-        reopen()
-        st.rerun()
-    elif save_merge:
-        texts = [merged_note] + [m["content"] for m in merged_messages if isinstance(m.get("content"), str)]
-        if any(audit.has_conflict_markers(t) for t in texts):
-            st.error("The merge still holds both sides between <<<<<<< and >>>>>>> lines: keep one, then save.")
-        else:
-            merged = {"status": yours["status"], "task_label": yours["task_label"], "tags": merged_tags}
-            resolve(merged | {"note": merged_note, "messages": merged_messages}, conflict)

@@ -1,65 +1,20 @@
 """The real app in a real browser: import a file, accept a sample in Review, export it, find it on disk.
 
-Starts ``streamlit run app.py`` on a free port (as datasette's Playwright tests start their server) and drives it with
-the system's Chromium. It fails, rather than skips, when Chromium is missing: CI must run it.
+Starts the real server on a free port and drives it with the system's Chromium (tests/browser.py). It fails, rather
+than skips, when Chromium is missing: CI must run it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import threading
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from patience import HANG_MS, HANG_S
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data" / "pages"
-STEP_MS = HANG_MS  # Playwright's wait for each step: a hang guard, never a race
-PASSWORD = "e2e-password"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(proc: subprocess.Popen, url: str) -> None:
-    """Read the server's output until it says where it listens (it binds its port first, then prints the URL), then
-    check that it answers. No polling: its own words are the signal."""
-    said = []
-    for line in proc.stdout:
-        said.append(line)
-        if "URL: http" in line:
-            break
-    else:
-        raise AssertionError(f"streamlit exited with {proc.wait()}:\n{''.join(said)}")
-    # Keep reading what it prints, so a full pipe never blocks it.
-    threading.Thread(target=lambda: all(True for _ in proc.stdout), daemon=True).start()
-    with urllib.request.urlopen(url, timeout=HANG_S) as response:
-        assert response.status == 200
+from browser import DATA, PASSWORD, chromium_page, serve, sign_in
 
 
 @pytest.fixture
 def server(tmp_path):
-    yield from _serve(tmp_path)
+    yield from serve(tmp_path)
 
 
 @pytest.fixture
@@ -76,86 +31,7 @@ def mapped_server(tmp_path):
         build(store, user="e2e")
         build_map(store, k=3, user="e2e")
         auth.add_user(store, "e2e", "admin", PASSWORD, by="e2e")  # the first account must be an admin
-    yield from _serve(tmp_path)
-
-
-def _serve(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "WINNOW_DB": str(tmp_path / "ws.duckdb"),
-        "WINNOW_EXPORT_DIR": str(tmp_path / "exports"),
-        "WINNOW_USER": "e2e",
-        "PYTHONUNBUFFERED": "1",  # the URL line must arrive when it is printed
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_listening(proc, f"http://127.0.0.1:{port}/_stcore/health")
-        yield f"http://127.0.0.1:{port}", tmp_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@contextmanager
-def chromium_page():
-    """A page in Debian's Chromium, with generous waits. Fails, never skips, when Chromium is missing: CI must run it."""
-    from playwright.sync_api import expect, sync_playwright
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is not installed (apt-get install -y chromium); this test must run, not skip"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(STEP_MS)
-            expect.set_options(timeout=STEP_MS)
-            yield page
-        finally:
-            browser.close()
-
-
-def sign_in(page, name: str, password: str, *, first_admin: bool = False) -> None:
-    """Fill the app's sign-in form (or, on a workspace without accounts, the first-admin form)."""
-    from playwright.sync_api import expect
-
-    heading = "Create the first admin" if first_admin else "Sign in"
-    expect(page.get_by_role("heading", name=heading)).to_be_visible()
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password", exact=True).fill(password)
-    if first_admin:
-        page.get_by_label("Password again").fill(password)
-        page.get_by_role("button", name="Create admin and sign in").click()
-    else:
-        page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+    yield from serve(tmp_path)
 
 
 @pytest.mark.e2e

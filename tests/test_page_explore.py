@@ -69,16 +69,15 @@ def test_map_job_selection_bulk_actions_and_review_queue(store):
     assert store.count(SampleFilter(task_label="code")) == 0
     assert at.button(key="explore_unlabel").disabled  # nothing confirmed left in the selection
 
-    # The cluster table; opening a cluster makes it Review's queue.
+    # The cluster table; opening a cluster makes it Review's queue, by a link (/review?cluster=N).
     names = at.dataframe[-1].value
     assert sorted(names["samples"].tolist()) == [5, 5, 6]
     math_cluster = int(names[names["samples"] == 6]["cluster"].iloc[0])
     at.selectbox(key="explore_cluster").set_value(math_cluster).run()
     at.button(key="explore_open_cluster").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["review_queue"]["cluster"] == math_cluster
-    at.switch_page("pages/review.py").run()
-    assert f"cluster {math_cluster}" in texts(at)
+    assert at.session_state["review_queue"]["filter"] == {"cluster": math_cluster}
+    assert f"Reviewing cluster {math_cluster}." in texts(at)
     assert at.session_state["review_snap"]["id"] in groups["math"]
 
 

@@ -99,9 +99,14 @@ def test_a_change_made_meanwhile_is_a_conflict_and_is_not_overwritten(store):
     at.button(key="review_accept").click().run()
 
     assert not at.exception
-    assert any("changed since you opened it" in e.value for e in at.error)
+    # The conflict is on top, its choices before the page's own buttons, in words that match them.
+    assert at.error[0].value.startswith("Someone saved a newer version: choose below. other saved version 2")
+    keys = [b.key for b in at.button]
+    assert keys.index("review_keep_mine") < keys.index("review_save_merge") < keys.index("review_accept")
+    assert at.button(key="review_accept").disabled  # settle the conflict first
     page = texts(at)
     assert "Now in the workspace** (version 2, by other)" in page and "Yours** (based on version 1)" in page
+    assert "· version 2 (your edits: version 1) · last change by other" in page  # the header says what is now
     assert "+Lima, Peru." in at.code[-1].value  # your message edit, against the current one
     sample = store.get_sample(first)
     assert (sample["note"], sample["status"], sample["version"]) == ("checked by other", "pending", 2)
@@ -161,7 +166,7 @@ def test_two_sessions_on_one_sample_the_second_merges_and_history_keeps_both(sto
 
     # Lena's accept is a conflict: both notes side by side, her answer kept, and a clean merge proposed.
     assert not lena.exception
-    assert any("changed since you opened it" in e.value for e in lena.error)
+    assert any("saved a newer version: choose below" in e.value for e in lena.error)
     assert lena.text_area(key=f"rv_theirs_note_{first}_2").value == "capital checked"
     assert lena.text_area(key=f"rv_yours_note_{first}_2").value == ""
     assert lena.text_area(key=f"rv_merge_note_{first}_2").value == "capital checked"
@@ -238,7 +243,7 @@ def test_a_second_conflict_while_merging_is_shown_and_nothing_is_overwritten(sto
 
     at.button(key="review_keep_mine").click().run()
 
-    assert any("again, while you merged" in e.value for e in at.error)
+    assert any("newer version again, while you merged: choose below" in e.value for e in at.error)
     assert at.text_area(key=f"rv_theirs_note_{first}_3").value == "three"
     assert store.get_sample(first)["note"] == "three"
     at.button(key="review_keep_mine").click().run()
@@ -384,3 +389,58 @@ def test_scores_read_as_words_with_their_column_beside_them(store):
     assert rows["h_answer_chars"] == "answer length (chars)"
     assert rows["h_answer_word_rep"] == "repetition (words)" and rows["h_refusal"] == "refusal"
     assert json.loads(table.proto.columns)["column"]["help"].startswith("The score's column: its name in recipes")
+
+
+def test_actions_come_before_the_scores_which_fold_into_one_line(store):
+    from core.scoring.runner import run_scorers
+
+    load(store, "chats_openai.jsonl")
+    run_scorers(store, ["heuristics"])
+    at = open_app("pages/review.py")
+
+    def kinds(node) -> list[str]:  # the elements under a block, in page order, nested ones included
+        out = []
+        for child in getattr(node, "children", {}).values():
+            out += [child.type, *kinds(child)]
+        return out
+
+    # the sample's column: its header, the actions, then the scores
+    right = next(kinds(c) for c in at.columns if {"subheader", "multiselect"} <= set(kinds(c)))
+    assert right.index("button") < right.index("multiselect") < right.index("dataframe")
+    scores = next(e for e in at.expander if e.label.startswith("Scores ("))
+    assert "answer length (chars) 5" in scores.label and "refusal no" in scores.label
+    assert scores.proto.expanded is False
+
+
+def test_an_annotators_sidebar_counts_their_own_assignments(store):
+    ids = team_workspace(store)
+    store.assign(ids[:2], ["ann"], by=USER)
+    store.update_sample(ids[3], 1, user=USER, status="accepted")  # the workspace's, not hers
+    at = open_app("pages/review.py", name="ann", password="ann-password")
+    assert at.sidebar.get("progress")[0].proto.text == "0 of 2 of your assignments"
+    at.button(key="review_accept").click().run()
+    assert at.sidebar.get("progress")[0].proto.text == "1 of 2 of your assignments"
+    assert "1 of 2 of your assignments done · 1 to go" in at.get("progress")[0].proto.text
+
+
+def test_links_to_a_selection_or_a_cluster_make_the_queue_and_a_bad_one_says_why(store):
+    load(store, "chats_openai.jsonl", "tasks_alpaca.json")
+    ids = [r["id"] for r in store.page().to_pylist()]
+    store.save_selection(
+        "late", recipe="steps: []", recipe_hash="h", log=[], members=[(ids[5], 1), (ids[6], 1)], user=USER
+    )
+    at = open_app()
+    at.query_params["selection"] = "late"
+    at.switch_page("pages/review.py").run()
+    assert "Reviewing the selection late." in texts(at)
+    assert shown_id(at) == ids[5]
+    at.button(key="review_accept").click().run()
+    assert shown_id(at) == ids[6]
+
+    at.query_params["selection"] = "gone"
+    at.run()
+    assert "The link names the selection 'gone', which this workspace does not have." in texts(at)
+    at.query_params["cluster"] = "3"
+    at.run()
+    assert "The link names cluster 3, but this workspace has no map yet." in texts(at)
+    assert not at.exception
