@@ -400,3 +400,37 @@ def export_target(folder: str | os.PathLike, name: str) -> Path:
     if target.resolve().parent != folder.resolve():
         raise PermissionDenied(f"{name!r} would land outside {folder} (a link pointing elsewhere?)")
     return target
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" or {words[-1]}"
+
+
+def nothing_to_export(store: Store, f: SampleFilter) -> str | None:
+    """Why ``f`` matches no sample, in words that say what to change; None when it matches some.
+
+    An export of nothing would write an empty file and call it a success: the page refuses it with this reason.
+    """
+    if store.count(f, cap=1):
+        return None
+    statuses = [f.status] if isinstance(f.status, str) else list(f.status or [])
+    if f.selection:
+        members = store.count(SampleFilter(selection=f.selection, stage=f.stage))
+        if not members:
+            return f"0 match: the selection {f.selection} has no samples"
+        if f.tag and not store.count(SampleFilter(selection=f.selection, stage=f.stage, tag=f.tag), cap=1):
+            return f"0 match: none of the selection {f.selection}'s {members:,} samples has the tag {f.tag}; clear Tag"
+        return (
+            f"0 match: the selection {f.selection} has {members:,} samples, none {_either(statuses)}; "
+            "clear Status to export them"
+        )
+    total = store.count()
+    if not total:
+        return "0 match: the workspace is empty; import a file first"
+    if statuses and store.count(SampleFilter(tag=f.tag), cap=1):
+        return (
+            f"0 match: none of the samples{f' tagged {f.tag}' if f.tag else ''} is {_either(statuses)}; change Status"
+        )
+    if f.tag:
+        return f"0 match: no sample has the tag {f.tag}; change Tag"
+    return f"0 match: none of the {total:,} samples passes these filters"

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import jobs
 from core.errors import WinnowError
-from core.export import EXPORT_FORMATS, export_samples, export_target
+from core.export import EXPORT_FORMATS, export_samples, export_target, nothing_to_export
 from core.models import check_model_allowed
 from core.store import STATUSES, SampleFilter
 from core.training import (
@@ -41,19 +41,40 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-c1, c2, c3 = st.columns(3)
-fmt = c1.selectbox("Format", EXPORT_FORMATS, key="export_format")
-statuses = c2.multiselect("Status", STATUSES, default=["accepted"], key="export_status", help="Empty: every status")
-tag = c3.selectbox("Tag", _common.known_tags(path, store), index=None, placeholder="any", key="export_tag")
+def written_by_last_export(target: Path) -> bool:
+    """Whether ``target`` is the very file this session's last export wrote (so not "an earlier export")."""
+    job_id = _common.remembered_job(store, "export_job")
+    job = store.get_job(job_id) if job_id is not None else None
+    if not job or job["status"] != "done" or not job["message"] or not target.exists():
+        return False
+    report = json.loads(job["message"])
+    return report["path"] == str(target) and report.get("mtime_ns") == target.stat().st_mtime_ns
+
+
+# A link (/export?selection=NAME) chooses the selection.
+if "selection" in st.query_params:
+    st.session_state["export_selection"] = st.query_params["selection"]
+    del st.query_params["selection"]
+selection_names = [sel["name"] for sel in store.selections()]
+if st.session_state.get("export_selection") not in [None, *selection_names]:
+    st.warning(f"This workspace has no selection {st.session_state.pop('export_selection')!r}.", icon="⚠️")
 chosen_selection = st.selectbox(
     "Selection",
-    [sel["name"] for sel in store.selections()],
+    selection_names,
     index=None,
     placeholder="none: every sample",
     key="export_selection",
-    help="Only the members of a selection saved on the Select page (clear Status to take all of them). "
+    help="Only the members of a selection saved on the Select page (whatever their status, unless you choose one). "
     "`python -m core export --selection NAME` writes a staged selection as one file per stage.",
 )
+# Status follows the choice of a selection: a selection's own samples (any status), or else the accepted ones.
+if "export_status_for" not in st.session_state or st.session_state["export_status_for"] != chosen_selection:
+    st.session_state["export_status_for"] = chosen_selection
+    st.session_state["export_status"] = [] if chosen_selection else ["accepted"]
+c1, c2, c3 = st.columns(3)
+fmt = c1.selectbox("Format", EXPORT_FORMATS, key="export_format")
+statuses = c2.multiselect("Status", STATUSES, key="export_status", help="Empty: every status")
+tag = c3.selectbox("Tag", _common.known_tags(path, store), index=None, placeholder="any", key="export_tag")
 default_name = f"winnow-{fmt}.{'parquet' if fmt == 'parquet' else 'jsonl'}"
 d1, d2 = st.columns([2, 1])
 name = d1.text_input(
@@ -64,22 +85,25 @@ with_scores = d2.checkbox("With scores", key="export_scores", help="Add score co
 
 flt = SampleFilter(status=statuses or None, tag=tag, selection=chosen_selection)
 matching = store.count(flt)
-problem = name_problem(name)
-st.caption(f"{matching:,} samples match · will write `{export_dir / name}`")
+problem = name_problem(name) or nothing_to_export(store, flt)
 if problem:
     st.error(problem, icon="🚫")
-elif (export_dir / name).exists() and not st.checkbox(
-    f"Replace the existing `{name}`", key="export_replace", help="An earlier export wrote it."
-):
-    problem = f"{name} exists in the export folder: choose another name or tick Replace"
-    st.warning(problem, icon="⚠️")
+else:
+    st.markdown(f"**{matching:,} samples** will be written to `{export_dir / name}`.")
+    if written_by_last_export(export_dir / name):  # the file written below, not an earlier export
+        st.caption("Exporting again replaces the file written below.")
+    elif (export_dir / name).exists() and not st.checkbox(
+        f"Replace the existing `{name}`", key="export_replace", help="An earlier export wrote it."
+    ):
+        problem = f"{name} exists in the export folder: choose another name or tick Replace"
+        st.warning(problem, icon="⚠️")
 
 running = _common.job_running(store, "export_job")
 if st.button("Export", type="primary", disabled=running or bool(problem), key="export_go") and not problem:
     out, user = export_target(export_dir, name), _common.acting_user()
 
     def work(progress):
-        report = export_samples(  # an existing file is replaced only once the checkbox above said so
+        report = export_samples(  # an existing file is replaced only once the page said so
             store,
             out,
             fmt=fmt,
@@ -89,7 +113,7 @@ if st.button("Export", type="primary", disabled=running or bool(problem), key="e
             progress=_common.throttled(progress),
             overwrite=True,
         )
-        return json.dumps(asdict(report))
+        return json.dumps(asdict(report) | {"mtime_ns": out.stat().st_mtime_ns})
 
     params = {"out": str(out), "format": fmt, "status": statuses, "tag": tag, "with_scores": with_scores}
     params["selection"] = chosen_selection

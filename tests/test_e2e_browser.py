@@ -63,7 +63,7 @@ def test_import_review_export_in_chromium(server):
 
         # Export the accepted samples as Alpaca (the default format and status).
         page.get_by_role("link", name="Export").click()
-        expect(page.get_by_text("1 samples match")).to_be_visible()
+        expect(page.get_by_text("will be written to")).to_contain_text("1 samples")
         page.get_by_role("button", name="Export", exact=True).click()
         expect(page.get_by_text("Wrote 1 records")).to_be_visible()
         expect(page.get_by_role("button", name="Download winnow-alpaca.jsonl")).to_be_visible()

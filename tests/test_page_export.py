@@ -22,7 +22,7 @@ def test_export_writes_the_accepted_samples_with_a_manifest(store, tmp_path):
     haiku = store.page(limit=1).to_pylist()[0]
     store.update_sample(haiku["id"], 1, user=USER, status="accepted")
     at = open_app("pages/export.py")
-    assert "1 samples match" in texts(at)
+    assert "**1 samples** will be written to" in texts(at)
 
     at.selectbox(key="export_format").set_value("alpaca").run()
     at.text_input(key="export_name").set_value("curated.jsonl").run()
@@ -78,6 +78,47 @@ def test_an_existing_file_is_replaced_only_when_asked(store, tmp_path):
     at.button(key="export_go").click().run()
     finish_job(at, "export_job")
     assert len(earlier.read_text().splitlines()) == 4
+
+
+def test_a_chosen_selection_exports_its_own_samples_and_nothing_is_refused_with_the_reason(store, tmp_path):
+    load(store, "tasks_alpaca.json", "chats_openai.jsonl")
+    ids = [r["id"] for r in store.page().to_pylist()]
+    members = [(ids[1], 1), (ids[2], 1), (ids[4], 1)]
+    store.save_selection("three", recipe="steps: []", recipe_hash="h", log=[], members=members, user=USER)
+    at = open_app("pages/export.py")
+    assert at.multiselect(key="export_status").value == ["accepted"]
+    assert "0 match: none of the samples is accepted; change Status" in at.error[0].value
+    assert at.button(key="export_go").disabled  # nothing accepted: no empty file, no "Wrote 0 records"
+
+    at.selectbox(key="export_selection").set_value("three").run()
+    assert at.multiselect(key="export_status").value == []  # the selection's own samples, whatever their status
+    assert "**3 samples** will be written to" in texts(at)
+    at.multiselect(key="export_status").set_value(["accepted"]).run()
+    assert at.error[0].value == (
+        "0 match: the selection three has 3 samples, none accepted; clear Status to export them"
+    )
+    assert at.button(key="export_go").disabled
+    at.multiselect(key="export_status").set_value([]).run()
+    at.button(key="export_go").click().run()
+    finish_job(at, "export_job")
+
+    out = tmp_path / "exports" / "winnow-alpaca.jsonl"
+    assert len(out.read_text().splitlines()) == 3
+    assert "Wrote 3 records" in texts(at)
+    # The file just written is not "an earlier export" to warn about; exporting again replaces it without asking.
+    assert not at.warning and "Exporting again replaces the file written below." in texts(at)
+    assert not at.button(key="export_go").disabled
+
+
+def test_a_link_chooses_the_selection(store):
+    load(store, "tasks_alpaca.json")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    store.save_selection("one", recipe="steps: []", recipe_hash="h", log=[], members=[(first, 1)], user=USER)
+    at = open_app()
+    at.query_params["selection"] = "one"
+    at.switch_page("pages/export.py").run()
+    assert at.selectbox(key="export_selection").value == "one"
+    assert "**1 samples** will be written to" in texts(at)
 
 
 def test_a_name_outside_the_export_folder_is_refused(store, tmp_path):
