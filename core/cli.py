@@ -219,7 +219,7 @@ def cmd_export_training(args, settings) -> int:
 
 def cmd_select(args, settings) -> int:
     from core.select import parse_recipe, preset_recipe
-    from core.selection import run_selection
+    from core.selection import parse_budget, preset_with_budget, run_selection
     from core.store import Store
 
     if bool(args.recipe) == bool(args.preset):
@@ -229,9 +229,11 @@ def cmd_select(args, settings) -> int:
         if not path.is_file():
             raise WinnowError(f"no recipe file {path}")
         recipe = parse_recipe(path.read_text(encoding="utf-8"))
-    else:
-        recipe = preset_recipe(args.preset, args.budget)
     with Store(settings.db) as store:
+        if args.preset and args.budget is not None:  # from 1 to the workspace's size, as on the Select page
+            recipe = preset_with_budget(args.preset, parse_budget(str(args.budget), store.count()))
+        elif args.preset:
+            recipe = preset_recipe(args.preset)
         result = run_selection(store, recipe, name=args.name, user=settings.user)
     print(f"selection {result.name!r}: {len(result.ids)} of {result.total} samples (recipe {result.recipe_hash[:12]})")
     print(f"  {'step':<24} {'in':>8} {'out':>8}")
@@ -584,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--recipe", help="recipe YAML file (see core/select.py for the steps)")
     p.add_argument("--preset", choices=["align", "fit"], help="start from a preset instead of a file")
-    p.add_argument("--budget", type=int, help="with --preset align: samples to keep (1000-10000)")
+    p.add_argument("--budget", type=int, help="with --preset align: samples to keep (1 to the workspace's size)")
     p.add_argument("--name", required=True, help="name of the selection (replaces one of the same name)")
     p.set_defaults(func=cmd_select)
 

@@ -322,6 +322,47 @@ def run_selection(
     return Selection(name.strip(), selected, stage_of, log, yaml_text, digest, n)
 
 
+def parse_budget(text: str, size: int) -> int:
+    """The budget a person typed, checked against the workspace: a whole number from 1 to its ``size`` samples.
+
+    Raises:
+        RecipeError: what is wrong, in one line (a preset's own range is only a suggestion for large workspaces).
+    """
+    text = (text or "").strip().replace(",", "").replace("_", "")
+    if size < 1:
+        raise RecipeError("the workspace is empty: import samples before you select any")
+    if not text.isdigit() or not 1 <= int(text) <= size:
+        shown = f"{int(text):,}" if text.isdigit() else repr(text)
+        raise RecipeError(f"budget {shown}: give a whole number of samples from 1 to {size:,} (the workspace's size)")
+    return int(text)
+
+
+def preset_with_budget(name: str, budget: int) -> Recipe:
+    """Preset ``name`` with ``budget`` on its last step that takes one, any budget of at least 1 (the page bounds it
+    by the workspace, ``parse_budget``)."""
+    recipe = select.preset_recipe(name)
+    steps = list(recipe.steps)
+    budgeted = [i for i, s in enumerate(steps) if "budget" in s.params]
+    if not budgeted:
+        raise RecipeError(f"preset '{name}' keeps most samples and takes no budget")
+    last = budgeted[-1]
+    steps[last] = Step(steps[last].name, {**steps[last].params, "budget": int(budget)})
+    return Recipe(tuple(steps), recipe.name, recipe.description)
+
+
+def budget_notes(log: Sequence[dict]) -> list[str]:
+    """One line per step whose budget was larger than the samples left to it (it kept them all, fewer than asked)."""
+    notes = []
+    for entry in log:
+        budget = (entry.get("params") or {}).get("budget")
+        if isinstance(budget, int) and budget > entry["in"]:
+            notes.append(
+                f"Step {entry['step']} ({entry['name']}) had a budget of {budget:,} but only {entry['in']:,} samples "
+                f"were left after the steps before it: it kept {entry['out']:,}."
+            )
+    return notes
+
+
 def _seed_record(store: Store, name: str, data: dict) -> dict:
     """What a saved selection used as a seed held in the inputs the steps read: its recipe hash names the recipe,
     not its result, so the log also keeps the member count and a SHA-256 of the member ids in seed order."""

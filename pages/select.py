@@ -13,7 +13,16 @@ from core.errors import RecipeError, WinnowError
 from core.scoring import column_title
 from core.scoring.runner import run_scorers
 from core.select import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
-from core.selection import DEFAULT_SCORERS, check_inputs, label_shares, missing_scorers, run_selection
+from core.selection import (
+    DEFAULT_SCORERS,
+    budget_notes,
+    check_inputs,
+    label_shares,
+    missing_scorers,
+    parse_budget,
+    preset_with_budget,
+    run_selection,
+)
 from pages import _common, _preparation
 
 store = _common.current_store()
@@ -35,17 +44,27 @@ preset = c1.radio(
     horizontal=True,
     format_func={"align": "align (alignment)", "fit": "fit (one task)"}.get,
 )
-budget = None
+budget, budget_problem = None, None
+size = store.count()
 if PRESETS[preset].budget_range:
-    low, high = PRESETS[preset].budget_range
-    budget = int(c2.number_input("Budget (samples)", low, high, value=low, step=500, key="select_budget"))
+    # From 1 to the workspace's size; the preset's own lower end is the suggestion when the workspace has that many.
+    suggested = min(PRESETS[preset].budget_range[0], size) or 1
+    text = c2.text_input(
+        "Budget (samples)", value=str(suggested), key=f"select_budget_{preset}", help=f"1 to {size:,} samples"
+    )
+    try:
+        budget = parse_budget(text, size)
+    except RecipeError as ex:
+        budget_problem = str(ex)
+        c2.error(budget_problem, icon="🚫")
 st.caption(PRESETS[preset].recipe.description)
 
 # The editor starts from the preset, and starts over when the preset or its budget changes.
 origin = (preset, budget)
-if st.session_state.get("select_origin") != origin:
+if budget_problem is None and st.session_state.get("select_origin") != origin:
     st.session_state["select_origin"] = origin
-    st.session_state["select_yaml"] = recipe_to_yaml(preset_recipe(preset, budget))
+    recipe_text = preset_with_budget(preset, budget) if budget else preset_recipe(preset)
+    st.session_state["select_yaml"] = recipe_to_yaml(recipe_text)
 text = st.text_area("Recipe (YAML)", key="select_yaml", height=320)
 with st.expander("Steps and their parameters"):
     for step, spec in STEPS.items():
@@ -114,15 +133,17 @@ if existing:
         "the audit log keeps both."
     )
 running = _common.job_running(store, "select_job")
-go_clicked = st.button(
-    "Run and save selection", type="primary", key="select_go", disabled=running or recipe is None or not name
-)
-if go_clicked and recipe is not None and name:
+blocked = running or recipe is None or not name or budget_problem is not None
+go_clicked = st.button("Run and save selection", type="primary", key="select_go", disabled=blocked)
+if budget_problem:
+    st.caption("Fix the budget to run the recipe.")
+if go_clicked and not blocked:
     user = _common.acting_user()
 
     def work(progress):
         result = run_selection(store, recipe, name=name, user=user, progress=progress)
-        return json.dumps({"name": result.name, "samples": len(result.ids), "total": result.total})
+        notes = budget_notes(result.log)
+        return json.dumps({"name": result.name, "samples": len(result.ids), "total": result.total, "notes": notes})
 
     params = {"name": name, "recipe": recipe_to_yaml(recipe)}
     _common.remember_job(store, "select_job", jobs.start_job(store, "select", params, work, user=user))
@@ -133,6 +154,8 @@ if finished is not None:
     result = _common.job_result(finished)
     if result is not None:
         st.success(f"Saved selection **{result['name']}**: {result['samples']:,} of {result['total']:,} samples.")
+        for line in result.get("notes", []):
+            st.info(line, icon=":material/info:")
         if st.session_state.get("select_seen_job") != finished["job_id"]:
             st.session_state["select_seen_job"] = finished["job_id"]
             st.session_state["select_view"] = result["name"]

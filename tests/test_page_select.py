@@ -57,7 +57,7 @@ def test_running_a_preset_saves_a_selection_and_draws_its_funnel(store):
     at.switch_page("pages/export.py").run()
     at.selectbox(key="export_selection").set_value("fit-v1")
     at.multiselect(key="export_status").set_value([]).run()
-    assert f"{saved['samples']:,} samples match" in texts(at)
+    assert f"**{saved['samples']:,} samples** will be written" in texts(at)
 
 
 def test_a_preset_whose_scores_are_missing_offers_to_run_them(tmp_path, monkeypatch):
@@ -76,3 +76,50 @@ def test_a_preset_whose_scores_are_missing_offers_to_run_them(tmp_path, monkeypa
     assert store.count_unscored("heuristics", store.scorer_keys()["heuristics"]["key"])[0] == 0
     assert not at.error and "does not have yet" not in texts(at)
     assert not at.button(key="select_go").disabled  # the recipe can run now
+
+
+@pytest.fixture
+def mapped(tmp_path, monkeypatch):
+    """16 samples with embeddings, heuristics and IFD written without a model (tests/map_workspace.py)."""
+    from map_workspace import build
+
+    store = new_workspace(tmp_path, monkeypatch)
+    return store, build(store, user=USER)
+
+
+def test_the_budget_runs_from_1_to_the_workspaces_size_and_a_bad_one_blocks_run(mapped):
+    store, _ = mapped
+    assert store.count() == 16
+    at = open_app("pages/select.py")
+    at.radio(key="select_preset").set_value("align").run()
+    budget = at.text_input(key="select_budget_align")
+    assert budget.value == "16"  # the preset suggests 1,000: this workspace has 16
+    assert "budget: 16" in at.text_area(key="select_yaml").value
+
+    for typed, shown in (("100", "budget 100"), ("0", "budget 0"), ("ten", "budget 'ten'")):
+        at.text_input(key="select_budget_align").set_value(typed).run()
+        assert at.error[0].value == f"{shown}: give a whole number of samples from 1 to 16 (the workspace's size)"
+        assert at.button(key="select_go").disabled
+        assert "budget: 16" in at.text_area(key="select_yaml").value  # the recipe keeps the last good budget
+    at.text_input(key="select_budget_align").set_value("5").run()
+    assert not any("budget" in e.value for e in at.error)
+    assert "budget: 5" in at.text_area(key="select_yaml").value
+
+
+def test_the_result_says_when_a_budget_was_larger_than_what_was_left(mapped):
+    store, groups = mapped
+    store.set_status_many(groups["math"] + groups["code"], "accepted", user=USER)
+    at = open_app("pages/select.py")
+    at.radio(key="select_preset").set_value("fit").run()
+    recipe = "steps:\n  - filter: {status: pending}\n  - k_center: {budget: 12}\n"
+    at.text_area(key="select_yaml").set_value(recipe).run()
+    at.text_input(key="select_name").set_value("rest").run()
+    at.button(key="select_go").click().run()
+    finish_job(at, "select_job")
+
+    left = store.count(SampleFilter(status="pending"))
+    assert any(f"Saved selection **rest**: {left} of 16 samples." in s.value for s in at.success)
+    assert (
+        f"Step 2 (k_center) had a budget of 12 but only {left} samples were left after the steps before it: "
+        f"it kept {left}." in [i.value for i in at.info]
+    )
