@@ -802,6 +802,13 @@ class Store:
         used = {cols[c].scorer for c in (f.score_ranges if f else {})}
         return f"SELECT s.id, s.rid FROM {self._from(used)} WHERE {where}", params
 
+    def matching_ids(self, f: SampleFilter | None, *, limit: int | None = None) -> list[str]:
+        """The ids of the samples matching ``f``, in import order (bulk actions on a whole filter)."""
+        sub, params = self._matching_sql(f)
+        q = f"SELECT id FROM ({sub}) ORDER BY rid" + (" LIMIT ?" if limit is not None else "")
+        rows = self.cursor().execute(q, params + ([int(limit)] if limit is not None else [])).fetchall()
+        return [r[0] for r in rows]
+
     def distribute(
         self,
         f: SampleFilter | None,

@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import WinnowError
 from core.scoring import column_title
 from core.store import STATUSES, SampleFilter
-from pages import _common, _history
+from pages import _bulk, _common, _history
 
 PAGE_SIZES = (25, 50, 100, 200)
 TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
@@ -24,10 +24,15 @@ st.title("Browse")
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def score_bounds(workspace: str, column: str, _store) -> tuple[float, float] | None:
-    """A column's range, from a sample of its values (a slider pulled to an end leaves that side open)."""
+def score_bounds(workspace: str, column: str, _store) -> tuple[float, float] | tuple[int, int] | None:
+    """A column's range, from a sample of its values (a slider pulled to an end leaves that side open): whole numbers
+    when every value is one (counts: a slider in steps of 1), else floats."""
     values = [float(v) for v in _store.score_values(column, limit=SCORE_SAMPLE) if v is not None and math.isfinite(v)]
-    return (min(values), max(values)) if values else None
+    if not values:
+        return None
+    if all(v.is_integer() for v in values):
+        return int(min(values)), int(max(values))
+    return min(values), max(values)
 
 
 # ---------------------------------------------------------------------------------------------------- filters
@@ -45,12 +50,14 @@ tag = g1.selectbox(
 
 ranges: dict[str, tuple[float | None, float | None]] = {}
 score_columns = [c for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
-if score_columns:
-    with g2.expander(f"Score ranges ({len(score_columns)} columns)"):
-        for col in score_columns:
-            bounds = score_bounds(path, col.column, store)
-            if bounds is None or bounds[0] == bounds[1]:
-                continue
+bounds_of = {c.column: score_bounds(path, c.column, store) for c in score_columns}
+# A slider for each column whose values differ (one value, or none yet, filters nothing).
+sliders = [c for c in score_columns if bounds_of[c.column] and bounds_of[c.column][0] != bounds_of[c.column][1]]
+whole = {c for c, b in bounds_of.items() if b and isinstance(b[0], int)}
+if sliders:
+    with g2.expander(f"Score ranges ({len(sliders)} columns)"):
+        for col in sliders:
+            bounds = bounds_of[col.column]
             lo, hi = st.slider(
                 column_title(col.column),
                 *bounds,
@@ -102,26 +109,30 @@ event = st.dataframe(
     hide_index=True,
     width="stretch",
     on_select="rerun",
-    selection_mode="single-row",
+    selection_mode="multi-row",
     key="browse_table",
     column_config={
         "prompt": st.column_config.TextColumn(width="large"),
         "answer": st.column_config.TextColumn(width="large"),
         "status": st.column_config.TextColumn(width="small"),
         **{
-            c.column: st.column_config.Column(column_title(c.column), help=f"column `{c.column}`")
+            c.column: st.column_config.NumberColumn(
+                column_title(c.column), help=f"column `{c.column}`", format="%d" if c.column in whole else None
+            )
             for c in score_columns
         },
     },
 )
+rows = [ids[r] for r in (event.selection.rows if event is not None else []) if r < len(ids)]
+_bulk.actions(store, rows, flt, total, capped=capped)
 
 # ---------------------------------------------------------------------------------------------------- one sample
 
-rows = event.selection.rows if event is not None else []
-if rows and rows[0] < len(ids) and st.session_state.get("browse_picked_row") != ids[rows[0]]:
-    # A click in the table picks that sample (once, so the box below can still change it).
-    st.session_state["browse_picked_row"] = ids[rows[0]]
-    st.session_state["browse_pick"] = ids[rows[0]]
+# A click in the table picks the row just clicked (once, so the box below can still change it).
+added = [r for r in rows if r not in st.session_state.get("browse_rows", [])]
+st.session_state["browse_rows"] = rows
+if added:
+    st.session_state["browse_pick"] = added[-1]
 if st.session_state.get("browse_pick") not in ids:
     st.session_state["browse_pick"] = None
 picked = st.selectbox("Sample", ids, index=None, placeholder="click a row, or choose an id", key="browse_pick")
@@ -145,7 +156,7 @@ if picked:
         st.switch_page("pages/review.py")
     if sample["note"]:
         st.info(sample["note"])
-    _common.render_scores(sample["scores"])
+    _common.folded_scores(sample["scores"])
     _history.history_panel(store, sample["id"], sample["version"], key=f"browse_history_{sample['id']}")
     markdown = st.toggle(
         "Render Markdown",

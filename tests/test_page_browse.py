@@ -6,9 +6,11 @@ import json
 
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts, write_jsonl
+from streamlit.proto.Dataframe_pb2 import Dataframe
 
 from core.importer import import_file
 from core.scoring.runner import run_scorers
+from core.store import SampleFilter
 
 
 @pytest.fixture
@@ -94,7 +96,9 @@ def test_score_columns_show_and_filter_by_range(store):
     at = open_app("pages/browse.py")
     assert at.dataframe[0].value["length_chars"].tolist() == [0.0, 1.0, 2.0, 3.0]
 
-    at.slider(key="browse_range_length_chars").set_value((1.0, 2.0)).run()
+    slider = at.slider(key="browse_range_length_chars")
+    assert (slider.min, slider.max, slider.step, slider.value) == (0, 3, 1, (0, 3))  # whole numbers: integer steps
+    at.slider(key="browse_range_length_chars").set_value((1, 2)).run()
     assert at.dataframe[0].value["length_chars"].tolist() == [1.0, 2.0]
     assert "2 samples match" in texts(at)
 
@@ -109,7 +113,8 @@ def test_score_names_read_as_words_with_the_column_in_the_help(store):
     run_scorers(store, ["heuristics"])
     at = open_app("pages/browse.py")
     config = json.loads(at.dataframe[0].proto.columns)
-    assert config["h_answer_chars"] == {"label": "answer length (chars)", "help": "column `h_answer_chars`"}
+    assert config["h_answer_chars"]["label"] == "answer length (chars)"
+    assert config["h_answer_chars"]["help"] == "column `h_answer_chars`"
     assert config["h_answer_word_rep"]["label"] == "repetition (words)"
     slider = at.slider(key="browse_range_h_answer_chars")
     assert (slider.label, slider.help) == ("answer length (chars)", "column `h_answer_chars`")
@@ -134,3 +139,41 @@ def test_remote_images_show_as_links_unless_the_workspace_allows_them(store, tmp
     store.set_markdown_images(True, user=USER)
     at.run()
     assert "See " + pixel in "\n".join(str(m.value) for m in at.markdown)
+
+
+def test_bulk_actions_on_all_matching_the_filter_say_the_count_first(store):
+    load(store, "chats_openai.jsonl", "tasks_alpaca.json")
+    at = open_app("pages/browse.py")
+    alpaca = next(s["source_id"] for s in store.sources() if s["name"] == "tasks_alpaca.json")
+    at.multiselect(key="browse_sources").set_value([alpaca]).run()
+    assert at.radio(key="browse_scope").options == ["all 3 matching the filter"]
+
+    at.button(key="browse_accept").click().run()
+    assert at.warning[0].value == "Accept all 3 samples matching the filter?"
+    assert store.count(SampleFilter(status="accepted")) == 0  # nothing yet: the count first
+    at.button(key="browse_confirm").click().run()
+    assert "Accepted 3 samples." in [s.value for s in at.success]
+    assert store.count(SampleFilter(status="accepted", source_ids=[alpaca])) == 3
+    assert at.sidebar.get("progress")[0].proto.text == "3 of 7 reviewed"
+
+    at.text_input(key="browse_bulk_tag").set_value("batch-1").run()
+    at.button(key="browse_tag_go").click().run()
+    assert at.warning[0].value == "Add the tag “batch-1” to all 3 samples matching the filter?"
+    at.multiselect(key="browse_sources").set_value([]).run()  # the filter changed: the question is dropped
+    assert not at.warning and store.count(SampleFilter(tag="batch-1")) == 0
+
+    at.button(key="browse_review").click().run()  # send all 7 to Review
+    assert "Reviewing 7 samples from Browse." in texts(at)
+
+
+def test_picked_rows_are_acted_on_at_once(store):
+    load(store, "chats_openai.jsonl")
+    ids = [r["id"] for r in store.page().to_pylist()]
+    at = open_app("pages/browse.py")
+    assert list(at.dataframe[0].proto.selection_mode) == [Dataframe.MULTI_ROW]  # several rows at once
+    at.session_state["browse_table"] = {"selection": {"rows": [1, 3], "columns": [], "cells": []}}
+    at.run()
+    assert at.radio(key="browse_scope").value == "rows"
+    at.button(key="browse_reject").click().run()
+    assert "Rejected 2 samples." in [s.value for s in at.success]
+    assert [store.get_sample(i)["status"] for i in ids] == ["pending", "rejected", "pending", "rejected"]
