@@ -220,6 +220,53 @@ def cluster_centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return normalize_rows(sums)
 
 
+def place_points(
+    new: np.ndarray,
+    reference: np.ndarray,
+    reference_xy: np.ndarray,
+    reference_clusters: np.ndarray,
+    *,
+    neighbours: int = UMAP_NEIGHBORS,
+    batch: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place new embeddings on a map that is already drawn, without refitting it.
+
+    Each new point goes where UMAP's own ``transform`` starts a new point before its few epochs of refinement: the
+    mean of its ``neighbours`` nearest reference points' 2-D positions, weighted by similarity (cosine, on
+    L2-normalized rows, as the map was fitted). Its cluster is the one whose centroid it is most similar to, which
+    is how k-means assigns a new point. Keeping no fitted UMAP model means keeping no pickle in the workspace file
+    (loading one runs whatever code it holds).
+
+    Args:
+        new: (m, d) embeddings to place.
+        reference: (n, d) embeddings of points already on the map, with their (n, 2) ``reference_xy`` and (n,)
+            ``reference_clusters``.
+
+    Returns:
+        ((m, 2) float32 positions, (m,) int32 clusters).
+    """
+    x_new, x_ref = normalize_rows(new), normalize_rows(reference)
+    m = len(x_new)
+    if m == 0 or len(x_ref) == 0:
+        return np.zeros((m, 2), dtype=np.float32), np.zeros(m, dtype=np.int32)
+    reference_xy = np.asarray(reference_xy, dtype=np.float32)
+    labels = np.asarray(reference_clusters, dtype=np.int64)
+    centroids = cluster_centroids(x_ref, labels)
+    present = np.bincount(labels, minlength=len(centroids)) > 0
+    k = min(int(neighbours), len(x_ref))
+    xy = np.empty((m, 2), dtype=np.float32)
+    clusters = np.empty(m, dtype=np.int32)
+    for start in range(0, m, batch):
+        part = x_new[start : start + batch]
+        sims = part @ x_ref.T
+        near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        weights = np.clip(np.take_along_axis(sims, near, axis=1), 0.0, None) + 1e-6
+        xy[start : start + batch] = (weights[:, :, None] * reference_xy[near]).sum(1) / weights.sum(1, keepdims=True)
+        to_centroid = np.where(present[None, :], part @ centroids.T, -np.inf)
+        clusters[start : start + batch] = to_centroid.argmax(axis=1)
+    return xy, clusters
+
+
 # --- cluster names -------------------------------------------------------------------------------------------------
 
 # Function words that would otherwise top every cluster. Short on purpose: c-TF-IDF already demotes words that are

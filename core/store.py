@@ -2505,6 +2505,85 @@ class Store:
         detail = {"map_key": map_key, "k": int(k), "seed": int(seed), "contents": len(table)}
         self.log_event("map", user=user, detail=detail)
 
+    def _vectors(self, column: pa.ChunkedArray, dim: int):
+        """An arrow FLOAT[dim] column (no NULLs) as an (n, dim) float32 matrix."""
+        import numpy as np
+
+        if len(column) == 0:
+            return np.zeros((0, dim), dtype=np.float32)
+        flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        return np.asarray(flat, dtype=np.float32).reshape(-1, dim)
+
+    def map_placement(self, reference: int) -> dict:
+        """What placing new contents on the current map needs (``workspace_map.place_new``): the contents that have
+        a current embedding but no point on the map ("new": content_hash, embedding), and up to ``reference`` of the
+        map's points with their embeddings ("reference": content_hash, x, y, cluster, embedding), the same ones every
+        time (by a hash of their content).
+
+        Raises:
+            NotFound: no map, or no embeddings.
+        """
+        cur = self.cursor()
+        key = self._current_map_key(cur)
+        info = self.scorer_keys().get("embedding")
+        if info is None:
+            raise NotFound("no embeddings yet: run the embedding scorer (Score page, or `core score`)")
+        dim = int(re.search(r"\[(\d+)\]", info["columns"]["embedding"]).group(1))
+        new = cur.execute(
+            "SELECT e.content_hash, e.embedding FROM score_embedding e WHERE e.scorer_key = ? AND e.embedding IS NOT "
+            "NULL AND e.content_hash IN (SELECT content_hash FROM samples) AND NOT EXISTS (SELECT 1 FROM map_points "
+            "mp WHERE mp.map_key = ? AND mp.content_hash = e.content_hash) ORDER BY e.content_hash",
+            [info["key"], key],
+        ).to_arrow_table()
+        ref = cur.execute(
+            "SELECT mp.content_hash, mp.x, mp.y, mp.cluster, e.embedding FROM map_points mp JOIN score_embedding e "
+            "ON e.content_hash = mp.content_hash AND e.scorer_key = ? WHERE mp.map_key = ? AND e.embedding IS NOT "
+            "NULL ORDER BY hash(mp.content_hash), mp.content_hash LIMIT ?",
+            [info["key"], key, int(reference)],
+        ).to_arrow_table()
+        out = {
+            "new": {"content_hash": new.column("content_hash").to_pylist()},
+            "reference": {c: ref.column(c).to_numpy() for c in ("x", "y", "cluster")},
+        }
+        out["new"]["embedding"] = self._vectors(new.column("embedding"), dim)
+        out["reference"]["embedding"] = self._vectors(ref.column("embedding"), dim)
+        out["reference"]["content_hash"] = ref.column("content_hash").to_pylist()
+        return out
+
+    def add_map_points(self, map_key: str, content_hashes: Sequence[str], xy, clusters, *, user: str) -> int:
+        """Put new contents on a stored map without refitting it (their points come from
+        ``workspace_map.place_new``). Returns how many were added (a content already on the map is skipped)."""
+        self.authorize(user, "map")
+        _map_key(map_key)
+        table = pa.table(
+            {
+                "content_hash": pa.array(list(content_hashes), pa.string()),
+                "x": pa.array([float(v) for v in xy[:, 0]], pa.float32()),
+                "y": pa.array([float(v) for v in xy[:, 1]], pa.float32()),
+                "cluster": pa.array([int(c) for c in clusters], pa.int32()),
+            }
+        )
+
+        def body(cur):
+            self.authorize(user, "map", cur=cur)
+            cur.register("placed_points", table)
+            try:
+                added = cur.execute(
+                    "INSERT INTO map_points SELECT ?, p.content_hash, p.x, p.y, p.cluster FROM placed_points p "
+                    "WHERE NOT EXISTS (SELECT 1 FROM map_points mp WHERE mp.map_key = ? AND mp.content_hash = "
+                    "p.content_hash) RETURNING 1",
+                    [map_key, map_key],
+                ).fetchall()
+                return len(added)
+            finally:
+                cur.unregister("placed_points")
+
+        return self._retrying(body)
+
+    def map_point_count(self, map_key: str) -> int:
+        """How many contents a stored map places: those it was fitted on (``contents``) and any placed since."""
+        return self.cursor().execute("SELECT count(*) FROM map_points WHERE map_key = ?", [map_key]).fetchall()[0][0]
+
     def use_map(self, map_key: str) -> None:
         """Make a stored map the current one (a map already computed for these embeddings is reused, not redone)."""
         if self.get_map(map_key) is None:

@@ -13,7 +13,7 @@ import html
 import numpy as np
 
 from core.errors import NotFound
-from core.explore import Progress, cluster, cluster_names, default_k, project_2d, stratified_sample
+from core.explore import Progress, cluster, cluster_names, default_k, place_points, project_2d, stratified_sample
 from core.store import Store
 
 MAX_POINTS = 100_000  # most points the Explore page draws; WebGL stays smooth and the page payload ~10 MB
@@ -94,6 +94,54 @@ def build_map(
         user=user,
     )
     return {"map_key": key, "k": k, "contents": len(hashes), "reused": False}
+
+
+# A map is stale once this share of the workspace's contents came after it (new or edited samples): until then they
+# are placed on it (``place_new``) and it stays the map everyone reads; past it, the layout and the clusters would
+# no longer describe the data, and the page asks for a new one.
+STALE_SHARE = 0.10
+PLACE_REFERENCE = 20_000  # map points whose neighbourhoods place a new one (the projection's fit sample is as large)
+
+
+def place_new(store: Store, *, user: str) -> int:
+    """Put every content that has a current embedding but no point on the current map onto it, without refitting:
+    near its nearest neighbours and in the nearest cluster (``explore.place_points``).
+
+    Returns:
+        How many were placed (0 when there is no map, nothing new, or the map was made from another embedder).
+    """
+    current = store.get_map()
+    fingerprint = store.embedding_fingerprint()
+    if current is None or fingerprint is None or fingerprint["embedding_key"] != current["embedding_key"]:
+        return 0
+    data = store.map_placement(PLACE_REFERENCE)
+    new, ref = data["new"], data["reference"]
+    if not new["content_hash"] or not len(ref["cluster"]):
+        return 0
+    reference_xy = np.column_stack([ref["x"], ref["y"]])
+    xy, clusters = place_points(new["embedding"], ref["embedding"], reference_xy, ref["cluster"])
+    return store.add_map_points(current["map_key"], new["content_hash"], xy, clusters, user=user)
+
+
+def freshness(store: Store, current: dict, fingerprint: dict) -> dict:
+    """How much of the workspace came after the current map: {placed (contents put on it since it was fitted),
+    waiting (contents with no embedding yet: new or edited), contents (in the workspace), share, stale (share over
+    ``STALE_SHARE``, or embeddings from another embedder), reason (why stale, in words; "" when not)}."""
+    placed = max(store.map_point_count(current["map_key"]) - int(current["contents"]), 0)
+    waiting, contents = store.count_unscored("embedding", fingerprint["embedding_key"])
+    share = (placed + waiting) / contents if contents else 0.0
+    other_embedder = fingerprint["embedding_key"] != current["embedding_key"]
+    if other_embedder:
+        reason = "The map was made from other embeddings (another embedder): recompute it to see the current data."
+    elif share > STALE_SHARE:
+        reason = (
+            f"{share:.0%} of the workspace was added or edited since the map was made (more than "
+            f"{STALE_SHARE:.0%}): recompute it, so the layout and the clusters describe the data."
+        )
+    else:
+        reason = ""
+    return {"placed": placed, "waiting": waiting, "contents": contents, "share": share, "stale": bool(reason),
+            "reason": reason}  # fmt: skip
 
 
 def map_view(store: Store, *, max_points: int = MAX_POINTS, seed: int = 0, hover_chars: int = 160) -> dict:

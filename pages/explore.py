@@ -7,7 +7,6 @@ page uses as its queue until cleared (a session's working set, not workspace sta
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -16,12 +15,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from core import explore, jobs, workspace_map
+from core import explore, workspace_map
 from core.errors import WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.scoring import column_title
 from core.store import SampleFilter
-from pages import _common, _preparation
+from pages import _common, _map_panel, _preparation
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -39,7 +38,7 @@ def embedding_fingerprint(path: str, revision: tuple, _store) -> dict | None:
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
-def drawn_points(path: str, map_key: str, samples: int, _store) -> dict:
+def drawn_points(path: str, map_key: str, size: tuple, _store) -> dict:  # size: (samples, points on the map)
     return workspace_map.map_view(_store, max_points=workspace_map.MAX_POINTS)
 
 
@@ -78,8 +77,13 @@ def in_background(fn, *args) -> Future:
 
 revision = store.revision()
 current = store.get_map()
+if current is not None and st.session_state.get("explore_placed") != (path, revision):
+    # New and edited samples that have embeddings go onto the current map, once per change of the workspace.
+    workspace_map.place_new(store, user=user)
+    st.session_state["explore_placed"] = (path, revision)
 if current is not None:
-    view_reading = in_background(drawn_points, path, current["map_key"], revision[0], store)
+    points = store.map_point_count(current["map_key"])
+    view_reading = in_background(drawn_points, path, current["map_key"], (revision[0], points), store)
     stats_reading = in_background(cluster_table, path, current["map_key"], revision, store)
 fingerprint = embedding_fingerprint(path, revision, store)
 if fingerprint is None or not fingerprint["contents"]:
@@ -87,46 +91,11 @@ if fingerprint is None or not fingerprint["contents"]:
         st.info("No embeddings yet: run the **embedding** scorer on the Score page, then come back.")
     st.stop()
 
-# ------------------------------------------------------------------------------------------- computing the map
-
-c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-k = c1.number_input(
-    "Clusters (k)",
-    min_value=2,
-    max_value=200,
-    # a map made by the CLI may use any k: keep the box's value inside its bounds
-    value=min(200, max(2, current["k"] if current else explore.default_k(fingerprint["contents"]))),
-    key="explore_k",
-)
-seed = c2.number_input("Seed", min_value=0, value=0, key="explore_seed")
-up_to_date = current is not None and current["map_key"] == workspace_map.map_key(fingerprint, k, seed)
-if c3.button(
-    "Map is current" if up_to_date else ("Recompute the map" if current else "Compute the map"),
-    type="primary",
-    disabled=up_to_date or _common.job_running(store, "explore_job"),
-    key="explore_go",
-):
-
-    def work(progress):
-        return json.dumps(workspace_map.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress))
-
-    try:
-        job_id = jobs.start_job(store, "map", {"k": int(k), "seed": int(seed)}, work, user=user)
-    except WinnowError as ex:
-        _common.show_error(ex)
-    else:
-        _common.remember_job(store, "explore_job", job_id)
-        st.rerun()
-
-finished = _common.job_panel(store, "explore_job", "Mapping")
-if finished is not None and (result := _common.job_result(finished)) is not None:
-    st.caption(f"Map {result['map_key'][:8]}: {result['contents']:,} contents in {result['k']} clusters.")
+_map_panel.controls(store, current, fingerprint, user=user)
 if current is None:
     if not _preparation.note(store, "The map"):
         st.info("No map yet: compute one (UMAP of the embeddings, then k-means clusters).")
     st.stop()
-if not up_to_date:
-    st.warning("The map shown was made from other embeddings, k or seed. Recompute it to see the current data.")
 
 # ------------------------------------------------------------------------------------------- the map
 
@@ -272,8 +241,8 @@ st.dataframe(
             "cluster": s["cluster"],
             "name": s["name"],
             "samples": s["samples"],
-            "IFD mean": s["ifd_mean"],
-            "IFD spread": s["ifd_std"],
+            "IFD mean": "—" if s["ifd_mean"] is None else f"{s['ifd_mean']:.3f}",
+            "IFD spread": "—" if s["ifd_std"] is None else f"{s['ifd_std']:.3f}",  # one sample, or no IFD: none
             "accepted": s["accepted"],
             "rejected": s["rejected"],
             "duplicates": s["duplicates"],

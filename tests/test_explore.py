@@ -197,3 +197,21 @@ def test_cluster_colours_stay_distinct_for_any_count():
     assert min(colour_distance(a, b) for a, b in combinations(many[:57], 2)) >= MIN_COLOUR_DISTANCE
     assert min(colour_distance(c, t) for c in many[10:13] for t in many[:13] if t != c) > 2 * MIN_COLOUR_DISTANCE
     assert colour_distance("#000000", "#000000") == 0 and colour_distance("#FF0000", "#00FF00") > 500
+
+
+def test_place_points_lands_a_new_point_among_its_neighbours_and_in_their_cluster():
+    from core.explore import place_points
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 8, dtype=np.float32)
+    reference = np.concatenate([c + rng.normal(0, 0.05, (20, 8)) for c in centres]).astype(np.float32)
+    xy = np.concatenate([np.full((20, 2), (i * 10.0, -i * 10.0)) for i in range(3)]) + rng.normal(0, 0.5, (60, 2))
+    labels = np.repeat([2, 0, 1], 20)  # cluster ids need not follow the groups' order
+    new = np.stack([centres[1] + 0.01, centres[2]])
+
+    placed, clusters = place_points(new, reference, xy, labels)
+
+    assert clusters.tolist() == [0, 1]
+    assert np.abs(placed[0] - (10.0, -10.0)).max() < 1.0 and np.abs(placed[1] - (20.0, -20.0)).max() < 1.0
+    empty, none = place_points(np.zeros((0, 8)), reference, xy, labels)
+    assert empty.shape == (0, 2) and none.shape == (0,)

@@ -92,3 +92,58 @@ def test_a_big_map_draws_a_stratified_sample_and_says_so(store, monkeypatch):
     at.selectbox(key="explore_color").set_value("status").run()
     assert not at.exception, at.exception
     assert at.get("plotly_chart")[0].proto.spec.count('"name":"pending"') == 1
+
+
+def edit_and_embed(store, sample_id: str, group: str) -> str:
+    """Edit a sample's answer (a new content) and write its embedding on ``group``'s axis; returns its content."""
+    from map_workspace import DIM, group_vector
+
+    sample = store.get_sample(sample_id)
+    messages = [*sample["messages"][:-1], {**sample["messages"][-1], "content": "An edited answer."}]
+    store.update_sample(sample_id, sample["version"], user=USER, messages=messages)
+    content = store.get_sample(sample_id)["content_hash"]
+    emb = {"embedding": f"FLOAT[{DIM}]"}
+    store.write_scores("embedding", "fake-embedder", emb, [(content, {"embedding": group_vector(group).tolist()})])
+    return content
+
+
+def test_an_edited_sample_is_placed_on_the_current_map_which_goes_stale_only_past_a_share(store):
+    groups = build(store, user=USER)
+    build_map(store, k=3, user=USER)
+    first = store.get_map()
+    math_cluster = store.map_coordinates()["cluster"][0]  # the first sample is a math one
+
+    edit_and_embed(store, groups["math"][1], "math")
+    at = open_app("pages/explore.py")
+    page = texts(at)
+    assert not at.warning  # one edit of 15 contents: the map is not stale
+    assert "1 samples added or edited since the map was made are placed on it" in page
+    assert "Showing all 16 samples" in page  # the edited sample is drawn
+    coords = store.map_coordinates()
+    rid = store.page(SampleFilter(ids=[groups["math"][1]])).to_pylist()[0]["rid"]
+    assert coords["cluster"][list(coords["rid"]).index(rid)] == math_cluster  # in the nearest cluster
+    assert store.get_map()["map_key"] == first["map_key"]  # the same map, not refitted
+
+    edit_and_embed(store, groups["code"][0], "code")  # 2 of 15 contents now came after it: over 10%
+    at.run()
+    assert "13% of the workspace was added or edited since the map was made" in at.warning[0].value
+    assert at.button(key="explore_go").label == "Recompute the map"
+
+
+def test_a_sample_waiting_for_its_embedding_is_offered_to_embed_and_clusters_show_a_dash(store):
+    groups = build(store, user=USER)
+    build_map(store, k=3, user=USER)
+    store.cursor().execute("DELETE FROM score_ifd")  # no IFD: its mean and spread are undefined
+    sample = store.get_sample(groups["code"][2])
+    store.update_sample(
+        sample["id"],
+        1,
+        user=USER,
+        note="x",
+        messages=[*sample["messages"][:-1], {"role": "assistant", "content": "New."}],
+    )
+    at = open_app("pages/explore.py")
+    assert "1 samples have no embedding yet (new or edited), so they are not on the map." in texts(at)
+    assert at.button(key="explore_embed_go")
+    table = at.dataframe[-1].value
+    assert set(table["IFD mean"]) == {"—"} and set(table["IFD spread"]) == {"—"}
