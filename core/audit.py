@@ -68,6 +68,14 @@ def decode(field_name: str, value: str | None) -> object:
     return value
 
 
+def decode_lenient(field_name: str, value: str | None) -> object:
+    """``decode``, or the text as it is when it is not JSON (a value the log page cut short)."""
+    try:
+        return decode(field_name, value)
+    except ValueError:
+        return value
+
+
 def label_state(task_label: str | None, source: str | None) -> str | None:
     """A sample's task label as the log writes it: the confirmed label, "<label> (suggested)", or None."""
     if task_label is None or source == "confirmed":
@@ -227,6 +235,65 @@ def diff_text(field_name: str, before: object, after: object, *, labels: tuple[s
         b = "" if after is None else str(after)
         a, b = a.splitlines(), b.splitlines()
     return "\n".join(difflib.unified_diff(a, b, fromfile=labels[0], tofile=labels[1], lineterm=""))
+
+
+def word_diff(before: str, after: str) -> str:
+    """What changed between two texts, word by word, on one line: removed words as ``[-…-]``, added ones as
+    ``{+…+}`` (as ``git diff --word-diff``), with at most a few unchanged words around each change."""
+    a, b = (before or "").split(), (after or "").split()
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            same = a[i1:i2]
+            out.append(" ".join(same) if len(same) <= 6 else f"{' '.join(same[:3])} … {' '.join(same[-3:])}")
+            continue
+        if i2 > i1:
+            out.append(f"[-{' '.join(a[i1:i2])}-]")
+        if j2 > j1:
+            out.append(f"{{+{' '.join(b[j1:j2])}+}}")
+    return " ".join(part for part in out if part)
+
+
+def _content_text(message: dict | None) -> str:
+    if message is None:
+        return ""
+    content = message.get("content")
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def _messages_line(old: list[dict], new: list[dict]) -> str:
+    parts = []
+    for i in range(max(len(old), len(new))):
+        o, n = (old[i] if i < len(old) else None), (new[i] if i < len(new) else None)
+        if o == n:
+            continue
+        what = "(added)" if o is None else "(removed)" if n is None else word_diff(_content_text(o), _content_text(n))
+        parts.append(f"[{i + 1}] {(n or o).get('role')}: {what}")
+    return " · ".join(parts) or "(no change)"
+
+
+def change_line(field_name: str, before: str | None, after: str | None, *, width: int = 240) -> str:
+    """One logged change of a field in one line for a table: the changed messages as word diffs ("[3] assistant:
+    Lima [-.-] {+is the capital of Peru.+}"), tags added and removed ("+geo −draft"), or "before → after".
+
+    Args:
+        before, after: the values as the audit log holds them (JSON for messages and tags).
+    """
+    line = None
+    if field_name in ("messages", "tags") and before is not None and after is not None:
+        try:
+            old, new = decode(field_name, before), decode(field_name, after)
+        except ValueError:  # not JSON (cut short): shown as it is
+            old = new = None
+        if field_name == "messages" and isinstance(old, list) and isinstance(new, list):
+            line = _messages_line(old, new)
+        elif field_name == "tags" and isinstance(old, list) and isinstance(new, list):
+            line = " ".join(
+                [f"+{t}" for t in sorted(set(new) - set(old))] + [f"−{t}" for t in sorted(set(old) - set(new))]
+            )
+    if line is None:
+        line = f"{'—' if before in (None, '') else before} → {'—' if after in (None, '') else after}"
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 # ------------------------------------------------------------------------------------------------ merges

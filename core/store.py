@@ -1870,12 +1870,12 @@ class Store:
     ) -> list[dict]:
         """One page of the audit log, newest first, filtered by user, action and sample (None: any).
 
-        Before and after values longer than ``preview`` characters (edited messages) are cut there, with "…";
-        ``history`` has them whole.
+        Before and after values longer than ``preview`` characters are cut there, with "…", except edited messages,
+        which come whole (JSON) so that the page can show what changed in them as a diff (``audit.change_line``).
         """
         where, params = self._event_where(user, action, sample_id)
         n = int(preview)
-        cut = "CASE WHEN length({c}) > {n} THEN left({c}, {n}) || '…' ELSE {c} END AS {c}"
+        cut = "CASE WHEN field <> 'messages' AND length({c}) > {n} THEN left({c}, {n}) || '…' ELSE {c} END AS {c}"
         rel = self.cursor().execute(
             f"SELECT event_id, ts, user_name, action, sample_id, field, version, {cut.format(c='before', n=n)}, "
             f"{cut.format(c='after', n=n)} FROM events WHERE {where} ORDER BY event_id DESC LIMIT ? OFFSET ?",

@@ -10,7 +10,7 @@ import math
 
 import streamlit as st
 
-from core import team
+from core import audit, team
 from core.errors import WinnowError
 from pages import _common, _history
 
@@ -103,19 +103,32 @@ p3.caption(f"{total:,} events · page {page_no} of {pages} · newest first · ti
 
 rows = store.events_page(user=user, action=action, sample_id=sample_id, offset=(page_no - 1) * size, limit=size)
 if rows:
-    st.dataframe(
-        [{c: r[c] for c in LOG_COLUMNS} for r in rows],
+    # What changed, in one line (a word diff for edited messages); pick a row for the whole diff.
+    table = [{**{c: r[c] for c in LOG_COLUMNS}, "change": audit.change_line(r["field"], r["before"], r["after"])}
+             for r in rows]  # fmt: skip
+    event = st.dataframe(
+        table,
         hide_index=True,
         width="stretch",
         key="activity_log",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=("ts", "user_name", "action", "sample_id", "field", "version", "change"),
         column_config={
             "ts": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
             "user_name": "user",
             "sample_id": "sample",
-            "before": st.column_config.TextColumn("before", width="medium"),
-            "after": st.column_config.TextColumn("after", width="medium"),
+            "change": st.column_config.TextColumn("change", width="large", help="removed [-…-], added {+…+}"),
         },
     )
+    picked = [rows[i] for i in (event.selection.rows if event is not None else []) if i < len(rows)]
+    if picked and picked[0]["field"]:
+        r = picked[0]
+        labels = (f"version {r['version'] - 1}", f"version {r['version']}") if r["version"] else ("before", "after")
+        diff = audit.diff_text(r["field"], audit.decode_lenient(r["field"], r["before"]),
+                               audit.decode_lenient(r["field"], r["after"]), labels=labels)  # fmt: skip
+        st.markdown(f"**{r['sample_id']}** · `{r['field']}` · {r['action']} by {r['user_name']}")
+        st.code(diff or "(no change)", language="diff")
 else:
     st.caption("Nothing matches these filters.")
 

@@ -250,8 +250,12 @@ def test_events_pages_filter_by_user_action_and_sample_and_cut_long_values(store
     rows = store.events_page(user="ana", limit=2)
     assert [(r["sample_id"], r["field"]) for r in rows] in ([(b, "note"), (b, "status")], [(b, "status"), (b, "note")])
     edit = store.events_page(sample_id=a, action="edit", preview=100)[0]
-    assert edit["field"] == "messages" and len(edit["after"]) == 101 and edit["after"].endswith("…")
-    older = store.events_page(offset=4, limit=10)
+    # Edited messages come whole (the page shows them as a diff); other long values are cut.
+    assert edit["field"] == "messages" and json.loads(edit["after"])[-1]["content"] == long_answer
+    store.update_sample(b, 2, user="ana", note="n" * 500)
+    note = store.events_page(sample_id=b, limit=1, preview=100)[0]
+    assert note["field"] == "note" and len(note["after"]) == 101 and note["after"].endswith("…")
+    older = store.events_page(offset=5, limit=10)
     assert [r["action"] for r in older] == ["import"]
     assert store.event_facets() == {"users": ["ana", "bo", "importer"], "actions": ["edit", "import", "review"]}
     assert store.event_facets(user="bo") == {"users": ["bo"], "actions": ["review"]}

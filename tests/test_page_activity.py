@@ -110,3 +110,23 @@ def test_an_annotator_sees_only_their_own_activity(store):
     at.text_input(key="activity_sample").set_value(ids[0]).run()
     assert set(log(at)["sample_id"]) == {ids[0]}
     assert not at.expander and "activity_open" not in [b.key for b in at.button]
+
+
+def test_a_message_edit_reads_as_a_diff_not_as_cut_off_json(store):
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    messages = store.get_sample(first)["messages"]
+    long_answer = "Lima is the capital of Peru. " + "It sits on the Pacific coast. " * 10
+    edited = [*messages[:2], {**messages[2], "content": long_answer}]
+    store.update_sample(first, 1, user=USER, messages=edited, tags=["geo"])
+    at = open_app("pages/activity.py")
+
+    changes = dict(zip(log(at)["field"], log(at)["change"], strict=True))
+    assert changes["messages"].startswith("[3] assistant: [-Lima.-] {+Lima is the capital of Peru. It sits")
+    assert "role" not in changes["messages"] and "{" not in changes["messages"].split("{+")[0]  # no raw JSON
+    assert changes["tags"] == "+geo"
+
+    row = log(at)["field"].tolist().index("messages")
+    at.session_state["activity_log"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    diff = at.code[0].value
+    assert "-Lima." in diff and f"+{long_answer}" in diff and "[3] assistant:" in diff
