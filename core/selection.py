@@ -50,7 +50,8 @@ class Selection:
         name: the saved selection's name.
         ids: the selected sample ids in selection order (stage by stage for a staged selection).
         stages: the stage of each id (all 1 unless a staged plan was used).
-        log: one entry per step: {"step", "name", "params", "in", "out"} (a staged mixture adds "stages").
+        log: one entry per step: {"step", "name", "params", "in", "out"} (a staged mixture adds "stages"; a dedup
+            step adds "duplicates": {"removed", "pairs": [[removed id, kept id, how, similarity], ...]}).
         recipe_yaml: the recipe as saved, every parameter written out.
         recipe_hash: ``select.recipe_hash`` of the recipe.
         total: samples in the workspace (the funnel's first input).
@@ -172,6 +173,8 @@ def fetch_inputs(store: Store, recipe: Recipe) -> dict[str, object]:
     if "conversation" in needs:
         columns += [c for c in ("prompt", "answer") if c not in columns]
     data = store.sample_arrays(columns, embedding="embedding" in needs)
+    if "embedding" in needs:  # whose calibration an "auto" threshold uses (core.similarity)
+        data["embedder"] = store.scorer_keys()["embedding"]["params"].get("model", "")
     if "conversation" in needs:
         data["conversation"] = [f"{p}\n{a}" for p, a in zip(data["prompt"], data["answer"], strict=True)]
     if "status" in data:
@@ -301,6 +304,11 @@ def run_selection(
     else:
         positions, stage_of = run.indices, [1] * len(run.indices)
     for entry in log:
+        if "duplicates" in entry:  # positions -> sample ids, so the report reads the same in any workspace
+            entry["duplicates"]["pairs"] = [
+                [ids[removed], ids[kept], how, similarity]
+                for removed, kept, how, similarity in entry["duplicates"]["pairs"]
+            ]
         if entry["step"] in plans:
             entry["plan"] = plans[entry["step"]]
         seed = entry["params"].get("seed_selection") if entry["name"] == "mods_necessity" else None

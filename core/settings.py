@@ -12,7 +12,8 @@ Every variable Winnow reads is listed here (and in the README). CLI flags overri
 | WINNOW_DEVICE         | auto, cpu, cuda, cuda:N or mps                                  | auto                         |
 | WINNOW_DTYPE          | auto, fp32, bf16 or fp16                                        | auto                         |
 | WINNOW_MODEL          | language model for IFD: HF id or local path; empty = bundled    | (bundled SmolLM2-135M)       |
-| WINNOW_EMBEDDER       | sentence embedder: HF id or local path; empty = bundled         | (bundled all-MiniLM-L6-v2)   |
+| WINNOW_EMBEDDER       | sentence embedder: use-multilingual, e5-small, minilm, or an HF | (bundled use-multilingual)   |
+|                       | id or local path of a sentence-transformers model               |                              |
 | WINNOW_MAX_UPLOAD_MB  | largest file the Import page accepts (a whole number of MB)     | 1024                         |
 | WINNOW_IMPORT_MEMORY_MB | the most memory the app's parser process may use to read one    | 4096                         |
 |                       | uploaded file (its preview and its import), in MB               |                              |

@@ -46,7 +46,7 @@ from core.pause_points import pause_point
 
 log = logging.getLogger("winnow")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 STATUSES = ("pending", "accepted", "rejected")
 
 # Columns a page may show. The embedding and the raw record are never part of a page query.
@@ -231,6 +231,8 @@ _MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (sample_id, user_name)
         )""",
     ],
+    # 4 -> 5: why a task label was suggested (the evidence a rule saw, or the example it is nearest to).
+    ["ALTER TABLE samples ADD COLUMN IF NOT EXISTS task_label_reason VARCHAR"],
 ]
 
 TEXT_WINDOW = 65_536  # rids in the first window of a text search's page scan; each next window is twice as wide
@@ -1563,7 +1565,7 @@ class Store:
             "SELECT s.rid, s.id, s.source_id, src.name, s.source_index, s.format, s.raw, s.messages, s.tools, "
             "s.prompt, s.answer, s.n_turns, s.content_hash, s.dup_of, s.status, s.tags, s.note, "
             "s.version, s.created_at, s.updated_at, s.updated_by, src.mapping, s.task_label, "
-            "s.task_label_confidence, s.task_label_source "
+            "s.task_label_confidence, s.task_label_source, s.task_label_reason "
             "FROM samples s JOIN sources src ON src.source_id = s.source_id WHERE s.id = ?",
             [sample_id],
         )
@@ -2030,6 +2032,7 @@ class Store:
             "task_label",
             "task_label_confidence",
             "task_label_source",
+            "task_label_reason",
             "dup_of",
             "rid",
         }
@@ -2187,15 +2190,19 @@ class Store:
                 f"CREATE TABLE IF NOT EXISTS score_{t} (content_hash VARCHAR NOT NULL, scorer_key VARCHAR NOT NULL, "
                 "scored_at TIMESTAMP NOT NULL, PRIMARY KEY (content_hash, scorer_key))"
             )
-            have = {
-                r[0]
-                for r in cur.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [f"score_{t}"]
+            have = dict(
+                cur.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                    [f"score_{t}"],
                 ).fetchall()
-            }
+            )
             for col, typ in columns.items():
                 if col not in have:
                     cur.execute(f"ALTER TABLE score_{t} ADD COLUMN {col} {typ}")
+                elif (was := have[col]) != typ and was.endswith("]") and not was.endswith("[]") and typ.endswith("]"):
+                    # Another embedder, another dimension (FLOAT[384] -> FLOAT[512]): the column becomes a list
+                    # (FLOAT[]) so both keys' vectors fit; each key's rows keep their own length.
+                    cur.execute(f"ALTER TABLE score_{t} ALTER COLUMN {col} TYPE {typ[: typ.index('[')]}[]")
             cur.execute(
                 "INSERT OR REPLACE INTO scorers VALUES (?, ?, ?, ?, ?)",
                 [name, key, json.dumps(columns), json.dumps(params, default=str), _now()],
@@ -2765,14 +2772,17 @@ class Store:
 
         return self._retrying(body)
 
-    def set_suggested_labels(self, sample_ids: Sequence[str], labels: Sequence[str], confidences) -> int:
-        """Write machine suggestions (not curation state: no version, no audit). Confirmed labels are never
-        overwritten. Returns how many samples got a suggestion."""
+    def set_suggested_labels(
+        self, sample_ids: Sequence[str], labels: Sequence[str], confidences, reasons: Sequence[str] | None = None
+    ) -> int:
+        """Write machine suggestions and why each was made (not curation state: no version, no audit). Confirmed
+        labels are never overwritten. Returns how many samples got a suggestion."""
         table = pa.table(
             {
                 "id": pa.array(list(sample_ids), pa.string()),
                 "label": pa.array(list(labels), pa.string()),
                 "confidence": pa.array([float(c) for c in confidences], pa.float64()),
+                "reason": pa.array(list(reasons) if reasons is not None else [None] * len(sample_ids), pa.string()),
             }
         )
 
@@ -2782,7 +2792,8 @@ class Store:
                 return len(
                     cur.execute(
                         "UPDATE samples SET task_label = n.label, task_label_confidence = n.confidence, "
-                        "task_label_source = 'suggested' FROM new_labels n WHERE samples.id = n.id "
+                        "task_label_source = 'suggested', task_label_reason = n.reason FROM new_labels n "
+                        "WHERE samples.id = n.id "
                         "AND coalesce(samples.task_label_source, '') <> 'confirmed' RETURNING samples.id"
                     ).fetchall()
                 )
@@ -2790,6 +2801,18 @@ class Store:
                 cur.unregister("new_labels")
 
         return self._retrying(body)
+
+    def task_labels_of(self, sample_ids: Sequence[str]) -> dict[str, dict]:
+        """The task label of each sample and how it came: {id: {"task_label", "task_label_source",
+        "task_label_confidence", "task_label_reason"}} (the reason of a suggestion; a confirmed label has none)."""
+        cur = self.cursor()
+        rows = cur.execute(
+            "SELECT id, task_label, task_label_source, task_label_confidence, CASE WHEN task_label_source = "
+            "'suggested' THEN task_label_reason END FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(sample_ids)],
+        ).fetchall()
+        keys = ("task_label", "task_label_source", "task_label_confidence", "task_label_reason")
+        return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
 
     def set_task_label_many(
         self, sample_ids: Sequence[str], label: str, *, user: str, overwrite_confirmed: bool = False

@@ -10,7 +10,8 @@ import streamlit as st
 
 from core import balance, jobs, mixture
 from core.errors import NotFound, WinnowError
-from core.labels import edit_taxonomy, embedder_language_note, label_names, refresh_labels, workspace_taxonomy
+from core.label_suggestions import refresh_labels
+from core.labels import edit_taxonomy, embedder_language_note, label_names, workspace_taxonomy
 from core.store import UNLABELED
 from pages import _common, _preparation
 
@@ -140,7 +141,11 @@ with st.expander("Drill down: the samples behind a bar", expanded=st.session_sta
         total = store.count(drill)
         page = store.page(drill, limit=50, with_scores=False)
         st.caption(f"{total:,} samples; the first {page.num_rows} shown. The label actions apply to all {total:,}.")
-        st.dataframe(page.select(["id", "status", "tags", "prompt"]).to_pandas(), hide_index=True, width="stretch")
+        shown = page.select(["id", "status", "tags", "prompt"]).to_pandas()
+        labels = store.task_labels_of(shown["id"].tolist())
+        shown["task label"] = [labels[i]["task_label"] for i in shown["id"]]
+        shown["why (suggested labels)"] = [labels[i]["task_label_reason"] for i in shown["id"]]
+        st.dataframe(shown, hide_index=True, width="stretch")
         h1, h2, h3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         label = h1.selectbox(
             "Task label", label_names(workspace_taxonomy(store)), index=None, key="balance_drill_label"
@@ -200,7 +205,11 @@ if note := embedder_language_note(store, _common.settings()):
     st.warning(note, icon="🌐")
 finished = _common.job_panel(store, "label_job", "Suggesting labels")
 if finished is not None and (result := _common.job_result(finished)) is not None:
-    st.caption(f"Suggested labels for {result['suggested']:,} samples ({result['source']}).")
+    st.caption(
+        f"Suggested labels for {result['suggested']:,} samples: {result.get('by_evidence', 0):,} by an evidence rule "
+        f"(code, math, translation, ...), the rest by similarity to the {result['source']}. Each suggestion's reason "
+        "shows in Review and in the drill-down above."
+    )
 
 with st.expander("Edit the taxonomy (renames and merges relabel the samples)"):
     t1, t2, t3 = st.columns(3)

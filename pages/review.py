@@ -16,7 +16,7 @@ from core.store import SampleFilter
 from pages import _common, _conflict, _history
 
 SNAP_FIELDS = ("id", "version", "status", "tags", "note", "messages", "tools", "source", "source_index", "format")
-SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at", "task_label", "task_label_source")
+SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at", "task_label", "task_label_source", "task_label_reason")
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -175,6 +175,7 @@ with right:
         label_options,
         index=label_options.index(snap["task_label"]) if snap["task_label"] else None,
         placeholder="no label yet",
+        help=f"Why: {snap['task_label_reason']}" if snap["task_label_source"] == "suggested" else None,
         key=f"rv_label_{k}",
     )
     _common.folded_scores(snap["scores"])

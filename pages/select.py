@@ -23,7 +23,7 @@ from core.selection import (
     preset_with_budget,
     run_selection,
 )
-from pages import _common, _preparation
+from pages import _common, _dedup_report, _preparation
 
 store = _common.current_store()
 
@@ -196,6 +196,7 @@ if log:
         width="stretch",
         key="select_log",
     )
+    _dedup_report.show(store, log, shown)
 
 st.markdown("**How the mix changes**")
 shares = label_shares(store, shown)

@@ -18,6 +18,12 @@ Sections:
     explore  the Explore page on 1M samples: its data path and AppTest renders, first and later (target <= 3 s)
     load     20 sessions reviewing and editing in Review while a scoring job runs: p95 per action, errors, lost edits
              (target: no errors, no lost edits)
+    embedders  the bundled embedders on shared English and Chinese data: speed, random-pair cosines, near copies,
+               cluster purity, mixed-language clusters, label accuracy (tests/bench_bilingual.py; needs ../shared)
+    labels   task-label suggestions on 785 hand-labelled shared samples: per-label precision and recall (target:
+             recall >= 85 % for code and math, macro recall >= 70 %)
+    dedup    the default dedup on 400 Chinese samples + 60 planted copies (target: keep >= 97 % of originals,
+             remove >= 90 % of copies), and on English
 """
 
 from __future__ import annotations
@@ -927,6 +933,8 @@ def bench_load() -> None:
         print(f"         ! {problem}")
 
 
+from bench_bilingual import bench_dedup, bench_embedders, bench_labels  # noqa: E402 (needs ROOT on sys.path)
+
 SECTIONS = {
     "import": bench_import,
     "query": bench_query,
@@ -938,6 +946,9 @@ SECTIONS = {
     "facility": bench_facility,
     "explore": bench_explore,
     "load": bench_load,
+    "embedders": bench_embedders,
+    "labels": bench_labels,
+    "dedup": bench_dedup,
 }
 
 

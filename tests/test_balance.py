@@ -13,7 +13,8 @@ from map_workspace import build, fake_embed
 from core import auth, balance, mixture, workspace_map
 from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
-from core.labels import edit_taxonomy, refresh_labels, workspace_taxonomy
+from core.label_suggestions import refresh_labels
+from core.labels import edit_taxonomy, workspace_taxonomy
 from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
 from core.workspace_map import build_map, map_view
 
@@ -84,11 +85,15 @@ def test_map_view_draws_a_stratified_sample_and_says_so(ws):
 def test_suggested_labels_then_confirmed_ones_are_versioned_and_audited(ws):
     store, groups = ws
     report = refresh_labels(store, embed=fake_embed)
-    assert report == {"suggested": 16, "confirmed": 0, "source": "zero-shot"}
+    # the math and translation requests show their task in the text: a rule suggests them; the rest by similarity
+    assert report == {"suggested": 16, "confirmed": 0, "by_evidence": 10, "source": "examples"}
     labels = dict(zip(*store.sample_arrays(["id", "task_label"]).values(), strict=True))
     assert {labels[s] for s in groups["math"]} == {"math"}
     assert {labels[s] for s in groups["translation"]} == {"translation"}
     assert store.get_sample(groups["math"][0])["task_label_source"] == "suggested"
+    why = store.task_labels_of(groups["math"] + groups["code"])
+    assert why[groups["math"][1]]["task_label_reason"].startswith("math: arithmetic")  # "Solve x + 3 = 10."
+    assert why[groups["code"][2]]["task_label_reason"].startswith("code: like ")  # "Explain a closure.": similarity
     assert store.history(groups["math"][0]) == [] and store.get_sample(groups["math"][0])["version"] == 1
 
     # A person confirms a label in Review: a new version and an audit event.
@@ -109,7 +114,7 @@ def test_suggested_labels_then_confirmed_ones_are_versioned_and_audited(ws):
     # Bulk confirmation, then suggestions again: confirmed labels stay, the classifier takes over.
     assert store.set_task_label_many(groups["math"][:2], "math", user=USER) == 2
     assert store.history(groups["math"][0])[-1]["after"] == "math"
-    assert refresh_labels(store, embed=fake_embed)["source"] == "classifier"
+    assert refresh_labels(store, embed=fake_embed)["source"] == "examples + confirmed"
     assert store.get_sample(sid)["task_label"] == "reasoning"
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from map_workspace import build
 
+from core.embedders import DEFAULT_EMBEDDER, MINILM
 from core.errors import TaxonomyError
 from core.labels import (
     MULTILINGUAL_EMBEDDER,
@@ -30,7 +31,6 @@ from core.labels import (
     validate_taxonomy,
     zero_shot,
 )
-from core.models import BUNDLED_EMBEDDER_NAME
 from core.store import Store
 
 DATA = Path(__file__).parent / "data" / "explore"
@@ -230,7 +230,9 @@ def test_label_classifier_improves_when_confirmed_labels_are_added():
 
 
 def test_english_only_embedders_are_recognised():
-    assert english_only_embedder(BUNDLED_EMBEDDER_NAME) and english_only_embedder("")
+    assert english_only_embedder(MINILM.name) and english_only_embedder("minilm")
+    assert not english_only_embedder("") and not english_only_embedder(DEFAULT_EMBEDDER.name)  # the default reads zh
+    assert not english_only_embedder("e5-small")
     assert english_only_embedder("sentence-transformers/all-MiniLM-L6-v2")
     assert english_only_embedder("/models/all-mpnet-base-v2/")
     assert not english_only_embedder(MULTILINGUAL_EMBEDDER)
@@ -243,10 +245,11 @@ def test_language_note_when_much_of_the_workspace_is_not_english(tmp_path):
         build(store)  # 11 English and 5 Chinese samples, embedded by a test embedder that is not English-only
         assert embedder_language_note(store) is None
         columns = store.scorer_keys()["embedding"]["columns"]
-        store.ensure_scorer("embedding", "fake-embedder", columns, {"model": BUNDLED_EMBEDDER_NAME})
+        store.ensure_scorer("embedding", "fake-embedder", columns, {"model": MINILM.name})
         note = embedder_language_note(store)
         assert note.startswith("31% of the samples are not in English (zh 31%)")
         assert "bundled all-MiniLM-L6-v2" in note and MULTILINGUAL_EMBEDDER in note and "Score page" in note
+        assert DEFAULT_EMBEDDER.alias in note
         assert embedder_language_note(store, share=0.5) is None  # below the share that calls for a note
         store.ensure_scorer("embedding", "fake-embedder", columns, {"model": MULTILINGUAL_EMBEDDER})
         assert embedder_language_note(store) is None

