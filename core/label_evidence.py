@@ -80,7 +80,7 @@ _ACTION_ZH = re.compile(
 _KEYWORDS = re.compile(
     r"\b(?:function|variable|array|string|integer|boolean|loop|recursion|compile|syntax|runtime|exception|debug|"
     r"stack trace|api|json|xml|class|object|method|parameter|argument|return value|data structure|linked list|"
-    r"database|syntax)s?\b|函数|变量|数组|字符串|整数|循环|递归|编译|语法|异常|调试|接口|数据结构|链表|参数|返回值|代码|正则",
+    r"database|syntax|tuple|lambda|list comprehension)s?\b|函数|变量|数组|字符串|整数|循环|递归|编译|语法|异常|调试|接口|数据结构|链表|参数|返回值|代码|正则",
     re.IGNORECASE,
 )
 # Lines that are code in any of the common languages: definitions, control flow, calls, statements ending in ;
@@ -92,6 +92,12 @@ _CODE_LINE = re.compile(
     re.MULTILINE,
 )
 _FENCE = re.compile(r"```")
+# Asked what given code does: "What does the following print?", "这段代码的输出是什么".
+_RUN_CODE = re.compile(
+    r"\bwhat (?:does|will|would) (?:the following|this|it)(?: code| program| snippet)? (?:print|output|return)|"
+    r"\b(?:output|result) of (?:the following|this) (?:code|program|snippet)|(?:代码|程序)的(?:输出|运行结果)",
+    re.IGNORECASE,
+)
 # A call or definition of a named function: snake_case, camelCase or dotted, with parentheses.
 _FUNCTION_NAME = re.compile(r"\b(?:[a-z]+_[a-z_0-9]+|[a-z]+[A-Z]\w+|\w+\.\w+)\s*\(")
 
@@ -110,7 +116,7 @@ def code_evidence(prompt: str, answer: str) -> tuple[int, list[str]]:
     elif in_prompt:
         points += WEAK
         seen.append("a line of code in the request")
-    if m := (_ACTION_EN.search(prompt) or _ACTION_ZH.search(prompt)):
+    if m := (_ACTION_EN.search(prompt) or _ACTION_ZH.search(prompt) or _RUN_CODE.search(prompt)):
         points += STRONG
         seen.append(f"asks to {m.group(0).strip()[:40]!r}")
     if (m := _LANGUAGE.search(prompt)) and (doing := _IN_LANGUAGE.search(prompt)):

@@ -32,7 +32,7 @@ def test_map_and_label_commands(tmp_path):
 
     labelled = run_cli("label", "--db", db, env=env, timeout=HANG_S)
     assert labelled.returncode == 0, labelled.stderr
-    assert "suggested task labels for 93 samples (zero-shot" in labelled.stdout
+    assert "suggested task labels for 93 samples (" in labelled.stdout and "by an evidence rule" in labelled.stdout
 
     with Store(db, read_only=True) as store:
         assert store.get_map()["k"] == 4 and store.count() == 93

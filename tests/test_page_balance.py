@@ -41,6 +41,9 @@ def test_distributions_taxonomy_drill_down_and_plan(store):
     at.selectbox(key="balance_drill_dim").set_value("task_label").run()
     at.selectbox(key="balance_drill_value").set_value("translation").run()
     assert "5 samples" in texts(at)
+    drill = next(d.value for d in at.dataframe if "why (suggested labels)" in d.value.columns)
+    assert set(drill["task label"]) == {"translation"}  # each suggestion with its reason: here a rule's
+    assert all(why.startswith("translation: asks ") for why in drill["why (suggested labels)"])
     at.selectbox(key="balance_drill_label").set_value("translation").run()
     at.button(key="balance_drill_go").click().run()
     assert store.count(SampleFilter(task_label="translation")) == 5  # nothing written before the confirmation

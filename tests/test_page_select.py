@@ -123,3 +123,22 @@ def test_the_result_says_when_a_budget_was_larger_than_what_was_left(mapped):
         f"Step 2 (k_center) had a budget of 12 but only {left} samples were left after the steps before it: "
         f"it kept {left}." in [i.value for i in at.info]
     )
+
+
+@pytest.mark.model
+def test_the_dedup_report_lists_each_removed_sample_beside_the_kept_one_and_opens_them_in_review(store):
+    at = open_app("pages/select.py")
+    at.radio(key="select_preset").set_value("fit").run()
+    at.text_area(key="select_yaml").set_value("steps: [dedup]").run()  # exact and text near copies
+    at.text_input(key="select_name").set_value("dups").run()
+    at.button(key="select_go").click().run()
+    finish_job(at, "select_job")
+    report = store.get_selection("dups")["log"][0]["duplicates"]
+    assert report["removed"] == 7  # the demo's planted duplicates (data/demo/README.md)
+    assert any("Step 1 (dedup) removed 7 duplicates" in e.label for e in at.expander)
+    table = next(d.value for d in at.dataframe if "removed request" in d.value.columns)
+    assert table[["removed", "kept", "how"]].values.tolist() == [p[:3] for p in report["pairs"]]
+    first = report["pairs"][0]
+    assert table["removed request"][0] == " ".join(store.get_sample(first[0])["prompt"].split())[:120]
+    at.button(key="select_dup_open_1_1").click().run()  # the kept one of the first pair
+    assert at.session_state["review_snap"]["id"] == first[1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,39 @@ def test_same_recipe_same_selection_and_byte_identical_exports(store, tmp_path):
     assert select.parse_recipe(manifest["selection"]["recipe"]) == select.parse_recipe(RECIPE)
     assert set(manifest["scorers"]) == {"heuristics", "embedding"}
     assert "by_task_label" not in manifest  # the demo has no task labels
+
+
+@pytest.mark.model
+def test_default_dedup_removes_exactly_the_planted_duplicates_and_says_of_what(store):
+    """data/demo/README.md plants three exact and four near duplicates (one of them Chinese); the default dedup (exact
+    and text) removes each "repeat" and names its "first" as the sample kept; the Select page shows these pairs."""
+    planted = {  # (file, record from 1) of the repeat -> of the first, as the README lists them
+        ("general_alpaca.json", 127): ("general_alpaca.json", 79),
+        ("math_code_openai.jsonl", 54): ("general_alpaca.json", 30),
+        ("qa_mapped.csv", 10): ("chats_sharegpt.jsonl", 53),
+        ("general_alpaca.json", 148): ("general_alpaca.json", 44),
+        ("general_alpaca.json", 43): ("general_alpaca.json", 24),
+        ("chats_sharegpt.jsonl", 40): ("chats_sharegpt.jsonl", 27),
+        ("math_code_openai.jsonl", 53): ("math_code_openai.jsonl", 24),
+    }
+    arrays = store.sample_arrays(["id", "source"])  # in import order: each file's records in turn
+    seen, where = Counter(), {}
+    for sid, src in zip(arrays["id"], arrays["source"], strict=True):
+        seen[src] += 1
+        where[sid] = (src, seen[src])
+    result = run_selection(store, "steps: [dedup]", name="dedup", user=USER)
+    report = result.log[0]["duplicates"]
+    got = {where[removed]: where[kept] for removed, kept, _, _ in report["pairs"]}
+    assert got == planted and report["removed"] == 7 == result.total - len(result.ids)
+    assert {how for _, _, how, _ in report["pairs"]} == {"exact", "text"}
+    assert store.get_selection("dedup")["log"][0]["duplicates"] == json.loads(json.dumps(report))
+
+    by_embedding = run_selection(store, "steps: [{dedup: {near_threshold: auto}}]", name="emb", user=USER)
+    from core.similarity import calibrated_threshold
+
+    assert by_embedding.log[0]["near_threshold"] == calibrated_threshold(
+        "bundled:use-multilingual-v3", "near_duplicate"
+    )
 
 
 @pytest.mark.model
