@@ -611,7 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--scorers", default=DEFAULT_SCORERS, help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity)"
     )
     p.add_argument("--model", help="language model for IFD: HF id or local path (default: bundled SmolLM2-135M)")
-    p.add_argument("--embedder", help="sentence embedder: HF id or local path (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--embedder",
+        help="sentence embedder: use-multilingual (default), e5-small, minilm, or a sentence-transformers HF id or path",
+    )
     p.add_argument(
         "--embed-text",
         choices=["instruction", "conversation"],

@@ -45,8 +45,10 @@ with st.form("score_form"):
     embedder = d1.text_input(
         "Embedder",
         key="score_embedder",
-        placeholder="bundled all-MiniLM-L6-v2",
-        help="A Hugging Face id or a local path. Empty: $WINNOW_EMBEDDER, else the bundled one.",
+        placeholder="bundled use-multilingual (reads Chinese and English)",
+        help="A bundled embedder (use-multilingual, e5-small, minilm), or a Hugging Face id or a local path of a "
+        "sentence-transformers model. Empty: $WINNOW_EMBEDDER, else use-multilingual. Another embedder embeds the "
+        "workspace again; its vectors never mix with another's.",
     )
     embed_text = d2.selectbox(
         "Embed",

