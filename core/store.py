@@ -2536,17 +2536,17 @@ class Store:
         if info is None:
             raise NotFound("no embeddings yet: run the embedding scorer (Score page, or `core score`)")
         dim = int(re.search(r"\[(\d+)\]", info["columns"]["embedding"]).group(1))
-        new = cur.execute(
+        new = cur.sql(
             "SELECT e.content_hash, e.embedding FROM score_embedding e WHERE e.scorer_key = ? AND e.embedding IS NOT "
             "NULL AND e.content_hash IN (SELECT content_hash FROM samples) AND NOT EXISTS (SELECT 1 FROM map_points "
             "mp WHERE mp.map_key = ? AND mp.content_hash = e.content_hash) ORDER BY e.content_hash",
-            [info["key"], key],
+            params=[info["key"], key],
         ).to_arrow_table()
-        ref = cur.execute(
+        ref = cur.sql(
             "SELECT mp.content_hash, mp.x, mp.y, mp.cluster, e.embedding FROM map_points mp JOIN score_embedding e "
             "ON e.content_hash = mp.content_hash AND e.scorer_key = ? WHERE mp.map_key = ? AND e.embedding IS NOT "
             "NULL ORDER BY hash(mp.content_hash), mp.content_hash LIMIT ?",
-            [info["key"], key, int(reference)],
+            params=[info["key"], key, int(reference)],
         ).to_arrow_table()
         out = {
             "new": {"content_hash": new.column("content_hash").to_pylist()},

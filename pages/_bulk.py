@@ -15,8 +15,8 @@ from pages import _common
 VERBS = {"accept": "Accept", "reject": "Reject", "tag": "Tag"}
 
 
-def _scope_words(scope: str, rows: list[str], total: int) -> str:
-    return f"the {len(rows):,} rows picked" if scope == "rows" else f"all {total:,} matching the filter"
+# The radio's labels stay the same whatever the counts: a label that changes is a different option to the browser.
+SCOPES = {"rows": "the rows picked", "filter": "all matching the filter"}
 
 
 def actions(store: Store, rows: list[str], flt: SampleFilter, total: int, *, capped: bool) -> None:
@@ -39,12 +39,13 @@ def actions(store: Store, rows: list[str], flt: SampleFilter, total: int, *, cap
         scope = c1.radio(
             "Act on",
             options,
-            format_func=lambda o: _scope_words(o, rows, total),
+            format_func=SCOPES.get,
             key="browse_scope",
             horizontal=True,
             help="Pick rows in the table (Ctrl or Shift for several), or act on every sample the filter matches.",
         )
         n = len(rows) if scope == "rows" else total
+        c1.caption(f"Acts on {n:,} samples" + (" picked in the table." if scope == "rows" else ": the whole filter."))
         accept = c2.button("Accept", key="browse_accept", width="stretch", disabled=not n)
         reject = c3.button("Reject", key="browse_reject", width="stretch", disabled=not n)
         tag = c4.text_input("Tag", key="browse_bulk_tag", placeholder="a tag").strip()

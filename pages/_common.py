@@ -336,7 +336,10 @@ def remembered_job(store: Store, state_key: str) -> int | None:
 def job_running(store: Store, state_key: str) -> bool:
     """Whether the job kept under ``state_key`` is still at work in this process."""
     job_id = remembered_job(store, state_key)
-    return job_id is not None and jobs.is_alive(job_id) and store.get_job(job_id)["status"] not in FINISHED
+    running = job_id is not None and jobs.is_alive(job_id) and store.get_job(job_id)["status"] not in FINISHED
+    if running:  # job_panel redraws the page if it ends before this run does (see there)
+        st.session_state[f"{state_key}__seen_running"] = True
+    return running
 
 
 def job_panel(store: Store, state_key: str, label: str, *, unit: str | None = None) -> dict | None:
@@ -356,6 +359,10 @@ def job_panel(store: Store, state_key: str, label: str, *, unit: str | None = No
         return None
     job = store.get_job(job_id)
     if job["status"] in FINISHED or not jobs.is_alive(job_id):
+        if st.session_state.pop(f"{state_key}__seen_running", False):
+            # It ended during this run, after the page above drew it as running (a disabled button, no warning
+            # about the file it was writing): draw the whole page again, as it is now.
+            st.rerun(scope="app")
         return job
 
     @st.fragment(run_every=0.5)

@@ -15,7 +15,7 @@ import streamlit as st
 from core import audit, team
 from core.errors import ConflictError, WinnowError
 from core.store import Store
-from pages import _common
+from pages import _common, _scripts
 
 KEY = "review_conflict"
 MERGE_FIELDS = ("version", "status", "tags", "note", "messages", "task_label")
@@ -40,25 +40,27 @@ def shown(sid: str) -> dict | None:
     return conflict if conflict and conflict["id"] == sid else None
 
 
-def box_height(text: str, chars_per_line: int = 70) -> int:
-    """Pixels for a text box that shows all of ``text`` (wrapped lines counted), within Streamlit's bounds."""
+def box_height(text: str, chars_per_line: int = 40) -> int:
+    """Pixels for a text box that shows all of ``text`` (a third of the page wide: its lines wrap at about
+    ``chars_per_line``), at Streamlit's 1.6 line height, within its bounds."""
     lines = sum(1 + len(line) // chars_per_line for line in (text or "").split("\n"))
-    return min(max(68, 24 * lines + 24), 1200)
+    return min(max(68, 26 * lines + 40), 1600)
 
 
 def _jump_to_first_marker(key: str) -> None:
     """Focus the first merge box that holds a ``<<<<<<<`` marker, select the marker and scroll to it (our own fixed
     script; ``key`` only makes it run again for a new conflict)."""
+    marker = json.dumps(audit.MARK_THEIRS)
     script = f"""// {json.dumps(key)}
     requestAnimationFrame(() => requestAnimationFrame(() => {{
-      const box = [...document.querySelectorAll("textarea")].find(t => t.value.includes("{audit.MARK_THEIRS}"));
+      const box = [...document.querySelectorAll("textarea")].find(t => t.value.includes({marker}));
       if (!box) return;
-      const at = box.value.indexOf("{audit.MARK_THEIRS}");
+      const at = box.value.indexOf({marker});
       box.focus();
       box.setSelectionRange(at, at + {len(audit.MARK_THEIRS)});
       box.scrollIntoView({{block: "center"}});
     }}));"""
-    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+    _scripts.run(script)
 
 
 def _merge_box(column, label: str, text: str, key: str) -> str:

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from core import auth
 from core.settings import load_settings
+from pages import _scripts
 
 COOKIE = "winnow_session"
 HANDOFF_KEY = "cookie_handoff"  # session_state: the code the browser has yet to redeem
@@ -95,8 +96,9 @@ def forget() -> None:
 
 
 def _post(path: str, body: str) -> None:
-    script = f"fetch({json.dumps(path)}, {{method: 'POST', body: {json.dumps(body)}, credentials: 'same-origin'}});"
-    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+    _scripts.run(
+        f"fetch({json.dumps(path)}, {{method: 'POST', body: {json.dumps(body)}, credentials: 'same-origin'}});"
+    )
 
 
 def sync() -> None:

@@ -86,19 +86,23 @@ with_scores = d2.checkbox("With scores", key="export_scores", help="Add score co
 flt = SampleFilter(status=statuses or None, tag=tag, selection=chosen_selection)
 matching = store.count(flt)
 problem = name_problem(name) or nothing_to_export(store, flt)
+running = _common.job_running(store, "export_job")
 if problem:
     st.error(problem, icon="🚫")
 else:
     st.markdown(f"**{matching:,} samples** will be written to `{export_dir / name}`.")
     if written_by_last_export(export_dir / name):  # the file written below, not an earlier export
         st.caption("Exporting again replaces the file written below.")
-    elif (export_dir / name).exists() and not st.checkbox(
-        f"Replace the existing `{name}`", key="export_replace", help="An earlier export wrote it."
+    elif (
+        not running
+        and (export_dir / name).exists()
+        and not st.checkbox(  # not the file being written
+            f"Replace the existing `{name}`", key="export_replace", help="An earlier export wrote it."
+        )
     ):
         problem = f"{name} exists in the export folder: choose another name or tick Replace"
         st.warning(problem, icon="⚠️")
 
-running = _common.job_running(store, "export_job")
 if st.button("Export", type="primary", disabled=running or bool(problem), key="export_go") and not problem:
     out, user = export_target(export_dir, name), _common.acting_user()
 

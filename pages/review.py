@@ -175,7 +175,7 @@ with right:
         label_options,
         index=label_options.index(snap["task_label"]) if snap["task_label"] else None,
         placeholder="no label yet",
-        help=f"Why: {snap['task_label_reason']}" if snap["task_label_source"] == "suggested" else None,
+        help=(snap["task_label_source"] == "suggested" and snap["task_label_reason"]) or None,  # why it was suggested
         key=f"rv_label_{k}",
     )
     _common.folded_scores(snap["scores"])

@@ -153,4 +153,14 @@ def sign_in(page, name: str, password: str, *, first_admin: bool = False) -> Non
             page.get_by_role("button", name="Create admin and sign in").click()
         else:
             page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text(f"Signed in as {name}")).to_be_visible()
+    idle(page)
+
+
+def idle(page) -> None:
+    """Wait until the page's script run has ended (Streamlit marks its app element ``notRunning``). A key pressed
+    while a run still draws the page can be lost: its shortcut's button is drawn anew. Call it after observing
+    something the run drew, so the run it waits for is the one that drew it."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")

@@ -5,5 +5,8 @@ test that would otherwise wait forever on a bug, so they are far beyond what the
 pinned to one busy core must never meet them.
 """
 
-HANG_S = 900  # seconds: a subprocess, a job, an AppTest script run
+import os
+
+# seconds: a subprocess, a job, an AppTest script run. WINNOW_TEST_HANG_S lowers it to see where a broken test hangs.
+HANG_S = int(os.environ.get("WINNOW_TEST_HANG_S", "900"))
 HANG_MS = HANG_S * 1000  # the same for Playwright's waits, in milliseconds

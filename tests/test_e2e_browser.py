@@ -105,3 +105,52 @@ def test_map_box_selection_and_bulk_accept_in_chromium(mapped_server):
         page.get_by_role("button", name="Accept", exact=True).click()
         expect(page.get_by_text("Accepted 16 samples.")).to_be_visible()
         expect(page.get_by_text("16 of 16 reviewed").first).to_be_visible()
+
+
+@pytest.mark.e2e
+def test_map_lasso_selection_and_bulk_reject_in_chromium(mapped_server):
+    from playwright.sync_api import expect
+
+    base, _ = mapped_server
+    with chromium_page() as page:
+        page.goto(f"{base}/explore")  # a link, through the sign-in
+        sign_in(page, "e2e", PASSWORD)
+        expect(page.get_by_text("Showing all 16 samples")).to_be_visible()
+
+        # The lasso tool, then a loop drawn around the whole plot area, corner by corner.
+        plot = page.locator(".js-plotly-plot").first
+        plot.hover()
+        plot.locator('.modebar-btn[data-title="Lasso Select"]').click()
+        box = plot.locator(".nsewdrag").first.bounding_box()
+        left, top = box["x"] + 3, box["y"] + 3
+        right, bottom = box["x"] + box["width"] - 3, box["y"] + box["height"] - 3
+        page.mouse.move(left, top)
+        page.mouse.down()
+        for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 5)):
+            page.mouse.move(x, y, steps=8)
+        page.mouse.up()
+        expect(page.get_by_text("16 selected")).to_be_visible()
+
+        page.get_by_role("button", name="Reject", exact=True).click()
+        expect(page.get_by_text("Rejected 16 samples.")).to_be_visible()
+        expect(page.get_by_text("16 of 16 reviewed").first).to_be_visible()
+
+
+@pytest.mark.e2e
+def test_a_click_on_a_balance_bar_drills_down_to_its_samples_in_chromium(mapped_server):
+    from playwright.sync_api import expect
+
+    base, _ = mapped_server
+    with chromium_page() as page:
+        page.goto(f"{base}/balance")
+        sign_in(page, "e2e", PASSWORD)
+        chart = page.locator(".js-plotly-plot").filter(has_text="Language (h_prompt_lang)")
+        expect(chart).to_be_visible()
+        drill = page.get_by_test_id("stExpander").filter(has_text="Drill down: the samples behind a bar")
+        expect(drill.get_by_text("samples; the first")).not_to_be_visible()  # folded until a bar is clicked
+
+        chart.locator(".trace.bars .point path").first.click()  # the workspace's first language: English
+
+        expect(drill.get_by_text("11 samples; the first 11 shown.")).to_be_visible()  # 10 English and a duplicate
+        expect(drill.get_by_test_id("stSelectbox").filter(has_text="Value")).to_contain_text("en")
+        expect(drill.get_by_text("What is 12 times 7?").first).to_be_visible()

@@ -146,7 +146,8 @@ def test_bulk_actions_on_all_matching_the_filter_say_the_count_first(store):
     at = open_app("pages/browse.py")
     alpaca = next(s["source_id"] for s in store.sources() if s["name"] == "tasks_alpaca.json")
     at.multiselect(key="browse_sources").set_value([alpaca]).run()
-    assert at.radio(key="browse_scope").options == ["all 3 matching the filter"]
+    assert at.radio(key="browse_scope").options == ["all matching the filter"]
+    assert "Acts on 3 samples: the whole filter." in texts(at)
 
     at.button(key="browse_accept").click().run()
     assert at.warning[0].value == "Accept all 3 samples matching the filter?"

@@ -293,6 +293,18 @@ def test_a_confirmed_task_label_can_be_removed(store):
     assert "review_unlabel" not in [b.key for b in at.button]  # nothing confirmed left to remove
 
 
+def test_a_suggested_label_shows_why_it_was_suggested(store):
+    load(store, "chats_openai.jsonl")
+    first = store.page(limit=1).to_pylist()[0]["id"]
+    store.set_suggested_labels([first], ["code"], [0.95], ["code: asks to 'Write a function'"])
+    at = open_app("pages/review.py")
+    box = at.selectbox(key=f"rv_label_{first}_1")
+    assert box.label == "Task label (suggested)" and box.help == "code: asks to 'Write a function'"
+    store.update_sample(first, 1, user=USER, task_label="code")  # a person confirmed it: no reason any more
+    again = open_app("pages/review.py")
+    assert again.selectbox(key=f"rv_label_{first}_2").help in (None, "")
+
+
 # ---------------------------------------------------------------------------------------------------- assignments
 
 
