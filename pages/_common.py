@@ -337,8 +337,8 @@ def job_running(store: Store, state_key: str) -> bool:
     """Whether the job kept under ``state_key`` is still at work in this process."""
     job_id = remembered_job(store, state_key)
     running = job_id is not None and jobs.is_alive(job_id) and store.get_job(job_id)["status"] not in FINISHED
-    if running:  # job_panel redraws the page if it ends before this run does (see there)
-        st.session_state[f"{state_key}__seen_running"] = True
+    # Seen running in this run: job_panel redraws the page if it ends before this run does (see there).
+    st.session_state[f"{state_key}__seen_running"] = running
     return running
 
 
