@@ -33,37 +33,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from core.errors import NotFound, PermissionDenied, WinnowError, brief
+from core.team.roles import ROLES
 
 if TYPE_CHECKING:
     from core.store import Store
-
-ROLES = ("admin", "lead", "annotator")
-# Actions the Store checks. "review" on samples is also limited, for annotators, to their assignments.
-ACTIONS = (
-    "review",
-    "import",
-    "score",
-    "map",
-    "label",
-    "taxonomy",
-    "select",
-    "plan",
-    "export",
-    "assign",
-    "adjudicate",
-    "delete",
-    "settings",
-    "users",
-    "backup",
-)
-ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset(ACTIONS),
-    "lead": frozenset(ACTIONS) - {"users", "backup"},
-    "annotator": frozenset({"review"}),
-}
-# Which role a background job of each kind needs (jobs.start_job -> Store.create_job).
-JOB_ACTIONS = {"import": "import", "score": "score", "map": "map", "label": "label", "select": "select"}
-JOB_ACTIONS |= {"export": "export", "assign": "assign", "backup": "backup"}
 
 MIN_PASSWORD = 8
 SESSION_HOURS = 12.0
@@ -80,13 +53,6 @@ class Identity:
 
     name: str
     role: str
-
-
-def can(role: str | None, action: str) -> bool:
-    """Whether ``role`` may do ``action`` at all (annotators' "review" is further limited to their assignments)."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
-    return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
 
 
 def check_name(name: str) -> str:

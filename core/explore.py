@@ -27,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.apportion import largest_remainder
+from core.similarity import normalize_rows
+
 log = logging.getLogger("winnow")
 
 # (done, total, message) -> None, as in core.jobs; it may raise Cancelled between two steps.
@@ -40,15 +43,6 @@ _TRANSFORM_BATCH = 50_000  # points placed per ``transform`` call: one progress 
 
 
 # --- projection ----------------------------------------------------------------------------------------------------
-
-
-def normalize_rows(emb: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), float32."""
-    emb = np.asarray(emb, dtype=np.float32)
-    if emb.ndim != 2:
-        raise ValueError(f"embeddings must be a 2-D array (n, d), got shape {emb.shape}")
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return emb / np.where(norms > 0, norms, 1.0)
 
 
 def _pca(x: np.ndarray, fit_rows: np.ndarray, dims: int, seed: int) -> np.ndarray:
@@ -487,27 +481,6 @@ def _stratified_allocation(sizes: np.ndarray, budget: int) -> np.ndarray:
     left = sizes - base
     extra = largest_remainder(left.astype(np.float64), budget - int(base.sum()))
     return base + extra
-
-
-def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
-    """Integers proportional to ``weights`` that sum exactly to ``total`` (Hamilton's method).
-
-    Each entry gets floor(total · w / sum(w)); the units left over go to the largest fractional parts (ties: the lower
-    index first). Entries never exceed ceil of their exact share, so they never exceed w when total ≤ sum(w).
-    """
-    weights = np.asarray(weights, dtype=np.float64)
-    out = np.zeros(len(weights), dtype=np.int64)
-    wsum = weights.sum()
-    if total <= 0 or wsum <= 0:
-        return out
-    exact = weights * (total / wsum)
-    out = np.floor(exact + 1e-9).astype(np.int64)  # 1e-9: 0.3 * 10 is 2.9999999999999996 in floating point
-    missing = total - int(out.sum())
-    if missing > 0:
-        frac = exact - out
-        frac[weights <= 0] = -1.0
-        out[np.lexsort((np.arange(len(weights)), -frac))[:missing]] += 1
-    return out
 
 
 # --- colours -------------------------------------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.explore import normalize_rows
 from core.label_evidence import find_evidence
 from core.label_exemplars import default_examples
 from core.labels import LOGREG_LOGIT_SCALE, fit_classifier, label_names, workspace_taxonomy
+from core.similarity import normalize_rows
 
 # A label's probability is multiplied by this when its rule saw no sign of it. About the share of the label's
 # samples its rule misses on the labelled shared samples, rounded up: code, math and translation rules find 92-100 %,

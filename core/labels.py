@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import TaxonomyError, brief
-from core.explore import normalize_rows
+from core.similarity import normalize_rows
 
 # --- the taxonomy --------------------------------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.apportion import largest_remainder
 from core.errors import PlanError, brief
-from core.explore import largest_remainder
 
 UNITS = ("samples", "tokens")
 PRESETS = ("custom", "fixed_general", "fixed_specialist", "dmt")

@@ -71,3 +71,12 @@ def calibrated_threshold(embedder: str | None, kind: str, emb: np.ndarray | None
             raise ValueError(f"no stored calibration for embedder {embedder!r} and no vectors to measure one on")
         stored = pair_percentiles(emb)
     return threshold_from(stored, kind)
+
+
+def normalize_rows(emb: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32."""
+    emb = np.asarray(emb, dtype=np.float32)
+    if emb.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-D array (n, d), got shape {emb.shape}")
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.where(norms > 0, norms, 1.0)

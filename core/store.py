@@ -40,9 +40,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core.auth import JOB_ACTIONS, can
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError, WorkspaceLocked
 from core.pause_points import pause_point
+from core.team.roles import ACTION_WORDS, JOB_ACTIONS, can
 
 log = logging.getLogger("winnow")
 
@@ -552,24 +552,6 @@ class Store:
         )
         return "admin" if count == 0 else role
 
-    _ACTION_WORDS = {
-        "review": "review or edit samples",
-        "import": "import files",
-        "score": "run scorers",
-        "map": "compute the map",
-        "label": "refresh suggested labels",
-        "taxonomy": "edit the label taxonomy",
-        "select": "run or save selections",
-        "plan": "save mixture plans",
-        "export": "export samples",
-        "assign": "assign samples",
-        "adjudicate": "adjudicate reviews",
-        "delete": "delete data",
-        "settings": "change workspace settings",
-        "users": "manage accounts",
-        "backup": "back up the workspace",
-    }
-
     def authorize(
         self,
         user: str,
@@ -580,7 +562,7 @@ class Store:
         cur: duckdb.DuckDBPyConnection | None = None,
         pin: bool = True,
     ) -> str:
-        """Check that ``user`` may do ``action`` (see ``core.auth.ROLE_ACTIONS``); return their role.
+        """Check that ``user`` may do ``action`` (see ``core.team.roles.ROLE_ACTIONS``); return their role.
 
         An annotator may "review" only the samples assigned to them: pass the samples the call touches. A sample
         assigned to several annotators they may only annotate (``annotating``, see ``annotate``): changing it
@@ -599,7 +581,7 @@ class Store:
         """
         read = cur if cur is not None else self.cursor()
         role = self.role_of(user, cur=read)
-        words = self._ACTION_WORDS[action]
+        words = ACTION_WORDS[action]
         if role is None:
             raise PermissionDenied(f"{user!r} is not an enabled account of this workspace, so may not {words}")
         if not can(role, action):
@@ -2105,9 +2087,11 @@ class Store:
     # ------------------------------------------------------------------ jobs
 
     def create_job(self, kind: str, params: dict, *, user: str, total: int = 0) -> int:
-        """Record a new background job; ``user`` must be allowed the job's kind (see ``core.auth.JOB_ACTIONS``)."""
+        """Record a new background job; ``user`` must be allowed the job's kind (see ``core.team.roles.JOB_ACTIONS``)."""
         if kind not in JOB_ACTIONS:
-            raise ValueError(f"unknown job kind {kind!r}; add it to core.auth.JOB_ACTIONS with the action it needs")
+            raise ValueError(
+                f"unknown job kind {kind!r}; add it to core.team.roles.JOB_ACTIONS with the action it needs"
+            )
         now = _now()
 
         def body(cur):

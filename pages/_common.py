@@ -21,6 +21,7 @@ from core.markdown import images_as_links
 from core.scoring import column_title
 from core.settings import Settings, load_settings
 from core.store import Store
+from core.team import roles
 from pages import _sign_in_cookie
 
 WORKSPACE_KEY = "workspace_path"
@@ -92,7 +93,7 @@ def not_for_role(page: st.Page, who: auth.Identity) -> st.Page:
 def allowed(action: str) -> bool:
     """Whether the signed-in role may do ``action`` (core checks again on every write; this only hides controls)."""
     who = identity()
-    return who is not None and auth.can(who.role, action)
+    return who is not None and roles.can(who.role, action)
 
 
 def require(action: str, what: str) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core import audit, team
-from core.auth import can
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.store import SampleFilter
+from core.team.roles import can
 from pages import _common, _conflict, _history
 
 SNAP_FIELDS = ("id", "version", "status", "tags", "note", "messages", "tools", "source", "source_index", "format")

@@ -9,6 +9,7 @@ import streamlit as st
 from core import auth, jobs
 from core.backup import backup_workspace, default_backup_path
 from core.errors import WinnowError
+from core.team import roles
 from pages import _common
 
 store = _common.current_store()
@@ -34,7 +35,7 @@ left, right = st.columns(2)
 with left, st.form("user_add", clear_on_submit=True):
     st.subheader("Add an account")
     name = st.text_input("Name", key="user_add_name")
-    role = st.selectbox("Role", auth.ROLES, index=2, key="user_add_role")
+    role = st.selectbox("Role", roles.ROLES, index=2, key="user_add_role")
     password = st.text_input(
         "Initial password", type="password", key="user_add_password", help=f"at least {auth.MIN_PASSWORD} characters"
     )
@@ -55,7 +56,7 @@ with right:
         # Keys per account: a keyed widget keeps its value when its default changes, so shared keys would carry one
         # account's role and disabled flag over to the next one chosen, and Save would apply them to it.
         new_role = st.selectbox(
-            "Role", auth.ROLES, index=auth.ROLES.index(current["role"]), key=f"user_edit_role_{who}"
+            "Role", roles.ROLES, index=roles.ROLES.index(current["role"]), key=f"user_edit_role_{who}"
         )
         password_key = f"user_edit_password_{who}"
         new_password = st.text_input("New password (blank: unchanged)", type="password", key=password_key)

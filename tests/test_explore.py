@@ -11,13 +11,13 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from core import explore
+from core.apportion import largest_remainder
 from core.explore import (
     class_tfidf,
     cluster,
     cluster_centroids,
     cluster_names,
     default_k,
-    largest_remainder,
     project_2d,
     stratified_sample,
     tokenize,

@@ -1,0 +1,1 @@
+"""Team work: who may do what, accounts and sign-in, assignments and reviews, a sample's history."""
