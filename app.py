@@ -6,9 +6,9 @@ routes that keep a sign-in across reloads.
 
 import streamlit as st
 
-from core import team
 from core.errors import WinnowError
 from core.settings import keep_new_files_private
+from core.team import assignments
 from pages import _common, _preparation, _sign_in_cookie
 
 keep_new_files_private()  # workspaces, their DuckDB logs, uploads and exports: owner only
@@ -67,7 +67,7 @@ with st.sidebar:
         )
     if problem:
         st.error(problem, icon="🚫")
-    progress = team.progress_of(store, who.name, who.role)
+    progress = assignments.progress_of(store, who.name, who.role)
     st.caption(f"Signed in as **{who.name}** ({who.role})")
     st.progress(progress.fraction, text=progress.text)
     _preparation.sidebar_panel(store)

@@ -370,11 +370,11 @@ def _demo_admin(store, name: str, settings) -> None:
     """Create the demo's admin account with a generated password, once, and print how to sign in."""
     import secrets
 
-    from core import auth
+    from core.team import accounts
 
     if store.user_count() == 0:
         password = secrets.token_urlsafe(12)
-        auth.add_user(store, name, "admin", password, by=settings.user)
+        accounts.add_user(store, name, "admin", password, by=settings.user)
         print(f"created the admin account {name!r}; sign in with the password {password} (shown only this once)")
     elif store.get_user(name):
         print(
@@ -396,8 +396,8 @@ def _read_password(args, prompt: str) -> str:
 
 
 def cmd_user(args, settings) -> int:
-    from core import auth
     from core.store import Store
+    from core.team import accounts
 
     with Store(settings.db) as store:
         if args.action == "list":
@@ -409,22 +409,22 @@ def cmd_user(args, settings) -> int:
             return 0
         if args.action == "add":
             first = store.user_count() == 0
-            identity = auth.add_user(
+            identity = accounts.add_user(
                 store, args.name, args.role, _read_password(args, f"password for {args.name}: "), by=settings.user
             )
             print(
                 f"added {identity.name} ({identity.role})" + (": the workspace now requires sign-in" if first else "")
             )
         elif args.action == "passwd":
-            auth.set_password(
+            accounts.set_password(
                 store, args.name, _read_password(args, f"new password for {args.name}: "), by=settings.user
             )
             print(f"changed the password of {args.name}; their sessions ended")
         elif args.action == "role":
-            auth.set_role(store, args.name, args.role_value, by=settings.user)
+            accounts.set_role(store, args.name, args.role_value, by=settings.user)
             print(f"{args.name} is now {args.role_value}")
         else:
-            auth.set_disabled(store, args.name, args.action == "disable", by=settings.user)
+            accounts.set_disabled(store, args.name, args.action == "disable", by=settings.user)
             print(f"{args.action}d {args.name}")
     return 0
 
@@ -467,13 +467,13 @@ def cmd_label(args, settings) -> int:
 def cmd_assign(args, settings) -> int:
     from dataclasses import replace
 
-    from core import team
     from core.store import Store
+    from core.team import assignments
 
     names = [n.strip() for n in args.to.split(",") if n.strip()]
     f = replace(_filters(args), selection=args.selection, cluster=args.cluster, task_label=args.label)
     with Store(settings.db) as store:
-        result = team.distribute(
+        result = assignments.distribute(
             store,
             f,
             names,

@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from core import bulk
 from core.errors import WinnowError
 from core.store import SampleFilter, Store
+from core.team import bulk
 from pages import _common
 
 VERBS = {"accept": "Accept", "reject": "Reject", "tag": "Tag"}

@@ -15,13 +15,13 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import auth, demo, jobs
+from core import demo, jobs
 from core.errors import WinnowError
 from core.markdown import images_as_links
 from core.scoring import column_title
 from core.settings import Settings, load_settings
 from core.store import Store
-from core.team import roles
+from core.team import accounts, roles
 from pages import _sign_in_cookie
 
 WORKSPACE_KEY = "workspace_path"
@@ -38,7 +38,7 @@ TOKENS_KEY = "auth_tokens"  # {workspace path: sign-in token}: a session signs i
 IDENTITY_KEY = "identity"  # the Identity app.py found for this run
 
 
-def identity() -> auth.Identity | None:
+def identity() -> accounts.Identity | None:
     """Who is signed in to the current workspace in this browser session (set by app.py on every run)."""
     return st.session_state.get(IDENTITY_KEY)
 
@@ -49,7 +49,7 @@ def acting_user() -> str:
     return who.name if who else settings().user
 
 
-def signed_in(store: Store) -> auth.Identity | None:
+def signed_in(store: Store) -> accounts.Identity | None:
     """The identity of this session's live sign-in to ``store`` (its expiry slides forward), else None.
 
     A browser session that has none yet (a reload, a new tab) resumes the sign-in its cookie carries, if it is still
@@ -57,10 +57,10 @@ def signed_in(store: Store) -> auth.Identity | None:
     """
     tokens = st.session_state.setdefault(TOKENS_KEY, {})
     hours = settings().session_hours
-    who = auth.resume(store, tokens.get(str(store.path)), hours=hours)
+    who = accounts.resume(store, tokens.get(str(store.path)), hours=hours)
     cookie = _sign_in_cookie.token_from_cookie()
     if who is None and cookie and cookie != tokens.get(str(store.path)):
-        who = auth.resume(store, cookie, hours=hours)
+        who = accounts.resume(store, cookie, hours=hours)
         if who is not None:
             tokens[str(store.path)] = cookie
             _sign_in_cookie.keep(cookie)
@@ -68,19 +68,19 @@ def signed_in(store: Store) -> auth.Identity | None:
     return who
 
 
-def remember_sign_in(store: Store, token: str, who: auth.Identity) -> None:
+def remember_sign_in(store: Store, token: str, who: accounts.Identity) -> None:
     st.session_state.setdefault(TOKENS_KEY, {})[str(store.path)] = token
     st.session_state[IDENTITY_KEY] = who
     _sign_in_cookie.keep(token)
 
 
 def sign_out(store: Store) -> None:
-    auth.sign_out(store, st.session_state.get(TOKENS_KEY, {}).pop(str(store.path), None))
+    accounts.sign_out(store, st.session_state.get(TOKENS_KEY, {}).pop(str(store.path), None))
     st.session_state[IDENTITY_KEY] = None
     _sign_in_cookie.forget()
 
 
-def not_for_role(page: st.Page, who: auth.Identity) -> st.Page:
+def not_for_role(page: st.Page, who: accounts.Identity) -> st.Page:
     """A page the role may not see, standing in at its address: a one-line note and the way to the landing page."""
 
     def note() -> None:

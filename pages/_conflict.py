@@ -1,8 +1,8 @@
 """Review's conflict panel: someone saved a newer version of the shown sample while you edited it.
 
 Drawn at the top of the page, above the sample: what you chose between first (keep mine, take theirs, save the
-merge), then theirs and yours side by side and a line-by-line three-way merge to edit (``core.audit``), each box as
-tall as its text, the page scrolled to the first ``<<<<<<<`` marker. Nothing is written until you choose.
+merge), then theirs and yours side by side and a line-by-line three-way merge to edit (``core.team.merges``), each
+box as tall as its text, the page scrolled to the first ``<<<<<<<`` marker. Nothing is written until you choose.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core import audit, team
 from core.errors import ConflictError, WinnowError
 from core.store import Store
+from core.team import diffs, merges, reviews
 from pages import _common, _scripts
 
 KEY = "review_conflict"
@@ -50,14 +50,14 @@ def box_height(text: str, chars_per_line: int = 40) -> int:
 def _jump_to_first_marker(key: str) -> None:
     """Focus the first merge box that holds a ``<<<<<<<`` marker, select the marker and scroll to it (our own fixed
     script; ``key`` only makes it run again for a new conflict)."""
-    marker = json.dumps(audit.MARK_THEIRS)
+    marker = json.dumps(merges.MARK_THEIRS)
     script = f"""// {json.dumps(key)}
     requestAnimationFrame(() => requestAnimationFrame(() => {{
       const box = [...document.querySelectorAll("textarea")].find(t => t.value.includes({marker}));
       if (!box) return;
       const at = box.value.indexOf({marker});
       box.focus();
-      box.setSelectionRange(at, at + {len(audit.MARK_THEIRS)});
+      box.setSelectionRange(at, at + {len(merges.MARK_THEIRS)});
       box.scrollIntoView({{block: "center"}});
     }}));"""
     _scripts.run(script)
@@ -90,17 +90,17 @@ def panel(store: Store, sid: str, version: int, *, forget: Callable[[], None], r
             st.markdown(f"**Yours** (based on version {version})")
             st.write({"status": yours["status"] or base["status"], "tags": yours["tags"], "note": yours["note"]})
         labels = (f"version {theirs['version']}", "yours")
-        st.code(audit.diff_text("messages", theirs["messages"], yours["messages"], labels=labels) or "(the same)",
+        st.code(diffs.diff_text("messages", theirs["messages"], yours["messages"], labels=labels) or "(the same)",
                 language="diff")  # fmt: skip
 
         st.markdown(f"**Merge** · version {theirs['version']} (theirs), yours, and the merge you will save")
-        merged_note, clean = audit.merge_text(base["note"], theirs["note"], yours["note"])
+        merged_note, clean = merges.merge_text(base["note"], theirs["note"], yours["note"])
         if theirs["note"] != yours["note"]:
             n1, n2, n3 = st.columns(3)
             _merge_box(n1, "Note · theirs", theirs["note"], f"rv_theirs_note_{vk}")
             _merge_box(n2, "Note · yours", yours["note"], f"rv_yours_note_{vk}")
             merged_note = _merge_box(n3, "Note · merged", merged_note, f"rv_merge_note_{vk}")
-        merged_messages, messages_clean = audit.merge_messages(base["messages"], theirs["messages"], yours["messages"])
+        merged_messages, messages_clean = merges.merge_messages(base["messages"], theirs["messages"], yours["messages"])
         clean &= messages_clean
         if merged_messages is None:
             st.caption("The two versions do not have the same turns, so they cannot be merged turn by turn.")
@@ -114,7 +114,7 @@ def panel(store: Store, sid: str, version: int, *, forget: Callable[[], None], r
                 _merge_box(m2, f"[{i + 1}] {m['role']} · yours", m.get("content"), f"rv_yours_{vk}_{i}")
                 text = _merge_box(m3, f"[{i + 1}] merged", merged_messages[i]["content"], f"rv_merge_msg_{vk}_{i}")
                 merged_messages[i] = {**merged_messages[i], "content": text}
-        merged_tags = audit.merge_tags(base["tags"], theirs["tags"], yours["tags"])
+        merged_tags = merges.merge_tags(base["tags"], theirs["tags"], yours["tags"])
         st.caption(
             f"Merged tags: {', '.join(merged_tags) or 'none'}"
             + (f" · decision: {yours['status']}" if yours["status"] else "")
@@ -150,7 +150,7 @@ def panel(store: Store, sid: str, version: int, *, forget: Callable[[], None], r
         st.rerun()
     elif save_merge:
         texts = [merged_note] + [m["content"] for m in merged_messages if isinstance(m.get("content"), str)]
-        if any(audit.has_conflict_markers(t) for t in texts):
+        if any(merges.has_conflict_markers(t) for t in texts):
             with choices:
                 st.error("The merge still holds both sides between <<<<<<< and >>>>>>> lines: keep one, then save.")
         else:
@@ -163,7 +163,7 @@ def _resolve(store: Store, sid: str, values: dict, conflict: dict, forget: Calla
     its place, and nothing is overwritten."""
     status = values.get("status")
     try:
-        new_version = team.review(
+        new_version = reviews.review(
             store,
             sid,
             conflict["theirs"]["version"],

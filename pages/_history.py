@@ -1,5 +1,5 @@
 """The history panel of one sample (Review, Browse, Activity): every version, who made it and when, a diff of each
-change, and a revert to any version. Streamlit-only; the versions come from ``core.audit``."""
+change, and a revert to any version. Streamlit-only; the versions come from ``core.team.history``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core import audit
 from core.errors import WinnowError
 from core.markdown import images_as_links
 from core.store import Store
+from core.team import diffs, history
 from pages import _common
 
 SHOWN = 50  # newest versions drawn; older ones stay reachable by reverting to them
@@ -25,14 +25,14 @@ def _short(field: str, value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _change(change: audit.Change, version: int) -> None:
+def _change(change: history.Change, version: int) -> None:
     long_text = change.field == "messages" or any(
         isinstance(v, str) and ("\n" in v or len(v) > 80) for v in (change.before, change.after)
     )
     if long_text:
         st.markdown(f"`{change.field}`")
         labels = (f"version {version - 1}", f"version {version}")
-        st.code(audit.diff_text(change.field, change.before, change.after, labels=labels), language="diff")
+        st.code(diffs.diff_text(change.field, change.before, change.after, labels=labels), language="diff")
     else:
         before, after = (images_as_links(_short(change.field, v)) for v in (change.before, change.after))
         st.markdown(f"`{change.field}`: {before} → **{after}**")  # imported text: images as links, never loaded
@@ -57,7 +57,7 @@ def history_panel(
             sample with others).
     """
     try:
-        versions = audit.sample_versions(store, sample_id)
+        versions = history.sample_versions(store, sample_id)
     except WinnowError as ex:
         _common.show_error(ex)
         return
@@ -65,7 +65,7 @@ def history_panel(
         for index in range(len(versions) - 1, max(-1, len(versions) - 1 - SHOWN), -1):
             v = versions[index]
             when = f"{v.ts:%Y-%m-%d %H:%M:%S} UTC" if v.ts else "?"
-            again = audit.same_as(versions, index) if v.action == "revert" else None
+            again = history.same_as(versions, index) if v.action == "revert" else None
             st.markdown(
                 f"**Version {v.version}** · {v.action} · {v.user or '?'} · {when}"
                 + (f" · back to version {again}" if again else "")
@@ -84,7 +84,7 @@ def history_panel(
         )
         if c2.button("Revert", key=f"{key}_revert", width="stretch"):
             try:
-                new_version = audit.revert(
+                new_version = history.revert(
                     store, sample_id, int(target), expected_version=version, user=_common.acting_user()
                 )
             except WinnowError as ex:

@@ -2,9 +2,9 @@
 
 Streamlit's script talks to the browser over a WebSocket and cannot set an HttpOnly cookie, and a cookie JavaScript
 can set is one JavaScript (and so any injected script) can read. So ``serve.py`` adds two small routes to Streamlit's
-own server (``st.App``): ``POST /winnow/session`` exchanges a one-time code (``core.auth.cookie_handoff``) for the
-cookie, in a Set-Cookie header, and ``POST /winnow/sign-out`` deletes it. The page hands the browser only that code,
-in a one-line script; the token never reaches JavaScript, and the workspace still stores only its SHA-256. Reading
+own server (``st.App``): ``POST /winnow/session`` exchanges a one-time code (``core.team.accounts.cookie_handoff``)
+for the cookie, in a Set-Cookie header, and ``POST /winnow/sign-out`` deletes it. The page hands the browser only that
+code, in a one-line script; the token never reaches JavaScript, and the workspace still stores only its SHA-256. Reading
 the cookie back needs nothing: ``st.context.cookies`` has it from the page's own request. The cookie is Secure when
 the page is served over https (directly or behind a proxy that says so in X-Forwarded-Proto).
 
@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core import auth
 from core.settings import load_settings
+from core.team import accounts
 from pages import _scripts
 
 COOKIE = "winnow_session"
@@ -51,7 +51,7 @@ def _cookie_options(request: Request) -> dict:
 
 
 async def _set_session(request: Request) -> Response:
-    token = auth.redeem_handoff((await request.body()).decode("ascii", "replace").strip())
+    token = accounts.redeem_handoff((await request.body()).decode("ascii", "replace").strip())
     if token is None:
         return Response("unknown or used code", status_code=403)
     response = Response(status_code=204)
@@ -86,7 +86,7 @@ def token_from_cookie() -> str | None:
 def keep(token: str) -> None:
     """Ask the browser to keep this sign-in (``sync`` hands it the code on the next run)."""
     st.session_state.pop(CLEAR_KEY, None)
-    st.session_state[HANDOFF_KEY] = auth.cookie_handoff(token)
+    st.session_state[HANDOFF_KEY] = accounts.cookie_handoff(token)
 
 
 def forget() -> None:
@@ -104,7 +104,7 @@ def _post(path: str, body: str) -> None:
 def sync() -> None:
     """Hand the browser a pending code, or tell it to drop the cookie: a script of one line, run once per code."""
     code = st.session_state.get(HANDOFF_KEY)
-    if code and not auth.handoff_pending(code):
+    if code and not accounts.handoff_pending(code):
         st.session_state.pop(HANDOFF_KEY, None)  # redeemed: the cookie is set
         code = None
     if code:

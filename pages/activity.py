@@ -10,8 +10,8 @@ import math
 
 import streamlit as st
 
-from core import audit, team
 from core.errors import WinnowError
+from core.team import assignments, diffs, history
 from pages import _common, _history
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -28,7 +28,7 @@ if own_only:
 
 # ---------------------------------------------------------------------------------------------------- people
 
-progress = team.annotator_progress(store, user=me if own_only else None)
+progress = assignments.annotator_progress(store, user=me if own_only else None)
 if progress and any(r["assigned"] for r in progress):
     st.subheader("Assignments")
     st.dataframe(
@@ -104,7 +104,7 @@ p3.caption(f"{total:,} events · page {page_no} of {pages} · newest first · ti
 rows = store.events_page(user=user, action=action, sample_id=sample_id, offset=(page_no - 1) * size, limit=size)
 if rows:
     # What changed, in one line (a word diff for edited messages); pick a row for the whole diff.
-    table = [{**{c: r[c] for c in LOG_COLUMNS}, "change": audit.change_line(r["field"], r["before"], r["after"])}
+    table = [{**{c: r[c] for c in LOG_COLUMNS}, "change": diffs.change_line(r["field"], r["before"], r["after"])}
              for r in rows]  # fmt: skip
     event = st.dataframe(
         table,
@@ -125,8 +125,8 @@ if rows:
     if picked and picked[0]["field"]:
         r = picked[0]
         labels = (f"version {r['version'] - 1}", f"version {r['version']}") if r["version"] else ("before", "after")
-        diff = audit.diff_text(r["field"], audit.decode_lenient(r["field"], r["before"]),
-                               audit.decode_lenient(r["field"], r["after"]), labels=labels)  # fmt: skip
+        diff = diffs.diff_text(r["field"], history.decode_lenient(r["field"], r["before"]),
+                               history.decode_lenient(r["field"], r["after"]), labels=labels)  # fmt: skip
         st.markdown(f"**{r['sample_id']}** · `{r['field']}` · {r['action']} by {r['user_name']}")
         st.code(diff or "(no change)", language="diff")
 else:

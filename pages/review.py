@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import audit, team
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.store import SampleFilter
+from core.team import assignments, diffs, reviews
 from core.team.roles import can
 from pages import _common, _conflict, _history
 
@@ -34,7 +34,7 @@ st.title("Review")
 def snap_of(sample: dict) -> dict:
     """What the page keeps of a sample, as this reviewer sees it: on a sample several annotators share, an
     annotator sees (and edits) their own annotation of it, never the others'."""
-    seen = team.as_seen_by(store, sample, me)
+    seen = reviews.as_seen_by(store, sample, me)
     shared = {"shared": seen["shared"], "annotation": seen["annotation"], "assignees": seen["assignees"]}
     return {"workspace": path, "user": me, **{k: seen[k] for k in SNAP_FIELDS}, **shared}
 
@@ -100,7 +100,7 @@ if snap is None:
 if snap is not None:
     st.session_state["review_snap"] = snap
 
-progress = team.progress_of(store, me, who.role if who else "admin")
+progress = assignments.progress_of(store, me, who.role if who else "admin")
 total = progress.total
 if mine_only:
     st.progress(progress.fraction, text=f"{progress.text} done · {progress.remaining:,} to go")
@@ -213,7 +213,7 @@ with right:  # under the fields, beside the buttons that would save it
     if messages_changed:
         st.markdown("**Your unsaved changes to the messages**")
         labels = (f"version {version}", "yours")
-        st.code(audit.diff_text("messages", snap["messages"], edited, labels=labels), language="diff", wrap_lines=True)
+        st.code(diffs.diff_text("messages", snap["messages"], edited, labels=labels), language="diff", wrap_lines=True)
 
 # ---------------------------------------------------------------------------------------------------- decisions
 
@@ -222,7 +222,7 @@ def save(status: str | None) -> bool:
     """Write the decision and the edits, based on the shown version. On a conflict, keep both for the panel."""
     label = task_label if (label_changed or (status and task_label is not None)) else None
     try:
-        outcome = team.review(  # a shared sample's annotator: kept as their annotation (core/team.py)
+        outcome = reviews.review(  # a shared sample's annotator: kept as their annotation (core/team/reviews.py)
             store,
             sid,
             version,

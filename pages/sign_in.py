@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core import auth
 from core.errors import WinnowError
+from core.team import accounts
 from pages import _common
 
 store = _common.current_store()
@@ -23,8 +23,8 @@ if store.user_count() == 0:
         try:
             if password != again:
                 raise WinnowError("the two passwords differ")
-            auth.add_user(store, name, "admin", password, by=name.strip() or "?")
-            token, who = auth.sign_in(store, name, password, hours=_common.settings().session_hours)
+            accounts.add_user(store, name, "admin", password, by=name.strip() or "?")
+            token, who = accounts.sign_in(store, name, password, hours=_common.settings().session_hours)
         except WinnowError as ex:
             _common.show_error(ex)
         else:
@@ -39,7 +39,7 @@ else:
         go = st.form_submit_button("Sign in", type="primary")
     if go:
         try:
-            token, who = auth.sign_in(store, name, password, hours=_common.settings().session_hours)
+            token, who = accounts.sign_in(store, name, password, hours=_common.settings().session_hours)
         except WinnowError as ex:
             _common.show_error(ex)
         else:

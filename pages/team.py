@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import team
 from core.errors import ConflictError, WinnowError
 from core.labels import label_names, workspace_taxonomy
 from core.store import UNLABELED, SampleFilter
+from core.team import adjudication, agreement, assignments, diffs, reviews
 from pages import _common
 
 store = _common.current_store()
@@ -78,7 +78,7 @@ include_assigned = st.checkbox(
 counts = st.empty()  # filled after the button, so it counts what an assignment just took
 if st.button("Assign", type="primary", key="team_assign", disabled=not names):
     try:
-        result = team.distribute(
+        result = assignments.distribute(
             store,
             chosen,
             names,
@@ -104,14 +104,14 @@ with st.expander("Take back open assignments"):
     back_from = st.multiselect("From", annotators, key="team_unassign_names", placeholder="everyone")
     if st.button("Take back", key="team_unassign"):
         try:
-            removed = team.unassign(store, chosen, back_from or None, by=me)
+            removed = assignments.unassign(store, chosen, back_from or None, by=me)
         except WinnowError as ex:
             _common.show_error(ex)
         else:
             st.success(f"Took back {removed:,} assignments.")
 
 st.subheader("Progress")
-progress = team.annotator_progress(store)
+progress = assignments.annotator_progress(store)
 if progress:
     st.dataframe(
         progress,
@@ -128,11 +128,11 @@ if progress:
 # ---------------------------------------------------------------------------------------------------- agreement
 
 st.subheader("Agreement")
-agreement = team.agreement(store)
-if not agreement["samples"]:
+team_agreement = agreement.agreement(store)
+if not team_agreement["samples"]:
     st.caption("No sample has two decided annotations yet: assign samples with an overlap of 2 or more.")
 else:
-    fleiss = agreement["fleiss"]
+    fleiss = team_agreement["fleiss"]
     m1, m2 = st.columns(2)
     for column, what in ((m1, "decision"), (m2, "label")):
         overall = fleiss[what]
@@ -140,7 +140,7 @@ else:
         if overall["items"]:
             column.caption(f"over the {overall['items']} of {overall['of']} samples with {overall['raters']} raters")
     st.caption(
-        f"{agreement['samples']} samples with two or more decisions. Kappa: 1 = full agreement, 0 = what chance "
+        f"{team_agreement['samples']} samples with two or more decisions. Kappa: 1 = full agreement, 0 = what chance "
         "gives, below 0 = worse than chance; n/a when undefined (e.g. everyone gave the same answer throughout)."
     )
     st.markdown("**Per pair of annotators** (Cohen's kappa)")
@@ -155,7 +155,7 @@ else:
                 "labels agree": share(p["label_agreement"]),
                 "label kappa": kappa(p["label_kappa"]),
             }
-            for p in agreement["pairs"]
+            for p in team_agreement["pairs"]
         ],
         hide_index=True,
         key="team_pairs",
@@ -170,7 +170,7 @@ else:
                 "everyone agrees": share(row["all_agree"]),
                 "kappa (vs the rest)": kappa(row["kappa"]),
             }
-            for kind, rows in (("decision", agreement["per_decision"]), ("label", agreement["per_label"]))
+            for kind, rows in (("decision", team_agreement["per_decision"]), ("label", team_agreement["per_label"]))
             for row in rows
         ],
         hide_index=True,
@@ -180,7 +180,7 @@ else:
 # ---------------------------------------------------------------------------------------------------- adjudicate
 
 st.subheader("Adjudicate")
-queue = team.adjudication_queue(store)
+queue = adjudication.adjudication_queue(store)
 shown_versions: dict[str, int] = st.session_state.setdefault("team_shown_versions", {})
 if not queue:
     st.caption("Nothing to adjudicate: no pending sample has two decided annotations.")
@@ -191,7 +191,7 @@ j1, j2 = st.columns([3, 1], vertical_alignment="center")
 j1.caption(f"{len(queue)} samples wait for you, {split} of them with disagreement (listed first).")
 if len(queue) > split and j2.button(f"Apply the {len(queue) - split} agreed", key="team_settle_agreed"):
     try:
-        settled = team.settle_agreed(store, user=me)
+        settled = adjudication.settle_agreed(store, user=me)
     except WinnowError as ex:
         _common.show_error(ex)
     else:
@@ -236,11 +236,11 @@ for column, a in zip(columns, decided):
         if a["messages"] is None:
             st.caption("Answer unedited.")
         else:
-            edit = team.messages_diff(sample["messages"], a["messages"], labels=("original", a["user_name"]))
+            edit = diffs.messages_diff(sample["messages"], a["messages"], labels=("original", a["user_name"]))
             st.code(edit or "(the same)", language="diff", wrap_lines=True)
         if st.button(f"Use {a['user_name']}'s version", key=f"team_pick_{a['user_name']}", width="stretch"):
             try:
-                new_version = team.pick(store, sid, version, a["user_name"], user=me)
+                new_version = adjudication.pick(store, sid, version, a["user_name"], user=me)
             except WinnowError as ex:
                 conflicted(ex)
             else:
@@ -248,21 +248,23 @@ for column, a in zip(columns, decided):
 
 st.markdown("**Or a merged version**")
 m1, m2 = st.columns([1, 3])
-decision = m1.radio("Decision", team.DECISIONS, horizontal=True, key=f"team_merge_status_{sid}")
+decision = m1.radio("Decision", reviews.DECISIONS, horizontal=True, key=f"team_merge_status_{sid}")
 options = [*labels, *sorted({a["task_label"] for a in decided if a["task_label"] and a["task_label"] not in labels})]
 merged_label = m1.selectbox("Task label", options, index=None, placeholder="unchanged", key=f"team_merge_label_{sid}")
-answer = m2.text_area("Answer", team.final_answer(sample["messages"]), height=160, key=f"team_merge_answer_{sid}")
+answer = m2.text_area(
+    "Answer", adjudication.final_answer(sample["messages"]), height=160, key=f"team_merge_answer_{sid}"
+)
 note = m2.text_input("Note", sample["note"], key=f"team_merge_note_{sid}")
 if st.button("Apply the merged version", type="primary", key="team_apply_merge"):
     try:
-        new_version = team.adjudicate(
+        new_version = adjudication.adjudicate(
             store,
             sid,
             version,
             user=me,
             status=decision,
             task_label=merged_label,
-            messages=team.with_answer(sample["messages"], answer),
+            messages=adjudication.with_answer(sample["messages"], answer),
             note=note,
         )
     except WinnowError as ex:

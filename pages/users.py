@@ -6,10 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import auth, jobs
+from core import jobs
 from core.backup import backup_workspace, default_backup_path
 from core.errors import WinnowError
-from core.team import roles
+from core.team import accounts, roles
 from pages import _common
 
 store = _common.current_store()
@@ -37,11 +37,14 @@ with left, st.form("user_add", clear_on_submit=True):
     name = st.text_input("Name", key="user_add_name")
     role = st.selectbox("Role", roles.ROLES, index=2, key="user_add_role")
     password = st.text_input(
-        "Initial password", type="password", key="user_add_password", help=f"at least {auth.MIN_PASSWORD} characters"
+        "Initial password",
+        type="password",
+        key="user_add_password",
+        help=f"at least {accounts.MIN_PASSWORD} characters",
     )
     if st.form_submit_button("Add", type="primary"):
         try:
-            added = auth.add_user(store, name, role, password, by=me)
+            added = accounts.add_user(store, name, role, password, by=me)
         except WinnowError as ex:
             _common.show_error(ex)
         else:
@@ -65,7 +68,7 @@ with right:
         )
         if st.button("Save changes", key="user_edit_save"):
             try:  # one transaction: a refused change (say, disabling the last admin) changes nothing at all
-                auth.update_account(
+                accounts.update_account(
                     store,
                     who,
                     by=me,

@@ -586,8 +586,9 @@ def bench_explore() -> None:
     import streamlit as st
     from page_workspace import navigation_v2, signed_in_app
 
-    from core import auth, workspace_map
+    from core import workspace_map
     from core.store import Store
+    from core.team import accounts
     from pages import _common
 
     db = _explore_workspace()
@@ -608,7 +609,7 @@ def bench_explore() -> None:
         _, t_stats = timed(store.cluster_stats)
         n = len(coords["rid"])
         if not store.users():
-            auth.add_user(store, "bench", "admin", "bench-password", by="bench")
+            accounts.add_user(store, "bench", "admin", "bench-password", by="bench")
     first = t_rev + t_fp + t_view + t_stats
     print(f"explore  {n:,} samples on the map, {len(view['rid']):,} drawn (a sample stratified by cluster)")
     print(
@@ -726,9 +727,10 @@ def bench_load() -> None:
     import pytest
     from page_workspace import navigation_v2, signed_in_app
 
-    from core import auth, jobs
+    from core import jobs
     from core.importer import import_file
     from core.scoring.runner import run_scorers
+    from core.team import accounts
     from pages import _common
 
     src = make_alpaca(BENCH_DIR / f"alpaca_{LOAD_SAMPLES}.jsonl", LOAD_SAMPLES, seed=6)
@@ -851,14 +853,14 @@ def bench_load() -> None:
         navigation_v2(mp)
         _one_runtime(mp)
         store = _common.get_store(db)
-        auth.add_user(store, "boss", "admin", password, by="boss")
+        accounts.add_user(store, "boss", "admin", password, by="boss")
         import_file(store, src, user="boss")
         ids = store.page(limit=LOAD_SAMPLES).column("id").to_pylist()
         for i, name in enumerate(annotators):  # from the end of the workspace: the leads' queue is its start
-            auth.add_user(store, name, "annotator", password, by="boss")
+            accounts.add_user(store, name, "annotator", password, by="boss")
             store.assign(ids[len(ids) - (i + 1) * per_annotator :][:per_annotator], [name], by="boss")
         for name in leads:
-            auth.add_user(store, name, "lead", password, by="boss")
+            accounts.add_user(store, name, "lead", password, by="boss")
 
         # For scale: one session alone, nothing else running, accepting from the leads' queue.
         alone = signed_in_app("boss", password)

@@ -11,10 +11,10 @@ import json
 
 import numpy as np
 
-from core import auth
 from core.importer import import_file
 from core.scoring.runner import run_scorers
 from core.store import Store
+from core.team import accounts
 
 PASSWORD = "e2e-password"
 TOPICS = ("rivers", "volcanoes", "bridges", "orchards", "comets", "glaciers", "harbours", "deserts")
@@ -42,9 +42,9 @@ def build(path, tmp_path) -> dict:
     source = tmp_path / "day.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in records()), encoding="utf-8")
     with Store(path) as store:
-        auth.add_user(store, "e2e", "admin", PASSWORD, by="e2e")
-        auth.add_user(store, "lee", "lead", PASSWORD, by="e2e")
-        auth.add_user(store, "ann", "annotator", PASSWORD, by="e2e")
+        accounts.add_user(store, "e2e", "admin", PASSWORD, by="e2e")
+        accounts.add_user(store, "lee", "lead", PASSWORD, by="e2e")
+        accounts.add_user(store, "ann", "annotator", PASSWORD, by="e2e")
         import_file(store, source, user="e2e")
         run_scorers(store, ["heuristics"])
         hashes = store.sample_arrays(["content_hash"])["content_hash"]

@@ -14,9 +14,10 @@ from patience import HANG_S
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from core import auth, jobs
+from core import jobs
 from core.importer import import_file
 from core.store import Store
+from core.team import accounts
 from pages import _common
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def new_workspace(tmp_path: Path, monkeypatch) -> Store:
     # The app loads local models from its model folder only: here, pytest's temporary root, where tests build theirs.
     monkeypatch.setenv("WINNOW_MODEL_DIR", str(tmp_path.parent))
     store = _common.get_store(db)
-    auth.add_user(store, USER, "admin", PASSWORD, by=USER)
+    accounts.add_user(store, USER, "admin", PASSWORD, by=USER)
     return store
 
 
@@ -73,7 +74,7 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def signed_in_app(name: str = USER, password: str = PASSWORD) -> AppTest:
     """An AppTest on app.py whose session is signed in to the workspace at WINNOW_DB as ``name`` (not run yet)."""
     path = Path(os.environ["WINNOW_DB"]).expanduser().resolve()
-    token, _ = auth.sign_in(_common.get_store(path), name, password)
+    token, _ = accounts.sign_in(_common.get_store(path), name, password)
     at = AppTest.from_file(APP, default_timeout=HANG_S)
     at.session_state[_common.TOKENS_KEY] = {str(path): token}
     return at

@@ -8,8 +8,8 @@ from page_workspace import APP, PASSWORD, USER, load, navigation_v2, new_workspa
 from patience import HANG_S
 from streamlit.testing.v1 import AppTest
 
-from core import auth
 from core.store import Store
+from core.team import accounts
 from pages import _common
 
 
@@ -99,7 +99,7 @@ def test_a_page_url_as_the_first_run_still_goes_through_app_py(tmp_path, monkeyp
     db = tmp_path / "ws.duckdb"
     monkeypatch.setenv("WINNOW_DB", str(db))
     store = _common.get_store(db)
-    auth.add_user(store, USER, "admin", PASSWORD, by=USER)
+    accounts.add_user(store, USER, "admin", PASSWORD, by=USER)
     load(store, "chats_openai.jsonl")
     at = signed_in_app()
     at.run()
@@ -154,7 +154,7 @@ def test_sign_in_refuses_a_wrong_password_and_shows_nothing(store):
 
 
 def test_an_annotator_sees_only_review_and_no_workspace_choice(store):
-    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    accounts.add_user(store, "ann", "annotator", "ann-password", by=USER)
     load(store, "chats_openai.jsonl")
     store.assign(store.page(limit=1).column("id").to_pylist(), ["ann"], by=USER)  # her queue: her assignments
 
@@ -177,7 +177,7 @@ def test_signing_out_ends_the_session(store):
     at.button(key="sign_out").click().run()
 
     assert "Sign in" in texts(at)
-    assert auth.resume(store, token) is None
+    assert accounts.resume(store, token) is None
 
 
 def test_an_expired_session_asks_to_sign_in_again(store, monkeypatch):
@@ -198,13 +198,13 @@ def test_the_users_page_adds_an_annotator_who_can_then_sign_in(store):
 
     assert not at.exception
     assert "Added nina (annotator)" in texts(at)
-    assert auth.sign_in(store, "nina", "nina-password")[1] == auth.Identity("nina", "annotator")
+    assert accounts.sign_in(store, "nina", "nina-password")[1] == accounts.Identity("nina", "annotator")
 
 
 def test_the_users_page_shows_and_saves_the_chosen_accounts_own_role_and_flag(store):
-    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
-    auth.add_user(store, "lena", "lead", "lena-password", by=USER)
-    auth.set_disabled(store, "ann", True, by=USER)
+    accounts.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    accounts.add_user(store, "lena", "lead", "lena-password", by=USER)
+    accounts.set_disabled(store, "ann", True, by=USER)
     at = open_app("pages/users.py")
     assert at.selectbox(key="user_edit_name").value == "ann"
 
@@ -216,13 +216,13 @@ def test_the_users_page_shows_and_saves_the_chosen_accounts_own_role_and_flag(st
 
     assert not at.exception
     assert (store.get_user("lena")["role"], store.get_user("lena")["disabled"]) == ("lead", False)  # only the password
-    assert auth.sign_in(store, "lena", "lena-new-password")[1] == auth.Identity("lena", "lead")
+    assert accounts.sign_in(store, "lena", "lena-new-password")[1] == accounts.Identity("lena", "lead")
     assert not at.text_input(key="user_edit_password_lena").value  # not kept for the next save
     assert "Saved lena; their open sessions ended." in [m.value for m in at.success]
 
 
 def test_a_refused_password_leaves_the_account_unchanged(store):
-    auth.add_user(store, "lena", "lead", "lena-password", by=USER)
+    accounts.add_user(store, "lena", "lead", "lena-password", by=USER)
     at = open_app("pages/users.py")
     at.selectbox(key="user_edit_name").set_value("lena").run()
     at.selectbox(key="user_edit_role_lena").set_value("annotator").run()

@@ -1,6 +1,6 @@
-"""core/audit.py on real workspaces: versions rebuilt from the audit log match what the sample really was, reverts
-are new versions, and the three-way merges of the Review page's conflict panel. Also the Store's audit-log queries
-behind the Activity page."""
+"""core/team/history.py, diffs.py and merges.py on real workspaces: versions rebuilt from the audit log match what
+the sample really was, reverts are new versions, and the three-way merges of the Review page's conflict panel. Also
+the Store's audit-log queries behind the Activity page."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core import audit, auth
 from core.errors import ConflictError, NotFound, PermissionDenied
 from core.importer import import_file
 from core.store import Store
+from core.team import accounts, diffs, history, merges
 
 DATA = Path(__file__).parent / "data" / "pages"
 
@@ -31,7 +31,7 @@ def _ids(store: Store) -> list[str]:
 
 
 def _state(store: Store, sid: str) -> dict:
-    return audit.current_state(store.get_sample(sid))
+    return history.current_state(store.get_sample(sid))
 
 
 def _with_answer(messages: list[dict], text: str) -> list[dict]:
@@ -48,10 +48,10 @@ def test_three_edits_then_a_revert_to_version_1_is_version_5_equal_to_version_1(
     v = store.update_sample(sid, v, user="bo", status="accepted", tags=["geo"], note="fine")
     v = store.update_sample(sid, v, user="ana", note="fine, checked", tags=["geo", "easy"])
 
-    assert audit.revert(store, sid, 1, expected_version=v, user="cy") == 5
+    assert history.revert(store, sid, 1, expected_version=v, user="cy") == 5
 
     assert _state(store, sid) == original
-    versions = audit.sample_versions(store, sid)
+    versions = history.sample_versions(store, sid)
     assert [x.version for x in versions] == [1, 2, 3, 4, 5]
     assert [(x.user, x.action) for x in versions] == [
         ("importer", "import"),
@@ -60,7 +60,7 @@ def test_three_edits_then_a_revert_to_version_1_is_version_5_equal_to_version_1(
         ("ana", "edit"),
         ("cy", "revert"),
     ]
-    assert audit.same_as(versions, 4) == 1
+    assert history.same_as(versions, 4) == 1
     revert_events = [e for e in store.history(sid) if e["version"] == 5]
     assert {e["field"] for e in revert_events} == {"status", "tags", "note", "messages"}
     assert {(e["action"], e["user_name"]) for e in revert_events} == {("revert", "cy")}
@@ -102,14 +102,14 @@ def test_every_rebuilt_version_equals_the_sample_as_it_was(store):
         snapshots[sid][store.get_sample(sid)["version"]] = _state(store, sid)
 
     for sid in ids:
-        versions = audit.sample_versions(store, sid)
+        versions = history.sample_versions(store, sid)
         final = store.get_sample(sid)["version"]
         assert [x.version for x in versions] == list(range(1, final + 1))
         for v, snapshot in snapshots[sid].items():
-            state = audit.state_at(versions, v)
+            state = history.state_at(versions, v)
             # A suggestion is not versioned, so the log can only say which label was suggested when it was replaced.
-            if not audit.is_confirmed(snapshot["task_label"]):
-                assert not audit.is_confirmed(state["task_label"])
+            if not history.is_confirmed(snapshot["task_label"]):
+                assert not history.is_confirmed(state["task_label"])
                 state, snapshot = {**state, "task_label": None}, {**snapshot, "task_label": None}
             assert state == snapshot, (sid, v)
 
@@ -122,11 +122,11 @@ def test_revert_to_a_middle_version_restores_it_including_its_confirmed_label(st
     v3 = store.update_sample(sid, v2, user="ana", task_label="qa", status="rejected")
     v4 = store.update_sample(sid, v3, user="ana", note="v4")
 
-    assert audit.revert(store, sid, 2, expected_version=v4, user="bo") == 5
+    assert history.revert(store, sid, 2, expected_version=v4, user="bo") == 5
     assert _state(store, sid) == at_v2
 
     # Back to version 1, when the label was only suggested: the confirmation is removed.
-    assert audit.revert(store, sid, 1, expected_version=5, user="bo") == 6
+    assert history.revert(store, sid, 1, expected_version=5, user="bo") == 6
     sample = store.get_sample(sid)
     assert (sample["task_label"], sample["task_label_source"], sample["note"]) == (None, None, "")
     assert {(e["field"], e["before"], e["after"]) for e in store.history(sid) if e["version"] == 6} == {
@@ -140,7 +140,7 @@ def test_revert_to_the_current_state_writes_nothing(store):
     v = store.update_sample(sid, 1, user="ana", note="x")
     v = store.update_sample(sid, v, user="ana", note="")
     events = len(store.history(sid))
-    assert audit.revert(store, sid, 1, expected_version=v, user="ana") == v
+    assert history.revert(store, sid, 1, expected_version=v, user="ana") == v
     assert len(store.history(sid)) == events
 
 
@@ -149,7 +149,7 @@ def test_a_stale_revert_is_a_conflict_and_writes_nothing(store):
     v = store.update_sample(sid, 1, user="ana", note="first")
     store.update_sample(sid, v, user="bo", note="second")
     with pytest.raises(ConflictError) as err:
-        audit.revert(store, sid, 1, expected_version=v, user="ana")
+        history.revert(store, sid, 1, expected_version=v, user="ana")
     assert err.value.current_version == 3
     assert store.get_sample(sid)["note"] == "second" and store.get_sample(sid)["version"] == 3
 
@@ -157,23 +157,23 @@ def test_a_stale_revert_is_a_conflict_and_writes_nothing(store):
 def test_reverting_to_a_version_that_does_not_exist_says_which_exist(store):
     sid = _ids(store)[0]
     with pytest.raises(NotFound, match="has no version 4: it has versions 1 to 1"):
-        audit.revert(store, sid, 4, expected_version=1, user="ana")
+        history.revert(store, sid, 4, expected_version=1, user="ana")
     with pytest.raises(NotFound, match="no sample"):
-        audit.revert(store, "nope", 1, expected_version=1, user="ana")
+        history.revert(store, "nope", 1, expected_version=1, user="ana")
 
 
 def test_an_annotator_may_revert_only_assigned_samples(store):
-    auth.add_user(store, "root", "admin", "root-password", by="root")
-    auth.add_user(store, "ann", "annotator", "ann-password", by="root")
+    accounts.add_user(store, "root", "admin", "root-password", by="root")
+    accounts.add_user(store, "ann", "annotator", "ann-password", by="root")
     mine, other = _ids(store)[:2]
     store.assign([mine], ["ann"], by="root")
     for sid in (mine, other):
         store.update_sample(sid, 1, user="root", note="by root")
 
-    assert audit.revert(store, mine, 1, expected_version=2, user="ann") == 3
+    assert history.revert(store, mine, 1, expected_version=2, user="ann") == 3
     assert store.get_sample(mine)["note"] == ""
     with pytest.raises(PermissionDenied, match="only review samples assigned to them"):
-        audit.revert(store, other, 1, expected_version=2, user="ann")
+        history.revert(store, other, 1, expected_version=2, user="ann")
     assert store.get_sample(other)["note"] == "by root" and store.get_sample(other)["version"] == 2
 
 
@@ -183,11 +183,11 @@ def test_an_annotator_may_revert_only_assigned_samples(store):
 def test_a_messages_diff_names_the_changed_turn():
     before = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello.\nHow can I help?"}]
     after = _with_answer(before, "Hello!\nHow can I help?")
-    text = audit.diff_text("messages", before, after, labels=("version 1", "version 2"))
+    text = diffs.diff_text("messages", before, after, labels=("version 1", "version 2"))
     assert text.splitlines()[:2] == ["--- version 1", "+++ version 2"]
     assert "-Hello." in text and "+Hello!" in text and " How can I help?" in text
-    assert audit.diff_text("messages", before, before) == ""
-    assert "+b" in audit.diff_text("tags", ["a"], ["a", "b"])
+    assert diffs.diff_text("messages", before, before) == ""
+    assert "+b" in diffs.diff_text("tags", ["a"], ["a", "b"])
 
 
 # ------------------------------------------------------------------------------------------------ merges
@@ -197,40 +197,40 @@ def test_changes_to_different_lines_merge_cleanly():
     base = "one\ntwo\nthree\nfour\nfive"
     theirs = "ONE\ntwo\nthree\nfour\nfive"
     mine = "one\ntwo\nthree\nfour\nFIVE"
-    assert audit.merge_text(base, theirs, mine) == ("ONE\ntwo\nthree\nfour\nFIVE", True)
+    assert merges.merge_text(base, theirs, mine) == ("ONE\ntwo\nthree\nfour\nFIVE", True)
     # Insertions at different places, and a text with a final newline keeps it.
-    assert audit.merge_text("a\nb\nc\n", "a\nx\nb\nc\n", "a\nb\nc\ny\n") == ("a\nx\nb\nc\ny\n", True)
+    assert merges.merge_text("a\nb\nc\n", "a\nx\nb\nc\n", "a\nb\nc\ny\n") == ("a\nx\nb\nc\ny\n", True)
 
 
 def test_one_sided_and_identical_changes_need_no_merge():
-    assert audit.merge_text("a", "a", "b") == ("b", True)
-    assert audit.merge_text("a", "b", "a") == ("b", True)
-    assert audit.merge_text("a\nb", "a\nc", "a\nc") == ("a\nc", True)
+    assert merges.merge_text("a", "a", "b") == ("b", True)
+    assert merges.merge_text("a", "b", "a") == ("b", True)
+    assert merges.merge_text("a\nb", "a\nc", "a\nc") == ("a\nc", True)
 
 
 def test_changes_to_the_same_line_are_a_conflict_between_markers():
-    merged, clean = audit.merge_text("one\ntwo\nthree", "one\n2\nthree", "one\nTWO\nthree")
+    merged, clean = merges.merge_text("one\ntwo\nthree", "one\n2\nthree", "one\nTWO\nthree")
     assert not clean
-    assert merged.splitlines() == ["one", audit.MARK_THEIRS, "2", audit.MARK_SPLIT, "TWO", audit.MARK_MINE, "three"]
-    assert audit.has_conflict_markers(merged)
-    assert not audit.has_conflict_markers("one\n2\nthree")
+    assert merged.splitlines() == ["one", merges.MARK_THEIRS, "2", merges.MARK_SPLIT, "TWO", merges.MARK_MINE, "three"]
+    assert merges.has_conflict_markers(merged)
+    assert not merges.has_conflict_markers("one\n2\nthree")
 
 
 def test_merged_tags_keep_theirs_and_my_additions_and_removals():
-    assert audit.merge_tags(["a", "b"], ["a", "b", "c"], ["b", "d"]) == ["b", "c", "d"]
+    assert merges.merge_tags(["a", "b"], ["a", "b", "c"], ["b", "d"]) == ["b", "c", "d"]
 
 
 def test_messages_merge_one_turn_at_a_time_and_refuse_different_shapes():
     base = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A1\nA2"}]
     theirs = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A1\nA2"}]
     mine = _with_answer(base, "A1\nA2!")
-    assert audit.merge_messages(base, theirs, mine) == (
+    assert merges.merge_messages(base, theirs, mine) == (
         [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A1\nA2!"}],
         True,
     )
     longer = [*theirs, {"role": "user", "content": "more"}]
-    assert audit.merge_messages(base, longer, mine) == (None, False)
-    assert audit.merge_messages(base, longer, base) == (longer, True)
+    assert merges.merge_messages(base, longer, mine) == (None, False)
+    assert merges.merge_messages(base, longer, base) == (longer, True)
 
 
 # ------------------------------------------------------------------------------------------------ the log's queries
@@ -266,7 +266,7 @@ def test_user_activity_counts_versions_not_fields(store):
     store.update_sample(a, 1, user="ana", status="accepted", tags=["t"], note="n", action="review")
     store.update_sample(b, 1, user="ana", note="n")
     v = store.update_sample(c, 1, user="bo", status="rejected", action="review")
-    audit.revert(store, c, 1, expected_version=v, user="bo")
+    history.revert(store, c, 1, expected_version=v, user="bo")
 
     rows = {r["user"]: r for r in store.user_activity()}
     assert set(rows) == {"ana", "bo"}  # the import is no change to a sample
@@ -279,13 +279,13 @@ def test_user_activity_counts_versions_not_fields(store):
 
 
 def test_an_annotator_may_not_revert_a_sample_shared_with_other_annotators(store):
-    auth.add_user(store, "root", "admin", "root-password", by="root")
+    accounts.add_user(store, "root", "admin", "root-password", by="root")
     for name in ("ann", "bob"):
-        auth.add_user(store, name, "annotator", f"{name}-password", by="root")
+        accounts.add_user(store, name, "annotator", f"{name}-password", by="root")
     sid = _ids(store)[0]
     store.assign([sid], ["ann", "bob"], by="root")
     store.update_sample(sid, 1, user="root", note="by root")
 
     with pytest.raises(PermissionDenied, match="with other annotators"):
-        audit.revert(store, sid, 1, expected_version=2, user="ann")
-    assert audit.revert(store, sid, 1, expected_version=2, user="root") == 3
+        history.revert(store, sid, 1, expected_version=2, user="ann")
+    assert history.revert(store, sid, 1, expected_version=2, user="root") == 3

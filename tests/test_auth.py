@@ -1,5 +1,5 @@
-"""core/auth.py and the Store's permission checks: accounts, hashed passwords, sessions, and every gated call refused
-to a role that may not make it, with the workspace left as it was."""
+"""core/team/accounts.py and the Store's permission checks: accounts, hashed passwords, sessions, and every gated
+call refused to a role that may not make it, with the workspace left as it was."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import auth, jobs
+from core import jobs
 from core.errors import NotFound, PermissionDenied, WinnowError
 from core.export import export_samples
 from core.importer import import_file
@@ -17,6 +17,7 @@ from core.label_suggestions import refresh_labels
 from core.scoring.runner import run_scorers
 from core.selection import export_selection, run_selection
 from core.store import Store
+from core.team import accounts
 
 DATA = Path(__file__).parent / "data" / "pages"
 RECIPE = "steps:\n  - filter: {status: not_rejected}\n"
@@ -24,15 +25,15 @@ RECIPE = "steps:\n  - filter: {status: not_rejected}\n"
 
 @pytest.fixture(autouse=True)
 def _no_lockouts_between_tests():
-    auth._failures.clear()
+    accounts._failures.clear()
 
 
 @pytest.fixture
 def store(tmp_path):
     with Store(tmp_path / "ws.duckdb") as s:
-        auth.add_user(s, "root", "admin", "root-password", by="root")
-        auth.add_user(s, "lena", "lead", "lena-password", by="root")
-        auth.add_user(s, "ann", "annotator", "ann-password", by="root")
+        accounts.add_user(s, "root", "admin", "root-password", by="root")
+        accounts.add_user(s, "lena", "lead", "lena-password", by="root")
+        accounts.add_user(s, "ann", "annotator", "ann-password", by="root")
         import_file(s, DATA / "chats_openai.jsonl", user="lena")
         run_selection(s, RECIPE, name="kept", user="lena")
         yield s
@@ -66,8 +67,8 @@ def test_an_open_workspace_lets_anyone_act_as_admin_until_the_first_account(tmp_
     with Store(tmp_path / "ws.duckdb") as s:
         assert s.role_of("anybody") == "admin"
         with pytest.raises(PermissionDenied, match=r"first account .* must be an admin"):
-            auth.add_user(s, "lena", "lead", "lena-password", by="lena")
-        auth.add_user(s, "root", "admin", "root-password", by="root")
+            accounts.add_user(s, "lena", "lead", "lena-password", by="lena")
+        accounts.add_user(s, "root", "admin", "root-password", by="root")
         assert s.role_of("anybody") is None
         with pytest.raises(PermissionDenied, match="'anybody' is not an enabled account"):
             import_file(s, DATA / "chats_openai.jsonl", user="anybody")
@@ -77,89 +78,89 @@ def test_passwords_are_stored_as_argon2_hashes_only(store):
     row = store.get_user("ann")
     assert row["password_hash"].startswith("$argon2id$")
     assert "ann-password" not in row["password_hash"]
-    assert auth.password_matches(row["password_hash"], "ann-password")
-    assert not auth.password_matches(row["password_hash"], "ann-passwore")
+    assert accounts.password_matches(row["password_hash"], "ann-password")
+    assert not accounts.password_matches(row["password_hash"], "ann-passwore")
 
 
 def test_only_admins_add_accounts_and_names_are_unique(store):
     with pytest.raises(PermissionDenied, match="lena is a lead and may not manage accounts"):
-        auth.add_user(store, "x", "annotator", "x-password", by="lena")
+        accounts.add_user(store, "x", "annotator", "x-password", by="lena")
     with pytest.raises(WinnowError, match="already exists"):
-        auth.add_user(store, "ann", "annotator", "other-password", by="root")
+        accounts.add_user(store, "ann", "annotator", "other-password", by="root")
     with pytest.raises(WinnowError, match="not valid"):
-        auth.add_user(store, "a b", "annotator", "x-password", by="root")
+        accounts.add_user(store, "a b", "annotator", "x-password", by="root")
     with pytest.raises(WinnowError, match="unknown role"):
-        auth.add_user(store, "bob", "owner", "x-password", by="root")
+        accounts.add_user(store, "bob", "owner", "x-password", by="root")
     with pytest.raises(WinnowError, match="too short"):
-        auth.add_user(store, "bob", "lead", "short", by="root")
+        accounts.add_user(store, "bob", "lead", "short", by="root")
     assert [u["name"] for u in store.users()] == ["ann", "lena", "root"]
 
 
 def test_sign_in_gives_a_session_token_whose_hash_alone_is_stored(store):
-    token, who = auth.sign_in(store, "ann", "ann-password")
-    assert who == auth.Identity("ann", "annotator")
-    assert auth.resume(store, token) == who
+    token, who = accounts.sign_in(store, "ann", "ann-password")
+    assert who == accounts.Identity("ann", "annotator")
+    assert accounts.resume(store, token) == who
     stored = [r[0] for r in store.cursor().execute("SELECT token_hash FROM sessions").fetchall()]
     assert token not in stored and len(stored) == 1
 
-    auth.sign_out(store, token)
-    assert auth.resume(store, token) is None
+    accounts.sign_out(store, token)
+    assert accounts.resume(store, token) is None
 
 
 @pytest.mark.parametrize(("name", "password"), [("ann", "wrong-password"), ("nobody", "ann-password"), ("", "")])
 def test_a_failed_sign_in_does_not_say_which_part_was_wrong(store, name, password):
-    with pytest.raises(auth.AuthError, match=r"^wrong name or password$"):
-        auth.sign_in(store, name, password)
+    with pytest.raises(accounts.AuthError, match=r"^wrong name or password$"):
+        accounts.sign_in(store, name, password)
 
 
 def test_an_expired_session_is_refused(store):
-    token, _ = auth.sign_in(store, "ann", "ann-password", hours=-1)  # already past its expiry
-    assert auth.resume(store, token) is None
+    token, _ = accounts.sign_in(store, "ann", "ann-password", hours=-1)  # already past its expiry
+    assert accounts.resume(store, token) is None
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        lambda s: auth.set_password(s, "ann", "new-password", by="ann"),
-        lambda s: auth.set_role(s, "ann", "lead", by="root"),
-        lambda s: auth.set_disabled(s, "ann", True, by="root"),
+        lambda s: accounts.set_password(s, "ann", "new-password", by="ann"),
+        lambda s: accounts.set_role(s, "ann", "lead", by="root"),
+        lambda s: accounts.set_disabled(s, "ann", True, by="root"),
     ],
     ids=["password", "role", "disabled"],
 )
 def test_changing_an_account_ends_its_sessions(store, change):
-    token, _ = auth.sign_in(store, "ann", "ann-password")
+    token, _ = accounts.sign_in(store, "ann", "ann-password")
     change(store)
-    assert auth.resume(store, token) is None
+    assert accounts.resume(store, token) is None
 
 
 def test_a_disabled_account_cannot_sign_in_and_acts_as_nobody(store):
-    auth.set_disabled(store, "ann", True, by="root")
-    with pytest.raises(auth.AuthError, match="disabled"):
-        auth.sign_in(store, "ann", "ann-password")
+    accounts.set_disabled(store, "ann", True, by="root")
+    with pytest.raises(accounts.AuthError, match="disabled"):
+        accounts.sign_in(store, "ann", "ann-password")
     assert store.role_of("ann") is None
-    auth.set_disabled(store, "ann", False, by="root")
-    assert auth.sign_in(store, "ann", "ann-password")[1].role == "annotator"
+    accounts.set_disabled(store, "ann", False, by="root")
+    assert accounts.sign_in(store, "ann", "ann-password")[1].role == "annotator"
 
 
 def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(store):
     with pytest.raises(PermissionDenied, match="last enabled admin"):
-        auth.set_role(store, "root", "lead", by="root")
+        accounts.set_role(store, "root", "lead", by="root")
     with pytest.raises(PermissionDenied, match="last enabled admin"):
-        auth.set_disabled(store, "root", True, by="root")
+        accounts.set_disabled(store, "root", True, by="root")
     assert store.get_user("root")["role"] == "admin" and not store.get_user("root")["disabled"]
 
 
 def test_only_admins_change_other_peoples_accounts(store):
     with pytest.raises(PermissionDenied):
-        auth.set_password(store, "ann", "taken-over", by="lena")
+        accounts.set_password(store, "ann", "taken-over", by="lena")
     with pytest.raises(PermissionDenied):
-        auth.set_role(store, "lena", "admin", by="lena")
-    auth.set_password(store, "lena", "lena-new-password", by="lena")  # one's own password is fine
-    assert auth.sign_in(store, "lena", "lena-new-password")[1].role == "lead"
+        accounts.set_role(store, "lena", "admin", by="lena")
+    accounts.set_password(store, "lena", "lena-new-password", by="lena")  # one's own password is fine
+    assert accounts.sign_in(store, "lena", "lena-new-password")[1].role == "lead"
 
 
 def test_account_changes_are_audited_without_secrets(store):
-    auth.set_password(store, "ann", "new-password", by="root")
+    accounts.set_password(store, "ann", "new-password", by="root")
     events = store.recent_events(10)
     assert any(e["action"] == "user" and e["field"] == "update" and "ann" in e["after"] for e in events)
     assert all("new-password" not in (e["after"] or "") and "$argon2" not in (e["after"] or "") for e in events)
@@ -196,8 +197,8 @@ def _calls(store: Store, tmp_path: Path):
         "refresh labels": lambda who: refresh_labels(store, user=who),
         "start a job": lambda who: jobs.wait(jobs.start_job(store, "export", {}, lambda progress: "", user=who), 30),
         "assign": lambda who: store.assign([sid], ["ann"], by=who),
-        "add account": lambda who: auth.add_user(store, "eve", "admin", "eve-password", by=who),
-        "change role": lambda who: auth.set_role(store, "lena", "annotator", by=who),
+        "add account": lambda who: accounts.add_user(store, "eve", "admin", "eve-password", by=who),
+        "change role": lambda who: accounts.set_role(store, "lena", "annotator", by=who),
         "edit unassigned sample": lambda who: store.update_sample(sid, 1, user=who, note="mine now"),
         "status of unassigned": lambda who: store.set_status_many([sid], "rejected", user=who),
         "label unassigned": lambda who: store.set_task_label_many([sid], "math", user=who),
@@ -278,34 +279,34 @@ def test_assigning_to_an_unknown_account_is_refused(store):
 
 
 def test_a_session_cannot_outlive_its_account(store):
-    token, _ = auth.sign_in(store, "lena", "lena-password", hours=1)
+    token, _ = accounts.sign_in(store, "lena", "lena-password", hours=1)
     store.create_session("deadbeef", "ghost", timedelta(hours=1))  # a session row whose account does not exist
-    assert auth.resume(store, token).name == "lena"
+    assert accounts.resume(store, token).name == "lena"
     assert store.use_session("deadbeef", timedelta(hours=1)) is None
 
 
 def test_five_failed_sign_ins_lock_the_name_for_a_while_whatever_the_password(store, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(auth, "_clock", lambda: now[0])
-    for _ in range(auth.LOCKOUT_ATTEMPTS):
-        with pytest.raises(auth.AuthError, match="wrong name or password"):
-            auth.sign_in(store, "ann", "guess-guess")
-    with pytest.raises(auth.AuthError, match="too many failed sign-ins for 'ann': try again in 15 min"):
-        auth.sign_in(store, "ann", "ann-password")  # even the right password
-    assert auth.sign_in(store, "lena", "lena-password")[1].name == "lena"  # other names are not affected
-    for _ in range(auth.LOCKOUT_ATTEMPTS):  # a name that does not exist locks the same way: nothing is revealed
-        with pytest.raises(auth.AuthError, match="wrong name or password"):
-            auth.sign_in(store, "nobody", "guess-guess")
-    with pytest.raises(auth.AuthError, match="too many failed sign-ins for 'nobody'"):
-        auth.sign_in(store, "nobody", "guess-guess")
+    monkeypatch.setattr(accounts, "_clock", lambda: now[0])
+    for _ in range(accounts.LOCKOUT_ATTEMPTS):
+        with pytest.raises(accounts.AuthError, match="wrong name or password"):
+            accounts.sign_in(store, "ann", "guess-guess")
+    with pytest.raises(accounts.AuthError, match="too many failed sign-ins for 'ann': try again in 15 min"):
+        accounts.sign_in(store, "ann", "ann-password")  # even the right password
+    assert accounts.sign_in(store, "lena", "lena-password")[1].name == "lena"  # other names are not affected
+    for _ in range(accounts.LOCKOUT_ATTEMPTS):  # a name that does not exist locks the same way: nothing is revealed
+        with pytest.raises(accounts.AuthError, match="wrong name or password"):
+            accounts.sign_in(store, "nobody", "guess-guess")
+    with pytest.raises(accounts.AuthError, match="too many failed sign-ins for 'nobody'"):
+        accounts.sign_in(store, "nobody", "guess-guess")
 
-    now[0] += auth.LOCKOUT_MINUTES * 60
-    assert auth.sign_in(store, "ann", "ann-password")[1].name == "ann"
+    now[0] += accounts.LOCKOUT_MINUTES * 60
+    assert accounts.sign_in(store, "ann", "ann-password")[1].name == "ann"
 
 
 def test_a_disabled_account_is_named_only_to_whoever_knows_its_password(store):
-    auth.set_disabled(store, "ann", True, by="root")
-    with pytest.raises(auth.AuthError, match=r"^wrong name or password$"):
-        auth.sign_in(store, "ann", "wrong-password")
-    with pytest.raises(auth.AuthError, match="disabled"):
-        auth.sign_in(store, "ann", "ann-password")
+    accounts.set_disabled(store, "ann", True, by="root")
+    with pytest.raises(accounts.AuthError, match=r"^wrong name or password$"):
+        accounts.sign_in(store, "ann", "wrong-password")
+    with pytest.raises(accounts.AuthError, match="disabled"):
+        accounts.sign_in(store, "ann", "ann-password")

@@ -11,13 +11,14 @@ import threading
 import pytest
 from patience import HANG_S
 
-from core import auth, jobs
+from core import jobs
 from core.backup import backup_workspace, default_backup_path
 from core.errors import PermissionDenied, WinnowError
 from core.importer import import_file
 from core.scoring.runner import run_scorers
 from core.settings import PROJECT_ROOT
 from core.store import Store
+from core.team import accounts
 
 SCORE_COLUMNS = "content_hash, h_answer_chars, h_prompt_words, h_refusal"
 
@@ -98,8 +99,8 @@ def test_the_workspace_file_alone_holds_every_commit_while_the_app_holds_it_open
 
 
 def test_backup_refuses_an_existing_file_the_workspace_and_non_admins(store, tmp_path):
-    auth.add_user(store, "ann", "admin", "ann-password", by="ann")
-    auth.add_user(store, "lee", "lead", "lee-password", by="ann")
+    accounts.add_user(store, "ann", "admin", "ann-password", by="ann")
+    accounts.add_user(store, "lee", "lead", "lee-password", by="ann")
     out = tmp_path / "b.duckdb"
     backup_workspace(store, out, user="ann")
     with pytest.raises(WinnowError, match="exists: choose another name"):

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from map_workspace import build, fake_embed
 
-from core import auth, balance, mixture, workspace_map
+from core import balance, mixture, workspace_map
 from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
 from core.label_suggestions import refresh_labels
 from core.labels import edit_taxonomy, workspace_taxonomy
 from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
+from core.team import accounts
 from core.workspace_map import build_map, map_view
 
 USER = "tess"
@@ -294,8 +295,8 @@ def test_removing_confirmed_labels_is_versioned_and_leaves_suggestions(ws):
 
 def test_bulk_labelling_over_a_filter_is_for_leads(ws):
     store, _ = ws
-    auth.add_user(store, USER, "admin", "tess-password", by=USER)
-    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    accounts.add_user(store, USER, "admin", "tess-password", by=USER)
+    accounts.add_user(store, "ann", "annotator", "ann-password", by=USER)
     with pytest.raises(PermissionDenied):
         store.confirm_task_label(SampleFilter(language="zh"), "translation", user="ann")
     with pytest.raises(PermissionDenied):

@@ -8,9 +8,9 @@ import sys
 
 from patience import HANG_S
 
-from core import auth
 from core.settings import PROJECT_ROOT
 from core.store import Store
+from core.team import accounts
 
 
 def run_cli(*args, stdin: str = "", user: str = "ci"):
@@ -55,7 +55,7 @@ def test_the_first_admin_comes_from_the_shell_and_then_roles_apply(tmp_path):
     listed = run_cli("user", "list", "--db", db)
     assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [["ann", "annotator"], ["root", "admin"]]
     with Store(db) as store:
-        assert auth.sign_in(store, "ann", "ann-password")[1].role == "annotator"
+        assert accounts.sign_in(store, "ann", "ann-password")[1].role == "annotator"
 
 
 def test_only_an_admin_adds_accounts_and_the_first_must_be_admin(tmp_path):
@@ -87,7 +87,7 @@ def test_demo_admin_is_created_once_with_a_printed_password(tmp_path):
     line = next(x for x in out.stdout.splitlines() if x.startswith("created the admin account 'demo'"))
     password = line.split("the password ")[1].split(" ")[0]
     with Store(db) as store:
-        assert auth.sign_in(store, "demo", password)[1] == auth.Identity("demo", "admin")
+        assert accounts.sign_in(store, "demo", password)[1] == accounts.Identity("demo", "admin")
 
     again = run_cli("demo", "--db", db, "--admin", "demo", user="demo")
     assert again.returncode == 0, again.stderr

@@ -23,14 +23,14 @@ def mapped_server(tmp_path):
     groups), built before the server opens the file (DuckDB allows one writer process)."""
     from map_workspace import build
 
-    from core import auth
     from core.store import Store
+    from core.team import accounts
     from core.workspace_map import build_map
 
     with Store(tmp_path / "ws.duckdb") as store:
         build(store, user="e2e")
         build_map(store, k=3, user="e2e")
-        auth.add_user(store, "e2e", "admin", PASSWORD, by="e2e")  # the first account must be an admin
+        accounts.add_user(store, "e2e", "admin", PASSWORD, by="e2e")  # the first account must be an admin
     yield from serve(tmp_path)
 
 

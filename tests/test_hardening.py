@@ -234,18 +234,18 @@ def test_error_messages_show_at_most_a_short_repr_of_what_was_written():
 
 
 @pytest.fixture
-def accounts(tmp_path):
+def accounts_store(tmp_path):
     """A workspace with an admin, a lead and an annotator, and no failed sign-ins remembered."""
-    from core import auth
     from core.store import Store
+    from core.team import accounts
 
     with Store(tmp_path / "ws.duckdb") as store:
-        auth.add_user(store, "root", "admin", "root-password", by="root")
-        auth.add_user(store, "lena", "lead", "lena-password", by="root")
-        auth.add_user(store, "ann", "annotator", "ann-password", by="root")
-        auth._failures.clear()
+        accounts.add_user(store, "root", "admin", "root-password", by="root")
+        accounts.add_user(store, "lena", "lead", "lena-password", by="root")
+        accounts.add_user(store, "ann", "annotator", "ann-password", by="root")
+        accounts._failures.clear()
         yield store
-        auth._failures.clear()
+        accounts._failures.clear()
 
 
 def _held(monkeypatch, method: str, cond: threading.Condition, state: dict) -> None:
@@ -272,22 +272,22 @@ def _arrived(cond: threading.Condition, predicate) -> None:
         assert cond.wait_for(predicate, timeout=300), "the threads never all arrived"
 
 
-def test_parallel_sign_ins_get_no_more_guesses_than_one_session(accounts, monkeypatch):
-    from core import auth
+def test_parallel_sign_ins_get_no_more_guesses_than_one_session(accounts_store, monkeypatch):
+    from core.team import accounts
 
-    slots = auth.HashSlots(auth.MAX_CONCURRENT_HASHES)
-    monkeypatch.setattr(auth, "HASH_SLOTS", slots)
+    slots = accounts.HashSlots(accounts.MAX_CONCURRENT_HASHES)
+    monkeypatch.setattr(accounts, "HASH_SLOTS", slots)
     cond = slots.changed
     state = {"inside": 0, "most_inside": 0, "release": False, "refused": 0, "errors": []}
     _held(monkeypatch, "verify", cond, state)
-    n = 3 * auth.LOCKOUT_ATTEMPTS
+    n = 3 * accounts.LOCKOUT_ATTEMPTS
     start = threading.Barrier(n)
 
     def guess(i: int) -> None:
         start.wait()
         try:
-            auth.sign_in(accounts, "ann", f"guess-{i:04d}")
-        except auth.AuthError as ex:
+            accounts.sign_in(accounts_store, "ann", f"guess-{i:04d}")
+        except accounts.AuthError as ex:
             with cond:
                 state["errors"].append(str(ex))
                 state["refused"] += "too many" in str(ex)
@@ -304,34 +304,36 @@ def test_parallel_sign_ins_get_no_more_guesses_than_one_session(accounts, monkey
     for t in threads:
         t.join()
     guesses = [e for e in state["errors"] if e == "wrong name or password"]
-    assert len(guesses) == auth.LOCKOUT_ATTEMPTS and state["refused"] == n - auth.LOCKOUT_ATTEMPTS
-    assert state["most_inside"] <= auth.MAX_CONCURRENT_HASHES
-    with pytest.raises(auth.AuthError, match="too many failed sign-ins for 'ann'"):
-        auth.sign_in(accounts, "ann", "ann-password")
+    assert len(guesses) == accounts.LOCKOUT_ATTEMPTS and state["refused"] == n - accounts.LOCKOUT_ATTEMPTS
+    assert state["most_inside"] <= accounts.MAX_CONCURRENT_HASHES
+    with pytest.raises(accounts.AuthError, match="too many failed sign-ins for 'ann'"):
+        accounts.sign_in(accounts_store, "ann", "ann-password")
 
 
 def test_at_most_two_passwords_are_hashed_at_once(monkeypatch):
-    from core import auth
+    from core.team import accounts
 
-    slots = auth.HashSlots(auth.MAX_CONCURRENT_HASHES)
-    monkeypatch.setattr(auth, "HASH_SLOTS", slots)
+    slots = accounts.HashSlots(accounts.MAX_CONCURRENT_HASHES)
+    monkeypatch.setattr(accounts, "HASH_SLOTS", slots)
     cond = slots.changed
     state = {"inside": 0, "most_inside": 0, "release": False}
     _held(monkeypatch, "hash", cond, state)
     n = 6
     hashes: dict[int, str] = {}
-    threads = [threading.Thread(target=lambda i=i: hashes.update({i: auth.hash_password(f"s-{i}")})) for i in range(n)]
+    threads = [
+        threading.Thread(target=lambda i=i: hashes.update({i: accounts.hash_password(f"s-{i}")})) for i in range(n)
+    ]
     for t in threads:
         t.start()
     _arrived(cond, lambda: state["inside"] + slots.waiting == n)
     with cond:
-        assert state["inside"] == auth.MAX_CONCURRENT_HASHES and slots.waiting == n - auth.MAX_CONCURRENT_HASHES
+        assert state["inside"] == accounts.MAX_CONCURRENT_HASHES and slots.waiting == n - accounts.MAX_CONCURRENT_HASHES
         state["release"] = True
         cond.notify_all()
     for t in threads:
         t.join()
-    assert len(hashes) == n and state["most_inside"] == auth.MAX_CONCURRENT_HASHES
-    assert all(auth.password_matches(h, f"s-{i}") for i, h in hashes.items())
+    assert len(hashes) == n and state["most_inside"] == accounts.MAX_CONCURRENT_HASHES
+    assert all(accounts.password_matches(h, f"s-{i}") for i, h in hashes.items())
 
 
 # ------------------------------------------------------------------------------------------------ 6. decisions
@@ -340,14 +342,14 @@ PAGES_DATA = PROJECT_ROOT / "tests" / "data" / "pages"
 
 
 @pytest.fixture
-def team(accounts):
-    """``accounts`` with bob (a second annotator) and the page fixtures' chats imported by lena."""
-    from core import auth
+def team(accounts_store):
+    """``accounts_store`` with bob (a second annotator) and the page fixtures' chats imported by lena."""
     from core.importer import import_file
+    from core.team import accounts
 
-    auth.add_user(accounts, "bob", "annotator", "bob-password", by="root")
-    import_file(accounts, PAGES_DATA / "chats_openai.jsonl", user="lena")
-    return accounts
+    accounts.add_user(accounts_store, "bob", "annotator", "bob-password", by="root")
+    import_file(accounts_store, PAGES_DATA / "chats_openai.jsonl", user="lena")
+    return accounts_store
 
 
 def _first_ids(store, n: int = 1) -> list[str]:
@@ -355,8 +357,8 @@ def _first_ids(store, n: int = 1) -> list[str]:
 
 
 def test_an_annotator_cannot_undo_a_leads_later_decision(team):
-    from core import audit
     from core.errors import PermissionDenied
+    from core.team import history
 
     store = team
     sid, other = _first_ids(store, 2)
@@ -370,7 +372,7 @@ def test_an_annotator_cannot_undo_a_leads_later_decision(team):
         "status": lambda: store.update_sample(sid, v, user="ann", status="accepted"),
         "edit": lambda: store.update_sample(sid, v, user="ann", messages=messages),
         "note": lambda: store.update_sample(sid, v, user="ann", note="mine"),
-        "revert": lambda: audit.revert(store, sid, 2, expected_version=v, user="ann"),
+        "revert": lambda: history.revert(store, sid, 2, expected_version=v, user="ann"),
         "bulk status": lambda: store.set_status_many([sid, other], "accepted", user="ann"),
         "bulk tag": lambda: store.add_tag_many([sid], "x", user="ann"),
         "label": lambda: store.confirm_task_label(store_filter(sid), "code", user="ann"),
@@ -398,13 +400,13 @@ def store_filter(sid: str):
 
 def test_a_write_checks_the_role_it_commits_with(team, monkeypatch):
     """x demotes z while y demotes x: x's write must not commit on a role x no longer has."""
-    from core import auth
     from core.errors import PermissionDenied
     from core.store import Store
+    from core.team import accounts
 
     store = team
     for name in ("x", "y", "z"):
-        auth.add_user(store, name, "admin", f"{name}-password", by="root")
+        accounts.add_user(store, name, "admin", f"{name}-password", by="root")
     checked, demoted = threading.Event(), threading.Event()
     real_role_of = Store.role_of
 
@@ -420,7 +422,7 @@ def test_a_write_checks_the_role_it_commits_with(team, monkeypatch):
 
     def x_demotes_z():
         try:
-            auth.set_role(store, "z", "lead", by="x")
+            accounts.set_role(store, "z", "lead", by="x")
             outcome.append("done")
         except PermissionDenied as ex:
             outcome.append(str(ex))
@@ -428,7 +430,7 @@ def test_a_write_checks_the_role_it_commits_with(team, monkeypatch):
     x = threading.Thread(target=x_demotes_z, name="x")
     x.start()
     assert checked.wait(timeout=300), "x never checked its role"
-    auth.set_role(store, "x", "lead", by="y")
+    accounts.set_role(store, "x", "lead", by="y")
     demoted.set()
     x.join()
     assert outcome == ["x is a lead and may not manage accounts"]
@@ -436,8 +438,8 @@ def test_a_write_checks_the_role_it_commits_with(team, monkeypatch):
 
 
 def test_an_adjudication_and_its_record_are_one_change(team, monkeypatch):
-    from core import team as team_module
     from core.store import Store
+    from core.team import adjudication
 
     store = team
     (sid,) = _first_ids(store)
@@ -450,7 +452,7 @@ def test_an_adjudication_and_its_record_are_one_change(team, monkeypatch):
 
     monkeypatch.setattr(Store, "log_event", crash)  # a crash between the edit and its record, if they are two
     with contextlib.suppress(RuntimeError):
-        team_module.pick(store, sid, 1, "ann", user="lena")
+        adjudication.pick(store, sid, 1, "ann", user="lena")
     settled = store.get_sample(sid)["status"] == "accepted"
     records = [e for e in store.history(sid) if e["action"] == "adjudicate" and e["field"] is None]
     assert settled and len(records) == 1  # both, or (had it failed) neither
@@ -463,7 +465,7 @@ def test_an_adjudication_and_its_record_are_one_change(team, monkeypatch):
 def test_saving_an_account_changes_all_or_nothing(tmp_path, monkeypatch):
     from page_workspace import PASSWORD, USER, new_workspace, open_app, texts
 
-    from core import auth
+    from core.team import accounts
 
     store = new_workspace(tmp_path, monkeypatch)  # USER is its only admin
     at = open_app("pages/users.py")
@@ -473,7 +475,7 @@ def test_saving_an_account_changes_all_or_nothing(tmp_path, monkeypatch):
     at.button(key="user_edit_save").click().run()
     assert not at.exception
     assert f"{USER} is the last enabled admin" in texts(at)
-    assert auth.sign_in(store, USER, PASSWORD)[1].role == "admin"  # the password did not change either
+    assert accounts.sign_in(store, USER, PASSWORD)[1].role == "admin"  # the password did not change either
     assert [e for e in store.recent_events() if e["action"] == "user" and e["field"] == "update"] == []
 
 
@@ -652,9 +654,9 @@ def test_the_rejects_file_is_never_written_through_a_planted_link(tmp_path, monk
 
 
 def test_identifiers_must_match_whole_with_no_final_newline(tmp_path):
-    from core import auth
     from core.errors import WinnowError
     from core.store import Store, _ident, _map_key
+    from core.team import accounts
 
     for bad in ("h_x\n", "h_x\nDROP"):
         with pytest.raises(ValueError, match="not a safe SQL identifier"):
@@ -666,9 +668,9 @@ def test_identifiers_must_match_whole_with_no_final_newline(tmp_path):
             store.ensure_scorer("x", "x/v1", {"h_y": "INTEGER\n"}, {})
         with pytest.raises(ValueError, match="not a safe SQL identifier"):
             store.ensure_scorer("x", "x/v1", {"h_y\n": "INTEGER"}, {})
-    assert auth._NAME.fullmatch("ann") and not auth._NAME.fullmatch("ann\n")
+    assert accounts._NAME.fullmatch("ann") and not accounts._NAME.fullmatch("ann\n")
     with pytest.raises(WinnowError, match="is not valid"):
-        auth.check_name("ann\x00")
+        accounts.check_name("ann\x00")
 
 
 def test_an_existing_workspace_is_made_private_when_opened(tmp_path):
@@ -718,13 +720,13 @@ def test_turning_images_into_links_costs_linear_time(shape):
 def test_review_shows_remote_images_as_links_unless_a_lead_enables_them(tmp_path, monkeypatch):
     from page_workspace import new_workspace, open_app, write_jsonl
 
-    from core import auth
     from core.errors import PermissionDenied
     from core.importer import import_file
+    from core.team import accounts
 
     store = new_workspace(tmp_path, monkeypatch)
-    auth.add_user(store, "lena", "lead", "lena-password", by="tess")
-    auth.add_user(store, "ann", "annotator", "ann-password", by="tess")
+    accounts.add_user(store, "lena", "lead", "lena-password", by="tess")
+    accounts.add_user(store, "ann", "annotator", "ann-password", by="tess")
     pixel = "![pixel](https://tracker.example/p.png)"
     records = [{"instruction": "Describe the chart.", "input": "", "output": f"Here it is: {pixel}"}]
     import_file(store, write_jsonl(tmp_path / "img.jsonl", records), user="lena")

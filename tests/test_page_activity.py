@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
-from core import auth
+from core.team import accounts
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     store = new_workspace(tmp_path, monkeypatch)
     load(store, "chats_openai.jsonl", "tasks_alpaca.json")
-    auth.add_user(store, "ann", "annotator", "ann-password", by=USER)
-    auth.add_user(store, "lena", "lead", "lena-password", by=USER)
+    accounts.add_user(store, "ann", "annotator", "ann-password", by=USER)
+    accounts.add_user(store, "lena", "lead", "lena-password", by=USER)
     return store
 
 

@@ -8,10 +8,11 @@ import pytest
 from map_workspace import build, fake_embed
 from page_workspace import USER, new_workspace, open_app, texts
 
-from core import auth, mixture
+from core import mixture
 from core.embedders import MINILM
 from core.label_suggestions import refresh_labels
 from core.store import UNLABELED, SampleFilter
+from core.team import accounts
 from core.workspace_map import build_map
 
 
@@ -70,7 +71,7 @@ def test_distributions_taxonomy_drill_down_and_plan(store):
 def test_language_drill_down_confirms_every_match_and_keeps_others_labels(store):
     groups = build(store, user=USER)
     refresh_labels(store, embed=fake_embed)
-    auth.add_user(store, "ana", "lead", "ana-password", by=USER)
+    accounts.add_user(store, "ana", "lead", "ana-password", by=USER)
     store.update_sample(groups["translation"][0], 1, user="ana", task_label="rewrite")
     at = open_app("pages/balance.py")
 

@@ -6,8 +6,9 @@ import pytest
 from map_workspace import build
 from page_workspace import USER, finish_job, new_workspace, open_app, texts
 
-from core import auth, workspace_map
+from core import workspace_map
 from core.store import SampleFilter
+from core.team import accounts
 from core.workspace_map import build_map
 
 
@@ -45,7 +46,7 @@ def test_map_job_selection_bulk_actions_and_review_queue(store):
     assert store.history(groups["code"][0])[-1]["action"] == "bulk"
 
     # Confirming a label keeps one another annotator confirmed, unless overwriting is ticked.
-    auth.add_user(store, "ana", "lead", "ana-password", by=USER)
+    accounts.add_user(store, "ana", "lead", "ana-password", by=USER)
     store.update_sample(
         groups["code"][0], store.get_sample(groups["code"][0])["version"], user="ana", task_label="math"
     )

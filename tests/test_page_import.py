@@ -133,9 +133,9 @@ def test_a_missing_server_file_is_reported_before_import(store, tmp_path):
 
 
 def test_only_an_admin_may_import_a_path_on_the_server(store):
-    from core import auth
+    from core.team import accounts
 
-    auth.add_user(store, "lena", "lead", "lena-password", by="tess")
+    accounts.add_user(store, "lena", "lead", "lena-password", by="tess")
     at = open_app("pages/import_data.py", name="lena", password="lena-password")
 
     assert not at.exception

@@ -7,8 +7,8 @@ import json
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
-from core import auth
 from core.store import SampleFilter
+from core.team import accounts
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_a_change_made_meanwhile_is_a_conflict_and_is_not_overwritten(store):
     first = store.page(limit=1).to_pylist()[0]["id"]
     at = open_app("pages/review.py")
     # Someone else edits the note while this page shows version 1.
-    auth.add_user(store, "other", "lead", "other-password", by=USER)
+    accounts.add_user(store, "other", "lead", "other-password", by=USER)
     store.update_sample(first, 1, user="other", note="checked by other")
 
     at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
@@ -148,7 +148,7 @@ def test_an_empty_queue_says_so(store):
 def colleagues(store, *names: str) -> None:
     """Lead accounts for the people who edit a sample behind the page's back."""
     for name in names:
-        auth.add_user(store, name, "lead", f"{name}-password", by=USER)
+        accounts.add_user(store, name, "lead", f"{name}-password", by=USER)
 
 
 def test_two_sessions_on_one_sample_the_second_merges_and_history_keeps_both(store):
@@ -311,7 +311,7 @@ def test_a_suggested_label_shows_why_it_was_suggested(store):
 def team_workspace(store) -> list[str]:
     """ann and bob, annotators; the four chats; returns their ids."""
     for name in ("ann", "bob"):
-        auth.add_user(store, name, "annotator", f"{name}-password", by=USER)
+        accounts.add_user(store, name, "annotator", f"{name}-password", by=USER)
     load(store, "chats_openai.jsonl")
     return [r["id"] for r in store.page().to_pylist()]
 

@@ -8,15 +8,15 @@ from collections import Counter
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
-from core import auth, team
+from core.team import accounts, adjudication, reviews
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     s = new_workspace(tmp_path, monkeypatch)
-    auth.add_user(s, "lena", "lead", "lena-password", by=USER)
+    accounts.add_user(s, "lena", "lead", "lena-password", by=USER)
     for name in ("ann", "bob"):
-        auth.add_user(s, name, "annotator", f"{name}-password", by=USER)
+        accounts.add_user(s, name, "annotator", f"{name}-password", by=USER)
     load(s, "chats_openai.jsonl")
     return s
 
@@ -36,8 +36,8 @@ def table(at, column: str) -> list[dict]:
 
 def annotate_both(store, sid, ann: dict, bob: dict) -> None:
     store.assign([sid], ["ann", "bob"], by="lena")
-    team.review(store, sid, 1, user="ann", **ann)
-    team.review(store, sid, 1, user="bob", **bob)
+    reviews.review(store, sid, 1, user="ann", **ann)
+    reviews.review(store, sid, 1, user="bob", **bob)
 
 
 def test_a_lead_assigns_the_pending_samples_with_overlap(store):
@@ -101,7 +101,7 @@ def test_agreement_shows_cohens_and_fleiss_kappa_and_na_when_undefined(store):
 def test_a_lead_picks_one_annotators_version(store):
     first, second = ids(store)[:2]
     original = store.get_sample(first)["messages"]
-    edited = team.with_answer(original, "Lima, the capital of Peru.")
+    edited = adjudication.with_answer(original, "Lima, the capital of Peru.")
     annotate_both(store, first, {"status": "accepted"}, {"status": "rejected", "messages": edited, "note": "terse"})
     annotate_both(store, second, {"status": "accepted"}, {"status": "accepted"})
 
@@ -146,6 +146,6 @@ def test_a_merged_version_applies_and_a_change_meanwhile_is_a_conflict(store):
 
     sample = store.get_sample(sid)
     assert (sample["status"], sample["version"], sample["tags"]) == ("accepted", 3, ["seen"])
-    assert team.final_answer(sample["messages"]) == "Lima is the capital of Peru."
+    assert adjudication.final_answer(sample["messages"]) == "Lima is the capital of Peru."
     record = [e for e in store.history(sid) if e["action"] == "adjudicate" and e["field"] is None]
     assert len(record) == 1 and '"picked": null' in record[0]["after"]

@@ -1,5 +1,6 @@
-"""core/team.py and the Store's assignments and annotations: distribution with overlap, annotations that never
-overwrite each other, agreement against hand-computed kappas, adjudication, progress, permissions and the CLI."""
+"""core/team/ (assignments, reviews, agreement, adjudication) and the Store's assignments and annotations:
+distribution with overlap, annotations that never overwrite each other, agreement against hand-computed kappas,
+adjudication, progress, permissions and the CLI."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from collections import Counter
 
 import pytest
 
-from core import audit, auth, team
 from core.cli import main
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError
 from core.importer import import_file
 from core.selection import run_selection
 from core.store import SampleFilter, Store
+from core.team import accounts, adjudication, agreement, assignments, history, reviews
 
 N = 23  # samples in the test workspace: not a multiple of the team size, so loads cannot all be equal
 
@@ -32,10 +33,10 @@ def chats(path, n: int):
 @pytest.fixture
 def store(tmp_path):
     with Store(tmp_path / "ws.duckdb") as s:
-        auth.add_user(s, "root", "admin", "root-password", by="root")
-        auth.add_user(s, "lena", "lead", "lena-password", by="root")
+        accounts.add_user(s, "root", "admin", "root-password", by="root")
+        accounts.add_user(s, "lena", "lead", "lena-password", by="root")
         for name in ("ann", "bob", "cid"):
-            auth.add_user(s, name, "annotator", f"{name}-password", by="root")
+            accounts.add_user(s, name, "annotator", f"{name}-password", by="root")
         import_file(s, chats(tmp_path / "chats.jsonl", N), user="lena")
         yield s
 
@@ -44,7 +45,7 @@ def ids(store: Store) -> list[str]:
     return store.page(limit=1000).column("id").to_pylist()
 
 
-def assignments(store: Store) -> list[tuple[str, str]]:
+def assignment_rows(store: Store) -> list[tuple[str, str]]:
     return [tuple(r) for r in store.cursor().execute("SELECT sample_id, user_name FROM assignments").fetchall()]
 
 
@@ -57,9 +58,9 @@ def shared(store: Store, sample_ids, names=("ann", "bob")) -> None:
 
 @pytest.mark.parametrize("overlap", [1, 2, 3])
 def test_each_sample_gets_exactly_k_distinct_annotators_and_loads_balance_within_one(store, overlap):
-    result = team.distribute(store, None, ["ann", "bob", "cid"], overlap=overlap, by="lena")
+    result = assignments.distribute(store, None, ["ann", "bob", "cid"], overlap=overlap, by="lena")
 
-    pairs = assignments(store)
+    pairs = assignment_rows(store)
     per_sample = Counter(sid for sid, _ in pairs)
     assert set(per_sample) == set(ids(store)) and set(per_sample.values()) == {overlap}
     assert len(set(pairs)) == len(pairs) == N * overlap  # k distinct names per sample
@@ -70,34 +71,34 @@ def test_each_sample_gets_exactly_k_distinct_annotators_and_loads_balance_within
 
 
 def test_distribution_is_deterministic_and_skips_samples_already_assigned(store, tmp_path):
-    team.distribute(store, None, ["ann", "bob", "cid"], overlap=2, by="lena")
-    first = sorted(assignments(store))
-    assert team.distribute(store, None, ["ann", "bob", "cid"], overlap=2, by="lena")["assignments"] == 0
+    assignments.distribute(store, None, ["ann", "bob", "cid"], overlap=2, by="lena")
+    first = sorted(assignment_rows(store))
+    assert assignments.distribute(store, None, ["ann", "bob", "cid"], overlap=2, by="lena")["assignments"] == 0
 
     with Store(tmp_path / "again.duckdb") as other:
-        auth.add_user(other, "lena", "admin", "lena-password", by="lena")
+        accounts.add_user(other, "lena", "admin", "lena-password", by="lena")
         for name in ("ann", "bob", "cid"):
-            auth.add_user(other, name, "annotator", f"{name}-password", by="lena")
+            accounts.add_user(other, name, "annotator", f"{name}-password", by="lena")
         import_file(other, tmp_path / "chats.jsonl", user="lena")
-        team.distribute(other, None, ["ann", "bob", "cid"], overlap=2, by="lena")
-        assert sorted(assignments(other)) == first
+        assignments.distribute(other, None, ["ann", "bob", "cid"], overlap=2, by="lena")
+        assert sorted(assignment_rows(other)) == first
 
 
 def test_distribution_follows_the_filter_and_the_limit_and_serves_the_least_loaded_first(store):
     every = ids(store)
     store.set_status_many(every[:3], "accepted", user="lena")
 
-    got = team.distribute(store, SampleFilter(status="pending"), ["ann", "bob"], limit=4, by="lena")
-    assert got["samples"] == 4 and sorted(sid for sid, _ in assignments(store)) == sorted(every[3:7])
+    got = assignments.distribute(store, SampleFilter(status="pending"), ["ann", "bob"], limit=4, by="lena")
+    assert got["samples"] == 4 and sorted(sid for sid, _ in assignment_rows(store)) == sorted(every[3:7])
     assert got["per_user"] == {"ann": 2, "bob": 2}
 
-    team.distribute(store, SampleFilter(ids=[every[7]]), ["ann"], by="lena")  # ann now carries one more
-    team.distribute(store, SampleFilter(status="pending"), ["ann", "bob"], limit=1, by="lena")
+    assignments.distribute(store, SampleFilter(ids=[every[7]]), ["ann"], by="lena")  # ann now carries one more
+    assignments.distribute(store, SampleFilter(status="pending"), ["ann", "bob"], limit=1, by="lena")
     assert store.assignees(every[8]) == ["bob"]  # the least loaded goes first
 
     run_selection(store, "steps:\n  - filter: {status: accepted}\n", name="done", user="lena")
-    assert team.distribute(store, SampleFilter(selection="done"), ["cid"], by="lena")["samples"] == 3
-    assert sorted(s for s, n in assignments(store) if n == "cid") == sorted(every[:3])
+    assert assignments.distribute(store, SampleFilter(selection="done"), ["cid"], by="lena")["samples"] == 3
+    assert sorted(s for s, n in assignment_rows(store) if n == "cid") == sorted(every[:3])
 
 
 @pytest.mark.parametrize(
@@ -111,23 +112,23 @@ def test_distribution_follows_the_filter_and_the_limit_and_serves_the_least_load
 )
 def test_a_bad_distribution_is_refused_and_assigns_nothing(store, names, overlap, error, message):
     with pytest.raises(error, match=message):
-        team.distribute(store, None, names, overlap=overlap, by="lena")
-    assert assignments(store) == []
+        assignments.distribute(store, None, names, overlap=overlap, by="lena")
+    assert assignment_rows(store) == []
 
 
 def test_unassign_takes_back_only_open_assignments(store):
     first, second, third = ids(store)[:3]
     shared(store, [first, second, third])
-    team.review(store, first, 1, user="ann", status="accepted")  # ann decided: her assignment stays
+    reviews.review(store, first, 1, user="ann", status="accepted")  # ann decided: her assignment stays
     store.set_status_many([second], "rejected", user="lena")  # settled: both stay
 
-    removed = team.unassign(store, None, ["ann"], by="lena")
+    removed = assignments.unassign(store, None, ["ann"], by="lena")
 
     assert removed == 1  # ann's assignment of the third sample
-    assert sorted(assignments(store)) == sorted(
+    assert sorted(assignment_rows(store)) == sorted(
         [(first, "ann"), (first, "bob"), (second, "ann"), (second, "bob"), (third, "bob")]
     )
-    assert team.unassign(store, SampleFilter(ids=[third]), by="lena") == 1
+    assert assignments.unassign(store, SampleFilter(ids=[third]), by="lena") == 1
     assert store.assignees(third) == []
 
 
@@ -138,12 +139,12 @@ def test_annotations_on_a_shared_sample_do_not_overwrite_each_other_and_the_samp
     sid = ids(store)[0]
     shared(store, [sid])
     original = store.get_sample(sid)
-    edited = team.with_answer(original["messages"], "A0, explained.")
+    edited = adjudication.with_answer(original["messages"], "A0, explained.")
 
-    ann = team.review(store, sid, 1, user="ann", status="accepted", messages=edited, task_label="qa", tags=["easy"])
-    bob = team.review(store, sid, 1, user="bob", status="rejected", note="too short", task_label="chat")
+    ann = reviews.review(store, sid, 1, user="ann", status="accepted", messages=edited, task_label="qa", tags=["easy"])
+    bob = reviews.review(store, sid, 1, user="bob", status="rejected", note="too short", task_label="chat")
 
-    assert ann == bob == team.ReviewOutcome(1, True)
+    assert ann == bob == reviews.ReviewOutcome(1, True)
     sample = store.get_sample(sid)
     assert (sample["status"], sample["version"], sample["note"], sample["task_label"]) == ("pending", 1, "", None)
     assert sample["messages"] == original["messages"]
@@ -155,7 +156,7 @@ def test_annotations_on_a_shared_sample_do_not_overwrite_each_other_and_the_samp
     assert events == [("ann", "annotate", "annotation"), ("bob", "annotate", "annotation")]
 
     # A later save of ann's edits alone keeps her decision and her earlier edit.
-    team.review(store, sid, 1, user="ann", note="checked twice")
+    reviews.review(store, sid, 1, user="ann", note="checked twice")
     again = store.annotation(sid, "ann")
     assert (again["status"], again["note"], again["messages"]) == ("accepted", "checked twice", edited)
     assert json.loads(store.history(sid)[-1]["before"])["note"] == ""
@@ -165,9 +166,9 @@ def test_an_annotation_is_no_version_so_the_history_never_shows_one_annotator_an
     sid = ids(store)[0]
     store.update_sample(sid, 1, user="lena", note="lead note")  # version 2: annotations are based on it
     shared(store, [sid])
-    team.review(store, sid, 2, user="bob", status="rejected", note="bob's private reasons")
+    reviews.review(store, sid, 2, user="bob", status="rejected", note="bob's private reasons")
 
-    versions = audit.sample_versions(store, sid)
+    versions = history.sample_versions(store, sid)
 
     assert [(v.version, v.user, v.action) for v in versions] == [(1, "lena", "import"), (2, "lena", "edit")]
     assert [c.field for c in versions[-1].changes] == ["note"]
@@ -178,31 +179,31 @@ def test_an_annotation_is_no_version_so_the_history_never_shows_one_annotator_an
 def test_a_settled_sample_s_annotations_are_final(store):
     sid = ids(store)[0]
     shared(store, [sid])
-    team.review(store, sid, 1, user="ann", status="accepted")
-    team.review(store, sid, 1, user="bob", status="rejected")
-    version = team.pick(store, sid, 1, "ann", user="lena")
+    reviews.review(store, sid, 1, user="ann", status="accepted")
+    reviews.review(store, sid, 1, user="bob", status="rejected")
+    version = adjudication.pick(store, sid, 1, "ann", user="lena")
 
     with pytest.raises(PermissionDenied, match="already settled"):  # bob, having seen the outcome
-        team.review(store, sid, version, user="bob", status="accepted")
+        reviews.review(store, sid, version, user="bob", status="accepted")
     assert store.annotation(sid, "bob")["status"] == "rejected"
-    assert team.agreement(store)["pairs"][0]["decision_agreement"] == 0.0
+    assert agreement.agreement(store)["pairs"][0]["decision_agreement"] == 0.0
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda s: auth.set_disabled(s, "cid", True, by="root"), "cid is disabled"),
-        (lambda s: auth.set_role(s, "cid", "lead", by="root"), "cid is a lead: only annotators"),
+        (lambda s: accounts.set_disabled(s, "cid", True, by="root"), "cid is disabled"),
+        (lambda s: accounts.set_role(s, "cid", "lead", by="root"), "cid is a lead: only annotators"),
     ],
     ids=["disabled", "lead"],
 )
 def test_only_enabled_annotators_are_given_samples(store, change, message):
     change(store)
     with pytest.raises(WinnowError, match=message):
-        team.distribute(store, None, ["ann", "cid"], overlap=2, by="lena")
+        assignments.distribute(store, None, ["ann", "cid"], overlap=2, by="lena")
     with pytest.raises(WinnowError, match=message):
         store.assign(ids(store)[:1], ["cid"], by="lena")
-    assert assignments(store) == []
+    assert assignment_rows(store) == []
 
 
 def test_a_sole_assignee_or_a_lead_changes_the_sample_itself(store):
@@ -210,8 +211,8 @@ def test_a_sole_assignee_or_a_lead_changes_the_sample_itself(store):
     store.assign([mine], ["ann"], by="lena")
     shared(store, [theirs])
 
-    assert team.review(store, mine, 1, user="ann", status="accepted") == team.ReviewOutcome(2, False)
-    assert team.review(store, theirs, 1, user="lena", status="rejected") == team.ReviewOutcome(2, False)
+    assert reviews.review(store, mine, 1, user="ann", status="accepted") == reviews.ReviewOutcome(2, False)
+    assert reviews.review(store, theirs, 1, user="lena", status="rejected") == reviews.ReviewOutcome(2, False)
     assert store.get_sample(mine)["status"] == "accepted" and store.get_sample(theirs)["status"] == "rejected"
     assert store.annotations_of(mine) == store.annotations_of(theirs) == []
 
@@ -222,26 +223,26 @@ def test_an_annotation_based_on_a_stale_version_is_a_conflict(store):
     store.update_sample(sid, 1, user="lena", note="lead was here")
 
     with pytest.raises(ConflictError, match="changed since you opened it"):
-        team.review(store, sid, 1, user="ann", status="accepted")
+        reviews.review(store, sid, 1, user="ann", status="accepted")
     assert store.annotation(sid, "ann") is None
 
 
 def test_an_annotator_cannot_annotate_assign_or_adjudicate_beyond_their_role(store):
     mine, other = ids(store)[:2]
     shared(store, [mine])
-    team.review(store, mine, 1, user="ann", status="accepted")
-    team.review(store, mine, 1, user="bob", status="accepted")
+    reviews.review(store, mine, 1, user="ann", status="accepted")
+    reviews.review(store, mine, 1, user="bob", status="accepted")
 
     with pytest.raises(PermissionDenied, match="may only review samples assigned to them"):
         store.annotate(other, 1, user="ann", status="accepted")
     with pytest.raises(PermissionDenied, match="ann is an annotator and may not assign samples"):
-        team.distribute(store, None, ["ann"], by="ann")
+        assignments.distribute(store, None, ["ann"], by="ann")
     with pytest.raises(PermissionDenied, match="may not assign samples"):
-        team.unassign(store, None, by="ann")
+        assignments.unassign(store, None, by="ann")
     with pytest.raises(PermissionDenied, match="may not adjudicate reviews"):
-        team.pick(store, mine, 1, "ann", user="ann")
+        adjudication.pick(store, mine, 1, "ann", user="ann")
     with pytest.raises(PermissionDenied, match="may not adjudicate reviews"):
-        team.adjudicate(store, mine, 1, user="bob", status="rejected")
+        adjudication.adjudicate(store, mine, 1, user="bob", status="rejected")
     # Changing a shared sample directly would overwrite the other annotator's review.
     with pytest.raises(PermissionDenied, match="assigned to several annotators"):
         store.update_sample(mine, 1, user="ann", status="rejected")
@@ -256,19 +257,19 @@ def test_an_annotators_queue_holds_their_pending_assignments_they_have_not_decid
     store.assign([c], ["ann"], by="lena")
     store.assign([d], ["bob"], by="lena")
 
-    assert team.next_assignment(store, "ann")["id"] == a
-    assert team.next_assignment(store, "ann", skip=[a])["id"] == b
-    team.review(store, a, 1, user="ann", note="draft, no decision yet")
-    assert team.next_assignment(store, "ann")["id"] == a  # a draft keeps it in the queue
-    team.review(store, a, 1, user="ann", status="rejected")
-    shown = team.next_assignment(store, "ann")
+    assert reviews.next_assignment(store, "ann")["id"] == a
+    assert reviews.next_assignment(store, "ann", skip=[a])["id"] == b
+    reviews.review(store, a, 1, user="ann", note="draft, no decision yet")
+    assert reviews.next_assignment(store, "ann")["id"] == a  # a draft keeps it in the queue
+    reviews.review(store, a, 1, user="ann", status="rejected")
+    shown = reviews.next_assignment(store, "ann")
     assert (shown["id"], shown["shared"], shown["assignees"]) == (b, True, ["ann", "bob"])
-    team.review(store, b, 1, user="ann", status="accepted")
-    assert team.next_assignment(store, "ann")["id"] == c
-    team.review(store, c, 1, user="ann", status="accepted")
-    assert team.next_assignment(store, "ann") is None
+    reviews.review(store, b, 1, user="ann", status="accepted")
+    assert reviews.next_assignment(store, "ann")["id"] == c
+    reviews.review(store, c, 1, user="ann", status="accepted")
+    assert reviews.next_assignment(store, "ann") is None
 
-    seen = team.as_seen_by(store, store.get_sample(a), "ann")
+    seen = reviews.as_seen_by(store, store.get_sample(a), "ann")
     assert (seen["annotation"]["status"], seen["note"], seen["status"]) == (
         "rejected",
         "draft, no decision yet",
@@ -280,11 +281,11 @@ def test_annotator_progress_counts_assigned_done_remaining_and_recent_throughput
     a, b, c, d = ids(store)[:4]
     shared(store, [a, b])
     store.assign([c, d], ["ann"], by="lena")
-    team.review(store, a, 1, user="ann", status="accepted")  # an annotation
-    team.review(store, c, 1, user="ann", status="rejected")  # a sole assignee's review
+    reviews.review(store, a, 1, user="ann", status="accepted")  # an annotation
+    reviews.review(store, c, 1, user="ann", status="rejected")  # a sole assignee's review
     store.set_status_many([b], "accepted", user="lena")  # settled by the lead before bob got to it
 
-    rows = {r["annotator"]: r for r in team.annotator_progress(store)}
+    rows = {r["annotator"]: r for r in assignments.annotator_progress(store)}
 
     assert set(rows) == {"ann", "bob", "cid"}  # cid has no assignments yet and still shows
     ann, bob, cid = rows["ann"], rows["bob"], rows["cid"]
@@ -292,7 +293,7 @@ def test_annotator_progress_counts_assigned_done_remaining_and_recent_throughput
     assert ann["per_hour"] == pytest.approx(2 / 24) and ann["last_done"] is not None
     assert (bob["assigned"], bob["done"], bob["remaining"], bob["settled"]) == (2, 0, 1, 1)
     assert (cid["assigned"], cid["done"], cid["per_hour"], cid["last_done"]) == (0, 0, 0.0, None)
-    assert team.annotator_progress(store, user="ann") == [ann]
+    assert assignments.annotator_progress(store, user="ann") == [ann]
 
 
 # ---------------------------------------------------------------------------------------------------- agreement
@@ -304,10 +305,10 @@ def test_cohens_kappa_of_a_known_two_by_two_table():
     # kappa = (.7 - .5) / (1 - .5) = 0.4.
     a = ["acc"] * 4 + ["rej"] * 3 + ["acc"] * 2 + ["rej"]
     b = ["acc"] * 4 + ["rej"] * 3 + ["rej"] * 2 + ["acc"]
-    assert team.cohen_kappa(a, b) == pytest.approx(0.4)
+    assert agreement.cohen_kappa(a, b) == pytest.approx(0.4)
     # Fleiss over the same 10 items: 11 of 20 ratings accept (p = .55, .45), so P_e = .55² + .45² = .505; the 7
     # agreeing items have P_i = 1 and the 3 others 0, so P̄ = .7; kappa = (.7 - .505) / (1 - .505) = 13/33.
-    assert team.fleiss_kappa([[x, y] for x, y in zip(a, b)]) == pytest.approx(13 / 33)
+    assert agreement.fleiss_kappa([[x, y] for x, y in zip(a, b)]) == pytest.approx(13 / 33)
 
 
 @pytest.mark.parametrize(
@@ -316,10 +317,10 @@ def test_cohens_kappa_of_a_known_two_by_two_table():
     ids=["no items", "one class only", "one rater"],
 )
 def test_undefined_kappas_are_none_never_an_error(ratings):
-    assert team.fleiss_kappa(ratings) is None
+    assert agreement.fleiss_kappa(ratings) is None
     if ratings and all(len(r) == 2 for r in ratings):
-        assert team.cohen_kappa([r[0] for r in ratings], [r[1] for r in ratings]) is None
-    assert team.cohen_kappa([], []) is None
+        assert agreement.cohen_kappa([r[0] for r in ratings], [r[1] for r in ratings]) is None
+    assert agreement.cohen_kappa([], []) is None
 
 
 def test_agreement_from_the_workspace_matches_the_hand_computed_kappas(store):
@@ -332,11 +333,11 @@ def test_agreement_from_the_workspace_matches_the_hand_computed_kappas(store):
     ann_labels = ["math", "math", "code"] + [None] * 7
     bob_labels = ["math", "code", "code"] + [None] * 7
     for sid, decision, label in zip(every, ann, ann_labels):
-        team.review(store, sid, 1, user="ann", status=decision, task_label=label)
+        reviews.review(store, sid, 1, user="ann", status=decision, task_label=label)
     for sid, decision, label in zip(every, bob, bob_labels):
-        team.review(store, sid, 1, user="bob", status=decision, task_label=label)
+        reviews.review(store, sid, 1, user="bob", status=decision, task_label=label)
 
-    result = team.agreement(store)
+    result = agreement.agreement(store)
 
     assert result["samples"] == 10 and result["annotators"] == ["ann", "bob"]
     (pair,) = result["pairs"]
@@ -358,11 +359,11 @@ def test_fleiss_uses_the_samples_with_the_most_common_number_of_raters_and_says_
     shared(store, every[3:4], ("ann", "bob"))
     for sid in every[:3]:
         for name, decision in zip(("ann", "bob", "cid"), ("accepted", "accepted", "rejected")):
-            team.review(store, sid, 1, user=name, status=decision)
-    team.review(store, every[3], 1, user="ann", status="accepted")
-    team.review(store, every[3], 1, user="bob", status="accepted")
+            reviews.review(store, sid, 1, user=name, status=decision)
+    reviews.review(store, every[3], 1, user="ann", status="accepted")
+    reviews.review(store, every[3], 1, user="bob", status="accepted")
 
-    overall = team.agreement(store)["fleiss"]["decision"]
+    overall = agreement.agreement(store)["fleiss"]["decision"]
 
     assert (overall["raters"], overall["items"], overall["of"]) == (3, 3, 4)
     # Every item is (acc, acc, rej): P_i = (2·1 + 1·0) / (3·2) = 1/3; p = (2/3, 1/3), P_e = 5/9;
@@ -375,14 +376,14 @@ def test_agreement_with_one_class_only_says_undefined(store):
     shared(store, every[:2])
     for sid in every[:2]:
         for name in ("ann", "bob"):
-            team.review(store, sid, 1, user=name, status="accepted")
+            reviews.review(store, sid, 1, user=name, status="accepted")
 
-    result = team.agreement(store)
+    result = agreement.agreement(store)
 
     assert result["pairs"][0]["decision_kappa"] is None and result["pairs"][0]["decision_agreement"] == 1.0
     assert result["fleiss"]["decision"]["kappa"] is None
     assert result["fleiss"]["label"] == {"kappa": None, "raters": None, "items": 0, "of": 0}
-    assert team.agreement_of([])["pairs"] == []
+    assert agreement.agreement_of([])["pairs"] == []
 
 
 # ---------------------------------------------------------------------------------------------------- adjudication
@@ -392,13 +393,13 @@ def test_the_adjudication_queue_puts_disagreements_first(store):
     agreed, split = ids(store)[:2]
     shared(store, [agreed, split])
     for name in ("ann", "bob"):
-        team.review(store, agreed, 1, user=name, status="accepted", task_label="qa")
-    team.review(store, split, 1, user="ann", status="accepted", task_label="qa")
-    team.review(
+        reviews.review(store, agreed, 1, user=name, status="accepted", task_label="qa")
+    reviews.review(store, split, 1, user="ann", status="accepted", task_label="qa")
+    reviews.review(
         store, split, 1, user="bob", status="accepted", task_label="chat", messages=[{"role": "user", "content": "x"}]
     )
 
-    queue = team.adjudication_queue(store)
+    queue = adjudication.adjudication_queue(store)
 
     assert [(q["sample_id"], q["differences"]) for q in queue] == [(split, ["label", "answer"]), (agreed, [])]
     assert queue[0]["labels"] == {"ann": "qa", "bob": "chat"}
@@ -407,11 +408,13 @@ def test_the_adjudication_queue_puts_disagreements_first(store):
 def test_picking_an_annotators_version_applies_it_and_is_audited(store):
     sid = ids(store)[0]
     shared(store, [sid])
-    edited = team.with_answer(store.get_sample(sid)["messages"], "A0, with reasons.")
-    team.review(store, sid, 1, user="ann", status="accepted", task_label="qa")
-    team.review(store, sid, 1, user="bob", status="rejected", messages=edited, note="needs reasons", task_label="chat")
+    edited = adjudication.with_answer(store.get_sample(sid)["messages"], "A0, with reasons.")
+    reviews.review(store, sid, 1, user="ann", status="accepted", task_label="qa")
+    reviews.review(
+        store, sid, 1, user="bob", status="rejected", messages=edited, note="needs reasons", task_label="chat"
+    )
 
-    version = team.pick(store, sid, 1, "bob", user="lena")
+    version = adjudication.pick(store, sid, 1, "bob", user="lena")
 
     sample = store.get_sample(sid)
     assert (version, sample["status"], sample["note"], sample["task_label"]) == (2, "rejected", "needs reasons", "chat")
@@ -426,40 +429,40 @@ def test_picking_an_annotators_version_applies_it_and_is_audited(store):
         "annotators": ["ann", "bob"],
         "version": 2,
     }
-    assert team.adjudication_queue(store) == []
+    assert adjudication.adjudication_queue(store) == []
 
 
 def test_a_merged_adjudication_applies_and_a_stale_one_is_a_conflict(store):
     sid = ids(store)[0]
     shared(store, [sid])
     for name, decision in (("ann", "accepted"), ("bob", "rejected")):
-        team.review(store, sid, 1, user=name, status=decision)
-    merged = team.with_answer(store.get_sample(sid)["messages"], "A merged answer.")
+        reviews.review(store, sid, 1, user=name, status=decision)
+    merged = adjudication.with_answer(store.get_sample(sid)["messages"], "A merged answer.")
     store.update_sample(sid, 1, user="root", tags=["late-edit"])  # someone changed it meanwhile
 
     with pytest.raises(ConflictError):
-        team.adjudicate(store, sid, 1, user="lena", status="accepted", messages=merged)
+        adjudication.adjudicate(store, sid, 1, user="lena", status="accepted", messages=merged)
     assert not [e for e in store.history(sid) if e["action"] == "adjudicate"]
 
-    assert team.adjudicate(store, sid, 2, user="lena", status="accepted", messages=merged) == 3
-    assert team.final_answer(store.get_sample(sid)["messages"]) == "A merged answer."
+    assert adjudication.adjudicate(store, sid, 2, user="lena", status="accepted", messages=merged) == 3
+    assert adjudication.final_answer(store.get_sample(sid)["messages"]) == "A merged answer."
     with pytest.raises(WinnowError, match="accepted or rejected"):
-        team.adjudicate(store, sid, 3, user="lena", status="pending")
+        adjudication.adjudicate(store, sid, 3, user="lena", status="pending")
 
 
 def test_settle_agreed_applies_the_common_version_and_leaves_disagreements(store):
     agreed, split = ids(store)[:2]
     shared(store, [agreed, split])
     for name in ("ann", "bob"):
-        team.review(store, agreed, 1, user=name, status="rejected", task_label="qa")
-    team.review(store, split, 1, user="ann", status="accepted")
-    team.review(store, split, 1, user="bob", status="rejected")
+        reviews.review(store, agreed, 1, user=name, status="rejected", task_label="qa")
+    reviews.review(store, split, 1, user="ann", status="accepted")
+    reviews.review(store, split, 1, user="bob", status="rejected")
 
-    assert team.settle_agreed(store, user="lena") == 1
+    assert adjudication.settle_agreed(store, user="lena") == 1
 
     assert (store.get_sample(agreed)["status"], store.get_sample(agreed)["task_label"]) == ("rejected", "qa")
     assert store.get_sample(split)["status"] == "pending"
-    assert [q["sample_id"] for q in team.adjudication_queue(store)] == [split]
+    assert [q["sample_id"] for q in adjudication.adjudication_queue(store)] == [split]
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
@@ -476,7 +479,7 @@ def test_cli_assign_distributes_with_overlap_and_prints_the_loads(store, capsys)
     assert "assigned 6 samples to ann, bob, cid (overlap 2, 12 assignments)" in out
     assert "ann: 4" in out and "bob: 4" in out and "cid: 4" in out
     with Store(path) as s:
-        assert Counter(Counter(sid for sid, _ in assignments(s)).values()) == {2: 6}
+        assert Counter(Counter(sid for sid, _ in assignment_rows(s)).values()) == {2: 6}
 
 
 @pytest.mark.parametrize(

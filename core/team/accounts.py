@@ -5,7 +5,8 @@ argon2id (argon2-cffi); there is no default password: the first admin is created
 --role admin NAME`` or on the app's first run, and ``core demo`` creates a ``demo`` admin with a generated password
 that it prints once.
 
-Roles (what each may do is ``ROLE_ACTIONS``; the Store checks it on every write with ``Store.authorize``):
+Roles (what each may do is ``core.team.roles.ROLE_ACTIONS``; the Store checks it on every write with
+``Store.authorize``):
     admin       everything, including accounts, backups and switching workspaces
     lead        import, score, map, label, select, export, assign, adjudicate, edit the taxonomy, delete selections,
                 change workspace settings (whether Review shows remote images)
