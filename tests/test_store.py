@@ -304,7 +304,7 @@ def _root():
 @pytest.mark.parametrize("window", [65_536, 50])
 def test_text_search_pages_match_an_ordered_scan(tmp_path, monkeypatch, window):
     """Text-search pages scan rid windows; after imports and updates they must equal an ORDER BY rid scan."""
-    monkeypatch.setattr("core.store.TEXT_WINDOW", window)
+    monkeypatch.setattr("core.store.samples.TEXT_WINDOW", window)
     with Store(tmp_path / "order.duckdb") as s:
         for k in range(3):
             s.import_source(
@@ -328,3 +328,68 @@ def test_text_search_pages_match_an_ordered_scan(tmp_path, monkeypatch, window):
         ]
         assert [r["rid"] for r in s.page(f, offset=2000, limit=100).to_pylist()] == expected
         assert s.count(f) == 6300 and s.count(f, cap=1000) == 1001
+
+
+def _refuse_events(s, check: str) -> None:
+    """Make DuckDB itself refuse some audit rows: the events table again, with ``CHECK (check)``. A write whose record
+    is refused then fails for real, inside its own transaction, after the rest of it was written."""
+    cur = s.cursor()
+    cur.execute("ALTER TABLE events RENAME TO events_unchecked")
+    cur.execute(
+        "CREATE TABLE events (event_id BIGINT PRIMARY KEY DEFAULT nextval('event_seq'), sample_id VARCHAR, "
+        "ts TIMESTAMP NOT NULL, user_name VARCHAR NOT NULL, action VARCHAR NOT NULL, field VARCHAR, before VARCHAR, "
+        f"after VARCHAR, version INTEGER, CHECK ({check}))"
+    )
+    cur.execute("INSERT INTO events SELECT * FROM events_unchecked")
+
+
+def _accept_events(s) -> None:
+    cur = s.cursor()
+    cur.execute("DROP TABLE events")
+    cur.execute("ALTER TABLE events_unchecked RENAME TO events")
+
+
+def test_an_adjudication_and_its_record_commit_together_or_not_at_all(store):
+    import duckdb
+
+    sid = store.page().to_pylist()[0]["id"]
+    for name in ("ann", "bob"):
+        store.annotate(sid, 1, user=name, status="rejected", note=f"{name} says no")
+    # The adjudication's record is the field-less 'adjudicate' row, written last: refuse it.
+    _refuse_events(store, "action <> 'adjudicate' OR field IS NOT NULL")
+    with pytest.raises(duckdb.ConstraintException):
+        store.adjudicate_sample(sid, 1, user="lena", status="rejected", note="bob says no", picked="bob")
+    sample = store.get_sample(sid)
+    assert (sample["status"], sample["version"], sample["note"]) == ("pending", 1, "")  # the change rolled back
+    assert [e["action"] for e in store.history(sid)] == ["annotate", "annotate"]  # and its field events with it
+
+    _accept_events(store)
+    assert store.adjudicate_sample(sid, 1, user="lena", status="rejected", note="bob says no", picked="bob") == 2
+    sample = store.get_sample(sid)
+    assert (sample["status"], sample["version"], sample["note"]) == ("rejected", 2, "bob says no")
+    adjudication = [e for e in store.history(sid) if e["action"] == "adjudicate"]
+    assert [(e["field"], e["version"]) for e in adjudication] == [("status", 2), ("note", 2), (None, None)]
+    assert json.loads(adjudication[-1]["after"]) == {
+        "picked": "bob",
+        "status": "rejected",
+        "task_label": None,
+        "annotators": ["ann", "bob"],
+        "version": 2,
+    }
+
+
+def test_a_map_and_its_record_commit_together_or_not_at_all(store):
+    import duckdb
+    import numpy as np
+
+    hashes = sorted(set(store.sample_arrays(["content_hash"])["content_hash"]))
+    args = {"embedding_key": "e", "k": 1, "seed": 0, "content_hashes": hashes, "names": {0: "all"}, "user": "ana"}
+    xy, clusters = np.zeros((len(hashes), 2)), np.zeros(len(hashes), dtype=int)
+    _refuse_events(store, "action <> 'map'")
+    with pytest.raises(duckdb.ConstraintException):
+        store.save_map("ab" * 8, xy=xy, clusters=clusters, **args)
+    assert store.get_map() is None and store.map_point_count("ab" * 8) == 0
+    _accept_events(store)
+    store.save_map("ab" * 8, xy=xy, clusters=clusters, **args)
+    assert store.get_map()["map_key"] == "ab" * 8
+    assert [json.loads(e["after"])["map_key"] for e in store.recent_events() if e["action"] == "map"] == ["ab" * 8]

@@ -77,9 +77,9 @@ def adjudicate(
     store.authorize(user, "adjudicate")
     if status not in DECISIONS:
         raise WinnowError(f"an adjudication decides the sample: accepted or rejected, not {status!r}")
-    annotators = [a["user_name"] for a in store.annotations_of(sample_id) if a["status"] is not None]
-    # The edit and its record are one transaction: never a settled sample without its adjudication in the log.
-    return store.update_sample(
+    # The edit, its record and the annotators it names are one transaction: never a settled sample without its
+    # adjudication in the log.
+    return store.adjudicate_sample(
         sample_id,
         expected_version,
         user=user,
@@ -88,8 +88,7 @@ def adjudicate(
         messages=messages,
         note=note,
         tags=tags,
-        action="adjudicate",
-        log={"picked": picked, "status": status, "task_label": task_label, "annotators": annotators},
+        picked=picked,
     )
 
 

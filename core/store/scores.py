@@ -1,0 +1,163 @@
+"""Scores: the ``scorers`` table (which scorer key is the current one for each scorer, with its columns) and one
+table per scorer, ``score_<name>(content_hash, scorer_key, scored_at, <columns>)``, keyed by content so duplicates
+are scored once. ``core/scoring/`` computes them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import duckdb
+import pyarrow as pa
+
+from core.errors import NotFound
+from core.store.base import _ident, _now
+from core.store.filters import SampleFilter, ScoreColumn
+from core.store.samples import messages_of
+
+_TYPE = re.compile(r"BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DOUBLE\[\d+\]|VARCHAR\[\]")
+
+
+class Scores:
+    """Score tables, their current keys and columns, and what is left to score."""
+
+    def score_columns(self, *, cur: duckdb.DuckDBPyConnection | None = None) -> list[ScoreColumn]:
+        """The current score columns (from each scorer's current key), embeddings excluded. ``cur``: read inside
+        that transaction."""
+        cur = cur or self.cursor()
+        out = []
+        for name, columns in cur.execute("SELECT name, columns FROM scorers ORDER BY name").fetchall():
+            for col, typ in json.loads(columns).items():
+                if "[" in typ:  # vectors are never part of a page
+                    continue
+                out.append(ScoreColumn(name, col, typ))
+        return out
+
+    def scorer_keys(self, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict]:
+        """The current key of each scorer that has run: {name: {key, columns, params, updated_at}}. ``cur``: read
+        inside that transaction."""
+        rows = (cur or self.cursor()).execute("SELECT name, key, columns, params, updated_at FROM scorers").fetchall()
+        return {
+            r[0]: {"key": r[1], "columns": json.loads(r[2]), "params": json.loads(r[3]), "updated_at": r[4]}
+            for r in rows
+        }
+
+    def ensure_scorer(self, name: str, key: str, columns: dict[str, str], params: dict) -> None:
+        """Create the scorer's table (adding any new columns) and make ``key`` its current key."""
+        t = _ident(name)
+        for col, typ in columns.items():
+            _ident(col)
+            if not _TYPE.fullmatch(typ):
+                raise ValueError(f"unsupported score column type {typ!r} for {col}")
+
+        def body(cur):
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS score_{t} (content_hash VARCHAR NOT NULL, scorer_key VARCHAR NOT NULL, "
+                "scored_at TIMESTAMP NOT NULL, PRIMARY KEY (content_hash, scorer_key))"
+            )
+            have = dict(
+                cur.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                    [f"score_{t}"],
+                ).fetchall()
+            )
+            for col, typ in columns.items():
+                if col not in have:
+                    cur.execute(f"ALTER TABLE score_{t} ADD COLUMN {col} {typ}")
+                elif (was := have[col]) != typ and was.endswith("]") and not was.endswith("[]") and typ.endswith("]"):
+                    # Another embedder, another dimension (FLOAT[384] -> FLOAT[512]): the column becomes a list
+                    # (FLOAT[]) so both keys' vectors fit; each key's rows keep their own length.
+                    cur.execute(f"ALTER TABLE score_{t} ALTER COLUMN {col} TYPE {typ[: typ.index('[')]}[]")
+            cur.execute(
+                "INSERT OR REPLACE INTO scorers VALUES (?, ?, ?, ?, ?)",
+                [name, key, json.dumps(columns), json.dumps(params, default=str), _now()],
+            )
+
+        self._retrying(body)
+
+    def unscored(self, name: str, key: str, *, limit: int | None = None, after_hash: str | None = None) -> list[dict]:
+        """Distinct contents with no result for ``key`` yet, by content_hash: [{content_hash, messages, tools}].
+
+        Scorers work on content, so duplicates are scored once. Pass ``after_hash`` to page through.
+        """
+        t = _ident(name)
+        q = (
+            "SELECT s.content_hash, arg_min(s.messages, s.rid) AS messages, arg_min(s.raw, s.rid) AS raw, "
+            "arg_min(s.format, s.rid) AS format, arg_min(s.tools, s.rid) AS tools, "
+            "arg_min(src.mapping, s.rid) AS mapping FROM samples s JOIN sources src ON src.source_id = s.source_id "
+            f"WHERE NOT EXISTS (SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)"
+        )
+        params: list = [key]
+        if after_hash is not None:
+            q += " AND s.content_hash > ?"
+            params.append(after_hash)
+        q += " GROUP BY s.content_hash ORDER BY s.content_hash"
+        if limit is not None:
+            q += " LIMIT ?"
+            params.append(int(limit))
+        rows = self.cursor().execute(q, params).fetchall()
+        return [
+            {
+                "content_hash": h,
+                "messages": messages_of(messages, raw, fmt, mapping),
+                "tools": json.loads(tools) if tools is not None else None,
+            }
+            for h, messages, raw, fmt, tools, mapping in rows
+        ]
+
+    def count_unscored(self, name: str, key: str) -> tuple[int, int]:
+        """(contents still to score, distinct contents in the workspace) for a scorer key."""
+        t = _ident(name)
+        cur = self.cursor()
+        total = cur.execute("SELECT count(DISTINCT content_hash) FROM samples").fetchall()[0][0]
+        exists = cur.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"score_{t}"]
+        ).fetchall()[0][0]
+        if not exists:
+            return total, total
+        todo = cur.execute(
+            f"SELECT count(DISTINCT content_hash) FROM samples s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)",
+            [key],
+        ).fetchall()[0][0]
+        return todo, total
+
+    def write_scores(self, name: str, key: str, columns: dict[str, str], rows: list[tuple[str, dict]]) -> None:
+        """Write one batch of results, in its own transaction: (content_hash, {column: value}) pairs.
+
+        A result of None (not applicable) is stored as a row of NULLs, so the content is not queued again.
+        """
+        t = _ident(name)
+        cols = [_ident(c) for c in columns]
+        now = _now()
+        data = {"content_hash": [h for h, _ in rows], "scorer_key": [key] * len(rows), "scored_at": [now] * len(rows)}
+        for c in cols:
+            data[c] = [(r or {}).get(c) for _, r in rows]
+        table = pa.table(data)
+
+        def body(cur):
+            cur.register("new_scores", table)
+            try:
+                cur.execute(
+                    f"INSERT OR REPLACE INTO score_{t} (content_hash, scorer_key, scored_at, {', '.join(cols)}) "
+                    f"SELECT content_hash, scorer_key, scored_at, "
+                    + ", ".join(f"{c}::{columns[c]}" for c in cols)
+                    + " FROM new_scores"
+                )
+            finally:
+                cur.unregister("new_scores")
+
+        self._retrying(body)
+
+    def score_values(self, column: str, f: SampleFilter | None = None, *, limit: int = 200_000) -> list:
+        """Values of one current score column over the samples matching ``f`` (for histograms; capped)."""
+        where, params, used, cols = self._filter_sql(f)
+        if column not in cols:
+            raise NotFound(f"no score column {column!r}; score the workspace first")
+        sc = cols[column]
+        used = {sc.scorer} | used
+        q = (
+            f"SELECT {_ident(sc.scorer)}.{_ident(column)} FROM {self._from(used)} WHERE {where} "
+            f"AND {_ident(sc.scorer)}.{_ident(column)} IS NOT NULL USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0)"
+        )
+        return [r[0] for r in self.cursor().execute(q, params).fetchall()]
