@@ -24,8 +24,8 @@ def mapped_server(tmp_path):
     from map_workspace import build
 
     from core import auth
+    from core.map.workspace import build_map
     from core.store import Store
-    from core.workspace_map import build_map
 
     with Store(tmp_path / "ws.duckdb") as store:
         build(store, user="e2e")
