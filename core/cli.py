@@ -430,8 +430,8 @@ def cmd_user(args, settings) -> int:
 
 
 def cmd_map(args, settings) -> int:
+    from core.map.workspace import build_map
     from core.store import Store
-    from core.workspace_map import build_map
 
     with Store(settings.db) as store:
         bar, update = _progress_bar("map", "step")

@@ -118,7 +118,7 @@ def _unscored(store: Store, name: str, settings: Settings) -> bool:
 
 
 def _map_current(store: Store) -> bool:
-    from core.workspace_map import map_key
+    from core.map.workspace import map_key
 
     current, fingerprint = store.get_map(), store.embedding_fingerprint()
     return (
@@ -155,8 +155,8 @@ def prepare(store: Store, *, user: str, settings: Settings | None = None, progre
         {"steps": the steps run, "clusters": clusters on the map, "labelled": samples with a suggested label}.
     """
     from core.label_suggestions import refresh_labels
+    from core.map.workspace import build_map
     from core.scoring.runner import run_scorers
-    from core.workspace_map import build_map
 
     settings = settings or load_settings()
     steps = missing_steps(store, settings)

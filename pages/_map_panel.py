@@ -1,8 +1,8 @@
 """Explore's map controls: compute or recompute the map (a background job), and say how current the shown map is.
 
-New and edited samples are placed on the current map as they get embeddings (``workspace_map.place_new``: beside
+New and edited samples are placed on the current map as they get embeddings (``core.map.workspace.place_new``: beside
 their nearest neighbours, in the nearest cluster); the map is called stale only once more than
-``workspace_map.STALE_SHARE`` of the workspace came after it, or when it was made from another embedder.
+``core.map.workspace.STALE_SHARE`` of the workspace came after it, or when it was made from another embedder.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import json
 
 import streamlit as st
 
-from core import explore, jobs, workspace_map
+from core import jobs
 from core.errors import WinnowError
+from core.map import workspace
+from core.map.clusters import default_k
 from core.scoring.runner import run_scorers
 from core.store import Store
 from pages import _common
@@ -36,11 +38,11 @@ def controls(store: Store, current: dict | None, fingerprint: dict, *, user: str
         min_value=2,
         max_value=200,
         # a map made by the CLI may use any k: keep the box's value inside its bounds
-        value=min(200, max(2, current["k"] if current else explore.default_k(fingerprint["contents"]))),
+        value=min(200, max(2, current["k"] if current else default_k(fingerprint["contents"]))),
         key="explore_k",
     )
     seed = c2.number_input("Seed", min_value=0, value=0, key="explore_seed")
-    fresh = workspace_map.freshness(store, current, fingerprint) if current else None
+    fresh = workspace.freshness(store, current, fingerprint) if current else None
     same = current is not None and (int(k), int(seed)) == (current["k"], current["seed"])
     up_to_date = same and not fresh["stale"] and not fresh["placed"] and not fresh["waiting"]
     if c3.button(
@@ -51,7 +53,7 @@ def controls(store: Store, current: dict | None, fingerprint: dict, *, user: str
     ):
 
         def work(progress):
-            return json.dumps(workspace_map.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress))
+            return json.dumps(workspace.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress))
 
         _start(store, "explore_job", "map", {"k": int(k), "seed": int(seed)}, work, user)
 
@@ -66,7 +68,7 @@ def controls(store: Store, current: dict | None, fingerprint: dict, *, user: str
         st.caption(
             f"{fresh['placed']:,} samples added or edited since the map was made are placed on it, beside their "
             f"nearest neighbours and in the nearest cluster ({fresh['share']:.1%} of the workspace; the map is "
-            f"called stale past {workspace_map.STALE_SHARE:.0%})."
+            f"called stale past {workspace.STALE_SHARE:.0%})."
         )
     if fresh["waiting"]:
         _embed_waiting(store, fresh["waiting"], user=user)
@@ -86,9 +88,7 @@ def _embed_waiting(store: Store, waiting: int, *, user: str) -> None:
 
         def work(progress):
             reports = run_scorers(store, ["embedding"], settings=settings, params=params, progress=progress)
-            return json.dumps(
-                {"placed": workspace_map.place_new(store, user=user), "reports": [str(r) for r in reports]}
-            )
+            return json.dumps({"placed": workspace.place_new(store, user=user), "reports": [str(r) for r in reports]})
 
         _start(store, "explore_embed_job", "score", {"scorers": ["embedding"]}, work, user)
     finished = _common.job_panel(store, "explore_embed_job", "Embedding", unit="samples")

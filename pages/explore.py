@@ -15,9 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from core import explore, workspace_map
 from core.errors import WinnowError
 from core.labels import label_names, workspace_taxonomy
+from core.map import workspace
+from core.map.colours import distinct_colours
 from core.scoring import column_title
 from core.store import SampleFilter
 from pages import _common, _map_panel, _preparation
@@ -39,7 +40,7 @@ def embedding_fingerprint(path: str, revision: tuple, _store) -> dict | None:
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def drawn_points(path: str, map_key: str, size: tuple, _store) -> dict:  # size: (samples, points on the map)
-    return workspace_map.map_view(_store, max_points=workspace_map.MAX_POINTS)
+    return workspace.map_view(_store, max_points=workspace.MAX_POINTS)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -49,14 +50,14 @@ def cluster_table(path: str, map_key: str, revision: tuple, _store) -> list[dict
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def colours(path: str, map_key: str, revision: tuple, column: str, _store, _view) -> object:
-    return workspace_map.point_values(_store, _view, column)
+    return workspace.point_values(_store, _view, column)
 
 
 def colour_values(column: str):
     """The colouring column's values for the drawn points. Task labels are read fresh: machine suggestions change
     them without moving the revision."""
     if column == "task_label":
-        return workspace_map.point_values(store, view, column)
+        return workspace.point_values(store, view, column)
     return colours(path, current["map_key"], revision, column, store, view)
 
 
@@ -79,7 +80,7 @@ revision = store.revision()
 current = store.get_map()
 if current is not None and st.session_state.get("explore_placed") != (path, revision):
     # New and edited samples that have embeddings go onto the current map, once per change of the workspace.
-    workspace_map.place_new(store, user=user)
+    workspace.place_new(store, user=user)
     st.session_state["explore_placed"] = (path, revision)
 if current is not None:
     points = store.map_point_count(current["map_key"])
@@ -133,7 +134,7 @@ else:
     values, inverse = np.unique(keys, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     sizes = np.bincount(inverse, minlength=len(values))
-    palette = explore.distinct_colours(len(values))  # Plotly's default cycles after 10: clusters would share colours
+    palette = distinct_colours(len(values))  # Plotly's default cycles after 10: clusters would share colours
     traces = []
     for value, end, size, colour in zip(values, np.cumsum(sizes), sizes, palette, strict=True):
         idx = order[end - size : end]

@@ -520,7 +520,7 @@ def _explore_workspace() -> Path:
     Built once under .bench/ and reused."""
     import numpy as np
 
-    from core import workspace_map
+    from core.map import workspace
     from core.store import Store
 
     db = BENCH_DIR / "explore.duckdb"
@@ -565,7 +565,7 @@ def _explore_workspace() -> Path:
                 store.write_scores(name, key, cols, rows[name])
         fingerprint = store.embedding_fingerprint()
         store.save_map(
-            workspace_map.map_key(fingerprint, k, 0),
+            workspace.map_key(fingerprint, k, 0),
             embedding_key=fingerprint["embedding_key"],
             k=k,
             seed=0,
@@ -586,7 +586,7 @@ def bench_explore() -> None:
     import streamlit as st
     from page_workspace import navigation_v2, signed_in_app
 
-    from core import workspace_map
+    from core.map import workspace
     from core.store import Store
     from core.team import accounts
     from pages import _common
@@ -603,9 +603,9 @@ def bench_explore() -> None:
         _, t_rev = timed(store.revision)
         _, t_fp = timed(store.embedding_fingerprint)
         coords, t_coords = timed(store.map_coordinates)
-        view, t_view = timed(lambda: workspace_map.map_view(store))
-        _, t_status = timed(lambda: workspace_map.point_values(store, view, "status"))
-        _, t_ifd = timed(lambda: workspace_map.point_values(store, view, "ifd"))
+        view, t_view = timed(lambda: workspace.map_view(store))
+        _, t_status = timed(lambda: workspace.point_values(store, view, "status"))
+        _, t_ifd = timed(lambda: workspace.point_values(store, view, "ifd"))
         _, t_stats = timed(store.cluster_stats)
         n = len(coords["rid"])
         if not store.users():

@@ -214,8 +214,8 @@ def bench_embedders() -> None:
 
     from core.dedup import near_pairs_embedding
     from core.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
-    from core.explore import cluster, default_k
     from core.labels import default_taxonomy, label_names
+    from core.map.clusters import cluster, default_k
     from core.similarity import pair_percentiles, threshold_from
 
     print("\n[embedders] the bundled embedders on shared English and Chinese requests (default: "

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 from map_workspace import build, fake_embed
 
-from core import balance, mixture, workspace_map
+from core import balance, mixture
 from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
 from core.label_suggestions import refresh_labels
 from core.labels import edit_taxonomy, workspace_taxonomy
+from core.map import workspace
+from core.map.workspace import build_map, map_view
 from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
 from core.team import accounts
-from core.workspace_map import build_map, map_view
 
 USER = "tess"
 
@@ -335,8 +336,8 @@ def test_point_values_and_hover_follow_the_drawn_points(ws):
     ids = store.ids_of_rids(few["rid"])
     assert len(ids) == 8 and list(few["rid"]) == sorted(few["rid"])
     store.set_status_many(ids[:3], "accepted", user=USER)
-    assert list(workspace_map.point_values(store, few, "status")) == ["accepted"] * 3 + ["pending"] * 5
+    assert list(workspace.point_values(store, few, "status")) == ["accepted"] * 3 + ["pending"] * 5
     ifd = {s: 0.3 for s in groups["math"]} | {s: 0.8 for s in groups["code"]} | {s: 0.95 for s in groups["translation"]}
     ifd[sid] = np.nan  # new content, not scored for IFD
-    got = workspace_map.point_values(store, few, "ifd")
+    got = workspace.point_values(store, few, "ifd")
     assert got.tolist() == pytest.approx([ifd[s] for s in ids], nan_ok=True)

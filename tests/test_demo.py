@@ -17,9 +17,9 @@ from core import demo
 from core.cli import main
 from core.errors import Cancelled
 from core.importer import import_file
+from core.map.workspace import map_key
 from core.scoring import get_scorer
 from core.store import UNLABELED, Store
-from core.workspace_map import map_key
 
 
 def test_the_demo_command_loads_once_and_asks_the_app_to_prepare_it(tmp_path, capsys):

@@ -23,9 +23,9 @@ def mapped_server(tmp_path):
     groups), built before the server opens the file (DuckDB allows one writer process)."""
     from map_workspace import build
 
+    from core.map.workspace import build_map
     from core.store import Store
     from core.team import accounts
-    from core.workspace_map import build_map
 
     with Store(tmp_path / "ws.duckdb") as store:
         build(store, user="e2e")

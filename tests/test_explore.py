@@ -1,4 +1,4 @@
-"""Tests for core/explore.py: projection, clusters, cluster names and the stratified sample."""
+"""Tests for core/map/ (projection, clusters, cluster names, the stratified sample, colours): the pure modules."""
 
 from __future__ import annotations
 
@@ -10,18 +10,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from core import explore
 from core.apportion import largest_remainder
-from core.explore import (
-    class_tfidf,
-    cluster,
-    cluster_centroids,
-    cluster_names,
-    default_k,
-    project_2d,
-    stratified_sample,
-    tokenize,
-)
+from core.map import clusters, colours, projection, sampling
+from core.map.clusters import class_tfidf, cluster, cluster_centroids, cluster_names, default_k, tokenize
+from core.map.projection import project_2d
+from core.map.sampling import stratified_sample
 
 DATA = Path(__file__).parent / "data" / "explore"
 
@@ -173,8 +166,9 @@ def test_stratified_sample_shows_small_clusters_and_keeps_big_ones_big():
 
 
 def test_module_has_no_streamlit_or_store_import():
-    source = Path(explore.__file__).read_text(encoding="utf-8")
-    assert "streamlit" not in source and "core.store" not in source
+    for module in (projection, clusters, sampling, colours):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert "streamlit" not in source and "core.store" not in source, module.__name__
 
 
 # --- colours -------------------------------------------------------------------------------------------------------
@@ -185,7 +179,7 @@ def test_cluster_colours_stay_distinct_for_any_count():
 
     from plotly.colors import qualitative
 
-    from core.explore import MIN_COLOUR_DISTANCE, colour_distance, distinct_colours
+    from core.map.colours import MIN_COLOUR_DISTANCE, colour_distance, distinct_colours
 
     many = distinct_colours(1000)
     assert len(set(many)) == 1000 and all(len(c) == 7 and c.startswith("#") for c in many)
@@ -200,7 +194,7 @@ def test_cluster_colours_stay_distinct_for_any_count():
 
 
 def test_place_points_lands_a_new_point_among_its_neighbours_and_in_their_cluster():
-    from core.explore import place_points
+    from core.map.projection import place_points
 
     rng = np.random.default_rng(0)
     centres = np.eye(3, 8, dtype=np.float32)

@@ -11,9 +11,9 @@ from page_workspace import USER, new_workspace, open_app, texts
 from core import mixture
 from core.embedders import MINILM
 from core.label_suggestions import refresh_labels
+from core.map.workspace import build_map
 from core.store import UNLABELED, SampleFilter
 from core.team import accounts
-from core.workspace_map import build_map
 
 
 @pytest.fixture

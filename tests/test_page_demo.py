@@ -12,9 +12,10 @@ from page_workspace import USER, finish_job, load, new_workspace, open_app, text
 from prepared_demo import prepared_demo_db
 from scored_demo import copy_workspace
 
-from core import demo, explore, jobs
+from core import demo, jobs
 from core.balance import DIMENSION_TITLES
 from core.importer import import_file
+from core.map.colours import distinct_colours
 from core.store import IFD_BUCKETS, UNLABELED, Store
 
 
@@ -34,7 +35,7 @@ def test_explore_shows_the_map_with_named_clusters_in_distinct_colours_and_their
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     names = current["cluster_names"]
     assert [t["name"] for t in traces] == [f"{c}: {names[c]}" for c in range(current["k"])]
-    assert [t["marker"]["color"] for t in traces] == explore.distinct_colours(current["k"])
+    assert [t["marker"]["color"] for t in traces] == distinct_colours(current["k"])
     table = at.dataframe[-1].value
     assert table["name"].tolist() == [names[c] for c in table["cluster"]]
     assert table["IFD mean"].notna().all() and table["samples"].sum() == store.count()

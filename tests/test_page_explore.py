@@ -6,10 +6,10 @@ import pytest
 from map_workspace import build
 from page_workspace import USER, finish_job, new_workspace, open_app, texts
 
-from core import workspace_map
+from core.map import workspace
+from core.map.workspace import build_map
 from core.store import SampleFilter
 from core.team import accounts
-from core.workspace_map import build_map
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_map_job_selection_bulk_actions_and_review_queue(store):
 def test_a_big_map_draws_a_stratified_sample_and_says_so(store, monkeypatch):
     build(store, user=USER)
     build_map(store, k=3, user=USER)
-    monkeypatch.setattr(workspace_map, "MAX_POINTS", 6)
+    monkeypatch.setattr(workspace, "MAX_POINTS", 6)
     at = open_app("pages/explore.py")
     assert "Showing 6 of 16 samples: a sample stratified by cluster" in texts(at)
     chart = at.get("plotly_chart")[0].proto.spec

@@ -84,7 +84,7 @@ class Assignments:
         """Give each sample matching ``f`` to ``overlap`` of ``user_names``, round-robin in import order, in SQL (no
         id is read into Python): the i-th sample (0-based) goes to names (i·k + j) mod n for j < k. So each sample gets
         k distinct names and, over one call, every name gets the same number of samples give or take one (the first
-        names in the list take the extra ones: ``core.team.distribute`` puts the least loaded first).
+        names in the list take the extra ones: ``core.team.assignments.distribute`` puts the least loaded first).
 
         Args:
             only_unassigned: skip samples that already have an assignee (default), so overlap stays what was asked.

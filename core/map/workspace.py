@@ -1,4 +1,5 @@
-"""The workspace's map: project and cluster the stored embeddings with ``core.explore`` and keep the result.
+"""The workspace's map: project and cluster the stored embeddings (``core.map.projection``, ``core.map.clusters``)
+and keep the result.
 
 A map is stored keyed by ``map_key`` (the embedding scorer key, a fingerprint of the embedded contents, k and the
 seed), so it is computed once per set of embeddings; ``build_map`` reuses a stored one. ``map_view`` picks the points
@@ -13,7 +14,9 @@ import html
 import numpy as np
 
 from core.errors import NotFound
-from core.explore import Progress, cluster, cluster_names, default_k, place_points, project_2d, stratified_sample
+from core.map.clusters import cluster, cluster_names, default_k
+from core.map.projection import Progress, place_points, project_2d
+from core.map.sampling import stratified_sample
 from core.store import Store
 
 MAX_POINTS = 100_000  # most points the Explore page draws; WebGL stays smooth and the page payload ~10 MB
@@ -105,7 +108,7 @@ PLACE_REFERENCE = 20_000  # map points whose neighbourhoods place a new one (the
 
 def place_new(store: Store, *, user: str) -> int:
     """Put every content that has a current embedding but no point on the current map onto it, without refitting:
-    near its nearest neighbours and in the nearest cluster (``explore.place_points``).
+    near its nearest neighbours and in the nearest cluster (``projection.place_points``).
 
     Returns:
         How many were placed (0 when there is no map, nothing new, or the map was made from another embedder).
