@@ -175,7 +175,8 @@ def _export_selection(args, settings) -> int:
 def cmd_export_training(args, settings) -> int:
     """``export-training``: render, count, split, pack and write training files (or only report, ``--dry-run``)."""
     from core.store import SampleFilter, Store
-    from core.training import TrainingOptions, export_training, summary_lines, training_report
+    from core.training.export import export_training
+    from core.training.pipeline import TrainingOptions, summary_lines, training_report
 
     if args.selection:
         if args.status != "accepted" or args.tag:

@@ -2,20 +2,14 @@
 
 The data is written to a temporary file in the destination folder and renamed into place at the end, so an
 interrupted export never leaves a half file under the final name; the temporary files of a killed export are removed
-by the next export to that name. Every file is created readable by its owner only. Records stream from the store a
-batch at a time.
+by the next export to that name. Every file is created readable by its owner only (``core.training.writing`` holds how,
+for this export and the training export alike). Records stream from the store a batch at a time.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import re
-import shutil
-import socket
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,43 +21,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import __version__, formats
-from core.errors import FormatError, PermissionDenied, WinnowError
+from core.errors import FormatError, WinnowError
 from core.pause_points import pause_point
 from core.store import SampleFilter, Store
+from core.training.writing import (
+    DATASET_INFO,
+    file_sha256,
+    partial_beside,
+    remove_stale_partials,
+    write_json_atomic,
+)
 
 EXPORT_FORMATS = ("alpaca", "sharegpt", "openai", "prompt-completion", "parquet")
-
-# How LLaMA-Factory reads each of our formats (its dataset_info.json schema).
-_DATASET_INFO = {
-    "alpaca": {
-        "formatting": "alpaca",
-        "columns": {
-            "prompt": "instruction",
-            "query": "input",
-            "response": "output",
-            "system": "system",
-            "history": "history",
-        },
-    },
-    "sharegpt": {
-        "formatting": "sharegpt",
-        "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
-    },
-    "openai": {
-        "formatting": "sharegpt",
-        "columns": {"messages": "messages", "tools": "tools"},
-        "tags": {
-            "role_tag": "role",
-            "content_tag": "content",
-            "user_tag": "user",
-            "assistant_tag": "assistant",
-            "system_tag": "system",
-            "observation_tag": "tool",
-        },
-    },
-    "prompt-completion": {"formatting": "alpaca", "columns": {"prompt": "prompt", "response": "completion"}},
-}
-_DATASET_INFO["parquet"] = _DATASET_INFO["openai"]  # the same messages shape, in a Parquet file
 
 Progress = Callable[[int, int | None], None]
 
@@ -130,10 +99,9 @@ def export_samples(
     filters = filters if filters is not None else SampleFilter(status="accepted")
     total = store.count(filters)
     for name in (out.name, out.name + ".manifest.json", "dataset_info.json"):
-        _remove_stale_partials(out.parent, name)
-    tmp = _partial_beside(out)
+        remove_stale_partials(out.parent, name)
+    tmp = partial_beside(out)
     as_array = fmt != "parquet" and out.suffix.lower() == ".json"
-    sha = hashlib.sha256()
     done = 0
     by_status: dict[str, int] = {}
     skipped: list[dict] = []
@@ -185,9 +153,7 @@ def export_samples(
                     pq.write_table(pa.table({"messages": pa.array([], pa.list_(message))}), fh)
             if as_array:
                 fh.write(b"\n]\n")
-        with open(tmp, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                sha.update(chunk)
+        sha256 = file_sha256(tmp)
         pause_point("export.before_rename")
         os.replace(tmp, out)
     except BaseException:
@@ -198,7 +164,7 @@ def export_samples(
         "file": out.name,
         "format": fmt,
         "records": done,
-        "sha256": sha.hexdigest(),
+        "sha256": sha256,
         "by_status": by_status,
         "skipped": skipped,
         "filters": {k: v for k, v in asdict(filters).items() if v not in (None, {}, [], "")},
@@ -212,9 +178,9 @@ def export_samples(
     if extra_manifest:
         manifest.update(extra_manifest)
     manifest_path = out.with_name(out.name + ".manifest.json")
-    _write_json_atomic(manifest_path, manifest)
+    write_json_atomic(manifest_path, manifest)
     info_path = out.with_name("dataset_info.json")
-    entry = {"file_name": out.name, **json.loads(json.dumps(_DATASET_INFO[fmt]))}
+    entry = {"file_name": out.name, **json.loads(json.dumps(DATASET_INFO[fmt]))}
     with _INFO_LOCK:
         info = {}
         if info_path.exists():
@@ -224,14 +190,14 @@ def export_samples(
                 info = None
         if isinstance(info, dict) and not _own_file(store, info_path):
             info[out.stem] = entry
-            _write_json_atomic(info_path, info)
+            write_json_atomic(info_path, info)
         else:
             # Someone's own dataset_info.json that is not a JSON object (or is an imported file): never overwrite
             # it; say so in the manifest.
             manifest["dataset_info"] = f"{info_path} is not Winnow's to change, left unchanged; add this entry: " + (
                 json.dumps({out.stem: entry}, ensure_ascii=False)
             )
-            _write_json_atomic(manifest_path, manifest)
+            write_json_atomic(manifest_path, manifest)
     store.log_event("export", user=user, detail={k: manifest[k] for k in ("file", "format", "records", "sha256")})
     return ExportReport(str(out), str(manifest_path), str(info_path), fmt, done, manifest["sha256"], skipped)
 
@@ -286,120 +252,6 @@ def _parquet_table(records: list[dict]) -> pa.Table:
         return pa.Table.from_pylist(
             [{k: (v if k == "messages" or v is None else str(v)) for k, v in row.items()} for row in rows]
         )
-
-
-def _write_json_atomic(path: Path, obj) -> None:
-    tmp = _partial_beside(path)
-    try:
-        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-# ---------------------------------------------------------------------------------------------------- temporary files
-#
-# A file is written as ``.<name>.partial-<pid>@<host>-<random>`` beside its final name, then renamed into place. The
-# unique name keeps two exports to the same name apart; mkstemp creates it readable by its owner only (0600), and the
-# rename keeps that mode. A process killed mid-export (kill -9, power loss) cannot remove its temporary file, so the
-# next export to the same name removes those whose process is gone. The host is in the name because an export folder
-# may be shared between machines, where a process id means nothing.
-
-
-def _partial_prefix(name: str) -> str:
-    return f".{name}.partial-"
-
-
-def _partial_beside(path: Path) -> Path:
-    """A new empty temporary file (mode 0600) in ``path``'s folder, named after ``path`` and this process."""
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f"{_partial_prefix(path.name)}{os.getpid()}@{socket.gethostname()}-", dir=path.parent
-    )
-    os.close(fd)
-    return Path(tmp_name)
-
-
-def _partial_folder_beside(path: Path) -> Path:
-    """A new empty temporary folder (mode 0700) beside ``path``, named like ``_partial_beside``'s files."""
-    return Path(
-        tempfile.mkdtemp(prefix=f"{_partial_prefix(path.name)}{os.getpid()}@{socket.gethostname()}-", dir=path.parent)
-    )
-
-
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # it exists but belongs to someone else
-        return False
-    return False
-
-
-def _remove_stale_partials(folder: Path, name: str) -> list[Path]:
-    """Remove the temporary files left in ``folder`` by killed exports to ``name``; return what was removed."""
-    prefix = _partial_prefix(name)
-    host = socket.gethostname()
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.name.startswith(prefix):
-            continue
-        owner, sep, _random = entry.name[len(prefix) :].rpartition("-")
-        pid, at, owner_host = owner.partition("@")
-        if not (sep and at and pid.isdigit()) or owner_host != host:
-            continue  # not ours to judge: another machine's, or an older naming
-        if int(pid) != os.getpid() and _process_gone(int(pid)):
-            with contextlib.suppress(FileNotFoundError):  # another export cleaned it first
-                if entry.is_dir(follow_symlinks=False):  # a training export's folder (core.training)
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-                removed.append(Path(entry.path))
-    return removed
-
-
-# ---------------------------------------------------------------------------------------------------- the app's folder
-
-EXPORT_NAME_RESERVED = ("dataset_info.json",)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def export_target(folder: str | os.PathLike, name: str) -> Path:
-    """Where the app writes an export called ``name``: a file directly in the export ``folder``, nowhere else.
-
-    The app runs on a server, so a name typed in the browser must not reach the rest of its disk: no folders, no
-    ``..``, no absolute path, and no symlink in the folder that points out of it (checked once links are resolved).
-
-    Args:
-        folder: the export folder (``WINNOW_EXPORT_DIR``).
-        name: the file name as typed.
-
-    Returns:
-        ``folder / name``.
-
-    Raises:
-        PermissionDenied: the name would write outside ``folder``.
-        WinnowError: the name is empty, hidden, holds control characters, or is reserved (``dataset_info.json``,
-            ``*.manifest.json``: Winnow writes those beside each export).
-    """
-    folder = Path(folder)
-    if not name or not name.strip():
-        raise WinnowError("give a file name for the export")
-    if "/" in name or "\\" in name or ".." in name or os.path.isabs(name):
-        raise PermissionDenied(f"{name!r}: give a plain file name (no folders, no '..'); exports go to {folder}")
-    if name.startswith(".") or _CONTROL.search(name):
-        raise WinnowError(f"{name!r}: a file name cannot start with '.' or hold control characters")
-    if name in EXPORT_NAME_RESERVED or name.endswith(".manifest.json"):
-        raise WinnowError(f"{name!r} is the name of a file Winnow writes beside each export; choose another name")
-    target = folder / name
-    if target.resolve().parent != folder.resolve():
-        raise PermissionDenied(f"{name!r} would land outside {folder} (a link pointing elsewhere?)")
-    return target
 
 
 def _either(words: list[str]) -> str:

@@ -10,17 +10,18 @@ import streamlit as st
 
 from core import jobs
 from core.errors import WinnowError
-from core.export import EXPORT_FORMATS, export_samples, export_target, nothing_to_export
+from core.export import EXPORT_FORMATS, export_samples, nothing_to_export
 from core.models import check_model_allowed
 from core.store import STATUSES, SampleFilter
-from core.training import (
+from core.training.export import export_training
+from core.training.pipeline import (
     MAX_LENGTH_LIMIT,
     OVER_LENGTH,
     TRAINING_FORMATS,
     TrainingOptions,
-    export_training,
     training_report,
 )
+from core.training.writing import export_target
 from pages import _common
 
 DOWNLOAD_LIMIT_MB = 200  # larger files are fetched from the export folder, not through the browser
@@ -33,7 +34,7 @@ st.title("Export")
 
 
 def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file in the export folder, or None when it can (core.export.export_target decides)."""
+    """Why ``name`` cannot be a file in the export folder, or None when it can (core.training.writing.export_target decides)."""
     try:
         export_target(export_dir, name)
     except WinnowError as ex:

@@ -26,10 +26,11 @@ from patience import HANG_S
 from paused_process import kill, start_paused, wait_for_exit
 
 from core import importer
-from core.export import _remove_stale_partials, export_samples
+from core.export import export_samples
 from core.importer import import_file
 from core.settings import PROJECT_ROOT
 from core.store import SampleFilter, Store
+from core.training.writing import remove_stale_partials
 
 MB = 1 << 20
 
@@ -195,7 +196,7 @@ def test_only_the_temporary_files_of_dead_processes_are_removed(export_workspace
     }
     for name in names.values():
         (tmp_path / name).write_text("half")
-    removed = _remove_stale_partials(tmp_path, "a.jsonl")
+    removed = remove_stale_partials(tmp_path, "a.jsonl")
     assert [p.name for p in removed] == [names["dead"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(v for k, v in names.items() if k != "dead")
 

@@ -481,9 +481,9 @@ def test_saving_an_account_changes_all_or_nothing(tmp_path, monkeypatch):
 
 @pytest.mark.model
 def test_a_training_export_that_cannot_be_put_back_is_kept(team, tmp_path, monkeypatch):
-    from core import training
     from core.errors import WinnowError
     from core.store import SampleFilter
+    from core.training import export as training
 
     store = team
     exports = tmp_path / "exports"

@@ -9,7 +9,7 @@ import pytest
 from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
 
 from core.store import SampleFilter
-from core.training import TrainingOptions, training_report
+from core.training.pipeline import TrainingOptions, training_report
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ import pytest
 from page_workspace import USER, new_workspace, open_app, write_jsonl
 
 from core.errors import NotFound, PermissionDenied, WinnowError
-from core.export import export_samples, export_target
+from core.export import export_samples
 from core.importer import import_file
 from core.settings import PROJECT_ROOT, load_settings
 from core.store import SampleFilter, Store
+from core.training.writing import export_target
 
 # Text that would do something if it reached SQL, HTML, Markdown, a shell or a template unescaped.
 EVIL = [

@@ -14,19 +14,12 @@ from core import formats
 from core.errors import ModelUnavailable, PermissionDenied, WinnowError
 from core.importer import import_file
 from core.store import SampleFilter, Store
-from core.training import (
-    IGNORE_INDEX,
-    TrainingOptions,
-    export_training,
-    load_tokenizer,
-    method_advice,
-    pack_lengths,
-    split_validation,
-    summary_lines,
-    tokenize_conversations,
-    training_report,
-    unpack_rows,
-)
+from core.training.advice import method_advice
+from core.training.chat_template import IGNORE_INDEX, load_tokenizer, tokenize_conversations
+from core.training.export import export_training
+from core.training.packing import pack_lengths, unpack_rows
+from core.training.pipeline import TrainingOptions, summary_lines, training_report
+from core.training.split import split_validation
 
 USER = "tess"
 TOOLS = [
