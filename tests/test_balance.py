@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from map_workspace import build, fake_embed
 
-from core import auth, balance, mixture, workspace_map
+from core import auth, balance, workspace_map
 from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
 from core.label_suggestions import refresh_labels
 from core.labels import edit_taxonomy, workspace_taxonomy
+from core.selection import mixture
 from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
 from core.workspace_map import build_map, map_view
 

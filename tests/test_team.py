@@ -12,7 +12,7 @@ from core import audit, auth, team
 from core.cli import main
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError
 from core.importer import import_file
-from core.selection import run_selection
+from core.selection.workspace import run_selection
 from core.store import SampleFilter, Store
 
 N = 23  # samples in the test workspace: not a multiple of the team size, so loads cannot all be equal
