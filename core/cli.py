@@ -147,7 +147,7 @@ def cmd_export(args, settings) -> int:
 
 def _export_selection(args, settings) -> int:
     """``export --selection NAME``: the selection's members, whatever their status; one file per stage if staged."""
-    from core.selection import export_selection
+    from core.selection.workspace import export_selection
     from core.store import Store
 
     if args.status != "accepted" or args.tag:
@@ -219,8 +219,8 @@ def cmd_export_training(args, settings) -> int:
 
 
 def cmd_select(args, settings) -> int:
-    from core.select import parse_recipe, preset_recipe
-    from core.selection import parse_budget, preset_with_budget, run_selection
+    from core.selection.recipe import parse_recipe, preset_recipe
+    from core.selection.workspace import parse_budget, preset_with_budget, run_selection
     from core.store import Store
 
     if bool(args.recipe) == bool(args.preset):
@@ -585,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("select", help="run a selection recipe and save the result as a named selection")
     add_db(p)
-    p.add_argument("--recipe", help="recipe YAML file (see core/select.py for the steps)")
+    p.add_argument("--recipe", help="recipe YAML file (see core/selection/recipe.py for the steps)")
     p.add_argument("--preset", choices=["align", "fit"], help="start from a preset instead of a file")
     p.add_argument("--budget", type=int, help="with --preset align: samples to keep (1 to the workspace's size)")
     p.add_argument("--name", required=True, help="name of the selection (replaces one of the same name)")

@@ -12,8 +12,8 @@ from core import jobs
 from core.errors import RecipeError, WinnowError
 from core.scoring import column_title
 from core.scoring.runner import run_scorers
-from core.select import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
-from core.selection import (
+from core.selection.recipe import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
+from core.selection.workspace import (
     DEFAULT_SCORERS,
     budget_notes,
     check_inputs,

@@ -441,7 +441,7 @@ def bench_kcenter() -> None:
     """MoDS coverage: k-center greedy, 100k x 384 normalized vectors to 5k centres."""
     import numpy as np
 
-    from core.select import k_center_greedy
+    from core.selection.steps.diversity import k_center_greedy
 
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((100_000, 384), dtype=np.float32)
@@ -462,7 +462,7 @@ import json, re, sys, time
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, {root!r})
-from core.select import facility_location
+from core.selection.steps.diversity import facility_location
 emb = np.random.default_rng(0).standard_normal(({n}, 384), dtype=np.float32)
 for lo in range(0, len(emb), 1024):  # in blocks, so making the data leaves no high-water mark above the data
     emb[lo : lo + 1024] /= np.linalg.norm(emb[lo : lo + 1024], axis=1, keepdims=True)
@@ -490,7 +490,7 @@ def bench_facility() -> None:
     """Superfiltering-D's facility location on 20k x 384 spread-out vectors, the largest n whose similarities are
     kept (1.6 GB): 1,000 picks with them, and 10 picks on the path above the limit, which recomputes them and must
     pick the same samples."""
-    from core.select import _FL_DENSE_LIMIT
+    from core.selection.steps.diversity import _FL_DENSE_LIMIT
 
     n = 20_000
     kept = _facility_run(n, 1_000, _FL_DENSE_LIMIT)

@@ -75,7 +75,7 @@ def labelled() -> list[dict]:
 
 def sample(file: str, n: int, seed: int) -> list[int]:
     """n record indices of ``file`` with distinct normalized conversations, drawn with ``seed``."""
-    from core.dedup import normalize_text
+    from core.selection.steps.dedup import normalize_text
 
     seen, unique = set(), []
     for i in range(count(file)):
@@ -212,10 +212,10 @@ def _mixed_topics(per: int = 150) -> tuple[list[str], np.ndarray, np.ndarray]:
 def bench_embedders() -> None:
     import importlib.util
 
-    from core.dedup import near_pairs_embedding
     from core.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
     from core.labels import default_taxonomy, label_names
     from core.map.clusters import cluster, default_k
+    from core.selection.steps.dedup import near_pairs_embedding
     from core.similarity import pair_percentiles, threshold_from
 
     print("\n[embedders] the bundled embedders on shared English and Chinese requests (default: "
@@ -279,9 +279,9 @@ def bench_embedders() -> None:
 
 
 def bench_dedup() -> None:
-    from core.dedup import find_duplicates
     from core.embedders import DEFAULT_EMBEDDER, MINILM, load_embedder
-    from core.select import STEPS
+    from core.selection.recipe import STEPS
+    from core.selection.steps.dedup import find_duplicates
     from core.similarity import calibrated_threshold
 
     defaults = {k: p.default for k, p in STEPS["dedup"].params.items()}

@@ -15,7 +15,7 @@ from core.export import export_samples
 from core.importer import import_file
 from core.label_suggestions import refresh_labels
 from core.scoring.runner import run_scorers
-from core.selection import export_selection, run_selection
+from core.selection.workspace import export_selection, run_selection
 from core.store import Store
 from core.team import accounts
 

@@ -1,4 +1,4 @@
-"""Tests for core/dedup.py: normalization, shingles, exact, text and embedding near copies against brute force, which
+"""Tests for core/selection/steps/dedup.py: normalization, shingles, exact, text and embedding near copies against brute force, which
 member stays, the report of who duplicates whom, and the Chinese target (400 originals, 60 planted copies)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from dedup_texts import EN, FAMILY, KIND, TEXTS, ZH, pair_set, true_pairs
 from near_copies import near_copy
 
-from core import dedup
+from core.selection.steps import dedup
 
 # Sentences written for this test, about everyday topics, to build Chinese samples beside those in dedup_texts.ZH.
 MORE_ZH = [

@@ -185,7 +185,7 @@ ADVERSARIAL_RECIPES = {
 @pytest.mark.parametrize("case", ADVERSARIAL_RECIPES)
 def test_adversarial_recipes_are_refused_in_one_short_line(case):
     from core.errors import RecipeError
-    from core.select import parse_recipe
+    from core.selection.recipe import parse_recipe
 
     text, part = ADVERSARIAL_RECIPES[case]
     with pytest.raises(RecipeError) as caught:
@@ -216,7 +216,7 @@ def test_the_cli_refuses_an_alias_bomb_recipe_in_one_line(tmp_path):
 
 def test_error_messages_show_at_most_a_short_repr_of_what_was_written():
     from core.errors import PlanError, brief
-    from core.mixture import plan
+    from core.selection.mixture import plan
 
     assert brief("short") == "'short'"
     assert len(brief("x" * 10_000)) <= 80 and brief("x" * 10_000).startswith("'xxxx")

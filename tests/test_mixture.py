@@ -1,4 +1,4 @@
-"""Tests for core/mixture.py. Every expected number below is worked out by hand in the comment next to it."""
+"""Tests for core/selection/mixture.py. Every expected number below is worked out by hand in the comment next to it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import PlanError
-from core.mixture import (
+from core.selection.mixture import (
     ADVICE,
     DMT_REPLAY,
     PAPER,

@@ -6,7 +6,7 @@ import pytest
 from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
 from scored_demo import copy_workspace, scored_demo_db
 
-from core import select
+from core.selection.recipe import preset_recipe, recipe_hash
 from core.store import SampleFilter
 
 
@@ -35,7 +35,7 @@ def test_running_a_preset_saves_a_selection_and_draws_its_funnel(store):
     finish_job(at, "select_job")
 
     saved = store.get_selection("fit-v1")
-    assert saved["recipe_hash"] == select.recipe_hash(select.preset_recipe("fit"))
+    assert saved["recipe_hash"] == recipe_hash(preset_recipe("fit"))
     assert [e["name"] for e in saved["log"]] == ["filter", "dedup"]
     assert saved["samples"] == saved["log"][-1]["out"] == store.count(SampleFilter(selection="fit-v1")) > 0
     assert any("fit-v1" in s.value for s in at.success)

@@ -17,7 +17,7 @@ from core.models import BUNDLED_LM_NAME
 from core.scoring import get_scorer
 from core.scoring.necessity import COLUMNS, greedy_generate, greedy_reference
 from core.scoring.runner import run_scorer
-from core.selection import run_selection
+from core.selection.workspace import run_selection
 from core.store import Store
 
 VOCABULARY = "what is the capital of france paris tell me a joke chicken road two plus four six"

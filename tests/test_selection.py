@@ -16,10 +16,11 @@ import pytest
 from scored_demo import USER, copy_workspace, scored_demo_db
 from test_cli import run_cli
 
-from core import mixture, select
 from core.demo import load_demo
 from core.errors import NotFound, RecipeError
-from core.selection import export_selection, label_shares, run_selection, stage_path
+from core.selection import mixture
+from core.selection.recipe import parse_recipe, preset_recipe, recipe_hash
+from core.selection.workspace import export_selection, label_shares, run_selection, stage_path
 from core.store import SampleFilter, Store
 
 RECIPE = """
@@ -87,9 +88,9 @@ def test_a_missing_input_names_the_scorer_to_run(tmp_path):
 @pytest.mark.model
 def test_same_recipe_same_selection_and_byte_identical_exports(store, tmp_path):
     first = run_selection(store, RECIPE, name="one", user=USER)
-    second = run_selection(store, select.parse_recipe(RECIPE), name="two", user=USER)
+    second = run_selection(store, parse_recipe(RECIPE), name="two", user=USER)
     assert len(first.ids) == 60 and first.ids == second.ids
-    assert first.recipe_hash == second.recipe_hash == select.recipe_hash(select.parse_recipe(RECIPE))
+    assert first.recipe_hash == second.recipe_hash == recipe_hash(parse_recipe(RECIPE))
     assert store.selection_ids("one") == first.ids
 
     (a,) = export_selection(store, tmp_path / "a" / "sel.jsonl", name="one", fmt="openai", user=USER)
@@ -98,7 +99,7 @@ def test_same_recipe_same_selection_and_byte_identical_exports(store, tmp_path):
     assert (tmp_path / "a" / "sel.jsonl").read_bytes() == (tmp_path / "b" / "sel.jsonl").read_bytes()
     manifest = json.loads((tmp_path / "a" / "sel.jsonl.manifest.json").read_text(encoding="utf-8"))
     assert manifest["selection"]["recipe_hash"] == first.recipe_hash
-    assert select.parse_recipe(manifest["selection"]["recipe"]) == select.parse_recipe(RECIPE)
+    assert parse_recipe(manifest["selection"]["recipe"]) == parse_recipe(RECIPE)
     assert set(manifest["scorers"]) == {"heuristics", "embedding"}
     assert "by_task_label" not in manifest  # the demo has no task labels
 
@@ -214,7 +215,7 @@ def test_cli_select_then_export_the_selection(scored_db, tmp_path):
     assert len((tmp_path / "fit.jsonl").read_text(encoding="utf-8").splitlines()) == kept
     manifest = json.loads((tmp_path / "fit.jsonl.manifest.json").read_text(encoding="utf-8"))
     assert manifest["selection"]["name"] == "fit" and manifest["records"] == kept
-    assert manifest["selection"]["recipe_hash"] == select.recipe_hash(select.preset_recipe("fit"))
+    assert manifest["selection"]["recipe_hash"] == recipe_hash(preset_recipe("fit"))
 
     recipe = tmp_path / "bad.yaml"
     recipe.write_text("steps:\n  - k_centre: {budget: 10}\n", encoding="utf-8")

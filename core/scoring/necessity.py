@@ -5,7 +5,8 @@ MoDS (Du et al., "MoDS: Model-oriented Data Selection for Instruction Tuning", 2
 model answer the remaining instructions and scores its answers with the quality step's reward model. Instructions
 whose answer gets a low reward are "necessary": the model has not learned them yet, so they are added to the seed.
 
-This scorer does the answering and the scoring; the recipe step ``mods_necessity`` (core.select) does the adding.
+This scorer does the answering and the scoring; the recipe step ``mods_necessity`` (core.selection.steps.rank) does
+the adding.
 The fine-tuning happens outside Winnow: export the seed selection, train on it, and give the result as ``model``.
 
 - Prompt: every message before the last assistant message (the whole conversation when it ends with a user turn),

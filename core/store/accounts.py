@@ -122,7 +122,7 @@ class Accounts:
         return role
 
     def insert_user(self, name: str, role: str, password_hash: str, *, by: str) -> None:
-        """Add an account (``core.auth.add_user`` validates and hashes). Anyone may add the first; then admins.
+        """Add an account (``core.team.accounts.add_user`` validates and hashes). Anyone may add the first; then admins.
 
         Raises:
             WinnowError: an account with this name exists.

@@ -1,5 +1,5 @@
 """Who reviews what: the ``assignments`` table (several rows per sample when a lead asks for overlap), handed out
-by id or over a filter, and each assignee's queue and progress (``core/team.py`` is the workflow above it)."""
+by id or over a filter, and each assignee's queue and progress (``core/team/`` is the workflow above it)."""
 
 from __future__ import annotations
 

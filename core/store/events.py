@@ -71,7 +71,7 @@ class AuditLog:
         """One page of the audit log, newest first, filtered by user, action and sample (None: any).
 
         Before and after values longer than ``preview`` characters are cut there, with "…", except edited messages,
-        which come whole (JSON) so that the page can show what changed in them as a diff (``audit.change_line``).
+        which come whole (JSON) so that the page can show what changed in them as a diff (``core.team.diffs.change_line``).
         """
         where, params = self._event_where(user, action, sample_id)
         n = int(preview)

@@ -1,6 +1,6 @@
 """The map: the ``maps`` table (one map per embedding set: k, seed, cluster names) and ``map_points`` (a 2-D point
 and a cluster per content), the ``meta`` row ``current_map``, and what the Explore page reads of them.
-``core/workspace_map.py`` computes maps."""
+``core/map/workspace.py`` computes maps."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ class Maps:
         return np.asarray(flat, dtype=np.float32).reshape(-1, dim)
 
     def map_placement(self, reference: int) -> dict:
-        """What placing new contents on the current map needs (``workspace_map.place_new``): the contents that have
+        """What placing new contents on the current map needs (``core.map.workspace.place_new``): the contents that have
         a current embedding but no point on the map ("new": content_hash, embedding), and up to ``reference`` of the
         map's points with their embeddings ("reference": content_hash, x, y, cluster, embedding), the same ones every
         time (by a hash of their content).
@@ -148,7 +148,7 @@ class Maps:
 
     def add_map_points(self, map_key: str, content_hashes: Sequence[str], xy, clusters, *, user: str) -> int:
         """Put new contents on a stored map without refitting it (their points come from
-        ``workspace_map.place_new``). Returns how many were added (a content already on the map is skipped)."""
+        ``core.map.workspace.place_new``). Returns how many were added (a content already on the map is skipped)."""
         self.authorize(user, "map")
         _map_key(map_key)
         table = pa.table(

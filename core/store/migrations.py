@@ -129,7 +129,7 @@ _MIGRATIONS: list[list[str]] = [
             stage INTEGER NOT NULL DEFAULT 1
         )""",
     ],
-    # 2 -> 3: accounts, sign-in sessions and assignments (see core/auth.py).
+    # 2 -> 3: accounts, sign-in sessions and assignments (see core/team/accounts.py).
     [
         """CREATE TABLE IF NOT EXISTS users (
             name VARCHAR PRIMARY KEY,
@@ -155,7 +155,7 @@ _MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (sample_id, user_name)
         )""",
     ],
-    # 3 -> 4: annotations, one per annotator of a sample several annotators review (see core/team.py). The sample
+    # 3 -> 4: annotations, one per annotator of a sample several annotators review (see core/team/reviews.py). The sample
     # itself stays as it was until a lead adjudicates; ``messages`` is NULL when the annotator left them unedited.
     [
         """CREATE TABLE IF NOT EXISTS annotations (

@@ -1,4 +1,4 @@
-"""Mixture plans: the ``plans`` table (a plan's JSON from ``core.mixture.to_json``, by name)."""
+"""Mixture plans: the ``plans`` table (a plan's JSON from ``core.selection.mixture.to_json``, by name)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ class Plans:
     """Saving and reading mixture plans."""
 
     def save_plan(self, name: str, plan_json: str, *, user: str) -> None:
-        """Save (or replace) a mixture plan under ``name`` (JSON from ``core.mixture.to_json``)."""
+        """Save (or replace) a mixture plan under ``name`` (JSON from ``core.selection.mixture.to_json``)."""
         name = " ".join((name or "").split())
         if not name:
             raise WinnowError("a plan needs a name")
@@ -23,7 +23,7 @@ class Plans:
         self._retrying(body)
 
     def get_plan(self, name: str) -> str:
-        """A saved plan's JSON (``core.mixture.from_json`` reads it). Raises NotFound."""
+        """A saved plan's JSON (``core.selection.mixture.from_json`` reads it). Raises NotFound."""
         row = _one(self.cursor().execute("SELECT plan FROM plans WHERE name = ?", [name]).fetchall())
         if row is None:
             raise NotFound(f"no plan {name!r} in this workspace")

@@ -1,10 +1,12 @@
-"""Selections: run a recipe (``core.select``) on a workspace, save the result under a name, export it.
+"""Selections on a workspace: run a recipe over its samples, save the result under a name, export it.
 
-``core.select`` holds the pure steps over arrays; this module is the workspace side. It fetches exactly the arrays
-the recipe reads (``recipe_inputs``) over every sample in import order (the recipe's ``filter`` step decides on
-review status), runs the steps, and saves the picked sample ids in order with the recipe, its hash and the funnel
-(input and output counts per step). Every random choice in the steps is seeded and the fetch order is fixed, so the
-same recipe on the same data gives the same selection, and so byte-identical export files.
+``core.selection.engine`` runs the steps on arrays; this module is the workspace side, and a run goes straight
+through it: ``read_inputs`` reads everything the recipe needs from the store in one pass (the saved plans it names,
+what the workspace has, the saved selections it reads, then exactly the arrays the recipe reads, ``recipe_inputs``,
+over every sample in import order: the recipe's ``filter`` step decides on review status), the engine runs the
+steps on them without the store, and ``run_selection`` saves the picked sample ids in order once, with the recipe,
+its hash and the funnel (input and output counts per step). Every random choice in the steps is seeded and the fetch
+order is fixed, so the same recipe on the same data gives the same selection, and so byte-identical export files.
 
 A ``mixture`` step may name a plan saved on the Balance page (``{plan: NAME}``) instead of inline targets. A staged
 plan (DMT: specialist first, then general with a replay) makes a staged selection: each member carries its stage,
@@ -13,23 +15,27 @@ and ``export_selection`` writes one file per stage (``NAME.stage1.jsonl``, ``NAM
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core import select
 from core.errors import NotFound, RecipeError, WinnowError
 from core.export import ExportReport, export_samples
-from core.select import Recipe, Step
+from core.selection import mixture
+from core.selection.engine import (
+    SELECTION_INPUT,
+    Progress,
+    SelectionInputs,
+    recipe_inputs,
+    run_selection_recipe,
+    step_inputs,
+)
+from core.selection.recipe import Recipe, Step, parse_recipe, preset_recipe, recipe_hash, recipe_to_yaml
 from core.store import SampleFilter, Store
-
-# (1-based step number, steps in all, message) -> None; may raise Cancelled (core.jobs does).
-Progress = Callable[[int, int, str], None]
 
 # Inputs that are samples' own columns (``Store.sample_arrays``), not scores.
 _PLAIN = ("id", "status", "prompt", "answer", "source", "tags", "n_turns", "task_label", "task_label_confidence")
@@ -53,7 +59,7 @@ class Selection:
         log: one entry per step: {"step", "name", "params", "in", "out"} (a staged mixture adds "stages"; a dedup
             step adds "duplicates": {"removed", "pairs": [[removed id, kept id, how, similarity], ...]}).
         recipe_yaml: the recipe as saved, every parameter written out.
-        recipe_hash: ``select.recipe_hash`` of the recipe.
+        recipe_hash: ``core.selection.recipe.recipe_hash`` of the recipe.
         total: samples in the workspace (the funnel's first input).
     """
 
@@ -71,7 +77,7 @@ class Selection:
 
 
 def _as_recipe(recipe: Recipe | str) -> Recipe:
-    return recipe if isinstance(recipe, Recipe) else select.parse_recipe(recipe)
+    return recipe if isinstance(recipe, Recipe) else parse_recipe(recipe)
 
 
 def _scorer_of(column: str) -> str | None:
@@ -97,9 +103,11 @@ def _producer(column: str) -> str:
     return "the scorer that writes it"
 
 
-def _inputs_at_hand(store: Store) -> set[str]:
-    have = set(_PLAIN) | {"conversation"} | {c.column for c in store.score_columns()}
-    if "embedding" in store.scorer_keys():
+def _inputs_at_hand(score_columns: Iterable, scorer_keys: Mapping[str, dict]) -> set[str]:
+    """The inputs a workspace with these score columns and scorer keys (``Store.score_columns``,
+    ``Store.scorer_keys``) can give a recipe."""
+    have = set(_PLAIN) | {"conversation"} | {c.column for c in score_columns}
+    if "embedding" in scorer_keys:
         have.add("embedding")
     return have
 
@@ -115,11 +123,11 @@ def missing_scorers(store: Store, recipe: Recipe) -> dict[str, list[str]]:
         {scorer name: [the inputs it would provide]}; empty when every scored input is there. Inputs no scorer writes
         (a saved selection) are not in it: ``check_inputs`` names those.
     """
-    have = _inputs_at_hand(store)
+    have = _inputs_at_hand(store.score_columns(), store.scorer_keys())
     missing: dict[str, list[str]] = {}
     for step in recipe.steps:
-        for name in select.step_inputs(step):
-            if name in have or name.startswith(select.SELECTION_INPUT):
+        for name in step_inputs(step):
+            if name in have or name.startswith(SELECTION_INPUT):
                 continue
             scorer = _scorer_of(name)
             if scorer is not None and name not in missing.get(scorer, []):
@@ -133,11 +141,24 @@ def check_inputs(store: Store, recipe: Recipe) -> None:
     Raises:
         RecipeError: e.g. "step 3 (ifd_top): needs 'ifd', which this workspace does not have yet; run the ifd scorer".
     """
-    have = _inputs_at_hand(store)
+    have = _inputs_at_hand(store.score_columns(), store.scorer_keys())
+    _check_inputs(recipe, have, _saved_selections(store, recipe))
+
+
+def _check_inputs(recipe: Recipe, have: set[str], saved: Mapping[str, dict | None]) -> None:
+    """``check_inputs`` on what was read: the inputs at hand, and each saved selection the recipe reads (None when
+    there is none of that name)."""
     for number, step in enumerate(recipe.steps, start=1):
-        for name in select.step_inputs(step):
-            if name.startswith(select.SELECTION_INPUT):
-                _check_selection(store, name.removeprefix(select.SELECTION_INPUT), number, step.name)
+        for name in step_inputs(step):
+            if name.startswith(SELECTION_INPUT):
+                if saved[name.removeprefix(SELECTION_INPUT)] is None:  # mods_necessity's seed
+                    raise RecipeError(
+                        f"no saved selection named '{name.removeprefix(SELECTION_INPUT)}'; run the recipe that picks "
+                        "the seed and save it under that name",
+                        step=number,
+                        step_name=step.name,
+                        param="seed_selection",
+                    )
             elif name not in have:
                 raise RecipeError(
                     f"needs '{name}', which this workspace does not have yet; run {_producer(name)}",
@@ -146,61 +167,71 @@ def check_inputs(store: Store, recipe: Recipe) -> None:
                 )
 
 
-def _check_selection(store: Store, name: str, step: int, step_name: str) -> None:
-    """A step reads the saved selection ``name`` (mods_necessity's seed): a RecipeError when there is none."""
-    try:
-        store.get_selection(name, with_log=False)
-    except NotFound:
-        raise RecipeError(
-            f"no saved selection named '{name}'; run the recipe that picks the seed and save it under that name",
-            step=step,
-            step_name=step_name,
-            param="seed_selection",
-        ) from None
+def _saved_selections(store: Store, recipe: Recipe) -> dict[str, dict | None]:
+    """The summary of each saved selection the recipe reads (mods_necessity's seed), None where there is none."""
+    out: dict[str, dict | None] = {}
+    for name in (k.removeprefix(SELECTION_INPUT) for k in recipe_inputs(recipe) if k.startswith(SELECTION_INPUT)):
+        try:
+            out[name] = store.get_selection(name, with_log=False)
+        except NotFound:
+            out[name] = None
+    return out
 
 
-def fetch_inputs(store: Store, recipe: Recipe) -> dict[str, object]:
-    """The arrays the recipe reads, over every sample in import order, plus "id" (see ``select.apply_step``).
+def _saved_plans(store: Store, recipe: Recipe) -> dict[str, str | None]:
+    """The JSON of each plan the recipe's mixture steps name (saved on the Balance page), None where there is none."""
+    out: dict[str, str | None] = {}
+    for step in recipe.steps:
+        name = step.params.get("plan") if step.name == "mixture" else None
+        if name is not None and name not in out:
+            try:
+                out[name] = store.get_plan(name)
+            except NotFound:
+                out[name] = None
+    return out
+
+
+def _read_arrays(store: Store, recipe: Recipe, scorer_keys: Mapping[str, dict]) -> dict[str, object]:
+    """The arrays the recipe reads, over every sample in import order, plus "id" (see ``engine.apply_step``).
 
     "conversation" (the text dedup compares by default) is the user turns and the final answer joined, which is what
     the workspace keeps as text; the system prompt and intermediate assistant turns are not part of it. A saved
-    selection (``select.selection_input``) is each sample's place in it, -1 for samples outside it.
+    selection (``engine.selection_input``) is each sample's place in it, -1 for samples outside it.
     """
-    needs = select.recipe_inputs(recipe)
-    saved = [c for c in needs if c.startswith(select.SELECTION_INPUT)]
+    needs = recipe_inputs(recipe)
+    saved = [c for c in needs if c.startswith(SELECTION_INPUT)]
     needs = [c for c in needs if c not in saved]
     columns = [c for c in dict.fromkeys(["id", *needs]) if c not in ("embedding", "conversation")]
     if "conversation" in needs:
         columns += [c for c in ("prompt", "answer") if c not in columns]
     data = store.sample_arrays(columns, embedding="embedding" in needs)
     if "embedding" in needs:  # whose calibration an "auto" threshold uses (core.similarity)
-        data["embedder"] = store.scorer_keys()["embedding"]["params"].get("model", "")
+        data["embedder"] = scorer_keys["embedding"]["params"].get("model", "")
     if "conversation" in needs:
         data["conversation"] = [f"{p}\n{a}" for p, a in zip(data["prompt"], data["answer"], strict=True)]
     if "status" in data:
         data["status"] = np.asarray(data["status"], dtype=object)
     for key in saved:
         place: dict[str, int] = {}
-        for k, sample_id in enumerate(store.selection_ids(key.removeprefix(select.SELECTION_INPUT))):
+        for k, sample_id in enumerate(store.selection_ids(key.removeprefix(SELECTION_INPUT))):
             place.setdefault(sample_id, k)  # a staged selection may hold a sample twice (a replay)
         data[key] = np.fromiter((place.get(i, -1) for i in data["id"]), dtype=np.int64, count=len(data["id"]))
     return data
 
 
-def _load_plan(store: Store, name: str, *, step: int):
-    """The plan saved as ``name`` on the Balance page, as a ``mixture.StagedPlan``."""
-    from core import mixture
-
-    try:
-        return mixture.from_json(store.get_plan(name))
-    except NotFound:
+def _load_plan(plans: Mapping[str, str | None], name: str, *, step: int) -> mixture.StagedPlan:
+    """The plan saved as ``name`` on the Balance page (its JSON read into ``plans``), as a ``mixture.StagedPlan``."""
+    if plans[name] is None:
         raise RecipeError(
             f"no saved plan named '{name}'; save one on the Balance page", step=step, step_name="mixture", param="plan"
-        ) from None
+        )
+    return mixture.from_json(plans[name])
 
 
-def _resolve_plans(store: Store, recipe: Recipe) -> tuple[Recipe, list[dict] | None, dict[int, dict]]:
-    """Replace ``{plan: NAME}`` mixture steps with their targets.
+def _resolve_plans(
+    recipe: Recipe, plans: Mapping[str, str | None]
+) -> tuple[Recipe, list[dict] | None, dict[int, dict]]:
+    """Replace ``{plan: NAME}`` mixture steps with their targets (``plans``: each named plan's JSON, as read).
 
     Returns:
         (recipe with inline targets, the stages of a staged plan as [{"name", "targets"}] or None, and per step
@@ -213,7 +244,7 @@ def _resolve_plans(store: Store, recipe: Recipe) -> tuple[Recipe, list[dict] | N
         if step.name != "mixture" or step.params.get("plan") is None:
             continue
         number = i + 1
-        plan = _load_plan(store, step.params["plan"], step=number)
+        plan = _load_plan(plans, step.params["plan"], step=number)
         if plan.unit != "samples":
             raise RecipeError(
                 f"plan '{step.params['plan']}' counts {plan.unit}; recipes take plans counted in samples",
@@ -237,13 +268,40 @@ def _resolve_plans(store: Store, recipe: Recipe) -> tuple[Recipe, list[dict] | N
     return Recipe(tuple(steps), recipe.name, recipe.description), staged, used
 
 
+def read_inputs(store: Store, recipe: Recipe, *, progress: Progress | None = None) -> SelectionInputs:
+    """Everything running ``recipe`` reads from the workspace, each thing read once and checked before the samples.
+
+    First the saved plans the recipe names, the score columns and scorer keys, and the saved selections it reads;
+    plans are resolved (``{plan: NAME}`` -> targets) and every input checked (``check_inputs``); then the arrays the
+    steps read, over every sample in import order.
+
+    Args:
+        progress: called with (0, number of steps, "reading inputs") before the arrays are read.
+
+    Raises:
+        RecipeError: an input is missing (the message names the scorer to run), or a plan cannot be used.
+    """
+    plans = _saved_plans(store, recipe)
+    scorer_keys = store.scorer_keys()
+    have = _inputs_at_hand(store.score_columns(), scorer_keys)
+    saved = _saved_selections(store, recipe)
+    resolved, staged, used = _resolve_plans(recipe, plans)
+    _check_inputs(resolved, have, saved)
+    if progress:
+        progress(0, len(resolved.steps), "reading inputs")
+    data = _read_arrays(store, resolved, scorer_keys)
+    seed_hashes = {name: info["recipe_hash"] for name, info in saved.items() if info is not None}
+    return SelectionInputs(resolved, data, staged, used, seed_hashes)
+
+
 def run_selection(
     store: Store, recipe: Recipe | str, *, name: str, user: str, progress: Progress | None = None
 ) -> Selection:
     """Run ``recipe`` over every sample of the workspace and save the result as the selection ``name``.
 
     A selection of the same name is replaced. The recipe's steps see all samples in import order; a ``filter`` step
-    with ``status`` decides which review statuses may stay.
+    with ``status`` decides which review statuses may stay. One pass: ``read_inputs`` reads the workspace, the
+    engine runs the steps on what it read (``engine.run_selection_recipe``), and the result is saved once.
 
     Args:
         recipe: a checked ``Recipe`` or its YAML text.
@@ -259,75 +317,22 @@ def run_selection(
     recipe = _as_recipe(recipe)
     if not name or not name.strip():
         raise WinnowError("give the selection a name")
-    resolved, staged, plans = _resolve_plans(store, recipe)
-    check_inputs(store, resolved)
-    total_steps = len(resolved.steps)
-    if progress:
-        progress(0, total_steps, "reading inputs")
-    data = fetch_inputs(store, resolved)
-    ids = data["id"]
-    n = len(ids)
-    seeds = {
-        step.params["seed_selection"]: _seed_record(store, step.params["seed_selection"], data)
-        for step in resolved.steps
-        if step.name == "mods_necessity" and step.params["seed_selection"] is not None
-    }
-
-    def step_progress(number: int, step: Step) -> None:
-        if progress:
-            progress(number - 1, total_steps, f"step {number} of {total_steps}: {step.name}")
-
-    run_steps = resolved.steps[:-1] if staged else resolved.steps
-    run = select.run_recipe(Recipe(run_steps), data, n, progress=step_progress)
-    log = run.log
-    if staged:
-        last = resolved.steps[-1]
-        step_progress(total_steps, last)
-        pool = run.indices
-        labels = np.asarray(data[last.params["by"]], dtype=object)[pool]
-        picks = [pool[select.mixture_take(labels, stage["targets"])] for stage in staged]
-        positions = np.concatenate(picks) if picks else np.zeros(0, np.int64)
-        stage_of = [k for k, p in enumerate(picks, start=1) for _ in range(len(p))]
-        log.append(
-            {
-                "step": total_steps,
-                "name": last.name,
-                "params": last.params,
-                "in": len(pool),
-                "out": len(np.unique(positions)),
-                "stages": [
-                    {"stage": k, "name": s["name"], "out": len(p)}
-                    for k, (s, p) in enumerate(zip(staged, picks, strict=True), 1)
-                ],
-            }
-        )
-    else:
-        positions, stage_of = run.indices, [1] * len(run.indices)
-    for entry in log:
-        if "duplicates" in entry:  # positions -> sample ids, so the report reads the same in any workspace
-            entry["duplicates"]["pairs"] = [
-                [ids[removed], ids[kept], how, similarity]
-                for removed, kept, how, similarity in entry["duplicates"]["pairs"]
-            ]
-        if entry["step"] in plans:
-            entry["plan"] = plans[entry["step"]]
-        seed = entry["params"].get("seed_selection") if entry["name"] == "mods_necessity" else None
-        if seed is not None:
-            entry["seed"] = seeds[seed]
+    inputs = read_inputs(store, recipe, progress=progress)
+    run = run_selection_recipe(inputs, progress=progress)
+    total_steps = len(inputs.recipe.steps)
     if progress:
         progress(total_steps, total_steps, "saving")
-    selected = [ids[int(i)] for i in positions]
-    yaml_text = select.recipe_to_yaml(recipe)
-    digest = select.recipe_hash(recipe)
+    yaml_text = recipe_to_yaml(recipe)
+    digest = recipe_hash(recipe)
     store.save_selection(
         name,
         recipe=yaml_text,
         recipe_hash=digest,
-        log=log,
-        members=list(zip(selected, stage_of, strict=True)),
+        log=run.log,
+        members=list(zip(run.ids, run.stages, strict=True)),
         user=user,
     )
-    return Selection(name.strip(), selected, stage_of, log, yaml_text, digest, n)
+    return Selection(name.strip(), run.ids, run.stages, run.log, yaml_text, digest, len(inputs.data["id"]))
 
 
 def parse_budget(text: str, size: int) -> int:
@@ -348,7 +353,7 @@ def parse_budget(text: str, size: int) -> int:
 def preset_with_budget(name: str, budget: int) -> Recipe:
     """Preset ``name`` with ``budget`` on its last step that takes one, any budget of at least 1 (the page bounds it
     by the workspace, ``parse_budget``)."""
-    recipe = select.preset_recipe(name)
+    recipe = preset_recipe(name)
     steps = list(recipe.steps)
     budgeted = [i for i, s in enumerate(steps) if "budget" in s.params]
     if not budgeted:
@@ -369,16 +374,6 @@ def budget_notes(log: Sequence[dict]) -> list[str]:
                 f"were left after the steps before it: it kept {entry['out']:,}."
             )
     return notes
-
-
-def _seed_record(store: Store, name: str, data: dict) -> dict:
-    """What a saved selection used as a seed held in the inputs the steps read: its recipe hash names the recipe,
-    not its result, so the log also keeps the member count and a SHA-256 of the member ids in seed order."""
-    place = np.asarray(data[select.selection_input(name)], dtype=np.int64)
-    members = [data["id"][int(i)] for i in np.flatnonzero(place >= 0)[np.argsort(place[place >= 0], kind="stable")]]
-    digest = hashlib.sha256("\n".join(members).encode("utf-8")).hexdigest()
-    recipe_hash = store.get_selection(name, with_log=False)["recipe_hash"]
-    return {"name": name, "recipe_hash": recipe_hash, "samples": len(members), "members_sha256": digest}
 
 
 # --- what a selection changes --------------------------------------------------------------------------------------
