@@ -55,7 +55,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import __version__, formats, models
+from core import __version__, models
 from core.errors import FormatError, ModelUnavailable, WinnowError
 from core.export import (
     _DATASET_INFO,
@@ -64,6 +64,8 @@ from core.export import (
     _write_json_atomic,
     export_target,
 )
+from core.formats.convert import from_canonical, to_canonical
+from core.formats.messages import Canonical
 from core.store import SampleFilter, Store, messages_of
 
 TRAINING_FORMATS = ("messages", "prompt-completion")
@@ -268,7 +270,7 @@ def tokenize_conversations(tokenizer, chats: Sequence[tuple[list[dict], object]]
     """Render and tokenize conversations with the tokenizer's chat template, in one batched tokenizer call.
 
     Args:
-        chats: ``(messages, tools)`` pairs; messages in the OpenAI shape, validated (``formats.to_canonical``),
+        chats: ``(messages, tools)`` pairs; messages in the OpenAI shape, validated (``to_canonical``),
             tools a list of definitions (or their JSON text), or None.
 
     Returns:
@@ -741,8 +743,8 @@ def _prepare(
                     tools = json.loads(row["tools"]) if row["tools"] is not None else None
                     try:
                         messages = messages_of(row["messages"], row["raw"], row["format"], row["mapping"])
-                        record = formats.from_canonical(formats.Canonical(messages, tools), "openai")
-                        formats.to_canonical(record, "openai")  # the role order, the last turn, the fields
+                        record = from_canonical(Canonical(messages, tools), "openai")
+                        to_canonical(record, "openai")  # the role order, the last turn, the fields
                     except FormatError as ex:
                         skipped.append({"id": row["id"], "reason": str(ex)})
                         records.append(None)

@@ -12,7 +12,7 @@ import json
 import numpy as np
 
 from core import auth
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
 from core.store import Store
 

@@ -13,7 +13,7 @@ import pytest
 
 from core import audit, auth
 from core.errors import ConflictError, NotFound, PermissionDenied
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.store import Store
 
 DATA = Path(__file__).parent / "data" / "pages"

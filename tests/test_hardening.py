@@ -343,7 +343,7 @@ PAGES_DATA = PROJECT_ROOT / "tests" / "data" / "pages"
 def team(accounts):
     """``accounts`` with bob (a second annotator) and the page fixtures' chats imported by lena."""
     from core import auth
-    from core.importer import import_file
+    from core.importing.workspace import import_file
 
     auth.add_user(accounts, "bob", "annotator", "bob-password", by="root")
     import_file(accounts, PAGES_DATA / "chats_openai.jsonl", user="lena")
@@ -527,7 +527,7 @@ def _jsonl(path: Path, records: list[dict]) -> Path:
 @pytest.fixture
 def cli_workspace(tmp_path):
     """A workspace file with one imported file (train.jsonl, all accepted), closed, and the files' bytes."""
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.store import Store
 
     source = _jsonl(tmp_path / "train.jsonl", ALPACA)
@@ -627,7 +627,7 @@ def test_an_explicit_rejects_file_is_replaced_only_with_force(tmp_path):
 
 def test_the_rejects_file_is_never_written_through_a_planted_link(tmp_path, monkeypatch):
     """Someone who can write to the folder plants a link where the temporary file is about to be created."""
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.store import Store
 
     bad = _jsonl(tmp_path / "bad.jsonl", BAD_ALPACA)
@@ -720,7 +720,7 @@ def test_review_shows_remote_images_as_links_unless_a_lead_enables_them(tmp_path
 
     from core import auth
     from core.errors import PermissionDenied
-    from core.importer import import_file
+    from core.importing.workspace import import_file
 
     store = new_workspace(tmp_path, monkeypatch)
     auth.add_user(store, "lena", "lead", "lena-password", by="tess")
