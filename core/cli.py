@@ -51,7 +51,7 @@ def _progress_bar(desc: str, unit: str):
 
 
 def cmd_import(args, settings) -> int:
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.store import Store
 
     with Store(settings.db) as store:
@@ -88,11 +88,11 @@ def cmd_import(args, settings) -> int:
 
 def _signals(store) -> None:
     """Compute the cheap heuristic signals for what was just imported (what is already scored is skipped)."""
-    from core.scoring.runner import run_scorers
+    from core.importing.workspace import import_signals
 
     bar, update = _progress_bar("signals", "sample")
     try:
-        (report,) = run_scorers(store, ["heuristics"], progress=lambda done, total, _message: update(done, total))
+        report = import_signals(store, progress=lambda done, total, _message: update(done, total))
     finally:
         bar.close()
     print(report)

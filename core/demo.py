@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 
 from core.errors import Cancelled, WinnowError
-from core.importer import ImportReport, import_file
+from core.importing.workspace import ImportReport, import_file
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from core.store import Store
 

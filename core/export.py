@@ -20,8 +20,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import __version__, formats
+from core import __version__
 from core.errors import FormatError, WinnowError
+from core.formats.convert import from_canonical, to_canonical
+from core.formats.messages import Canonical
 from core.pause_points import pause_point
 from core.store import SampleFilter, Store
 from core.training.writing import (
@@ -53,12 +55,12 @@ def _record(row: dict, fmt: str) -> dict:
     tools = json.loads(row["tools"]) if row["tools"] is not None else None
     raw = json.loads(row["raw"])
     mapping = json.loads(row["mapping"]) if row["mapping"] else None
-    original = formats.to_canonical(raw, row["format"], mapping)
+    original = to_canonical(raw, row["format"], mapping)
     messages = json.loads(row["messages"]) if row["messages"] is not None else original.messages
-    canonical = formats.Canonical(messages=messages, tools=tools, extras=original.extras)
+    canonical = Canonical(messages=messages, tools=tools, extras=original.extras)
     target = "openai" if fmt == "parquet" else fmt
     same = row["format"] == target
-    return formats.from_canonical(canonical, target, raw=raw if same else None, mapping=mapping if same else None)
+    return from_canonical(canonical, target, raw=raw if same else None, mapping=mapping if same else None)
 
 
 def export_samples(

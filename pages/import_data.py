@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
-from core import formats, importer, jobs
+from core import jobs
 from core.errors import FormatError, WinnowError
-from core.importer import import_file
-from core.scoring.runner import run_scorers
+from core.formats.convert import to_canonical
+from core.formats.detect import check_mapping, detect_format
+from core.formats.mapped import guess_field, parse_mapping
+from core.formats.messages import FORMATS
+from core.importing.preview import preview
+from core.importing.rejects import dated_rejects_path
+from core.importing.uploads import save_upload
+from core.importing.workspace import import_file, import_signals
 from pages import _common
 
 PREVIEW_RECORDS = 5
 NO_FIELD = "(none)"
-GUESSES = {
-    "prompt": ("prompt", "question", "query", "instruction", "input"),
-    "response": ("response", "answer", "output", "completion", "reply"),
-    "system": ("system", "system_prompt"),
-}
 
 store = _common.current_store()
 settings = _common.settings()
@@ -37,7 +35,7 @@ def read_head(path: str, mtime: float, size: int) -> tuple[list[tuple[int, int |
     """The first records of a file (what detection looks at), or the error reading them. Keyed by mtime and size.
     Read in a worker process with the import's memory cap, and bounded in size, whatever the file holds."""
     try:
-        return importer.preview(path, name=path, memory_mb=settings.import_memory_mb), None
+        return preview(path, name=path, memory_mb=settings.import_memory_mb), None
     except WinnowError as ex:
         return [], str(ex)
 
@@ -45,36 +43,6 @@ def read_head(path: str, mtime: float, size: int) -> tuple[list[tuple[int, int |
 def upload_limit_mb() -> int:
     """The largest upload: WINNOW_MAX_UPLOAD_MB, but never more than the server takes (server.maxUploadSize)."""
     return min(settings.max_upload_mb, int(st.get_option("server.maxUploadSize")))
-
-
-def save_upload(uploaded) -> tuple[Path, str]:
-    """Write an upload under the workspace's uploads/ folder once; return its path and its original name.
-
-    Raises:
-        WinnowError: the upload is over the limit. The browser checks it too, but a request need not come from it.
-    """
-    limit = upload_limit_mb()
-    if uploaded.size > limit * 1024 * 1024:
-        raise WinnowError(
-            f"{uploaded.name}: {uploaded.size / 1024 / 1024:.1f} MB is over the upload limit of {limit} MB "
-            "(WINNOW_MAX_UPLOAD_MB); an admin can import it by its path on the server, or `python -m core import`"
-        )
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(uploaded.name).name).lstrip(".") or "upload"
-    target = workspace_dir / "uploads" / f"{uploaded.file_id[:12]}-{safe}"
-    if not target.exists():
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.unlink(missing_ok=True)  # a killed session's leftover would keep its own mode
-        # Uploads are people's data: owner only (0600), whatever the umask.
-        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-            fh.write(uploaded.getbuffer())
-        partial.replace(target)
-    return target, uploaded.name
-
-
-def guess(fields: list[str], key: str) -> int | None:
-    lowered = [f.lower() for f in fields]
-    return next((lowered.index(g) for g in GUESSES[key] if g in lowered), None)
 
 
 # ---------------------------------------------------------------------------------------------------- the file
@@ -96,7 +64,11 @@ if how == "Upload a file":
     )
     if uploaded is not None:
         try:
-            path, display_name = save_upload(uploaded)
+            uploads = workspace_dir / "uploads"
+            path = save_upload(
+                uploaded.getbuffer(), uploaded.name, uploaded.file_id, folder=uploads, limit_mb=upload_limit_mb()
+            )
+            display_name = uploaded.name
         except WinnowError as ex:
             _common.show_error(ex)
 else:
@@ -111,7 +83,7 @@ else:
 # ---------------------------------------------------------------------------------------------------- options
 
 c1, c2, c3 = st.columns([2, 2, 1])
-fmt = c1.selectbox("Format", ["auto", *formats.FORMATS], key="import_format", help="auto detects it from the records")
+fmt = c1.selectbox("Format", ["auto", *FORMATS], key="import_format", help="auto detects it from the records")
 on_error = c2.radio(
     "When a record is bad",
     ["abort", "skip"],
@@ -138,8 +110,10 @@ if fmt == "mapped":
         st.markdown("**Field mapping** — which field of your records holds each part of the sample")
         m1, m2, m3 = st.columns(3)
         chosen = {
-            "prompt": m1.selectbox("Prompt (user)", fields, index=guess(fields, "prompt"), key="map_prompt"),
-            "response": m2.selectbox("Response (assistant)", fields, index=guess(fields, "response"), key="map_resp"),
+            "prompt": m1.selectbox("Prompt (user)", fields, index=guess_field(fields, "prompt"), key="map_prompt"),
+            "response": m2.selectbox(
+                "Response (assistant)", fields, index=guess_field(fields, "response"), key="map_resp"
+            ),
         }
         system_field = m3.selectbox("System", [NO_FIELD, *fields], key="map_system")
         typed_mapping = st.text_input(
@@ -147,11 +121,11 @@ if fmt == "mapped":
         ).strip()
         try:
             if typed_mapping:
-                mapping = formats.parse_mapping(typed_mapping)
+                mapping = parse_mapping(typed_mapping)
             elif chosen["prompt"] and chosen["response"]:
                 if system_field != NO_FIELD:
                     chosen["system"] = system_field
-                mapping = formats.parse_mapping(",".join(f"{k}={v}" for k, v in chosen.items()))
+                mapping = parse_mapping(",".join(f"{k}={v}" for k, v in chosen.items()))
         except WinnowError as ex:
             _common.show_error(ex)
 
@@ -163,11 +137,11 @@ if head:
     name = display_name or str(path)
     try:
         if fmt == "auto":
-            fmt_used = formats.detect_format([d for _, _, d in head], path=name, lines=[ln for _, ln, _ in head])
+            fmt_used = detect_format([d for _, _, d in head], path=name, lines=[ln for _, ln, _ in head])
             st.caption(f"Detected format: **{fmt_used}**")
         elif fmt == "mapped":
             if mapping is not None:
-                formats.check_mapping(mapping, [d for _, _, d in head], path=name)
+                check_mapping(mapping, [d for _, _, d in head], path=name)
                 fmt_used = "mapped"
             else:
                 st.info("Choose the prompt and response fields to see the preview.")
@@ -182,7 +156,7 @@ if head:
             where = f"line {line}" if line is not None else f"record {index + 1}"
             with st.expander(where, expanded=index == 0):
                 try:
-                    c = formats.to_canonical(data, fmt_used, mapping)
+                    c = to_canonical(data, fmt_used, mapping)
                 except FormatError as ex:
                     st.error(str(ex.located(path=name, line=line, record=index)), icon="🚫")
                     st.json(data, expanded=False)
@@ -197,10 +171,7 @@ running = _common.job_running(store, "import_job")
 if st.button("Import", type="primary", disabled=path is None or running, key="import_go"):
     source_path = path
     user = _common.acting_user()
-    rejects = None
-    if on_error == "skip":
-        (workspace_dir / "rejects").mkdir(parents=True, exist_ok=True)
-        rejects = workspace_dir / "rejects" / f"{Path(display_name).stem}-{datetime.now():%Y%m%d-%H%M%S}.rejects.jsonl"
+    rejects = dated_rejects_path(workspace_dir / "rejects", display_name) if on_error == "skip" else None
 
     def work(progress):
         report = import_file(
@@ -217,7 +188,7 @@ if st.button("Import", type="primary", disabled=path is None or running, key="im
             memory_mb=settings.import_memory_mb,
         )
         # The cheap signals (lengths, repetition, language, refusals) come with every import.
-        (signals,) = run_scorers(store, ["heuristics"], progress=progress)
+        signals = import_signals(store, progress=progress)
         return json.dumps({**asdict(report), "signals": str(signals)})
 
     params = {"file": display_name, "path": str(source_path), "format": fmt, "mapping": mapping, "on_error": on_error}

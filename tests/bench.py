@@ -132,7 +132,7 @@ def make_alpaca(path: Path, n: int, seed: int = 0) -> Path:
 
 
 def bench_import() -> None:
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.store import Store
 
     src = make_alpaca(BENCH_DIR / f"alpaca_{N_IMPORT}.jsonl", N_IMPORT)
@@ -201,17 +201,20 @@ def bench_query() -> None:
 
 def _demo_samples(limit: int) -> list[dict]:
     """Real chats from the demo files (written for Winnow), as scorer input."""
-    from core import formats
     from core.demo import DEMO_DIR, DEMO_FILES
+    from core.formats.convert import to_canonical
+    from core.formats.detect import detect_format
+    from core.formats.mapped import parse_mapping
+    from core.formats.readers import iter_records
 
     samples = []
     for name, mapping in DEMO_FILES:
         fmt = "mapped" if mapping else None
-        mapping = formats.parse_mapping(mapping) if mapping else None
-        records = [r.data for r in formats.iter_records(DEMO_DIR / name)]
-        fmt = fmt or formats.detect_format(records)
+        mapping = parse_mapping(mapping) if mapping else None
+        records = [r.data for r in iter_records(DEMO_DIR / name)]
+        fmt = fmt or detect_format(records)
         for data in records:
-            c = formats.to_canonical(data, fmt, mapping)
+            c = to_canonical(data, fmt, mapping)
             samples.append({"id": str(len(samples)), "messages": c.messages, "tools": c.tools})
     rng = random.Random(3)
     rng.shuffle(samples)
@@ -404,7 +407,7 @@ def bench_embed() -> None:
 
 def bench_rescore() -> None:
     """Re-scoring after editing 1 % of the samples, against the full run that preceded it."""
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.scoring import get_scorer
     from core.scoring.runner import run_scorer
     from core.store import Store
@@ -728,7 +731,7 @@ def bench_load() -> None:
     from page_workspace import navigation_v2, signed_in_app
 
     from core import jobs
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.scoring.runner import run_scorers
     from core.team import accounts
     from pages import _common

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
 from core.store import Store
 from core.team import accounts

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from core.formats import content_hash
+from core.formats.messages import content_hash
 from core.store import Store
 
 GROUPS = {

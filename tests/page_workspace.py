@@ -15,7 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.store import Store
 from core.team import accounts
 from pages import _common

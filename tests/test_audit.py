@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConflictError, NotFound, PermissionDenied
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.store import Store
 from core.team import accounts, diffs, history, merges
 

@@ -14,7 +14,7 @@ from patience import HANG_S
 from core import jobs
 from core.backup import backup_workspace, default_backup_path
 from core.errors import PermissionDenied, WinnowError
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
 from core.settings import PROJECT_ROOT
 from core.store import Store

@@ -35,7 +35,7 @@ from page_workspace import new_workspace, open_app, texts
 from patience import HANG_S
 
 from core.errors import FormatError, MappingError
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.settings import PROJECT_ROOT
 from core.store import SampleFilter, Store
 

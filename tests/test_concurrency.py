@@ -17,7 +17,7 @@ from patience import HANG_S
 
 from core import jobs
 from core.errors import ConflictError
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
 from core.store import Store
 

@@ -16,7 +16,7 @@ from scored_demo import copy_workspace
 from core import demo
 from core.cli import main
 from core.errors import Cancelled
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.map.workspace import map_key
 from core.scoring import get_scorer
 from core.store import UNLABELED, Store

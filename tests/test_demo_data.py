@@ -9,23 +9,27 @@ from collections import Counter
 
 import pytest
 
-from core import formats
 from core.demo import DEMO_DIR, DEMO_FILES
+from core.formats.convert import to_canonical
+from core.formats.detect import detect_format
+from core.formats.mapped import parse_mapping
+from core.formats.messages import Canonical, content_hash
+from core.formats.readers import iter_records
 from core.scoring.heuristics import heuristics
 
 DEFECTS = json.loads((DEMO_DIR / "defects.json").read_text(encoding="utf-8"))["defects"]
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def read(name: str, mapping: str | None) -> list[formats.Canonical]:
-    mapping = formats.parse_mapping(mapping) if mapping else None
-    raws = list(formats.iter_records(DEMO_DIR / name))
-    fmt = formats.detect_format([r.data for r in raws], path=name, mapping=mapping)
-    return [formats.to_canonical(r.data, fmt, mapping) for r in raws]  # raises on any record Winnow would refuse
+def read(name: str, mapping: str | None) -> list[Canonical]:
+    mapping = parse_mapping(mapping) if mapping else None
+    raws = list(iter_records(DEMO_DIR / name))
+    fmt = detect_format([r.data for r in raws], path=name, mapping=mapping)
+    return [to_canonical(r.data, fmt, mapping) for r in raws]  # raises on any record Winnow would refuse
 
 
 @pytest.fixture(scope="module")
-def demo() -> dict[str, list[formats.Canonical]]:
+def demo() -> dict[str, list[Canonical]]:
     return {name: read(name, mapping) for name, mapping in DEMO_FILES}
 
 
@@ -34,7 +38,7 @@ def sample(demo, ref: dict) -> dict:
     return {"messages": c.messages, "tools": c.tools}
 
 
-def is_chinese(c: formats.Canonical) -> bool:
+def is_chinese(c: Canonical) -> bool:
     """A sample is Chinese when its request is: the first line of its first user turn (an Alpaca input that follows,
     e.g. a text to translate, does not count)."""
     first_user = next(m["content"] for m in c.messages if m["role"] == "user")
@@ -74,7 +78,7 @@ def test_exact_duplicates_are_only_the_planted_ones(demo):
     where: dict[str, list[tuple[str, int]]] = {}
     for name, samples in demo.items():
         for i, c in enumerate(samples, 1):
-            where.setdefault(formats.content_hash(c.messages, c.tools), []).append((name, i))
+            where.setdefault(content_hash(c.messages, c.tools), []).append((name, i))
     found = sorted(refs for refs in where.values() if len(refs) > 1)
     planted = sorted(
         [(r["file"], r["record"]) for r in d["records"]] for d in DEFECTS if d["defect"].startswith("exact-")

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.export import export_samples
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.store import SampleFilter, Store
 
 RECORDS = {

@@ -25,9 +25,9 @@ import pytest
 from patience import HANG_S
 from paused_process import kill, start_paused, wait_for_exit
 
-from core import importer
 from core.export import export_samples
-from core.importer import import_file
+from core.importing import parse, workspace
+from core.importing.workspace import import_file
 from core.settings import PROJECT_ROOT
 from core.store import SampleFilter, Store
 from core.training.writing import remove_stale_partials
@@ -66,7 +66,7 @@ def test_import_killed_at_any_point_is_all_or_nothing(tmp_path):
     with Store(db) as store:
         import_file(store, write_records(tmp_path / "first.jsonl", 3, start=10**6), user="ci")
     before = state(db)
-    n = importer.CHUNK + 1  # two chunks, so there is a point between two writes of one transaction
+    n = parse.CHUNK + 1  # two chunks, so there is a point between two writes of one transaction
     big = write_records(tmp_path / "big.jsonl", n)
 
     points = {
@@ -112,9 +112,9 @@ def test_import_killed_while_its_worker_parses_leaves_nothing_behind(tmp_path):
     db = tmp_path / "ws.duckdb"
     Store(db).close()
     before = state(db)
-    n = importer.PROCESS_MIN_BYTES // 300  # about 340 bytes a record: over the size parsed in a worker process
+    n = workspace.PROCESS_MIN_BYTES // 300  # about 340 bytes a record: over the size parsed in a worker process
     big = write_records(tmp_path / "worker-big.jsonl", n)
-    assert big.stat().st_size >= importer.PROCESS_MIN_BYTES and n > 2 * importer.CHUNK
+    assert big.stat().st_size >= workspace.PROCESS_MIN_BYTES and n > 2 * parse.CHUNK
     # Held once its first chunk is in: the worker has more chunks than its pipe holds, so it is still parsing.
     proc = start_paused("import", big, "--db", db, "--no-signals", point="import.chunk_written#1")
     workers = worker_pids(proc.pid)

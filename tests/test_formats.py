@@ -1,4 +1,4 @@
-"""Tests for core/formats.py: reading files, detection, canonical conversion both ways, hashing, mappings."""
+"""Tests for core/formats/: reading files, detection, canonical conversion both ways, hashing, mappings."""
 
 from __future__ import annotations
 
@@ -12,21 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.errors import FormatError, MappingError, field_in_words
-from core.formats import (
-    EXPORT_FORMATS,
-    FORMATS,
-    Canonical,
-    RawRecord,
-    answer_text,
-    check_mapping,
-    content_hash,
-    detect_format,
-    from_canonical,
-    iter_records,
-    parse_mapping,
-    prompt_text,
-    to_canonical,
-)
+from core.formats.convert import from_canonical, to_canonical
+from core.formats.detect import check_mapping, detect_format
+from core.formats.mapped import guess_field, parse_mapping
+from core.formats.messages import EXPORT_FORMATS, FORMATS, Canonical, answer_text, content_hash, prompt_text
+from core.formats.readers import RawRecord, iter_records
 
 DATA = Path(__file__).parent / "data" / "formats"
 FIXTURES = {
@@ -853,6 +843,16 @@ def test_parse_mapping_errors(text, problem):
     with pytest.raises(MappingError) as err:
         parse_mapping(text)
     assert problem in str(err.value)
+
+
+def test_guess_field_finds_the_usual_names_whatever_their_case():
+    fields = ["id", "Question", "ANSWER", "system_prompt"]
+    assert guess_field(fields, "prompt") == 1
+    assert guess_field(fields, "response") == 2
+    assert guess_field(fields, "system") == 3
+    # the first name in the guesses' order wins: "prompt" before "instruction" before "input"
+    assert guess_field(["input", "instruction", "prompt"], "prompt") == 2
+    assert guess_field(["id", "text"], "response") is None
 
 
 def test_mapping_naming_an_absent_field_lists_the_fields_and_the_file():

@@ -344,7 +344,7 @@ PAGES_DATA = PROJECT_ROOT / "tests" / "data" / "pages"
 @pytest.fixture
 def team(accounts_store):
     """``accounts_store`` with bob (a second annotator) and the page fixtures' chats imported by lena."""
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.team import accounts
 
     accounts.add_user(accounts_store, "bob", "annotator", "bob-password", by="root")
@@ -529,7 +529,7 @@ def _jsonl(path: Path, records: list[dict]) -> Path:
 @pytest.fixture
 def cli_workspace(tmp_path):
     """A workspace file with one imported file (train.jsonl, all accepted), closed, and the files' bytes."""
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.store import Store
 
     source = _jsonl(tmp_path / "train.jsonl", ALPACA)
@@ -629,7 +629,7 @@ def test_an_explicit_rejects_file_is_replaced_only_with_force(tmp_path):
 
 def test_the_rejects_file_is_never_written_through_a_planted_link(tmp_path, monkeypatch):
     """Someone who can write to the folder plants a link where the temporary file is about to be created."""
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.store import Store
 
     bad = _jsonl(tmp_path / "bad.jsonl", BAD_ALPACA)
@@ -721,7 +721,7 @@ def test_review_shows_remote_images_as_links_unless_a_lead_enables_them(tmp_path
     from page_workspace import new_workspace, open_app, write_jsonl
 
     from core.errors import PermissionDenied
-    from core.importer import import_file
+    from core.importing.workspace import import_file
     from core.team import accounts
 
     store = new_workspace(tmp_path, monkeypatch)

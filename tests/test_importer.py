@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from core import formats, importer
 from core.demo import DEMO_DIR, DEMO_FILES
 from core.errors import FormatError, MappingError, WinnowError
-from core.importer import import_file
+from core.formats.messages import answer_text, content_hash, prompt_text
+from core.importing import preview
+from core.importing.rejects import dated_rejects_path
+from core.importing.uploads import save_upload
+from core.importing.workspace import import_file, import_signals
 from core.store import SampleFilter, Store
 
 ALPACA = [
@@ -160,10 +164,10 @@ def many_alpaca(n: int) -> list[dict]:
 
 def parse_in(monkeypatch, where: str) -> None:
     """Make imports parse in a "worker" process or a "thread", in chunks of 100 records."""
-    import core.importer
+    from core.importing import parse, workspace
 
-    monkeypatch.setattr(core.importer, "PROCESS_MIN_BYTES", 0 if where == "worker" else 1 << 40)
-    monkeypatch.setattr(core.importer, "CHUNK", 100)
+    monkeypatch.setattr(workspace, "PROCESS_MIN_BYTES", 0 if where == "worker" else 1 << 40)
+    monkeypatch.setattr(parse, "CHUNK", 100)
 
 
 @pytest.fixture
@@ -198,9 +202,9 @@ def test_worker_imports_the_same_samples_as_a_thread(tmp_path, monkeypatch):
     assert len(rows["worker"]) == 2000 and sum(r["dup_of"] is not None for r in rows["worker"]) == 1000 + 1000 // 7
     assert rows["worker"] == rows["thread"]
     for r in rows["worker"][:200]:  # the text views against their reference definitions
-        assert r["prompt"] == formats.prompt_text(r["messages"]) and r["answer"] == formats.answer_text(r["messages"])
+        assert r["prompt"] == prompt_text(r["messages"]) and r["answer"] == answer_text(r["messages"])
         assert r["n_turns"] == sum(m["role"] == "user" for m in r["messages"])
-        assert r["content_hash"] == formats.content_hash(r["messages"], r["tools"])
+        assert r["content_hash"] == content_hash(r["messages"], r["tools"])
 
 
 def samples_via(tmp_path, monkeypatch, where: str, path, mapping=None) -> list[dict]:
@@ -335,31 +339,60 @@ def test_an_upload_is_parsed_under_a_memory_cap_and_a_bomb_fails_alone(tmp_path,
     assert "parquet_nested_bomb.parquet: " in str(err.value) and "more memory" in str(err.value)
     assert store.count() == 0 and store.sources() == []
     with pytest.raises(WinnowError, match="more memory"):
-        importer.preview(bomb, memory_mb=700)
+        preview.preview(bomb, memory_mb=700)
     # A good file goes through the same capped worker.
     good = write_jsonl(tmp_path / "good.jsonl", ALPACA)
     assert import_file(store, good, user="ana", memory_mb=700).imported == len(ALPACA)
 
 
 def test_the_preview_stops_at_its_budget_of_text(tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "PREVIEW_BUDGET", 5 * importer.PREVIEW_CHARS)
-    many = [{"instruction": "q", "output": "x" * importer.PREVIEW_CHARS} for _ in range(20)]
-    assert len(importer.preview(write_jsonl(tmp_path / "a.jsonl", many))) == 5
+    monkeypatch.setattr(preview, "PREVIEW_BUDGET", 5 * preview.PREVIEW_CHARS)
+    many = [{"instruction": "q", "output": "x" * preview.PREVIEW_CHARS} for _ in range(20)]
+    assert len(preview.preview(write_jsonl(tmp_path / "a.jsonl", many))) == 5
 
 
 def test_the_preview_is_bounded_whatever_the_file_holds(tmp_path):
-    long_text = "长" * (3 * importer.PREVIEW_CHARS)
-    many = [{"instruction": f"q{i}", "output": long_text} for i in range(importer.DETECT_SAMPLE + 20)]
+    long_text = "长" * (3 * preview.PREVIEW_CHARS)
+    many = [{"instruction": f"q{i}", "output": long_text} for i in range(preview.DETECT_SAMPLE + 20)]
     path = write_jsonl(tmp_path / "long.jsonl", many)
     for memory_mb in (None, 700):  # in this process, and in the capped worker the app uses
-        head = importer.preview(path, memory_mb=memory_mb)
+        head = preview.preview(path, memory_mb=memory_mb)
         assert [line for _, line, _ in head] == list(range(1, len(head) + 1))
         # each text cut, with a note of what was left out; the whole stays within the budget
         output = head[0][2]["output"]
-        assert output.startswith("长" * importer.PREVIEW_CHARS) and output.endswith("more characters not shown)")
-        assert len(head) == importer.DETECT_SAMPLE
+        assert output.startswith("长" * preview.PREVIEW_CHARS) and output.endswith("more characters not shown)")
+        assert len(head) == preview.DETECT_SAMPLE
         assert head[0][2]["instruction"] == "q0"
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"instruction": "q", "output": "a"}\n{"instruction": \n')
     with pytest.raises(FormatError, match=r"broken\.jsonl, line 2: invalid JSON"):
-        importer.preview(broken, memory_mb=700)
+        preview.preview(broken, memory_mb=700)
+
+
+def test_an_upload_is_saved_once_owner_only_under_a_safe_name(tmp_path):
+    folder = tmp_path / "uploads"
+    data = b'{"instruction": "q", "output": "a"}\n'
+    path = save_upload(data, "../My File (1).jsonl", "0123456789abcdef", folder=folder, limit_mb=1)
+    assert path == folder / "0123456789ab-My_File_1_.jsonl" and path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 == 0o600 and folder.stat().st_mode & 0o777 == 0o700
+    # the same upload again (a rerun of the page) finds its file and does not write it again
+    assert save_upload(b"other bytes", "../My File (1).jsonl", "0123456789abcdef", folder=folder, limit_mb=1) == path
+    assert path.read_bytes() == data
+    assert save_upload(data, "...", "fedcba9876543210", folder=folder, limit_mb=1).name == "fedcba987654-upload"
+    with pytest.raises(WinnowError, match=r"big\.jsonl: 2\.0 MB is over the upload limit of 1 MB"):
+        save_upload(b"x" * (2 << 20), "big.jsonl", "aaaaaaaaaaaaaaaa", folder=folder, limit_mb=1)
+    assert not list(folder.glob("aaaa*"))
+
+
+def test_the_import_pages_rejects_get_a_dated_name_in_their_folder(tmp_path):
+    path = dated_rejects_path(tmp_path / "rejects", "bad_alpaca.jsonl")
+    assert path.parent.is_dir() and path.parent == tmp_path / "rejects"
+    assert re.fullmatch(r"bad_alpaca-\d{8}-\d{6}\.rejects\.jsonl", path.name)
+
+
+def test_the_signals_after_an_import_score_only_what_is_new(store, tmp_path):
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", ALPACA), user="ana")
+    seen = []
+    report = import_signals(store, progress=lambda done, total, message: seen.append((done, total)))
+    assert report.scorer == "heuristics" and report.scored == len(ALPACA) - 1 and seen  # the last is a duplicate
+    assert import_signals(store).scored == 0  # what is scored already is skipped

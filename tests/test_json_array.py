@@ -7,9 +7,9 @@ import tracemalloc
 import orjson
 import pytest
 
-from core import json_array
 from core.errors import FormatError
-from core.formats import iter_records
+from core.formats import json_array
+from core.formats.readers import iter_records
 
 
 def stream(path, max_record=1 << 20):

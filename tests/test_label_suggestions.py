@@ -137,7 +137,7 @@ def test_refresh_labels_on_a_workspace_stores_each_reason(tmp_path):
     ]
     path = tmp_path / "tasks.json"
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    from core.importer import import_file
+    from core.importing.workspace import import_file
 
     with Store(tmp_path / "ws.duckdb") as store:
         import_file(store, path, user="ana")

@@ -8,7 +8,7 @@ import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts, write_jsonl
 from streamlit.proto.Dataframe_pb2 import Dataframe
 
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
 from core.store import SampleFilter
 

@@ -14,7 +14,7 @@ from scored_demo import copy_workspace
 
 from core import demo, jobs
 from core.balance import DIMENSION_TITLES
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.map.colours import distinct_colours
 from core.store import IFD_BUCKETS, UNLABELED, Store
 

@@ -12,7 +12,7 @@ from test_cli import RECORDS, run_cli, write_jsonl
 from tiny_models import build_reward_model
 
 from core.errors import ModelUnavailable
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.models import BUNDLED_LM_NAME
 from core.scoring import get_scorer
 from core.scoring.necessity import COLUMNS, greedy_generate, greedy_reference

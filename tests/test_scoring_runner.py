@@ -12,7 +12,7 @@ import pytest
 from paused_process import kill, start_paused
 
 from core.errors import WinnowError
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.jobs import start_job, wait
 from core.scoring import get_scorer
 from core.scoring.runner import run_scorer, run_scorers

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from core.errors import ConflictError, NotFound
-from core.formats import content_hash
+from core.formats.messages import content_hash
 from core.store import SCHEMA_VERSION, SampleFilter, Store
 
 

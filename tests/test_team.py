@@ -11,7 +11,7 @@ import pytest
 
 from core.cli import main
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError
-from core.importer import import_file
+from core.importing.workspace import import_file
 from core.selection.workspace import run_selection
 from core.store import SampleFilter, Store
 from core.team import accounts, adjudication, agreement, assignments, history, reviews

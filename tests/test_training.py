@@ -10,9 +10,10 @@ import socket
 import pyarrow.parquet as pq
 import pytest
 
-from core import formats
 from core.errors import ModelUnavailable, PermissionDenied, WinnowError
-from core.importer import import_file
+from core.formats.convert import from_canonical, to_canonical
+from core.formats.messages import Canonical
+from core.importing.workspace import import_file
 from core.store import SampleFilter, Store
 from core.training.advice import method_advice
 from core.training.chat_template import IGNORE_INDEX, load_tokenizer, tokenize_conversations
@@ -89,7 +90,7 @@ def _all_ids(store: Store) -> list[str]:
 def _alone(tokenizer, store: Store, sample_id: str):
     """One sample rendered and tokenized on its own: the reference the exports are checked against."""
     sample = store.get_sample(sample_id)
-    record = formats.from_canonical(formats.Canonical(sample["messages"], sample["tools"]), "openai")
+    record = from_canonical(Canonical(sample["messages"], sample["tools"]), "openai")
     (tok,) = tokenize_conversations(tokenizer, [(record["messages"], record.get("tools"))])
     return tok
 
@@ -263,7 +264,7 @@ def test_messages_export_keeps_system_and_tools_with_roles_alternating(store, tm
     assert tool_chat == TOOL_CHAT  # system prompt, tool call, tool result and definitions all kept, unchanged
     for record in records:
         assert _roles_alternate(record["messages"]), record
-        formats.to_canonical(record, "openai")  # and the workspace's own validator accepts every record
+        to_canonical(record, "openai")  # and the workspace's own validator accepts every record
     # This template renders neither tool definitions nor tool calls: the manifest says so instead of hiding it.
     assert any("tool definitions" in w for w in report.manifest["warnings"])
     info = json.loads((tmp_path / "exports" / "chat" / "dataset_info.json").read_text())

@@ -86,7 +86,7 @@ class SampleEdits:
         log: dict | None = None,
     ) -> int:
         """``update_sample``'s change (status already checked) inside the caller's transaction ``cur``."""
-        from core.formats import answer_text, content_hash, prompt_text
+        from core.formats.messages import answer_text, content_hash, prompt_text
 
         self.authorize(user, "review", [sample_id], cur=cur)
         if action not in ("edit", "review", "revert"):

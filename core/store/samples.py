@@ -39,7 +39,7 @@ def messages_of(messages: str | None, raw: str | dict, fmt: str, mapping: str | 
     """A sample's messages: the edited ones when there are, else its original record converted from its format."""
     if messages is not None:
         return json.loads(messages)
-    from core.formats import to_canonical
+    from core.formats.convert import to_canonical
 
     raw = json.loads(raw) if isinstance(raw, str) else raw
     mapping = json.loads(mapping) if isinstance(mapping, str) else mapping

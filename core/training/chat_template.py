@@ -178,7 +178,7 @@ def tokenize_conversations(tokenizer, chats: Sequence[tuple[list[dict], object]]
     """Render and tokenize conversations with the tokenizer's chat template, in one batched tokenizer call.
 
     Args:
-        chats: ``(messages, tools)`` pairs; messages in the OpenAI shape, validated (``formats.to_canonical``),
+        chats: ``(messages, tools)`` pairs; messages in the OpenAI shape, validated (``core.formats.convert.to_canonical``),
             tools a list of definitions (or their JSON text), or None.
 
     Returns:

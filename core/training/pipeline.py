@@ -24,8 +24,10 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from core import __version__, formats
+from core import __version__
 from core.errors import FormatError, WinnowError
+from core.formats.convert import from_canonical, to_canonical
+from core.formats.messages import Canonical
 from core.store import SampleFilter, Store, messages_of
 from core.training.advice import method_advice
 from core.training.chat_template import (
@@ -258,8 +260,8 @@ def prepare(
                     tools = json.loads(row["tools"]) if row["tools"] is not None else None
                     try:
                         messages = messages_of(row["messages"], row["raw"], row["format"], row["mapping"])
-                        record = formats.from_canonical(formats.Canonical(messages, tools), "openai")
-                        formats.to_canonical(record, "openai")  # the role order, the last turn, the fields
+                        record = from_canonical(Canonical(messages, tools), "openai")
+                        to_canonical(record, "openai")  # the role order, the last turn, the fields
                     except FormatError as ex:
                         skipped.append({"id": row["id"], "reason": str(ex)})
                         records.append(None)
