@@ -17,7 +17,8 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from core import explore, workspace_map
 from core.errors import WinnowError
-from core.labels import label_names, workspace_taxonomy
+from core.labels.taxonomy import label_names
+from core.labels.workspace import workspace_taxonomy
 from core.scoring import column_title
 from core.store import SampleFilter
 from pages import _common, _map_panel, _preparation

@@ -10,7 +10,8 @@ import streamlit as st
 
 from core import audit, team
 from core.errors import ConflictError, WinnowError
-from core.labels import label_names, workspace_taxonomy
+from core.labels.taxonomy import label_names
+from core.labels.workspace import workspace_taxonomy
 from core.store import SampleFilter
 from core.team.roles import can
 from pages import _common, _conflict, _history

@@ -8,7 +8,8 @@ import streamlit as st
 
 from core import team
 from core.errors import ConflictError, WinnowError
-from core.labels import label_names, workspace_taxonomy
+from core.labels.taxonomy import label_names
+from core.labels.workspace import workspace_taxonomy
 from core.store import UNLABELED, SampleFilter
 from pages import _common
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from map_workspace import build, fake_embed
 
-from core import auth, balance, mixture, workspace_map
+from core import auth, mixture, workspace_map
 from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
-from core.label_suggestions import refresh_labels
-from core.labels import edit_taxonomy, workspace_taxonomy
+from core.labels import balance
+from core.labels.workspace import edit_taxonomy, refresh_labels, workspace_taxonomy
 from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
 from core.workspace_map import build_map, map_view
 

@@ -13,8 +13,8 @@ from prepared_demo import prepared_demo_db
 from scored_demo import copy_workspace
 
 from core import demo, explore, jobs
-from core.balance import DIMENSION_TITLES
 from core.importer import import_file
+from core.labels.balance import DIMENSION_TITLES
 from core.store import IFD_BUCKETS, UNLABELED, Store
 
 
