@@ -453,7 +453,7 @@ def cmd_map(args, settings) -> int:
 
 
 def cmd_label(args, settings) -> int:
-    from core.label_suggestions import refresh_labels
+    from core.labels.workspace import refresh_labels
     from core.store import Store
 
     with Store(settings.db) as store:

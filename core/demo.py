@@ -154,7 +154,7 @@ def prepare(store: Store, *, user: str, settings: Settings | None = None, progre
     Returns:
         {"steps": the steps run, "clusters": clusters on the map, "labelled": samples with a suggested label}.
     """
-    from core.label_suggestions import refresh_labels
+    from core.labels.workspace import refresh_labels
     from core.map.workspace import build_map
     from core.scoring.runner import run_scorers
 

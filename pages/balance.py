@@ -8,10 +8,11 @@ import json
 import plotly.express as px
 import streamlit as st
 
-from core import balance, jobs
+from core import jobs
 from core.errors import NotFound, WinnowError
-from core.label_suggestions import refresh_labels
-from core.labels import edit_taxonomy, embedder_language_note, label_names, workspace_taxonomy
+from core.labels import balance
+from core.labels.taxonomy import label_names
+from core.labels.workspace import edit_taxonomy, embedder_language_note, refresh_labels, workspace_taxonomy
 from core.selection import mixture
 from core.store import UNLABELED
 from pages import _common, _preparation

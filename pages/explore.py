@@ -16,7 +16,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from core.errors import WinnowError
-from core.labels import label_names, workspace_taxonomy
+from core.labels.taxonomy import label_names
+from core.labels.workspace import workspace_taxonomy
 from core.map import workspace
 from core.map.colours import distinct_colours
 from core.scoring import column_title

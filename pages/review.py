@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import ConflictError, WinnowError
-from core.labels import label_names, workspace_taxonomy
+from core.labels.taxonomy import label_names
+from core.labels.workspace import workspace_taxonomy
 from core.store import SampleFilter
 from core.team import assignments, diffs, reviews
 from core.team.roles import can

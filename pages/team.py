@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import ConflictError, WinnowError
-from core.labels import label_names, workspace_taxonomy
+from core.labels.taxonomy import label_names
+from core.labels.workspace import workspace_taxonomy
 from core.store import UNLABELED, SampleFilter
 from core.team import adjudication, agreement, assignments, diffs, reviews
 from pages import _common

@@ -5,7 +5,7 @@
 - ``embedders``: every bundled embedder side by side on English and Chinese requests: speed, random-pair cosines
   (the calibration ``core.similarity`` stores), near copies found by embedding at the calibrated threshold, cluster
   purity by topic, how many clusters of a mixed English + Chinese map hold both languages, and task-label accuracy.
-- ``labels``: the task-label suggestions (``core.label_suggestions``) with the default embedder on 785 shared samples
+- ``labels``: the task-label suggestions (``core.labels.suggestions``) with the default embedder on 785 shared samples
   labelled by hand (``tests/data/bench/task_labels.jsonl``: file, record index and label; the texts stay in
   ``../shared/data``), per-label precision and recall; and on the 208 requests of ``tests/data/explore``.
 - ``dedup``: the default dedup step (exact + text) on 400 Chinese and 400 English samples with 60 planted copies
@@ -115,7 +115,7 @@ def _kept_and_removed(removed: np.ndarray, originals: int, total: int) -> tuple[
 
 
 def _label_run(embedder, rows: list[dict], taxonomy) -> np.ndarray:
-    from core.label_suggestions import suggest_labels, training_rows
+    from core.labels.suggestions import suggest_labels, training_rows
 
     train = training_rows(taxonomy)
     result = suggest_labels(
@@ -135,8 +135,8 @@ def _macro(pred: np.ndarray, truth: np.ndarray) -> float:
 
 def bench_labels() -> None:
     from core.embedders import DEFAULT_EMBEDDER, load_embedder
-    from core.label_evidence import find_evidence
-    from core.labels import default_taxonomy, label_names
+    from core.labels.evidence import find_evidence
+    from core.labels.taxonomy import default_taxonomy, label_names
 
     print(f"\n[labels] task-label suggestions with {DEFAULT_EMBEDDER.alias}: evidence rules, then a classifier "
           "on the descriptions and examples")  # fmt: skip
@@ -213,7 +213,7 @@ def bench_embedders() -> None:
     import importlib.util
 
     from core.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
-    from core.labels import default_taxonomy, label_names
+    from core.labels.taxonomy import default_taxonomy, label_names
     from core.map.clusters import cluster, default_k
     from core.selection.steps.dedup import near_pairs_embedding
     from core.similarity import pair_percentiles, threshold_from

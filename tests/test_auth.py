@@ -13,7 +13,7 @@ from core import jobs
 from core.errors import NotFound, PermissionDenied, WinnowError
 from core.export import export_samples
 from core.importing.workspace import import_file
-from core.label_suggestions import refresh_labels
+from core.labels.workspace import refresh_labels
 from core.scoring.runner import run_scorers
 from core.selection.workspace import export_selection, run_selection
 from core.store import Store

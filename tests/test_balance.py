@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from map_workspace import build, fake_embed
 
-from core import balance
 from core.errors import ConflictError, NotFound, PermissionDenied, TaxonomyError, WinnowError
 from core.export import export_samples
-from core.label_suggestions import refresh_labels
-from core.labels import edit_taxonomy, workspace_taxonomy
+from core.labels import balance
+from core.labels.workspace import edit_taxonomy, refresh_labels, workspace_taxonomy
 from core.map import workspace
 from core.map.workspace import build_map, map_view
 from core.selection import mixture

@@ -1,11 +1,11 @@
-"""Tests for core/label_evidence.py: each rule on requests written for this test, in English and Chinese, the ones
+"""Tests for core/labels/evidence.py: each rule on requests written for this test, in English and Chinese, the ones
 that look like a label and are not, the order of the rules, and the reasons people read."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.label_evidence import THRESHOLD, find_evidence
+from core.labels.evidence import THRESHOLD, find_evidence
 
 CASES = [
     # (label or None, request, answer)

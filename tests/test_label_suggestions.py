@@ -1,4 +1,4 @@
-"""Tests for core/label_suggestions.py: evidence first, then the classifier on descriptions, examples and confirmed
+"""Tests for core/labels/suggestions.py (and refresh_labels in core/labels/workspace.py): evidence first, then the classifier on descriptions, examples and confirmed
 labels, each suggestion with its reason; on synthetic vectors, then with the real default embedder."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.label_exemplars import DEFAULT_EXAMPLES
-from core.label_suggestions import MISSING_EVIDENCE_FACTOR, suggest_labels, training_rows
-from core.labels import default_taxonomy, label_names
+from core.labels.exemplars import DEFAULT_EXAMPLES
+from core.labels.suggestions import MISSING_EVIDENCE_FACTOR, suggest_labels, training_rows
+from core.labels.taxonomy import default_taxonomy, label_names
 
 FIXTURE = Path(__file__).parent / "data" / "explore" / "task_labels.jsonl"
 CJK = re.compile("[\u4e00-\u9fff]")
@@ -74,14 +74,14 @@ def test_evidence_first_then_the_nearest_label_with_its_reason_and_confirmed_lab
 def test_a_label_whose_rule_saw_nothing_is_less_likely(monkeypatch):
     """Between code and reasoning, a request that leans to code but shows no sign of code goes to reasoning: the
     code rule finds most code requests, so its silence is evidence too (MISSING_EVIDENCE_FACTOR)."""
-    from core import label_suggestions
+    from core.labels import suggestions
 
     rows, row_emb = rows_on_axes(TAXONOMY)
     leaning = axis(1, tilt=0.9, towards=2)  # nearer code than reasoning: 0.76 against 0.24 without the factor
     plain = suggest_labels(leaning[None], ["Which of them is lying?"], [""], TAXONOMY, rows, row_emb)
     assert label_names(TAXONOMY)[plain.label_idx[0]] == "reasoning"
     assert MISSING_EVIDENCE_FACTOR["code"] < 1 and "reasoning" not in MISSING_EVIDENCE_FACTOR
-    monkeypatch.setattr(label_suggestions, "MISSING_EVIDENCE_FACTOR", {})
+    monkeypatch.setattr(suggestions, "MISSING_EVIDENCE_FACTOR", {})
     without = suggest_labels(leaning[None], ["Which of them is lying?"], [""], TAXONOMY, rows, row_emb)
     assert label_names(TAXONOMY)[without.label_idx[0]] == "code"
 
@@ -123,7 +123,7 @@ def test_default_embedder_suggests_the_fixture_labels_in_both_languages():
 
 @pytest.mark.model
 def test_refresh_labels_on_a_workspace_stores_each_reason(tmp_path):
-    from core.label_suggestions import refresh_labels
+    from core.labels.workspace import refresh_labels
     from core.scoring.runner import run_scorers
     from core.settings import load_settings
     from core.store import Store

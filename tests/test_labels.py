@@ -1,4 +1,5 @@
-"""Tests for core/labels.py: taxonomy edits, zero-shot, classifiers, the suggestion rule, and a real measurement."""
+"""Tests for core/labels/ (taxonomy.py, classifier.py, workspace.py's embedder note): taxonomy edits, zero-shot,
+classifiers, the suggestion rule, and a real measurement."""
 
 from __future__ import annotations
 
@@ -12,25 +13,18 @@ from map_workspace import build
 
 from core.embedders import DEFAULT_EMBEDDER, MINILM
 from core.errors import TaxonomyError
-from core.labels import (
-    MULTILINGUAL_EMBEDDER,
+from core.labels.classifier import fit_classifier, label_embeddings, label_phrasings, predict, suggest, zero_shot
+from core.labels.taxonomy import (
     add_label,
     default_taxonomy,
     describe_label,
-    embedder_language_note,
-    english_only_embedder,
-    fit_classifier,
-    label_embeddings,
     label_names,
-    label_phrasings,
     merge_labels,
-    predict,
     remove_label,
     rename_label,
-    suggest,
     validate_taxonomy,
-    zero_shot,
 )
+from core.labels.workspace import MULTILINGUAL_EMBEDDER, embedder_language_note, english_only_embedder
 from core.store import Store
 
 DATA = Path(__file__).parent / "data" / "explore"

@@ -9,7 +9,7 @@ from map_workspace import build, fake_embed
 from page_workspace import USER, new_workspace, open_app, texts
 
 from core.embedders import MINILM
-from core.label_suggestions import refresh_labels
+from core.labels.workspace import refresh_labels
 from core.map.workspace import build_map
 from core.selection import mixture
 from core.store import UNLABELED, SampleFilter

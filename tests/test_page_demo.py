@@ -13,8 +13,8 @@ from prepared_demo import prepared_demo_db
 from scored_demo import copy_workspace
 
 from core import demo, jobs
-from core.balance import DIMENSION_TITLES
 from core.importing.workspace import import_file
+from core.labels.balance import DIMENSION_TITLES
 from core.map.colours import distinct_colours
 from core.store import IFD_BUCKETS, UNLABELED, Store
 

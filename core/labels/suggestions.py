@@ -1,14 +1,14 @@
-"""Suggested task labels for a workspace: evidence rules first, then a classifier over the embeddings, each
-suggestion with its reason.
+"""Suggested task labels: evidence rules first, then a classifier over the embeddings, each suggestion with its
+reason. ``core.labels.workspace.refresh_labels`` runs this on a workspace and stores the suggestions.
 
 For every sample that has an embedding:
 
-1. The evidence rules (``core.label_evidence``) look at the request and the answer. When one is sure, its label is
+1. The evidence rules (``core.labels.evidence``) look at the request and the answer. When one is sure, its label is
    the suggestion, with what it saw as the reason ("code: asks to 'write a function'; a code block in the answer").
 2. Otherwise a logistic regression over the embeddings decides. It is trained on the label descriptions, the
-   labelled examples of the default labels in English and Chinese (``core.label_exemplars``) and every label a
-   person confirmed (``labels.fit_classifier``: a description or example row weighs ``PRIOR_WEIGHT`` confirmed
-   samples). A label whose rule finds most of its samples (code 92 %, math 95 %, translation 100 % of the labelled
+   labelled examples of the default labels in English and Chinese (``core.labels.exemplars``) and every label a
+   person confirmed (``core.labels.classifier.fit_classifier``: a description or example row weighs
+   ``PRIOR_WEIGHT`` confirmed samples). A label whose rule finds most of its samples (code 92 %, math 95 %, translation 100 % of the labelled
    shared samples) is unlikely when its rule saw nothing, so its probability is multiplied by
    ``MISSING_EVIDENCE_FACTOR`` first. The reason names the nearest training row of the chosen label: an example,
    a description line, or a confirmed sample.
@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.label_evidence import find_evidence
-from core.label_exemplars import default_examples
-from core.labels import LOGREG_LOGIT_SCALE, fit_classifier, label_names, workspace_taxonomy
+from core.labels.classifier import LOGREG_LOGIT_SCALE, fit_classifier
+from core.labels.evidence import find_evidence
+from core.labels.exemplars import default_examples
+from core.labels.taxonomy import label_names
 from core.similarity import normalize_rows
 
 # A label's probability is multiplied by this when its rule saw no sign of it. About the share of the label's
@@ -177,85 +178,3 @@ def suggest_labels(
     for i in confirmed_idx.tolist():
         reason[i] = "confirmed"
     return LabelSuggestions(label_idx, confidence, reason, by_evidence)
-
-
-# --- the workspace's labels ----------------------------------------------------------------------------------------
-
-
-def embed_with_workspace_embedder(store, texts: Sequence[str], settings=None) -> np.ndarray:
-    """Embed ``texts`` with the embedder that made the workspace's current embeddings (labels and samples must share
-    one embedding space). Returns (len(texts), d) unit vectors."""
-    from core.embedders import load_embedder
-    from core.errors import NotFound
-
-    info = store.scorer_keys().get("embedding")
-    if info is None:
-        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
-    from core.settings import load_settings
-
-    device = (settings or load_settings()).device
-    return load_embedder(info["params"].get("model", ""), device=device).encode(list(texts))
-
-
-def refresh_labels(store, *, settings=None, embed=None, progress=None, user: str | None = None) -> dict:
-    """Suggest a task label for every embedded sample and store the suggestions with their reasons (confirmed labels
-    are kept).
-
-    Args:
-        embed: ``embed(texts) -> (n, d)`` in the samples' embedding space; default the workspace's own embedder.
-        progress: ``progress(done, total, message)``; may raise ``Cancelled``.
-        user: checked for the "label" permission (the CLI passes its acting user; jobs were checked when created).
-
-    Returns:
-        {"suggested": samples written, "confirmed": confirmed samples used, "by_evidence": suggestions a rule made,
-        "source": "examples" or "examples + confirmed"}.
-    """
-    from core.errors import NotFound
-
-    if user is not None:
-        store.authorize(user, "label")
-    tick = progress or (lambda done, total, message: None)
-    taxonomy = workspace_taxonomy(store)
-    names = label_names(taxonomy)
-    tick(0, 4, "reading embeddings")
-    arrays = store.sample_arrays(["id", "prompt", "answer", "task_label", "task_label_source"], embedding=True)
-    emb = arrays["embedding"]
-    has = ~np.isnan(emb).any(axis=1) if len(emb) else np.zeros(0, dtype=bool)
-    if not has.any():
-        raise NotFound("no embeddings yet: run the embedding scorer first (Score page, or `python -m core score`)")
-    rows_at = np.flatnonzero(has)
-    position = {name: i for i, name in enumerate(names)}
-    confirmed = [
-        (j, position[arrays["task_label"][i]])
-        for j, i in enumerate(rows_at)
-        if arrays["task_label_source"][i] == "confirmed" and arrays["task_label"][i] in position
-    ]
-    tick(1, 4, "embedding the label descriptions and examples")
-    rows = training_rows(taxonomy)
-    row_emb = (embed or (lambda t: embed_with_workspace_embedder(store, t, settings)))(rows.texts)
-    tick(2, 4, "suggesting labels")
-    result = suggest_labels(
-        emb[rows_at],
-        [arrays["prompt"][i] for i in rows_at],
-        [arrays["answer"][i] for i in rows_at],
-        taxonomy,
-        rows,
-        row_emb,
-        confirmed_idx=[j for j, _ in confirmed],
-        confirmed_labels=[c for _, c in confirmed],
-        confirmed_names=[arrays["id"][rows_at[j]] for j, _ in confirmed],
-    )
-    tick(3, 4, "saving suggestions")
-    written = store.set_suggested_labels(
-        [arrays["id"][i] for i in rows_at],
-        [names[i] for i in result.label_idx],
-        result.confidence,
-        result.reason,
-    )
-    tick(4, 4, "done")
-    return {
-        "suggested": written,
-        "confirmed": len(confirmed),
-        "by_evidence": result.by_evidence,
-        "source": "examples + confirmed" if confirmed else "examples",
-    }

@@ -1,7 +1,7 @@
 """Labelled example requests for the default task labels, in English and Chinese, written for Winnow's taxonomy.
 
 A description says what a label means; examples show what requests of that label look like, in the phrasings SFT
-data uses ("Given the following text, ...", "将下面的句子……"). ``core.label_suggestions`` embeds them with the
+data uses ("Given the following text, ...", "将下面的句子……"). ``core.labels.suggestions`` embeds them with the
 workspace's embedder and trains the label classifier on them together with the descriptions and the labels people
 confirmed, so every label has real requests behind it in both languages from the first suggestion on.
 
