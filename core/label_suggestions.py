@@ -185,8 +185,8 @@ def suggest_labels(
 def embed_with_workspace_embedder(store, texts: Sequence[str], settings=None) -> np.ndarray:
     """Embed ``texts`` with the embedder that made the workspace's current embeddings (labels and samples must share
     one embedding space). Returns (len(texts), d) unit vectors."""
-    from core.embedders import load_embedder
     from core.errors import NotFound
+    from core.models.embedders import load_embedder
 
     info = store.scorer_keys().get("embedding")
     if info is None:

@@ -134,9 +134,9 @@ def _macro(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def bench_labels() -> None:
-    from core.embedders import DEFAULT_EMBEDDER, load_embedder
     from core.label_evidence import find_evidence
     from core.labels import default_taxonomy, label_names
+    from core.models.embedders import DEFAULT_EMBEDDER, load_embedder
 
     print(f"\n[labels] task-label suggestions with {DEFAULT_EMBEDDER.alias}: evidence rules, then a classifier "
           "on the descriptions and examples")  # fmt: skip
@@ -213,9 +213,9 @@ def bench_embedders() -> None:
     import importlib.util
 
     from core.dedup import near_pairs_embedding
-    from core.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
     from core.explore import cluster, default_k
     from core.labels import default_taxonomy, label_names
+    from core.models.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
     from core.similarity import pair_percentiles, threshold_from
 
     print("\n[embedders] the bundled embedders on shared English and Chinese requests (default: "
@@ -280,7 +280,7 @@ def bench_embedders() -> None:
 
 def bench_dedup() -> None:
     from core.dedup import find_duplicates
-    from core.embedders import DEFAULT_EMBEDDER, MINILM, load_embedder
+    from core.models.embedders import DEFAULT_EMBEDDER, MINILM, load_embedder
     from core.select import STEPS
     from core.similarity import calibrated_threshold
 

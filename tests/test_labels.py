@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from map_workspace import build
 
-from core.embedders import DEFAULT_EMBEDDER, MINILM
 from core.errors import TaxonomyError
 from core.labels import (
     MULTILINGUAL_EMBEDDER,
@@ -31,6 +30,7 @@ from core.labels import (
     validate_taxonomy,
     zero_shot,
 )
+from core.models.embedders import DEFAULT_EMBEDDER, MINILM
 from core.store import Store
 
 DATA = Path(__file__).parent / "data" / "explore"

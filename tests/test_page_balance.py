@@ -9,8 +9,8 @@ from map_workspace import build, fake_embed
 from page_workspace import USER, new_workspace, open_app, texts
 
 from core import auth, mixture
-from core.embedders import MINILM
 from core.label_suggestions import refresh_labels
+from core.models.embedders import MINILM
 from core.store import UNLABELED, SampleFilter
 from core.workspace_map import build_map
 
