@@ -11,7 +11,7 @@ import streamlit as st
 from core import jobs
 from core.errors import WinnowError
 from core.export import EXPORT_FORMATS, export_samples, nothing_to_export
-from core.models import check_model_allowed
+from core.models.access import check_model_allowed
 from core.store import STATUSES, SampleFilter
 from core.training.export import export_training
 from core.training.pipeline import (

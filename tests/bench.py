@@ -226,7 +226,7 @@ def bench_ifd() -> None:
     each timed twice (alternating) and its best kept."""
     import torch
 
-    from core.models import load_causal_lm
+    from core.models.language import load_causal_lm
     from core.scoring.base import cpu_workers
     from core.scoring.ifd import ifd_batched, ifd_reference, prepare_inputs
     from core.settings import load_settings
@@ -305,7 +305,7 @@ def _ifd_cpu_bf16(samples: list[dict], tokens: int, reference: list[dict], t_ref
     """The engine in bf16 (``--dtype bf16``) against the fp32 loop: faster on CPUs with bf16 matmuls, not identical."""
     from scipy.stats import spearmanr
 
-    from core.models import load_causal_lm
+    from core.models.language import load_causal_lm
     from core.scoring.ifd import ifd_batched
     from core.settings import load_settings
 

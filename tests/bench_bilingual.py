@@ -134,9 +134,9 @@ def _macro(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def bench_labels() -> None:
-    from core.embedders import DEFAULT_EMBEDDER, load_embedder
     from core.labels.evidence import find_evidence
     from core.labels.taxonomy import default_taxonomy, label_names
+    from core.models.embedders import DEFAULT_EMBEDDER, load_embedder
 
     print(f"\n[labels] task-label suggestions with {DEFAULT_EMBEDDER.alias}: evidence rules, then a classifier "
           "on the descriptions and examples")  # fmt: skip
@@ -212,9 +212,9 @@ def _mixed_topics(per: int = 150) -> tuple[list[str], np.ndarray, np.ndarray]:
 def bench_embedders() -> None:
     import importlib.util
 
-    from core.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
     from core.labels.taxonomy import default_taxonomy, label_names
     from core.map.clusters import cluster, default_k
+    from core.models.embedders import BUNDLED_EMBEDDERS, DEFAULT_EMBEDDER, load_embedder
     from core.selection.steps.dedup import near_pairs_embedding
     from core.similarity import pair_percentiles, threshold_from
 
@@ -279,7 +279,7 @@ def bench_embedders() -> None:
 
 
 def bench_dedup() -> None:
-    from core.embedders import DEFAULT_EMBEDDER, MINILM, load_embedder
+    from core.models.embedders import DEFAULT_EMBEDDER, MINILM, load_embedder
     from core.selection.recipe import STEPS
     from core.selection.steps.dedup import find_duplicates
     from core.similarity import calibrated_threshold

@@ -12,7 +12,7 @@ import pytest
 def bundled_lm():
     """(model, tokenizer, info) of the bundled SmolLM2 on CPU in fp32, converted once into WINNOW_CACHE_DIR
     (default ~/.cache/winnow; the first conversion takes ~20 s, later sessions load it in well under a second)."""
-    from core.models import load_causal_lm
+    from core.models.language import load_causal_lm
     from core.settings import load_settings
 
     return load_causal_lm("", device="cpu", dtype="fp32", cache_dir=load_settings().cache_dir)

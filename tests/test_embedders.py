@@ -1,4 +1,4 @@
-"""Tests for core/embedders.py (bundled embedders by name, identities, loading, missing packages) and
+"""Tests for core/models/embedders.py (bundled embedders by name, identities, loading, missing packages) and
 core/similarity.py (thresholds calibrated on random pairs)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import importlib.util
 import numpy as np
 import pytest
 
-from core import embedders, similarity
-from core.embedders import DEFAULT_EMBEDDER, E5_SMALL, MINILM, USE_MULTILINGUAL, bundled_embedder, embedder_name
+from core import similarity
 from core.errors import ModelUnavailable
+from core.models import embedders
+from core.models.embedders import DEFAULT_EMBEDDER, E5_SMALL, MINILM, USE_MULTILINGUAL, bundled_embedder, embedder_name
 
 
 def test_bundled_embedders_by_alias_and_name_and_everything_else_by_hub_id_or_path(tmp_path):
@@ -25,7 +26,7 @@ def test_bundled_embedders_by_alias_and_name_and_everything_else_by_hub_id_or_pa
 
 def test_the_app_may_load_the_bundled_embedders_by_name_whatever_it_allows():
     from core.errors import PermissionDenied
-    from core.models import check_model_allowed
+    from core.models.access import check_model_allowed
     from core.settings import load_settings
 
     strict = load_settings({"WINNOW_ALLOW_MODELS": "folder"})

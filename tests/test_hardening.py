@@ -749,7 +749,7 @@ def test_review_shows_remote_images_as_links_unless_a_lead_enables_them(tmp_path
 
 def test_the_app_loads_models_from_its_model_folder_only(tmp_path):
     from core.errors import PermissionDenied
-    from core.models import check_model_allowed
+    from core.models.access import check_model_allowed
     from core.settings import load_settings
 
     folder = tmp_path / "models"

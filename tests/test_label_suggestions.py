@@ -105,7 +105,7 @@ def test_default_embedder_suggests_the_fixture_labels_in_both_languages():
     whole pipeline measured 0.995. The fixture is written in the same plain style as the examples, so this checks
     that nothing is broken, not how good the labels are on real data (``make bench``, section labels, does that:
     82 % on 785 shared samples)."""
-    from core.embedders import load_embedder
+    from core.models.embedders import load_embedder
 
     embedder = load_embedder("", device="cpu")
     fixture = [json.loads(x) for x in FIXTURE.read_text(encoding="utf-8").splitlines()]

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from map_workspace import build
 
-from core.embedders import DEFAULT_EMBEDDER, MINILM
 from core.errors import TaxonomyError
 from core.labels.classifier import fit_classifier, label_embeddings, label_phrasings, predict, suggest, zero_shot
 from core.labels.taxonomy import (
@@ -25,6 +24,7 @@ from core.labels.taxonomy import (
     validate_taxonomy,
 )
 from core.labels.workspace import MULTILINGUAL_EMBEDDER, embedder_language_note, english_only_embedder
+from core.models.embedders import DEFAULT_EMBEDDER, MINILM
 from core.store import Store
 
 DATA = Path(__file__).parent / "data" / "explore"

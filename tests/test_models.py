@@ -3,17 +3,12 @@ import json
 
 import pytest
 
-from core import models
-from core.embedders import load_embedder
 from core.errors import ModelUnavailable
-from core.models import (
-    BUNDLED_LM_GGUF,
-    bundled_lm_cache,
-    bundled_lm_dir,
-    load_causal_lm,
-    pick_device,
-    pick_dtype,
-)
+from core.models import language
+from core.models.access import forget_models
+from core.models.device import pick_device, pick_dtype
+from core.models.embedders import load_embedder
+from core.models.language import BUNDLED_LM_GGUF, bundled_lm_cache, bundled_lm_dir, load_causal_lm
 
 
 def test_pick_device():
@@ -82,7 +77,7 @@ def test_a_killed_conversion_leaves_no_cache_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: Half())
     target = bundled_lm_cache(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        models._convert_bundled_lm(target)
+        language.convert_bundled_lm(target)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -92,7 +87,7 @@ def test_bundled_lm_is_converted_once_and_then_loaded_from_the_cache(bundled_lm)
     from core.settings import load_settings
 
     model, tokenizer, info = bundled_lm
-    assert info.name == models.BUNDLED_LM_NAME and info.source == "bundled" and info.dtype == "fp32"
+    assert info.name == language.BUNDLED_LM_NAME and info.source == "bundled" and info.dtype == "fp32"
     cache = bundled_lm_cache(load_settings().cache_dir)
     assert (cache / "model.safetensors").is_file() and (cache / "tokenizer.json").is_file()
     assert "quantization_config" not in json.loads((cache / "config.json").read_text())
@@ -101,7 +96,7 @@ def test_bundled_lm_is_converted_once_and_then_loaded_from_the_cache(bundled_lm)
     again = load_causal_lm("", device="cpu", dtype="fp32", cache_dir=load_settings().cache_dir)
     assert again[0] is model and again[2].load_seconds == info.load_seconds
     # a new process (simulated by forgetting) loads the safetensors cache, not the GGUF
-    models.forget_models()
+    forget_models()
     try:
         fresh, _, fresh_info = load_causal_lm("", device="cpu", dtype="fp32", cache_dir=load_settings().cache_dir)
         assert fresh_info.path == str(cache)
@@ -111,7 +106,7 @@ def test_bundled_lm_is_converted_once_and_then_loaded_from_the_cache(bundled_lm)
         with torch.inference_mode():
             assert torch.equal(fresh(input_ids=ids).logits, model(input_ids=ids).logits)
     finally:
-        models._models[("", "cpu", "fp32")] = bundled_lm  # keep the session fixture's copy the cached one
+        language._models[("", "cpu", "fp32")] = bundled_lm  # keep the session fixture's copy the cached one
 
 
 @pytest.mark.model
@@ -130,3 +125,34 @@ def test_bundled_embedders_load_and_are_shared():
     assert embedder.encode(["hello"]).shape == (1, 512)  # the default: use-multilingual
     assert load_embedder("", device="cpu") is embedder and load_embedder("use-multilingual", device="cpu") is embedder
     assert load_embedder("minilm", device="cpu").encode(["hello"]).shape == (1, 384)
+
+
+def test_the_model_rooms_import_one_way():
+    """device.py and sources.py sit at the bottom, language.py and embedders.py above them (neither imports the
+    other), access.py on top: no circle inside core/models/, deferred imports inside functions included."""
+    import ast
+    from pathlib import Path
+
+    below = {
+        "device": set(),
+        "sources": set(),
+        "language": {"device", "sources"},
+        "embedders": {"device", "sources"},
+        "access": {"device", "sources", "language", "embedders"},
+    }
+    folder = Path(language.__file__).parent
+    assert {p.stem for p in folder.glob("*.py")} - {"__init__"} == set(below)
+    for room, allowed in below.items():
+        imported = set()
+        for node in ast.walk(ast.parse((folder / f"{room}.py").read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = ("core.models." * bool(node.level) + (node.module or "")).rstrip(".")
+                if module == "core.models":  # from core.models import language
+                    imported |= {a.name for a in node.names}
+                elif module.startswith("core.models."):
+                    imported.add(module.split(".")[2])
+            elif isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[2] for a in node.names if a.name.startswith("core.models.")}
+        assert imported <= allowed, f"core/models/{room}.py imports {sorted(imported - allowed)}"
+    package = ast.parse((folder / "__init__.py").read_text()).body
+    assert not [n for n in package if isinstance(n, (ast.Import, ast.ImportFrom))]  # a docstring, no re-exports

@@ -8,9 +8,9 @@ import pytest
 from map_workspace import build, fake_embed
 from page_workspace import USER, new_workspace, open_app, texts
 
-from core.embedders import MINILM
 from core.labels.workspace import refresh_labels
 from core.map.workspace import build_map
+from core.models.embedders import MINILM
 from core.selection import mixture
 from core.store import UNLABELED, SampleFilter
 from core.team import accounts

@@ -13,7 +13,7 @@ from tiny_models import build_reward_model
 
 from core.errors import ModelUnavailable
 from core.importing.workspace import import_file
-from core.models import BUNDLED_LM_NAME
+from core.models.language import BUNDLED_LM_NAME
 from core.scoring import get_scorer
 from core.scoring.necessity import COLUMNS, greedy_generate, greedy_reference
 from core.scoring.runner import run_scorer

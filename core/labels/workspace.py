@@ -71,8 +71,8 @@ def edit_taxonomy(store, action: str, *, user: str, **kw) -> int:
 def embed_with_workspace_embedder(store, texts: Sequence[str], settings=None) -> np.ndarray:
     """Embed ``texts`` with the embedder that made the workspace's current embeddings (labels and samples must share
     one embedding space). Returns (len(texts), d) unit vectors."""
-    from core.embedders import load_embedder
     from core.errors import NotFound
+    from core.models.embedders import load_embedder
 
     info = store.scorer_keys().get("embedding")
     if info is None:
@@ -159,7 +159,7 @@ NON_ENGLISH_NOTE_SHARE = 0.10  # from this share of non-English samples on, the 
 
 def english_only_embedder(name: str) -> bool:
     """Whether the embedder ``name`` (an HF id, a local path or the bundled one's name) is known to be English-only."""
-    from core.embedders import MINILM, bundled_embedder
+    from core.models.embedders import MINILM, bundled_embedder
 
     bundled = bundled_embedder(name)
     if bundled is not None:
@@ -174,8 +174,8 @@ def embedder_language_note(store, settings=None, *, share: float = NON_ENGLISH_N
     is due when it is English-only and at least ``share`` of the samples whose language the heuristics scorer
     detected are not English. Without the heuristics scorer's languages there is nothing to say.
     """
-    from core.embedders import DEFAULT_EMBEDDER, MINILM, embedder_name
     from core.errors import NotFound
+    from core.models.embedders import DEFAULT_EMBEDDER, MINILM, embedder_name
     from core.store import UNKNOWN_LANGUAGE
 
     info = store.scorer_keys().get("embedding")

@@ -98,7 +98,7 @@ class Scorer:
         self.ready = True
 
     def teardown(self) -> None:
-        """Drop references to heavy state. The process-wide model cache (core.models) keeps the model itself."""
+        """Drop references to heavy state. The process-wide model cache (core.models.language) keeps the model itself."""
         self.ready = False
 
     def score_batch(self, samples: list[dict]) -> list[dict | None]:

@@ -1,8 +1,8 @@
 """Sentence embeddings of each sample, for diversity selection (k-center, facility location) and the map.
 
 Column ``embedding``: a unit-length ``FLOAT[dim]`` vector (dim = 512 for the default use-multilingual, 384 for
-e5-small and MiniLM; see ``core.embedders``), so cosine similarity is a dot product. The embedder's identity is the
-``model`` parameter, part of the scorer key: another embedder embeds again and never mixes its vectors with these.
+e5-small and MiniLM; see ``core.models.embedders``), so cosine similarity is a dot product. The embedder's identity is
+the ``model`` parameter, part of the scorer key: another embedder embeds again and never mixes its vectors with these.
 Param ``text`` picks what is embedded:
 
 - ``instruction`` (default): the user turns joined by newlines, as MoDS embeds instructions for its diversity step.
@@ -47,7 +47,7 @@ class EmbeddingScorer(Scorer):
     encode_batch_size = 32  # sentence-transformers' own default; it sorts by length inside a call
 
     def resolve_params(self, params: dict) -> dict:
-        from core.embedders import embedder_name
+        from core.models.embedders import embedder_name
 
         if params["text"] not in TEXTS:
             raise ValueError(f"unknown embedding text {params['text']!r}; use one of {', '.join(TEXTS)}")
@@ -57,7 +57,7 @@ class EmbeddingScorer(Scorer):
     def setup(self) -> None:
         if self.ready:
             return
-        from core.embedders import load_embedder
+        from core.models.embedders import load_embedder
 
         self.model = load_embedder(self._spec, device=self.settings.device)
         self.dim = self.model.dim

@@ -386,7 +386,7 @@ class IfdScorer(Scorer):
     engine_budget_gpu = 16384
 
     def resolve_params(self, params: dict) -> dict:
-        from core.models import lm_name
+        from core.models.language import lm_name
 
         if params["template"] not in TEMPLATES:
             raise ValueError(f"unknown IFD template {params['template']!r}; use one of {', '.join(TEMPLATES)}")
@@ -399,7 +399,7 @@ class IfdScorer(Scorer):
     def setup(self) -> None:
         if self.ready:
             return
-        from core.models import load_causal_lm
+        from core.models.language import load_causal_lm
 
         s = self.settings
         self.model, self.tokenizer, self.info = load_causal_lm(

@@ -185,7 +185,7 @@ class NecessityScorer(Scorer):
     max_batch_gpu = 64
 
     def resolve_params(self, params: dict) -> dict:
-        from core.models import BUNDLED_LM_NAME, lm_name
+        from core.models.language import BUNDLED_LM_NAME, lm_name
 
         spec = (params["model"] or "").strip()
         if spec in (*BUNDLED_SPECS, BUNDLED_LM_NAME):
@@ -218,7 +218,7 @@ class NecessityScorer(Scorer):
                 "the necessity scorer needs a reward model to score the fine-tuned model's answers: give the "
                 "sequence-classification reward model the quality step used (a Hugging Face id or local folder)"
             )
-        from core.models import load_causal_lm
+        from core.models.language import load_causal_lm
 
         s = self.settings
         self.reward = RewardScorer(s, model=self.params["reward_model"], max_length=self.params["reward_max_length"])

@@ -55,7 +55,7 @@ class RewardScorer(Scorer):
     def setup(self) -> None:
         if self.ready:
             return
-        from core.models import load_sequence_classifier
+        from core.models.language import load_sequence_classifier
 
         s = self.settings
         self.model, self.tokenizer, self.info = load_sequence_classifier(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import WinnowError
-from core.models import check_model_allowed
+from core.models.access import check_model_allowed
 from core.pause_points import pause_point
 from core.scoring.base import Scorer, get_scorer, iter_scored
 from core.settings import Settings
@@ -100,8 +100,8 @@ MODEL_PARAMS = ("model", "reward_model")  # the scorer parameters that name a mo
 
 
 def check_models(names: list[str], params: dict[str, dict], settings: Settings) -> None:
-    """Refuse the models named in ``params`` that ``settings`` do not let the app load (``models.check_model_allowed``;
-    the CLI's settings allow any)."""
+    """Refuse the models named in ``params`` that ``settings`` do not let the app load (``check_model_allowed``; the
+    CLI's settings allow any)."""
     for name in names:
         for key in MODEL_PARAMS:
             spec = (params.get(name) or {}).get(key)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core import models
 from core.errors import ModelUnavailable
+from core.models.language import bundled_lm_cache, convert_bundled_lm, lm_name
+from core.models.sources import unavailable
 
 IGNORE_INDEX = -100  # the label PyTorch's cross entropy (and every HF trainer) skips
 
@@ -41,7 +42,7 @@ def load_tokenizer(spec: str = "", *, cache_dir: str | os.PathLike | None = None
         cache_dir: where the bundled model's safetensors conversion lives (default: WINNOW_CACHE_DIR).
 
     Returns:
-        ``(tokenizer, name)``: name is the spec's identity as scorer keys record it (``models.lm_name``).
+        ``(tokenizer, name)``: name is the spec's identity as scorer keys record it (``core.models.language.lm_name``).
 
     Raises:
         ModelUnavailable: the tokenizer cannot be found or loaded, is not a fast tokenizer, or has no chat template.
@@ -52,15 +53,15 @@ def load_tokenizer(spec: str = "", *, cache_dir: str | os.PathLike | None = None
             return _tokenizers[spec]
         from transformers import AutoTokenizer
 
-        name = models.lm_name(spec)
+        name = lm_name(spec)
         if not spec:
             if cache_dir is None:
                 from core.settings import load_settings
 
                 cache_dir = load_settings().cache_dir
-            folder = models.bundled_lm_cache(cache_dir)
+            folder = bundled_lm_cache(cache_dir)
             if not (folder / "config.json").is_file():
-                models._convert_bundled_lm(folder)  # once, tokenizer included; IFD scoring reads the same folder
+                convert_bundled_lm(folder)  # once, tokenizer included; IFD scoring reads the same folder
             # A tokenizer of our own, not the IFD scorer's: a fast tokenizer used with different truncation settings
             # from two threads at once raises "Already borrowed".
             tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -70,7 +71,7 @@ def load_tokenizer(spec: str = "", *, cache_dir: str | os.PathLike | None = None
             try:
                 tokenizer = AutoTokenizer.from_pretrained(where)
             except (OSError, ValueError) as error:  # transformers' signals for missing files and bad ids
-                raise models._unavailable(spec, "tokenizer", error) from error
+                raise unavailable(spec, "tokenizer", error) from error
         if not getattr(tokenizer, "is_fast", False):
             raise ModelUnavailable(
                 f"tokenizer {name!r} has no fast (Rust) version, which the export needs for token offsets; "

