@@ -7,7 +7,6 @@ races are made deterministic with barriers and conditions.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
@@ -450,12 +449,18 @@ def test_an_adjudication_and_its_record_are_one_change(team, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(Store, "log_event", crash)  # a crash between the edit and its record, if they are two
-    with contextlib.suppress(RuntimeError):
-        adjudication.pick(store, sid, 1, "ann", user="lena")
+    # The process dies while the record is written, after the sample's change in the same transaction: neither stays.
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "_log_in", staticmethod(crash))
+        with pytest.raises(RuntimeError, match="died here"):
+            adjudication.pick(store, sid, 1, "ann", user="lena")
+    assert store.get_sample(sid)["status"] == "pending" and store.get_sample(sid)["version"] == 1
+    assert [e for e in store.history(sid) if e["action"] == "adjudicate"] == []
+
+    adjudication.pick(store, sid, 1, "ann", user="lena")
     settled = store.get_sample(sid)["status"] == "accepted"
     records = [e for e in store.history(sid) if e["action"] == "adjudicate" and e["field"] is None]
-    assert settled and len(records) == 1  # both, or (had it failed) neither
+    assert settled and len(records) == 1
     detail = json.loads(records[0]["after"])
     assert detail == {"picked": "ann", "status": "accepted", "task_label": None, "annotators": ["ann", "bob"]} | {
         "version": 2
