@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.errors import ConflictError, WinnowError
-from core.store import Store
+from core.store import SampleEdit, Store
 from core.team import diffs, merges, reviews
 from pages import _common, _scripts
 
@@ -167,9 +167,9 @@ def _resolve(store: Store, sid: str, values: dict, conflict: dict, forget: Calla
             store,
             sid,
             conflict["theirs"]["version"],
+            SampleEdit(**values),
             user=_common.acting_user(),
             action="review" if status else "edit",
-            **values,
         ).version
     except ConflictError:
         conflict.update(again=True, theirs=theirs_now(store, sid))

@@ -11,7 +11,7 @@ import streamlit as st
 from core.errors import ConflictError, WinnowError
 from core.labels.taxonomy import label_names
 from core.labels.workspace import workspace_taxonomy
-from core.store import SampleFilter
+from core.store import SampleEdit, SampleFilter
 from core.team import assignments, diffs, reviews
 from core.team.roles import can
 from pages import _common, _conflict, _history
@@ -227,12 +227,8 @@ def save(status: str | None) -> bool:
             store,
             sid,
             version,
+            SampleEdit(status, tags, note, edited if messages_changed else None, label),
             user=_common.acting_user(),
-            status=status,
-            tags=tags,
-            note=note,
-            messages=edited if messages_changed else None,
-            task_label=label,
             action="review" if status else "edit",
         )
     except ConflictError:

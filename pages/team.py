@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import ConflictError, WinnowError
 from core.labels.taxonomy import label_names
 from core.labels.workspace import workspace_taxonomy
-from core.store import UNLABELED, SampleFilter
+from core.store import UNLABELED, SampleEdit, SampleFilter
 from core.team import adjudication, agreement, assignments, diffs, reviews
 from pages import _common
 
@@ -258,15 +258,16 @@ answer = m2.text_area(
 note = m2.text_input("Note", sample["note"], key=f"team_merge_note_{sid}")
 if st.button("Apply the merged version", type="primary", key="team_apply_merge"):
     try:
-        new_version = adjudication.adjudicate(
-            store,
+        new_version = store.adjudicate_sample(
             sid,
             version,
+            SampleEdit(
+                status=decision,
+                task_label=merged_label,
+                messages=adjudication.with_answer(sample["messages"], answer),
+                note=note,
+            ),
             user=me,
-            status=decision,
-            task_label=merged_label,
-            messages=adjudication.with_answer(sample["messages"], answer),
-            note=note,
         )
     except WinnowError as ex:
         conflicted(ex)

@@ -151,7 +151,7 @@ def bench_import() -> None:
 
 
 def bench_query() -> None:
-    from core.store import SampleFilter, Store
+    from core.store import SampleEdit, SampleFilter, Store
 
     db = BENCH_DIR / "query.duckdb"
     if not db.exists():
@@ -162,7 +162,7 @@ def bench_query() -> None:
         ids = [r["id"] for r in store.page(limit=200, offset=n // 2).to_pylist()]
         store.set_status_many(ids[:100], "accepted", user="bench")
         store.set_status_many(ids[100:], "rejected", user="bench")
-        store.update_sample(ids[0], store.get_sample(ids[0])["version"], user="bench", tags=["checked"])
+        store.update_sample(ids[0], store.get_sample(ids[0])["version"], SampleEdit(tags=["checked"]), user="bench")
         kinds = {
             "all, deep page": lambda: SampleFilter(),
             "status=accepted": lambda: SampleFilter(status="accepted"),
@@ -410,7 +410,7 @@ def bench_rescore() -> None:
     from core.importing.workspace import import_file
     from core.scoring import get_scorer
     from core.scoring.runner import run_scorer
-    from core.store import Store
+    from core.store import SampleEdit, Store
 
     n = 5_000
     src = make_alpaca(BENCH_DIR / f"alpaca_{n}.jsonl", n, seed=5)
@@ -428,7 +428,7 @@ def bench_rescore() -> None:
             sample = store.get_sample(sid)
             messages = [dict(m) for m in sample["messages"]]
             messages[-1]["content"] += " (edited)"
-            store.update_sample(sid, sample["version"], user="bench", messages=messages)
+            store.update_sample(sid, sample["version"], SampleEdit(messages=messages), user="bench")
         t0 = time.perf_counter()
         again = run_scorer(store, scorer)
         t_again = time.perf_counter() - t0
@@ -466,6 +466,7 @@ from pathlib import Path
 import numpy as np
 sys.path.insert(0, {root!r})
 from core.selection.steps.diversity import facility_location
+from core.store import SampleEdit
 emb = np.random.default_rng(0).standard_normal(({n}, 384), dtype=np.float32)
 for lo in range(0, len(emb), 1024):  # in blocks, so making the data leaves no high-water mark above the data
     emb[lo : lo + 1024] /= np.linalg.norm(emb[lo : lo + 1024], axis=1, keepdims=True)

@@ -8,7 +8,7 @@ from page_workspace import APP, PASSWORD, USER, load, navigation_v2, new_workspa
 from patience import HANG_S
 from streamlit.testing.v1 import AppTest
 
-from core.store import Store
+from core.store import SampleEdit, Store
 from core.team import accounts
 from pages import _common
 
@@ -21,7 +21,7 @@ def store(tmp_path, monkeypatch):
 def test_sidebar_shows_workspace_user_and_review_counts(store):
     load(store, "chats_openai.jsonl", "tasks_alpaca.json")
     first = store.page(limit=1).to_pylist()[0]
-    store.update_sample(first["id"], first["version"], user=USER, status="accepted")
+    store.update_sample(first["id"], first["version"], SampleEdit(status="accepted"), user=USER)
 
     at = open_app()
 

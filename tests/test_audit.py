@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import ConflictError, NotFound, PermissionDenied
 from core.importing.workspace import import_file
-from core.store import Store
+from core.store import SampleEdit, Store
 from core.team import accounts, diffs, history, merges
 
 DATA = Path(__file__).parent / "data" / "pages"
@@ -44,9 +44,9 @@ def _with_answer(messages: list[dict], text: str) -> list[dict]:
 def test_three_edits_then_a_revert_to_version_1_is_version_5_equal_to_version_1(store):
     sid = _ids(store)[0]
     original = _state(store, sid)
-    v = store.update_sample(sid, 1, user="ana", messages=_with_answer(original["messages"], "Lima, Peru."))
-    v = store.update_sample(sid, v, user="bo", status="accepted", tags=["geo"], note="fine")
-    v = store.update_sample(sid, v, user="ana", note="fine, checked", tags=["geo", "easy"])
+    v = store.update_sample(sid, 1, SampleEdit(messages=_with_answer(original["messages"], "Lima, Peru.")), user="ana")
+    v = store.update_sample(sid, v, SampleEdit(status="accepted", tags=["geo"], note="fine"), user="bo")
+    v = store.update_sample(sid, v, SampleEdit(note="fine, checked", tags=["geo", "easy"]), user="ana")
 
     assert history.revert(store, sid, 1, expected_version=v, user="cy") == 5
 
@@ -82,20 +82,22 @@ def test_every_rebuilt_version_equals_the_sample_as_it_was(store):
         kind = rng.randrange(7)
         if kind == 0:
             messages = store.get_sample(sid)["messages"]
-            store.update_sample(sid, version, user="ana", messages=_with_answer(messages, f"answer {step}"))
+            store.update_sample(sid, version, SampleEdit(messages=_with_answer(messages, f"answer {step}")), user="ana")
         elif kind == 1:
-            store.update_sample(sid, version, user="bo", note=rng.choice(["", f"note {step}", "two\nlines"]))
+            store.update_sample(
+                sid, version, SampleEdit(note=rng.choice(["", f"note {step}", "two\nlines"])), user="bo"
+            )
         elif kind == 2:
             store.set_status_many([sid], rng.choice(["accepted", "rejected", "pending"]), user="cy")
         elif kind == 3:
             store.add_tag_many([sid], rng.choice(["a", "b", "c"]), user="cy")
         elif kind == 4:
             store.set_suggested_labels([sid], [rng.choice(["math", "code"])], [0.5])  # not a version
-            store.update_sample(sid, version, user="ana", task_label=rng.choice(["math", "qa"]))
+            store.update_sample(sid, version, SampleEdit(task_label=rng.choice(["math", "qa"])), user="ana")
         elif kind == 5:
             store.clear_task_label(sid, version, user="ana")
         else:
-            store.update_sample(sid, version, user="ana", tags=rng.sample(["a", "b", "c", "d"], 2))
+            store.update_sample(sid, version, SampleEdit(tags=rng.sample(["a", "b", "c", "d"], 2)), user="ana")
         snapshots[sid][store.get_sample(sid)["version"]] = _state(store, sid)
     store.set_taxonomy([{"name": "maths", "description": "m"}], user="lead", relabel={"math": "maths", "qa": None})
     for sid in ids:
@@ -117,10 +119,10 @@ def test_every_rebuilt_version_equals_the_sample_as_it_was(store):
 def test_revert_to_a_middle_version_restores_it_including_its_confirmed_label(store):
     sid = _ids(store)[2]
     store.set_suggested_labels([sid], ["code"], [0.4])
-    v2 = store.update_sample(sid, 1, user="ana", task_label="math", note="v2")
+    v2 = store.update_sample(sid, 1, SampleEdit(task_label="math", note="v2"), user="ana")
     at_v2 = _state(store, sid)
-    v3 = store.update_sample(sid, v2, user="ana", task_label="qa", status="rejected")
-    v4 = store.update_sample(sid, v3, user="ana", note="v4")
+    v3 = store.update_sample(sid, v2, SampleEdit(task_label="qa", status="rejected"), user="ana")
+    v4 = store.update_sample(sid, v3, SampleEdit(note="v4"), user="ana")
 
     assert history.revert(store, sid, 2, expected_version=v4, user="bo") == 5
     assert _state(store, sid) == at_v2
@@ -137,8 +139,8 @@ def test_revert_to_a_middle_version_restores_it_including_its_confirmed_label(st
 
 def test_revert_to_the_current_state_writes_nothing(store):
     sid = _ids(store)[0]
-    v = store.update_sample(sid, 1, user="ana", note="x")
-    v = store.update_sample(sid, v, user="ana", note="")
+    v = store.update_sample(sid, 1, SampleEdit(note="x"), user="ana")
+    v = store.update_sample(sid, v, SampleEdit(note=""), user="ana")
     events = len(store.history(sid))
     assert history.revert(store, sid, 1, expected_version=v, user="ana") == v
     assert len(store.history(sid)) == events
@@ -146,8 +148,8 @@ def test_revert_to_the_current_state_writes_nothing(store):
 
 def test_a_stale_revert_is_a_conflict_and_writes_nothing(store):
     sid = _ids(store)[0]
-    v = store.update_sample(sid, 1, user="ana", note="first")
-    store.update_sample(sid, v, user="bo", note="second")
+    v = store.update_sample(sid, 1, SampleEdit(note="first"), user="ana")
+    store.update_sample(sid, v, SampleEdit(note="second"), user="bo")
     with pytest.raises(ConflictError) as err:
         history.revert(store, sid, 1, expected_version=v, user="ana")
     assert err.value.current_version == 3
@@ -168,7 +170,7 @@ def test_an_annotator_may_revert_only_assigned_samples(store):
     mine, other = _ids(store)[:2]
     store.assign([mine], ["ann"], by="root")
     for sid in (mine, other):
-        store.update_sample(sid, 1, user="root", note="by root")
+        store.update_sample(sid, 1, SampleEdit(note="by root"), user="root")
 
     assert history.revert(store, mine, 1, expected_version=2, user="ann") == 3
     assert store.get_sample(mine)["note"] == ""
@@ -239,9 +241,11 @@ def test_messages_merge_one_turn_at_a_time_and_refuse_different_shapes():
 def test_events_pages_filter_by_user_action_and_sample_and_cut_long_values(store):
     a, b = _ids(store)[:2]
     long_answer = "x" * 500
-    v = store.update_sample(a, 1, user="ana", messages=_with_answer(store.get_sample(a)["messages"], long_answer))
-    store.update_sample(a, v, user="bo", status="accepted", action="review")
-    store.update_sample(b, 1, user="ana", status="rejected", note="no", action="review")
+    v = store.update_sample(
+        a, 1, SampleEdit(messages=_with_answer(store.get_sample(a)["messages"], long_answer)), user="ana"
+    )
+    store.update_sample(a, v, SampleEdit(status="accepted"), user="bo", action="review")
+    store.update_sample(b, 1, SampleEdit(status="rejected", note="no"), user="ana", action="review")
 
     assert store.count_events() == 5  # the import and four field changes
     assert store.count_events(user="ana") == 3
@@ -252,7 +256,7 @@ def test_events_pages_filter_by_user_action_and_sample_and_cut_long_values(store
     edit = store.events_page(sample_id=a, action="edit", preview=100)[0]
     # Edited messages come whole (the page shows them as a diff); other long values are cut.
     assert edit["field"] == "messages" and json.loads(edit["after"])[-1]["content"] == long_answer
-    store.update_sample(b, 2, user="ana", note="n" * 500)
+    store.update_sample(b, 2, SampleEdit(note="n" * 500), user="ana")
     note = store.events_page(sample_id=b, limit=1, preview=100)[0]
     assert note["field"] == "note" and len(note["after"]) == 101 and note["after"].endswith("…")
     older = store.events_page(offset=5, limit=10)
@@ -263,9 +267,9 @@ def test_events_pages_filter_by_user_action_and_sample_and_cut_long_values(store
 
 def test_user_activity_counts_versions_not_fields(store):
     a, b, c = _ids(store)[:3]
-    store.update_sample(a, 1, user="ana", status="accepted", tags=["t"], note="n", action="review")
-    store.update_sample(b, 1, user="ana", note="n")
-    v = store.update_sample(c, 1, user="bo", status="rejected", action="review")
+    store.update_sample(a, 1, SampleEdit(status="accepted", tags=["t"], note="n"), user="ana", action="review")
+    store.update_sample(b, 1, SampleEdit(note="n"), user="ana")
+    v = store.update_sample(c, 1, SampleEdit(status="rejected"), user="bo", action="review")
     history.revert(store, c, 1, expected_version=v, user="bo")
 
     rows = {r["user"]: r for r in store.user_activity()}
@@ -284,7 +288,7 @@ def test_an_annotator_may_not_revert_a_sample_shared_with_other_annotators(store
         accounts.add_user(store, name, "annotator", f"{name}-password", by="root")
     sid = _ids(store)[0]
     store.assign([sid], ["ann", "bob"], by="root")
-    store.update_sample(sid, 1, user="root", note="by root")
+    store.update_sample(sid, 1, SampleEdit(note="by root"), user="root")
 
     with pytest.raises(PermissionDenied, match="with other annotators"):
         history.revert(store, sid, 1, expected_version=2, user="ann")

@@ -16,7 +16,7 @@ from core.importing.workspace import import_file
 from core.labels.workspace import refresh_labels
 from core.scoring.runner import run_scorers
 from core.selection.workspace import export_selection, run_selection
-from core.store import Store
+from core.store import SampleEdit, Store
 from core.team import accounts
 
 DATA = Path(__file__).parent / "data" / "pages"
@@ -199,7 +199,7 @@ def _calls(store: Store, tmp_path: Path):
         "assign": lambda who: store.assign([sid], ["ann"], by=who),
         "add account": lambda who: accounts.add_user(store, "eve", "admin", "eve-password", by=who),
         "change role": lambda who: accounts.set_role(store, "lena", "annotator", by=who),
-        "edit unassigned sample": lambda who: store.update_sample(sid, 1, user=who, note="mine now"),
+        "edit unassigned sample": lambda who: store.update_sample(sid, 1, SampleEdit(note="mine now"), user=who),
         "status of unassigned": lambda who: store.set_status_many([sid], "rejected", user=who),
         "label unassigned": lambda who: store.set_task_label_many([sid], "math", user=who),
         "tag unassigned": lambda who: store.add_tag_many([sid], "x", user=who),
@@ -265,7 +265,7 @@ def test_an_annotator_reviews_exactly_the_samples_assigned_to_them(store):
     assert store.assign([mine], ["ann"], by="lena") == 1
     assert store.assign([mine], ["ann"], by="lena") == 0  # already assigned
 
-    version = store.update_sample(mine, 1, user="ann", status="accepted", note="fine")
+    version = store.update_sample(mine, 1, SampleEdit(status="accepted", note="fine"), user="ann")
     assert version == 2
     assert store.set_task_label_many([mine], "math", user="ann") == 1
     with pytest.raises(PermissionDenied, match="may only review samples assigned to them"):

@@ -17,7 +17,7 @@ from core.errors import PermissionDenied, WinnowError
 from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
 from core.settings import PROJECT_ROOT
-from core.store import Store
+from core.store import SampleEdit, Store
 from core.team import accounts
 
 SCORE_COLUMNS = "content_hash, h_answer_chars, h_prompt_words, h_refusal"
@@ -87,7 +87,7 @@ def test_a_backup_taken_while_a_scoring_job_runs_restores_to_a_workspace_with_ev
 def test_the_workspace_file_alone_holds_every_commit_while_the_app_holds_it_open(store, tmp_path):
     """Copying ``ws.duckdb`` without its log (as anyone would back it up or move it) loses nothing."""
     first = store.page(limit=1).to_pylist()[0]
-    store.update_sample(first["id"], 1, user="ann", status="accepted", note="checked")
+    store.update_sample(first["id"], 1, SampleEdit(status="accepted", note="checked"), user="ann")
     job = jobs.start_job(store, "score", {}, lambda progress: run_scorers(store, ["heuristics"]), user="ann")
     jobs.wait(job)
     shutil.copy(tmp_path / "ws.duckdb", tmp_path / "copy.duckdb")  # the file only: no .wal

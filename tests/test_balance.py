@@ -17,7 +17,7 @@ from core.labels.workspace import edit_taxonomy, refresh_labels, workspace_taxon
 from core.map import workspace
 from core.map.workspace import build_map, map_view
 from core.selection import mixture
-from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleFilter, Store
+from core.store import BALANCE_DIMENSIONS, UNKNOWN_LANGUAGE, UNLABELED, SampleEdit, SampleFilter, Store
 from core.team import accounts
 
 USER = "tess"
@@ -60,7 +60,10 @@ def test_map_is_stored_keyed_by_embeddings_and_reused(ws):
     sid = groups["code"][0]
     sample = store.get_sample(sid)
     store.update_sample(
-        sid, sample["version"], user=USER, messages=[*sample["messages"][:1], {"role": "assistant", "content": "new"}]
+        sid,
+        sample["version"],
+        SampleEdit(messages=[*sample["messages"][:1], {"role": "assistant", "content": "new"}]),
+        user=USER,
     )
     vec = np.zeros(8, dtype=np.float32)
     vec[1] = 1
@@ -101,7 +104,7 @@ def test_suggested_labels_then_confirmed_ones_are_versioned_and_audited(ws):
     # A person confirms a label in Review: a new version and an audit event.
     sid = groups["code"][0]
     before = store.get_sample(sid)
-    v = store.update_sample(sid, before["version"], user=USER, task_label="reasoning", action="review")
+    v = store.update_sample(sid, before["version"], SampleEdit(task_label="reasoning"), user=USER, action="review")
     after = store.get_sample(sid)
     assert v == before["version"] + 1
     assert (after["task_label"], after["task_label_source"], after["task_label_confidence"]) == (
@@ -111,7 +114,9 @@ def test_suggested_labels_then_confirmed_ones_are_versioned_and_audited(ws):
     )
     event = store.history(sid)[-1]
     assert (event["field"], event["before"], event["after"]) == ("task_label", "code (suggested)", "reasoning")
-    assert store.update_sample(sid, v, user=USER, task_label="reasoning") == v  # the same label is no change
+    assert (
+        store.update_sample(sid, v, SampleEdit(task_label="reasoning"), user=USER) == v
+    )  # the same label is no change
 
     # Bulk confirmation, then suggestions again: confirmed labels stay, the classifier takes over.
     assert store.set_task_label_many(groups["math"][:2], "math", user=USER) == 2
@@ -218,7 +223,7 @@ def test_language_is_a_filter_and_a_drill_down(ws, tmp_path):
     # An edited sample is new content the heuristics scorer has not seen: its language is unknown until rescored.
     sid = groups["code"][0]
     sample = store.get_sample(sid)
-    store.update_sample(sid, sample["version"], user=USER, messages=[*sample["messages"][:1], {"role": "assistant", "content": "x"}])  # fmt: skip
+    store.update_sample(sid, sample['version'], SampleEdit(messages=[*sample['messages'][:1], {'role': 'assistant', 'content': 'x'}]), user=USER)  # fmt: skip
     assert store.count(SampleFilter(language=UNKNOWN_LANGUAGE)) == 1 and store.count(SampleFilter(language="en")) == 10
     unknown = {r["value"]: r["all"] for r in balance.compare(store, "language")}[UNKNOWN_LANGUAGE]
     assert unknown == store.count(balance.drill_filter(store, "language", UNKNOWN_LANGUAGE))
@@ -233,8 +238,8 @@ def test_bulk_confirm_over_a_filter_keeps_labels_others_confirmed(ws):
     store, groups = ws
     refresh_labels(store, embed=fake_embed)
     zh = groups["translation"]
-    store.update_sample(zh[0], 1, user="ana", task_label="rewrite")  # another annotator's decision
-    store.update_sample(zh[1], 1, user="ana", task_label="translation")
+    store.update_sample(zh[0], 1, SampleEdit(task_label="rewrite"), user="ana")  # another annotator's decision
+    store.update_sample(zh[1], 1, SampleEdit(task_label="translation"), user="ana")
     every_zh = SampleFilter(language="zh")
 
     preview = store.label_preview(every_zh, "translation")
@@ -283,7 +288,7 @@ def test_removing_confirmed_labels_is_versioned_and_leaves_suggestions(ws):
 
     # One sample, from Review: based on the version the annotator saw.
     sid = groups["code"][0]
-    v = store.update_sample(sid, 1, user=USER, task_label="code")
+    v = store.update_sample(sid, 1, SampleEdit(task_label="code"), user=USER)
     with pytest.raises(ConflictError):
         store.clear_task_label(sid, v - 1, user=USER)
     assert store.get_sample(sid)["task_label"] == "code"
@@ -322,7 +327,7 @@ def test_point_values_and_hover_follow_the_drawn_points(ws):
     store, groups = ws
     sid = groups["code"][1]
     sample = store.get_sample(sid)
-    store.update_sample(sid, 1, user=USER, messages=[{"role": "user", "content": "Is <b>bold</b> & safe?"}, sample["messages"][1]])  # fmt: skip
+    store.update_sample(sid, 1, SampleEdit(messages=[{'role': 'user', 'content': 'Is <b>bold</b> & safe?'}, sample['messages'][1]]), user=USER)  # fmt: skip
     new_hash = store.get_sample(sid)["content_hash"]
     store.write_scores("embedding", "fake-embedder", {"embedding": "FLOAT[8]"}, [(new_hash, {"embedding": [0, 1, 0, 0, 0, 0, 0, 0]})])  # fmt: skip
     build_map(store, k=3, user=USER)

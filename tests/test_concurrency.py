@@ -19,7 +19,7 @@ from core import jobs
 from core.errors import ConflictError
 from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
-from core.store import Store
+from core.store import SampleEdit, Store
 
 THREADS = 8
 
@@ -89,7 +89,7 @@ def test_every_concurrent_update_is_applied_or_a_conflict_and_the_log_accounts_f
         version = store.get_sample(hot[0])["version"]
         same_version.wait()
         try:
-            store.update_sample(hot[0], version, user=user, action="edit", note=f"{user}-first")
+            store.update_sample(hot[0], version, SampleEdit(note=f"{user}-first"), user=user, action="edit")
         except ConflictError:
             with lock:
                 outcomes.append(("conflict", user, hot[0], f"{user}-first"))
@@ -117,7 +117,7 @@ def test_every_concurrent_update_is_applied_or_a_conflict_and_the_log_accounts_f
                 messages = store.get_sample(sid)["messages"]
                 fields["messages"] = [*messages[:-1], {**messages[-1], "content": f"answer by {token}"}]
             try:
-                new_version = store.update_sample(sid, version, user=user, action="edit", **fields)
+                new_version = store.update_sample(sid, version, SampleEdit(**fields), user=user, action="edit")
             except ConflictError as ex:
                 assert ex.sample_id == sid and ex.expected_version == version and ex.current_version > version
                 with lock:
@@ -191,7 +191,9 @@ def test_a_scoring_job_runs_while_people_review_and_no_lock_error_reaches_them(t
                 text = f"Edited by {user} ({i})."
                 fields["messages"] = [*sample["messages"][:-1], {**sample["messages"][-1], "content": text}]
             try:
-                new_version = store.update_sample(sid, sample["version"], user=user, action="review", **fields)
+                new_version = store.update_sample(
+                    sid, sample["version"], SampleEdit(**fields), user=user, action="review"
+                )
             except ConflictError:
                 with lock:
                     conflicts[sid] += 1

@@ -10,7 +10,7 @@ import pytest
 
 from core.export import export_samples
 from core.importing.workspace import import_file
-from core.store import SampleFilter, Store
+from core.store import SampleEdit, SampleFilter, Store
 
 RECORDS = {
     "alpaca": [
@@ -131,8 +131,8 @@ def test_default_exports_accepted_with_edits_applied(tmp_path, store):
     sample = store.get_sample(rows[2]["id"])
     edited = [dict(m) for m in sample["messages"]]
     edited[-1]["content"] = "2, 3 and 5."
-    v = store.update_sample(sample["id"], 1, user="ana", messages=edited)
-    store.update_sample(sample["id"], v, user="ana", status="accepted")
+    v = store.update_sample(sample["id"], 1, SampleEdit(messages=edited), user="ana")
+    store.update_sample(sample["id"], v, SampleEdit(status="accepted"), user="ana")
     out = tmp_path / "accepted.jsonl"
     report = export_samples(store, out, fmt="alpaca", user="ana")
     assert report.records == 1

@@ -21,6 +21,7 @@ import pytest
 
 from core.scoring.heuristics import COLUMNS, heuristics, heuristics_batch
 from core.settings import PROJECT_ROOT
+from core.store import SampleEdit
 
 DEMO = PROJECT_ROOT / "data" / "demo"
 
@@ -362,15 +363,15 @@ def test_an_annotator_cannot_undo_a_leads_later_decision(team):
     store = team
     sid, other = _first_ids(store, 2)
     store.assign([sid, other], ["ann"], by="lena")
-    v = store.update_sample(sid, 1, user="ann", status="accepted")  # their own review applies
-    v = store.update_sample(sid, v, user="ann", note="checked twice")  # and stays theirs to change
-    v = store.update_sample(sid, v, user="lena", status="rejected", note="off topic")  # then a lead decides
+    v = store.update_sample(sid, 1, SampleEdit(status="accepted"), user="ann")  # their own review applies
+    v = store.update_sample(sid, v, SampleEdit(note="checked twice"), user="ann")  # and stays theirs to change
+    v = store.update_sample(sid, v, SampleEdit(status="rejected", note="off topic"), user="lena")  # then a lead decides
     before = store.get_sample(sid)
     messages = [*before["messages"][:-1], {"role": "assistant", "content": "an edited answer"}]
     attempts = {
-        "status": lambda: store.update_sample(sid, v, user="ann", status="accepted"),
-        "edit": lambda: store.update_sample(sid, v, user="ann", messages=messages),
-        "note": lambda: store.update_sample(sid, v, user="ann", note="mine"),
+        "status": lambda: store.update_sample(sid, v, SampleEdit(status="accepted"), user="ann"),
+        "edit": lambda: store.update_sample(sid, v, SampleEdit(messages=messages), user="ann"),
+        "note": lambda: store.update_sample(sid, v, SampleEdit(note="mine"), user="ann"),
         "revert": lambda: history.revert(store, sid, 2, expected_version=v, user="ann"),
         "bulk status": lambda: store.set_status_many([sid, other], "accepted", user="ann"),
         "bulk tag": lambda: store.add_tag_many([sid], "x", user="ann"),
@@ -384,8 +385,8 @@ def test_an_annotator_cannot_undo_a_leads_later_decision(team):
             "longer theirs to change; a lead can set it back to pending to have it reviewed again"
         ), what
     assert store.get_sample(sid) == before and store.get_sample(other)["status"] == "pending"
-    v = store.update_sample(sid, v, user="lena", status="pending")  # reopened: theirs to review again
-    assert store.update_sample(sid, v, user="ann", status="accepted") == v + 1
+    v = store.update_sample(sid, v, SampleEdit(status="pending"), user="lena")  # reopened: theirs to review again
+    assert store.update_sample(sid, v, SampleEdit(status="accepted"), user="ann") == v + 1
 
 
 def store_filter(sid: str):
@@ -443,8 +444,8 @@ def test_an_adjudication_and_its_record_are_one_change(team, monkeypatch):
     store = team
     (sid,) = _first_ids(store)
     store.assign([sid], ["ann", "bob"], by="lena")
-    store.annotate(sid, 1, user="ann", status="accepted")
-    store.annotate(sid, 1, user="bob", status="accepted")
+    store.annotate(sid, 1, SampleEdit(status="accepted"), user="ann")
+    store.annotate(sid, 1, SampleEdit(status="accepted"), user="bob")
 
     def crash(*args, **kwargs):
         raise RuntimeError("the process died here")

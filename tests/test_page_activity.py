@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
+from core.store import SampleEdit
 from core.team import accounts
 
 
@@ -35,9 +36,9 @@ def _changes(store) -> list[str]:
     """Some reviews and edits by three people; returns the sample ids."""
     ids = store.page(limit=100).column("id").to_pylist()
     store.assign(ids[:2], ["ann"], by=USER)
-    store.update_sample(ids[0], 1, user="ann", status="accepted", note="ok", action="review")
-    store.update_sample(ids[1], 1, user="ann", status="rejected", action="review")
-    store.update_sample(ids[2], 1, user="lena", tags=["geo"])
+    store.update_sample(ids[0], 1, SampleEdit(status="accepted", note="ok"), user="ann", action="review")
+    store.update_sample(ids[1], 1, SampleEdit(status="rejected"), user="ann", action="review")
+    store.update_sample(ids[2], 1, SampleEdit(tags=["geo"]), user="lena")
     store.set_status_many(ids[3:6], "accepted", user=USER)
     return ids
 
@@ -71,7 +72,7 @@ def test_the_log_is_newest_first_and_filters_by_user_action_and_sample(store):
 def test_the_log_is_read_a_page_at_a_time(store):
     ids = store.page(limit=100).column("id").to_pylist()
     for i in range(30):  # 30 one-field versions of one sample
-        store.update_sample(ids[0], i + 1, user="lena", note=f"note {i}")
+        store.update_sample(ids[0], i + 1, SampleEdit(note=f"note {i}"), user="lena")
     at = open_app("pages/activity.py")
     at.selectbox(key="activity_size").set_value(25).run()
     total = store.count_events()
@@ -117,7 +118,7 @@ def test_a_message_edit_reads_as_a_diff_not_as_cut_off_json(store):
     messages = store.get_sample(first)["messages"]
     long_answer = "Lima is the capital of Peru. " + "It sits on the Pacific coast. " * 10
     edited = [*messages[:2], {**messages[2], "content": long_answer}]
-    store.update_sample(first, 1, user=USER, messages=edited, tags=["geo"])
+    store.update_sample(first, 1, SampleEdit(messages=edited, tags=["geo"]), user=USER)
     at = open_app("pages/activity.py")
 
     changes = dict(zip(log(at)["field"], log(at)["change"], strict=True))

@@ -12,7 +12,7 @@ from core.labels.workspace import refresh_labels
 from core.map.workspace import build_map
 from core.models.embedders import MINILM
 from core.selection import mixture
-from core.store import UNLABELED, SampleFilter
+from core.store import UNLABELED, SampleEdit, SampleFilter
 from core.team import accounts
 
 
@@ -72,7 +72,7 @@ def test_language_drill_down_confirms_every_match_and_keeps_others_labels(store)
     groups = build(store, user=USER)
     refresh_labels(store, embed=fake_embed)
     accounts.add_user(store, "ana", "lead", "ana-password", by=USER)
-    store.update_sample(groups["translation"][0], 1, user="ana", task_label="rewrite")
+    store.update_sample(groups["translation"][0], 1, SampleEdit(task_label="rewrite"), user="ana")
     at = open_app("pages/balance.py")
 
     at.selectbox(key="balance_drill_dim").set_value("language").run()

@@ -10,7 +10,7 @@ from streamlit.proto.Dataframe_pb2 import Dataframe
 
 from core.importing.workspace import import_file
 from core.scoring.runner import run_scorers
-from core.store import SampleFilter
+from core.store import SampleEdit, SampleFilter
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_filters_narrow_the_table(store):
 def test_status_and_tag_filters(store):
     load(store, "chats_openai.jsonl")
     rows = store.page().to_pylist()
-    store.update_sample(rows[1]["id"], rows[1]["version"], user=USER, status="accepted", tags=["geo"])
+    store.update_sample(rows[1]["id"], rows[1]["version"], SampleEdit(status="accepted", tags=["geo"]), user=USER)
     at = open_app("pages/browse.py")
 
     at.multiselect(key="browse_status").set_value(["accepted"]).run()

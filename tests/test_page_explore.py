@@ -8,7 +8,7 @@ from page_workspace import USER, finish_job, new_workspace, open_app, texts
 
 from core.map import workspace
 from core.map.workspace import build_map
-from core.store import SampleFilter
+from core.store import SampleEdit, SampleFilter
 from core.team import accounts
 
 
@@ -48,7 +48,7 @@ def test_map_job_selection_bulk_actions_and_review_queue(store):
     # Confirming a label keeps one another annotator confirmed, unless overwriting is ticked.
     accounts.add_user(store, "ana", "lead", "ana-password", by=USER)
     store.update_sample(
-        groups["code"][0], store.get_sample(groups["code"][0])["version"], user="ana", task_label="math"
+        groups["code"][0], store.get_sample(groups["code"][0])["version"], SampleEdit(task_label="math"), user="ana"
     )
     at.selectbox(key="explore_label").set_value("code").run()
     assert at.checkbox(key="explore_label_overwrite").label.startswith("Also overwrite the 1 labels")
@@ -101,7 +101,7 @@ def edit_and_embed(store, sample_id: str, group: str) -> str:
 
     sample = store.get_sample(sample_id)
     messages = [*sample["messages"][:-1], {**sample["messages"][-1], "content": "An edited answer."}]
-    store.update_sample(sample_id, sample["version"], user=USER, messages=messages)
+    store.update_sample(sample_id, sample["version"], SampleEdit(messages=messages), user=USER)
     content = store.get_sample(sample_id)["content_hash"]
     emb = {"embedding": f"FLOAT[{DIM}]"}
     store.write_scores("embedding", "fake-embedder", emb, [(content, {"embedding": group_vector(group).tolist()})])
@@ -139,9 +139,8 @@ def test_a_sample_waiting_for_its_embedding_is_offered_to_embed_and_clusters_sho
     store.update_sample(
         sample["id"],
         1,
+        SampleEdit(note="x", messages=[*sample["messages"][:-1], {"role": "assistant", "content": "New."}]),
         user=USER,
-        note="x",
-        messages=[*sample["messages"][:-1], {"role": "assistant", "content": "New."}],
     )
     at = open_app("pages/explore.py")
     assert "1 samples have no embedding yet (new or edited), so they are not on the map." in texts(at)

@@ -8,7 +8,7 @@ import json
 import pytest
 from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
 
-from core.store import SampleFilter
+from core.store import SampleEdit, SampleFilter
 from core.training.pipeline import TrainingOptions, training_report
 
 
@@ -20,7 +20,7 @@ def store(tmp_path, monkeypatch):
 def test_export_writes_the_accepted_samples_with_a_manifest(store, tmp_path):
     load(store, "tasks_alpaca.json", "chats_openai.jsonl")
     haiku = store.page(limit=1).to_pylist()[0]
-    store.update_sample(haiku["id"], 1, user=USER, status="accepted")
+    store.update_sample(haiku["id"], 1, SampleEdit(status="accepted"), user=USER)
     at = open_app("pages/export.py")
     assert "**1 samples** will be written to" in texts(at)
 

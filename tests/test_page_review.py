@@ -7,7 +7,7 @@ import json
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
-from core.store import SampleFilter
+from core.store import SampleEdit, SampleFilter
 from core.team import accounts
 
 
@@ -92,7 +92,7 @@ def test_a_change_made_meanwhile_is_a_conflict_and_is_not_overwritten(store):
     at = open_app("pages/review.py")
     # Someone else edits the note while this page shows version 1.
     accounts.add_user(store, "other", "lead", "other-password", by=USER)
-    store.update_sample(first, 1, user="other", note="checked by other")
+    store.update_sample(first, 1, SampleEdit(note="checked by other"), user="other")
 
     at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
     at.text_area(key=f"rv_msg_{first}_1_2").set_value("Lima, Peru.").run()
@@ -121,7 +121,7 @@ def test_a_change_made_meanwhile_is_a_conflict_and_is_not_overwritten(store):
 def test_a_sample_can_be_opened_by_id_from_the_url(store):
     load(store, "chats_openai.jsonl")
     ids = [r["id"] for r in store.page().to_pylist()]
-    store.update_sample(ids[3], 1, user=USER, status="accepted")
+    store.update_sample(ids[3], 1, SampleEdit(status="accepted"), user=USER)
     at = open_app()
     at.query_params["id"] = ids[3]
     at.switch_page("pages/review.py").run()
@@ -190,7 +190,7 @@ def test_the_same_line_changed_twice_must_be_resolved_before_the_merge_saves(sto
     colleagues(store, "other")
     at = open_app("pages/review.py")
     base = store.get_sample(first)["messages"]
-    store.update_sample(first, 1, user="other", messages=[*base[:2], {**base[2], "content": "Lima, Peru."}])
+    store.update_sample(first, 1, SampleEdit(messages=[*base[:2], {**base[2], "content": "Lima, Peru."}]), user="other")
 
     at.text_area(key=f"rv_msg_{first}_1_2").set_value("Lima (Peru).").run()
     at.button(key="review_save").click().run()
@@ -214,7 +214,7 @@ def test_keep_mine_saves_only_my_fields_over_theirs(store):
     first = store.page(limit=1).to_pylist()[0]["id"]
     colleagues(store, "other")
     at = open_app("pages/review.py")
-    store.update_sample(first, 1, user="other", note="theirs", tags=["geo"])
+    store.update_sample(first, 1, SampleEdit(note="theirs", tags=["geo"]), user="other")
 
     at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
     at.button(key="review_reject").click().run()
@@ -236,10 +236,10 @@ def test_a_second_conflict_while_merging_is_shown_and_nothing_is_overwritten(sto
     first = store.page(limit=1).to_pylist()[0]["id"]
     colleagues(store, "other", "third")
     at = open_app("pages/review.py")
-    store.update_sample(first, 1, user="other", note="two")
+    store.update_sample(first, 1, SampleEdit(note="two"), user="other")
     at.text_area(key=f"rv_note_{first}_1").set_value("mine").run()
     at.button(key="review_save").click().run()
-    store.update_sample(first, 2, user="third", note="three")  # while the panel shows version 2
+    store.update_sample(first, 2, SampleEdit(note="three"), user="third")  # while the panel shows version 2
 
     at.button(key="review_keep_mine").click().run()
 
@@ -255,8 +255,10 @@ def test_the_history_panel_shows_each_version_with_a_diff_and_reverts(store):
     first = store.page(limit=1).to_pylist()[0]["id"]
     colleagues(store, "other")
     base = store.get_sample(first)["messages"]
-    v = store.update_sample(first, 1, user="other", messages=[*base[:2], {**base[2], "content": "Lima, Peru."}])
-    v = store.update_sample(first, v, user="other", note="checked", tags=["geo"])
+    v = store.update_sample(
+        first, 1, SampleEdit(messages=[*base[:2], {**base[2], "content": "Lima, Peru."}]), user="other"
+    )
+    v = store.update_sample(first, v, SampleEdit(note="checked", tags=["geo"]), user="other")
     at = open_app("pages/review.py")
 
     assert at.expander[-1].label == "History · 3 versions"
@@ -278,7 +280,7 @@ def test_the_history_panel_shows_each_version_with_a_diff_and_reverts(store):
 def test_a_confirmed_task_label_can_be_removed(store):
     load(store, "chats_openai.jsonl")
     first = store.page(limit=1).to_pylist()[0]["id"]
-    store.update_sample(first, 1, user=USER, task_label="general QA")
+    store.update_sample(first, 1, SampleEdit(task_label="general QA"), user=USER)
     at = open_app("pages/review.py")
     assert shown_id(at) == first
 
@@ -300,7 +302,7 @@ def test_a_suggested_label_shows_why_it_was_suggested(store):
     at = open_app("pages/review.py")
     box = at.selectbox(key=f"rv_label_{first}_1")
     assert box.label == "Task label (suggested)" and box.help == "code: asks to 'Write a function'"
-    store.update_sample(first, 1, user=USER, task_label="code")  # a person confirmed it: no reason any more
+    store.update_sample(first, 1, SampleEdit(task_label="code"), user=USER)  # a person confirmed it: no reason any more
     again = open_app("pages/review.py")
     assert again.selectbox(key=f"rv_label_{first}_2").help in (None, "")
 
@@ -427,7 +429,7 @@ def test_actions_come_before_the_scores_which_fold_into_one_line(store):
 def test_an_annotators_sidebar_counts_their_own_assignments(store):
     ids = team_workspace(store)
     store.assign(ids[:2], ["ann"], by=USER)
-    store.update_sample(ids[3], 1, user=USER, status="accepted")  # the workspace's, not hers
+    store.update_sample(ids[3], 1, SampleEdit(status="accepted"), user=USER)  # the workspace's, not hers
     at = open_app("pages/review.py", name="ann", password="ann-password")
     assert at.sidebar.get("progress")[0].proto.text == "0 of 2 of your assignments"
     at.button(key="review_accept").click().run()

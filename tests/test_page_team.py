@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from page_workspace import USER, load, new_workspace, open_app, texts
 
+from core.store import SampleEdit
 from core.team import accounts, adjudication, reviews
 
 
@@ -36,8 +37,8 @@ def table(at, column: str) -> list[dict]:
 
 def annotate_both(store, sid, ann: dict, bob: dict) -> None:
     store.assign([sid], ["ann", "bob"], by="lena")
-    reviews.review(store, sid, 1, user="ann", **ann)
-    reviews.review(store, sid, 1, user="bob", **bob)
+    reviews.review(store, sid, 1, SampleEdit(**ann), user="ann")
+    reviews.review(store, sid, 1, SampleEdit(**bob), user="bob")
 
 
 def test_a_lead_assigns_the_pending_samples_with_overlap(store):
@@ -133,7 +134,7 @@ def test_a_merged_version_applies_and_a_change_meanwhile_is_a_conflict(store):
     sid = ids(store)[0]
     annotate_both(store, sid, {"status": "accepted"}, {"status": "rejected"})
     at = lead_app()
-    store.update_sample(sid, 1, user=USER, tags=["seen"])  # someone changes it while the lead looks
+    store.update_sample(sid, 1, SampleEdit(tags=["seen"]), user=USER)  # someone changes it while the lead looks
 
     at.radio(key=f"team_merge_status_{sid}").set_value("accepted").run()
     at.text_area(key=f"team_merge_answer_{sid}").set_value("Lima is the capital of Peru.").run()

@@ -17,7 +17,7 @@ from core.jobs import start_job, wait
 from core.scoring import get_scorer
 from core.scoring.runner import run_scorer, run_scorers
 from core.settings import PROJECT_ROOT
-from core.store import SampleFilter, Store
+from core.store import SampleEdit, SampleFilter, Store
 
 DEMO = PROJECT_ROOT / "data" / "demo"
 
@@ -40,7 +40,7 @@ def test_scores_each_content_once_and_only_what_changed(store):
     sample = store.next_pending()
     edited = [dict(m) for m in sample["messages"]]
     edited[-1]["content"] += " Edited."
-    store.update_sample(sample["id"], sample["version"], user="ana", messages=edited)
+    store.update_sample(sample["id"], sample["version"], SampleEdit(messages=edited), user="ana")
     again = run_scorer(store, scorer)
     assert again.scored == 1
     assert store.get_sample(sample["id"])["scores"]["h_answer_chars"] == len(edited[-1]["content"])

@@ -19,7 +19,7 @@ from core.errors import NotFound, PermissionDenied, WinnowError
 from core.export import export_samples
 from core.importing.workspace import import_file
 from core.settings import PROJECT_ROOT, load_settings
-from core.store import SampleFilter, Store
+from core.store import SampleEdit, SampleFilter, Store
 from core.training.writing import export_target
 
 # Text that would do something if it reached SQL, HTML, Markdown, a shell or a template unescaped.
@@ -71,7 +71,7 @@ def test_sql_and_html_looking_text_is_stored_searched_edited_and_exported_as_pla
         # Edits: tags, notes and messages keep every character, and the audit log records them as they were.
         target = rows[0]["id"]
         messages = [{"role": "user", "content": EVIL[1]}, {"role": "assistant", "content": EVIL[4]}]
-        store.update_sample(target, 1, user="ana", tags=[EVIL[0], EVIL[5]], note=EVIL[7], messages=messages)
+        store.update_sample(target, 1, SampleEdit(tags=[EVIL[0], EVIL[5]], note=EVIL[7], messages=messages), user="ana")
         sample = store.get_sample(target)
         assert (sorted(sample["tags"]), sample["note"], sample["messages"]) == (
             sorted([EVIL[0], EVIL[5]]),

@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import ConflictError, NotFound
 from core.formats.messages import content_hash
-from core.store import SCHEMA_VERSION, SampleFilter, Store
+from core.store import SCHEMA_VERSION, SampleEdit, SampleFilter, Store
 
 
 def _columns(pairs):
@@ -99,7 +99,7 @@ def test_filters_text_status_and_escape(store):
 
 def test_update_bumps_version_and_audits_each_field(store):
     sid = store.page().to_pylist()[1]["id"]
-    v = store.update_sample(sid, 1, user="ana", status="accepted", tags=["colour", "easy"], note="fine")
+    v = store.update_sample(sid, 1, SampleEdit(status="accepted", tags=["colour", "easy"], note="fine"), user="ana")
     assert v == 2
     sample = store.get_sample(sid)
     assert (sample["status"], sample["tags"], sample["note"], sample["version"]) == (
@@ -116,15 +116,15 @@ def test_update_bumps_version_and_audits_each_field(store):
 
 def test_unchanged_values_are_not_a_change(store):
     sid = store.page().to_pylist()[0]["id"]
-    assert store.update_sample(sid, 1, user="ana", status="pending", note="") == 1
+    assert store.update_sample(sid, 1, SampleEdit(status="pending", note=""), user="ana") == 1
     assert store.history(sid) == []
 
 
 def test_stale_update_conflicts_and_writes_nothing(store):
     sid = store.page().to_pylist()[0]["id"]
-    store.update_sample(sid, 1, user="ana", note="first")
+    store.update_sample(sid, 1, SampleEdit(note="first"), user="ana")
     with pytest.raises(ConflictError) as err:
-        store.update_sample(sid, 1, user="bo", note="second")
+        store.update_sample(sid, 1, SampleEdit(note="second"), user="bo")
     assert err.value.current_version == 2 and err.value.current["note"] == "first"
     assert store.get_sample(sid)["note"] == "first"
     assert [e["after"] for e in store.history(sid)] == ["first"]
@@ -134,7 +134,7 @@ def test_editing_messages_changes_hash_and_derived_text(store):
     sample = store.page().to_pylist()[1]
     before = store.get_sample(sample["id"])
     new = [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Green."}]
-    store.update_sample(sample["id"], 1, user="ana", messages=new)
+    store.update_sample(sample["id"], 1, SampleEdit(messages=new), user="ana")
     after = store.get_sample(sample["id"])
     assert after["messages"] == new and after["answer"] == "Green."
     assert after["content_hash"] != before["content_hash"]
@@ -148,7 +148,7 @@ def test_concurrent_updates_each_applied_or_conflict(store):
 
     def worker(i):
         try:
-            store.update_sample(sid, 1, user=f"u{i}", note=f"note {i}")
+            store.update_sample(sid, 1, SampleEdit(note=f"note {i}"), user=f"u{i}")
             result = "applied"
         except ConflictError:
             result = "conflict"
@@ -169,7 +169,7 @@ def test_editing_a_duplicate_clears_its_flag(store):
     dup = store.page().to_pylist()[2]
     assert dup["dup_of"] is not None
     new = [{"role": "user", "content": "What is 3+3?"}, {"role": "assistant", "content": "6"}]
-    store.update_sample(dup["id"], 1, user="ana", messages=new)
+    store.update_sample(dup["id"], 1, SampleEdit(messages=new), user="ana")
     assert store.get_sample(dup["id"])["dup_of"] is None
 
 
@@ -177,9 +177,9 @@ def test_unknown_sample_and_status(store):
     with pytest.raises(NotFound):
         store.get_sample("nope")
     with pytest.raises(NotFound):
-        store.update_sample("nope", 1, user="ana", note="x")
+        store.update_sample("nope", 1, SampleEdit(note="x"), user="ana")
     with pytest.raises(ValueError):
-        store.update_sample(store.page().to_pylist()[0]["id"], 1, user="ana", status="maybe")
+        store.update_sample(store.page().to_pylist()[0]["id"], 1, SampleEdit(status="maybe"), user="ana")
 
 
 def test_review_queue_order_and_skip(store):
@@ -354,17 +354,20 @@ def test_an_adjudication_and_its_record_commit_together_or_not_at_all(store):
 
     sid = store.page().to_pylist()[0]["id"]
     for name in ("ann", "bob"):
-        store.annotate(sid, 1, user=name, status="rejected", note=f"{name} says no")
+        store.annotate(sid, 1, SampleEdit(status="rejected", note=f"{name} says no"), user=name)
     # The adjudication's record is the field-less 'adjudicate' row, written last: refuse it.
     _refuse_events(store, "action <> 'adjudicate' OR field IS NOT NULL")
     with pytest.raises(duckdb.ConstraintException):
-        store.adjudicate_sample(sid, 1, user="lena", status="rejected", note="bob says no", picked="bob")
+        store.adjudicate_sample(sid, 1, SampleEdit(status="rejected", note="bob says no"), user="lena", picked="bob")
     sample = store.get_sample(sid)
     assert (sample["status"], sample["version"], sample["note"]) == ("pending", 1, "")  # the change rolled back
     assert [e["action"] for e in store.history(sid)] == ["annotate", "annotate"]  # and its field events with it
 
     _accept_events(store)
-    assert store.adjudicate_sample(sid, 1, user="lena", status="rejected", note="bob says no", picked="bob") == 2
+    assert (
+        store.adjudicate_sample(sid, 1, SampleEdit(status="rejected", note="bob says no"), user="lena", picked="bob")
+        == 2
+    )
     sample = store.get_sample(sid)
     assert (sample["status"], sample["version"], sample["note"]) == ("rejected", 2, "bob says no")
     adjudication = [e for e in store.history(sid) if e["action"] == "adjudicate"]

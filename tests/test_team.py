@@ -13,7 +13,7 @@ from core.cli import main
 from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError
 from core.importing.workspace import import_file
 from core.selection.workspace import run_selection
-from core.store import SampleFilter, Store
+from core.store import SampleEdit, SampleFilter, Store
 from core.team import accounts, adjudication, agreement, assignments, history, reviews
 
 N = 23  # samples in the test workspace: not a multiple of the team size, so loads cannot all be equal
@@ -119,7 +119,7 @@ def test_a_bad_distribution_is_refused_and_assigns_nothing(store, names, overlap
 def test_unassign_takes_back_only_open_assignments(store):
     first, second, third = ids(store)[:3]
     shared(store, [first, second, third])
-    reviews.review(store, first, 1, user="ann", status="accepted")  # ann decided: her assignment stays
+    reviews.review(store, first, 1, SampleEdit(status="accepted"), user="ann")  # ann decided: her assignment stays
     store.set_status_many([second], "rejected", user="lena")  # settled: both stay
 
     removed = assignments.unassign(store, None, ["ann"], by="lena")
@@ -141,8 +141,10 @@ def test_annotations_on_a_shared_sample_do_not_overwrite_each_other_and_the_samp
     original = store.get_sample(sid)
     edited = adjudication.with_answer(original["messages"], "A0, explained.")
 
-    ann = reviews.review(store, sid, 1, user="ann", status="accepted", messages=edited, task_label="qa", tags=["easy"])
-    bob = reviews.review(store, sid, 1, user="bob", status="rejected", note="too short", task_label="chat")
+    ann = reviews.review(
+        store, sid, 1, SampleEdit(status="accepted", messages=edited, task_label="qa", tags=["easy"]), user="ann"
+    )
+    bob = reviews.review(store, sid, 1, SampleEdit(status="rejected", note="too short", task_label="chat"), user="bob")
 
     assert ann == bob == reviews.ReviewOutcome(1, True)
     sample = store.get_sample(sid)
@@ -156,7 +158,7 @@ def test_annotations_on_a_shared_sample_do_not_overwrite_each_other_and_the_samp
     assert events == [("ann", "annotate", "annotation"), ("bob", "annotate", "annotation")]
 
     # A later save of ann's edits alone keeps her decision and her earlier edit.
-    reviews.review(store, sid, 1, user="ann", note="checked twice")
+    reviews.review(store, sid, 1, SampleEdit(note="checked twice"), user="ann")
     again = store.annotation(sid, "ann")
     assert (again["status"], again["note"], again["messages"]) == ("accepted", "checked twice", edited)
     assert json.loads(store.history(sid)[-1]["before"])["note"] == ""
@@ -164,9 +166,9 @@ def test_annotations_on_a_shared_sample_do_not_overwrite_each_other_and_the_samp
 
 def test_an_annotation_is_no_version_so_the_history_never_shows_one_annotator_anothers(store):
     sid = ids(store)[0]
-    store.update_sample(sid, 1, user="lena", note="lead note")  # version 2: annotations are based on it
+    store.update_sample(sid, 1, SampleEdit(note="lead note"), user="lena")  # version 2: annotations are based on it
     shared(store, [sid])
-    reviews.review(store, sid, 2, user="bob", status="rejected", note="bob's private reasons")
+    reviews.review(store, sid, 2, SampleEdit(status="rejected", note="bob's private reasons"), user="bob")
 
     versions = history.sample_versions(store, sid)
 
@@ -179,12 +181,12 @@ def test_an_annotation_is_no_version_so_the_history_never_shows_one_annotator_an
 def test_a_settled_sample_s_annotations_are_final(store):
     sid = ids(store)[0]
     shared(store, [sid])
-    reviews.review(store, sid, 1, user="ann", status="accepted")
-    reviews.review(store, sid, 1, user="bob", status="rejected")
+    reviews.review(store, sid, 1, SampleEdit(status="accepted"), user="ann")
+    reviews.review(store, sid, 1, SampleEdit(status="rejected"), user="bob")
     version = adjudication.pick(store, sid, 1, "ann", user="lena")
 
     with pytest.raises(PermissionDenied, match="already settled"):  # bob, having seen the outcome
-        reviews.review(store, sid, version, user="bob", status="accepted")
+        reviews.review(store, sid, version, SampleEdit(status="accepted"), user="bob")
     assert store.annotation(sid, "bob")["status"] == "rejected"
     assert agreement.agreement(store)["pairs"][0]["decision_agreement"] == 0.0
 
@@ -211,8 +213,10 @@ def test_a_sole_assignee_or_a_lead_changes_the_sample_itself(store):
     store.assign([mine], ["ann"], by="lena")
     shared(store, [theirs])
 
-    assert reviews.review(store, mine, 1, user="ann", status="accepted") == reviews.ReviewOutcome(2, False)
-    assert reviews.review(store, theirs, 1, user="lena", status="rejected") == reviews.ReviewOutcome(2, False)
+    assert reviews.review(store, mine, 1, SampleEdit(status="accepted"), user="ann") == reviews.ReviewOutcome(2, False)
+    assert reviews.review(store, theirs, 1, SampleEdit(status="rejected"), user="lena") == reviews.ReviewOutcome(
+        2, False
+    )
     assert store.get_sample(mine)["status"] == "accepted" and store.get_sample(theirs)["status"] == "rejected"
     assert store.annotations_of(mine) == store.annotations_of(theirs) == []
 
@@ -220,21 +224,21 @@ def test_a_sole_assignee_or_a_lead_changes_the_sample_itself(store):
 def test_an_annotation_based_on_a_stale_version_is_a_conflict(store):
     sid = ids(store)[0]
     shared(store, [sid])
-    store.update_sample(sid, 1, user="lena", note="lead was here")
+    store.update_sample(sid, 1, SampleEdit(note="lead was here"), user="lena")
 
     with pytest.raises(ConflictError, match="changed since you opened it"):
-        reviews.review(store, sid, 1, user="ann", status="accepted")
+        reviews.review(store, sid, 1, SampleEdit(status="accepted"), user="ann")
     assert store.annotation(sid, "ann") is None
 
 
 def test_an_annotator_cannot_annotate_assign_or_adjudicate_beyond_their_role(store):
     mine, other = ids(store)[:2]
     shared(store, [mine])
-    reviews.review(store, mine, 1, user="ann", status="accepted")
-    reviews.review(store, mine, 1, user="bob", status="accepted")
+    reviews.review(store, mine, 1, SampleEdit(status="accepted"), user="ann")
+    reviews.review(store, mine, 1, SampleEdit(status="accepted"), user="bob")
 
     with pytest.raises(PermissionDenied, match="may only review samples assigned to them"):
-        store.annotate(other, 1, user="ann", status="accepted")
+        store.annotate(other, 1, SampleEdit(status="accepted"), user="ann")
     with pytest.raises(PermissionDenied, match="ann is an annotator and may not assign samples"):
         assignments.distribute(store, None, ["ann"], by="ann")
     with pytest.raises(PermissionDenied, match="may not assign samples"):
@@ -242,10 +246,10 @@ def test_an_annotator_cannot_annotate_assign_or_adjudicate_beyond_their_role(sto
     with pytest.raises(PermissionDenied, match="may not adjudicate reviews"):
         adjudication.pick(store, mine, 1, "ann", user="ann")
     with pytest.raises(PermissionDenied, match="may not adjudicate reviews"):
-        adjudication.adjudicate(store, mine, 1, user="bob", status="rejected")
+        store.adjudicate_sample(mine, 1, SampleEdit(status="rejected"), user="bob")
     # Changing a shared sample directly would overwrite the other annotator's review.
     with pytest.raises(PermissionDenied, match="assigned to several annotators"):
-        store.update_sample(mine, 1, user="ann", status="rejected")
+        store.update_sample(mine, 1, SampleEdit(status="rejected"), user="ann")
     with pytest.raises(PermissionDenied, match="assigned to several annotators"):
         store.set_status_many([mine], "rejected", user="bob")
     assert store.get_sample(mine)["status"] == "pending" and store.annotations_of(other) == []
@@ -259,14 +263,14 @@ def test_an_annotators_queue_holds_their_pending_assignments_they_have_not_decid
 
     assert reviews.next_assignment(store, "ann")["id"] == a
     assert reviews.next_assignment(store, "ann", skip=[a])["id"] == b
-    reviews.review(store, a, 1, user="ann", note="draft, no decision yet")
+    reviews.review(store, a, 1, SampleEdit(note="draft, no decision yet"), user="ann")
     assert reviews.next_assignment(store, "ann")["id"] == a  # a draft keeps it in the queue
-    reviews.review(store, a, 1, user="ann", status="rejected")
+    reviews.review(store, a, 1, SampleEdit(status="rejected"), user="ann")
     shown = reviews.next_assignment(store, "ann")
     assert (shown["id"], shown["shared"], shown["assignees"]) == (b, True, ["ann", "bob"])
-    reviews.review(store, b, 1, user="ann", status="accepted")
+    reviews.review(store, b, 1, SampleEdit(status="accepted"), user="ann")
     assert reviews.next_assignment(store, "ann")["id"] == c
-    reviews.review(store, c, 1, user="ann", status="accepted")
+    reviews.review(store, c, 1, SampleEdit(status="accepted"), user="ann")
     assert reviews.next_assignment(store, "ann") is None
 
     seen = reviews.as_seen_by(store, store.get_sample(a), "ann")
@@ -281,8 +285,8 @@ def test_annotator_progress_counts_assigned_done_remaining_and_recent_throughput
     a, b, c, d = ids(store)[:4]
     shared(store, [a, b])
     store.assign([c, d], ["ann"], by="lena")
-    reviews.review(store, a, 1, user="ann", status="accepted")  # an annotation
-    reviews.review(store, c, 1, user="ann", status="rejected")  # a sole assignee's review
+    reviews.review(store, a, 1, SampleEdit(status="accepted"), user="ann")  # an annotation
+    reviews.review(store, c, 1, SampleEdit(status="rejected"), user="ann")  # a sole assignee's review
     store.set_status_many([b], "accepted", user="lena")  # settled by the lead before bob got to it
 
     rows = {r["annotator"]: r for r in assignments.annotator_progress(store)}
@@ -333,9 +337,9 @@ def test_agreement_from_the_workspace_matches_the_hand_computed_kappas(store):
     ann_labels = ["math", "math", "code"] + [None] * 7
     bob_labels = ["math", "code", "code"] + [None] * 7
     for sid, decision, label in zip(every, ann, ann_labels):
-        reviews.review(store, sid, 1, user="ann", status=decision, task_label=label)
+        reviews.review(store, sid, 1, SampleEdit(status=decision, task_label=label), user="ann")
     for sid, decision, label in zip(every, bob, bob_labels):
-        reviews.review(store, sid, 1, user="bob", status=decision, task_label=label)
+        reviews.review(store, sid, 1, SampleEdit(status=decision, task_label=label), user="bob")
 
     result = agreement.agreement(store)
 
@@ -359,9 +363,9 @@ def test_fleiss_uses_the_samples_with_the_most_common_number_of_raters_and_says_
     shared(store, every[3:4], ("ann", "bob"))
     for sid in every[:3]:
         for name, decision in zip(("ann", "bob", "cid"), ("accepted", "accepted", "rejected")):
-            reviews.review(store, sid, 1, user=name, status=decision)
-    reviews.review(store, every[3], 1, user="ann", status="accepted")
-    reviews.review(store, every[3], 1, user="bob", status="accepted")
+            reviews.review(store, sid, 1, SampleEdit(status=decision), user=name)
+    reviews.review(store, every[3], 1, SampleEdit(status="accepted"), user="ann")
+    reviews.review(store, every[3], 1, SampleEdit(status="accepted"), user="bob")
 
     overall = agreement.agreement(store)["fleiss"]["decision"]
 
@@ -376,7 +380,7 @@ def test_agreement_with_one_class_only_says_undefined(store):
     shared(store, every[:2])
     for sid in every[:2]:
         for name in ("ann", "bob"):
-            reviews.review(store, sid, 1, user=name, status="accepted")
+            reviews.review(store, sid, 1, SampleEdit(status="accepted"), user=name)
 
     result = agreement.agreement(store)
 
@@ -393,10 +397,14 @@ def test_the_adjudication_queue_puts_disagreements_first(store):
     agreed, split = ids(store)[:2]
     shared(store, [agreed, split])
     for name in ("ann", "bob"):
-        reviews.review(store, agreed, 1, user=name, status="accepted", task_label="qa")
-    reviews.review(store, split, 1, user="ann", status="accepted", task_label="qa")
+        reviews.review(store, agreed, 1, SampleEdit(status="accepted", task_label="qa"), user=name)
+    reviews.review(store, split, 1, SampleEdit(status="accepted", task_label="qa"), user="ann")
     reviews.review(
-        store, split, 1, user="bob", status="accepted", task_label="chat", messages=[{"role": "user", "content": "x"}]
+        store,
+        split,
+        1,
+        SampleEdit(status="accepted", task_label="chat", messages=[{"role": "user", "content": "x"}]),
+        user="bob",
     )
 
     queue = adjudication.adjudication_queue(store)
@@ -409,9 +417,13 @@ def test_picking_an_annotators_version_applies_it_and_is_audited(store):
     sid = ids(store)[0]
     shared(store, [sid])
     edited = adjudication.with_answer(store.get_sample(sid)["messages"], "A0, with reasons.")
-    reviews.review(store, sid, 1, user="ann", status="accepted", task_label="qa")
+    reviews.review(store, sid, 1, SampleEdit(status="accepted", task_label="qa"), user="ann")
     reviews.review(
-        store, sid, 1, user="bob", status="rejected", messages=edited, note="needs reasons", task_label="chat"
+        store,
+        sid,
+        1,
+        SampleEdit(status="rejected", messages=edited, note="needs reasons", task_label="chat"),
+        user="bob",
     )
 
     version = adjudication.pick(store, sid, 1, "bob", user="lena")
@@ -436,27 +448,27 @@ def test_a_merged_adjudication_applies_and_a_stale_one_is_a_conflict(store):
     sid = ids(store)[0]
     shared(store, [sid])
     for name, decision in (("ann", "accepted"), ("bob", "rejected")):
-        reviews.review(store, sid, 1, user=name, status=decision)
+        reviews.review(store, sid, 1, SampleEdit(status=decision), user=name)
     merged = adjudication.with_answer(store.get_sample(sid)["messages"], "A merged answer.")
-    store.update_sample(sid, 1, user="root", tags=["late-edit"])  # someone changed it meanwhile
+    store.update_sample(sid, 1, SampleEdit(tags=["late-edit"]), user="root")  # someone changed it meanwhile
 
     with pytest.raises(ConflictError):
-        adjudication.adjudicate(store, sid, 1, user="lena", status="accepted", messages=merged)
+        store.adjudicate_sample(sid, 1, SampleEdit(status="accepted", messages=merged), user="lena")
     assert not [e for e in store.history(sid) if e["action"] == "adjudicate"]
 
-    assert adjudication.adjudicate(store, sid, 2, user="lena", status="accepted", messages=merged) == 3
+    assert store.adjudicate_sample(sid, 2, SampleEdit(status="accepted", messages=merged), user="lena") == 3
     assert adjudication.final_answer(store.get_sample(sid)["messages"]) == "A merged answer."
     with pytest.raises(WinnowError, match="accepted or rejected"):
-        adjudication.adjudicate(store, sid, 3, user="lena", status="pending")
+        store.adjudicate_sample(sid, 3, SampleEdit(status="pending"), user="lena")
 
 
 def test_settle_agreed_applies_the_common_version_and_leaves_disagreements(store):
     agreed, split = ids(store)[:2]
     shared(store, [agreed, split])
     for name in ("ann", "bob"):
-        reviews.review(store, agreed, 1, user=name, status="rejected", task_label="qa")
-    reviews.review(store, split, 1, user="ann", status="accepted")
-    reviews.review(store, split, 1, user="bob", status="rejected")
+        reviews.review(store, agreed, 1, SampleEdit(status="rejected", task_label="qa"), user=name)
+    reviews.review(store, split, 1, SampleEdit(status="accepted"), user="ann")
+    reviews.review(store, split, 1, SampleEdit(status="rejected"), user="bob")
 
     assert adjudication.settle_agreed(store, user="lena") == 1
 

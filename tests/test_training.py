@@ -14,7 +14,7 @@ from core.errors import ModelUnavailable, PermissionDenied, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical
 from core.importing.workspace import import_file
-from core.store import SampleFilter, Store
+from core.store import SampleEdit, SampleFilter, Store
 from core.training.advice import method_advice
 from core.training.chat_template import IGNORE_INDEX, load_tokenizer, tokenize_conversations
 from core.training.export import export_training
@@ -296,7 +296,7 @@ def test_a_sample_with_bad_role_order_is_reported_not_written(store, tmp_path):
         {"role": "user", "content": "two"},
         {"role": "assistant", "content": "three"},
     ]
-    store.update_sample(bad["id"], bad["version"], user=USER, messages=broken)
+    store.update_sample(bad["id"], bad["version"], SampleEdit(messages=broken), user=USER)
     report = export_training(
         store, tmp_path / "exports", "run", user=USER, filters=SampleFilter(), options=TrainingOptions(val_fraction=0)
     )
@@ -450,7 +450,7 @@ class _ReviewedMeanwhile(Store):
     def sample_arrays(self, columns, f=None, **kwargs):
         out = super().sample_arrays(columns, f, **kwargs)
         if self.late is not None:
-            self.update_sample(self.late, 1, user=USER, status="accepted")
+            self.update_sample(self.late, 1, SampleEdit(status="accepted"), user=USER)
             self.late = None
         return out
 

@@ -28,11 +28,11 @@ What callers import from the store (``Store``, ``SampleFilter``, the constants) 
 from __future__ import annotations
 
 from core.store.accounts import Accounts
-from core.store.annotations import Annotations
+from core.store.annotations import DECISIONS, Annotations
 from core.store.assignments import Assignments
 from core.store.balance import ANSWER_BUCKETS, BALANCE_DIMENSIONS, IFD_BUCKETS, Balance
 from core.store.base import StoreBase, _ident
-from core.store.edits import SampleEdits
+from core.store.edits import SampleEdit, SampleEdits
 from core.store.events import AuditLog
 from core.store.exports import ExportArrays
 from core.store.filters import UNKNOWN_LANGUAGE, UNLABELED, FilterQueries, SampleFilter, ScoreColumn
@@ -50,6 +50,7 @@ from core.store.selections import Selections
 __all__ = [
     "ANSWER_BUCKETS",
     "BALANCE_DIMENSIONS",
+    "DECISIONS",
     "IFD_BUCKETS",
     "MAPS_KEPT",
     "PAGE_COLUMNS",
@@ -57,6 +58,7 @@ __all__ = [
     "STATUSES",
     "UNKNOWN_LANGUAGE",
     "UNLABELED",
+    "SampleEdit",
     "SampleFilter",
     "ScoreColumn",
     "Store",

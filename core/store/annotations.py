@@ -5,11 +5,14 @@ its record in one transaction); ``messages`` is NULL when the annotator left the
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
-from core.errors import ConflictError, NotFound, PermissionDenied
+from core.errors import ConflictError, NotFound, PermissionDenied, WinnowError
 from core.store.base import _now, _one
-from core.store.samples import STATUSES, messages_of
+from core.store.edits import SampleEdit
+from core.store.samples import messages_of
+
+#: What an annotation or an adjudication decides.
+DECISIONS = ("accepted", "rejected")
 
 
 class Annotations:
@@ -19,16 +22,12 @@ class Annotations:
         self,
         sample_id: str,
         expected_version: int,
+        edit: SampleEdit,
         *,
         user: str,
-        status: str | None = None,
-        tags: Sequence[str] | None = None,
-        note: str | None = None,
-        messages: list[dict] | None = None,
-        task_label: str | None = None,
     ) -> dict:
-        """Record (or update) ``user``'s annotation of a sample, based on the version they saw; the sample itself is
-        not changed. Fields left None keep what the annotation had (a new one starts from the sample's tags and note,
+        """Record (or update) ``user``'s annotation of a sample (``edit``), based on the version they saw; the sample
+        itself is not changed. Fields left None keep what the annotation had (a new one starts from the sample's tags and note,
         no decision, no label, unedited messages). Audited as an 'annotate' event with no version (it makes none, so
         a sample's history never shows one annotator another's annotation); its "after" holds ``based_on``.
 
@@ -43,8 +42,8 @@ class Annotations:
             ConflictError: the sample is no longer at ``expected_version``; nothing was written.
             PermissionDenied: ``user`` may not review this sample, or it is settled. NotFound: no such sample.
         """
-        if status is not None and status not in ("accepted", "rejected"):
-            raise ValueError(f"an annotation's decision is accepted or rejected, not {status!r}")
+        if edit.status is not None and edit.status not in DECISIONS:
+            raise ValueError(f"an annotation's decision is accepted or rejected, not {edit.status!r}")
 
         def body(cur):
             self.authorize(user, "review", [sample_id], annotating=True, cur=cur)
@@ -76,16 +75,16 @@ class Annotations:
                 "note": cur_note,
             }
             new = {k: new[k] for k in ("status", "task_label", "messages", "tags", "note")}
-            if status is not None:
-                new["status"] = status
-            if task_label is not None:
-                new["task_label"] = task_label
-            if messages is not None:
-                new["messages"] = None if messages == cur_messages else messages
-            if tags is not None:
-                new["tags"] = sorted({t.strip() for t in tags if t and t.strip()})
-            if note is not None:
-                new["note"] = note
+            if edit.status is not None:
+                new["status"] = edit.status
+            if edit.task_label is not None:
+                new["task_label"] = edit.task_label
+            if edit.messages is not None:
+                new["messages"] = None if edit.messages == cur_messages else edit.messages
+            if edit.tags is not None:
+                new["tags"] = edit.new_tags()
+            if edit.note is not None:
+                new["note"] = edit.note
             now = _now()
             cur.execute(
                 "INSERT OR REPLACE INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -119,17 +118,13 @@ class Annotations:
         self,
         sample_id: str,
         expected_version: int,
+        edit: SampleEdit,
         *,
         user: str,
-        status: str,
-        task_label: str | None = None,
-        messages: list[dict] | None = None,
-        note: str | None = None,
-        tags: Sequence[str] | None = None,
         picked: str | None = None,
     ) -> int:
-        """Settle a shared sample (``core.team.adjudication.adjudicate`` checks the decision): change it as ``update_sample`` does,
-        as an 'adjudicate' action, and record the adjudication (who was picked, the decision and label, the
+        """Settle a shared sample with ``edit``, which decides it (accepted or rejected): change it as
+        ``update_sample`` does, as an 'adjudicate' action, and record the adjudication (who was picked, the decision and label, the
         annotators who decided) in the audit log, all in one transaction: never a settled sample without its record.
         The annotators are read in that transaction too, so the record names the annotations the write saw.
 
@@ -141,12 +136,14 @@ class Annotations:
 
         Raises:
             ConflictError: the sample is no longer at ``expected_version``; nothing was written.
-            PermissionDenied: ``user`` may not adjudicate. NotFound: no such sample. ValueError: an unknown status.
+            PermissionDenied: ``user`` may not adjudicate. NotFound: no such sample.
+            WinnowError: ``edit`` does not decide the sample.
         """
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        if edit.status not in DECISIONS:
+            raise WinnowError(f"an adjudication decides the sample: accepted or rejected, not {edit.status!r}")
 
         def body(cur):
+            self.authorize(user, "adjudicate", cur=cur)
             annotators = [
                 r[0]
                 for r in cur.execute(
@@ -158,14 +155,10 @@ class Annotations:
                 cur,
                 sample_id,
                 expected_version,
+                edit,
                 user=user,
-                status=status,
-                task_label=task_label,
-                messages=messages,
-                note=note,
-                tags=tags,
                 action="adjudicate",
-                log={"picked": picked, "status": status, "task_label": task_label, "annotators": annotators},
+                log={"picked": picked, "status": edit.status, "task_label": edit.task_label, "annotators": annotators},
             )
 
         return self._retrying(body)

@@ -6,12 +6,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import duckdb
 
 from core.errors import ConflictError, NotFound
 from core.store.base import _now, _one
 from core.store.samples import STATUSES, messages_of
+
+
+@dataclass(frozen=True)
+class SampleEdit:
+    """What one change of a sample sets, the same for an edit, a review, an annotation and an adjudication: each
+    field left None keeps the value it had.
+
+    Attributes:
+        status: pending, accepted or rejected (an annotation or adjudication decides: accepted or rejected).
+        tags: the whole new tag list; written stripped, without duplicates and sorted.
+        note: the reviewer's note.
+        messages: the edited conversation, as canonical messages.
+        task_label: a task label to confirm (source 'confirmed', confidence 1).
+    """
+
+    status: str | None = None
+    tags: Sequence[str] | None = None
+    note: str | None = None
+    messages: list[dict] | None = None
+    task_label: str | None = None
+
+    def check_status(self, allowed: Sequence[str] = STATUSES) -> None:
+        """Raise ValueError when ``status`` is set and not one of ``allowed``."""
+        if self.status is not None and self.status not in allowed:
+            raise ValueError(f"unknown status {self.status!r}; expected one of {', '.join(allowed)}")
+
+    def new_tags(self) -> list[str] | None:
+        """The tags as they are written (stripped, no blanks or duplicates, sorted), or None to keep them."""
+        return None if self.tags is None else sorted({t.strip() for t in self.tags if t and t.strip()})
 
 
 class SampleEdits:
@@ -21,18 +51,14 @@ class SampleEdits:
         self,
         sample_id: str,
         expected_version: int,
+        edit: SampleEdit,
         *,
         user: str,
-        status: str | None = None,
-        tags: Sequence[str] | None = None,
-        note: str | None = None,
-        messages: list[dict] | None = None,
-        task_label: str | None = None,
         unconfirm_label: bool = False,
         action: str = "edit",
         log: dict | None = None,
     ) -> int:
-        """Change a sample, based on the version the caller saw.
+        """Change a sample, based on the version the caller saw, as ``edit`` says.
 
         Every changed field is written to the audit log with its value before and after. A field given with its
         current value is not a change. ``task_label`` confirms a task label (source 'confirmed', confidence 1):
@@ -50,19 +76,14 @@ class SampleEdits:
             NotFound: no such sample.
             ValueError: an unknown status.
         """
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        edit.check_status()
         return self._retrying(
             lambda cur: self._update_sample_in(
                 cur,
                 sample_id,
                 expected_version,
+                edit,
                 user=user,
-                status=status,
-                tags=tags,
-                note=note,
-                messages=messages,
-                task_label=task_label,
                 unconfirm_label=unconfirm_label,
                 action=action,
                 log=log,
@@ -74,13 +95,9 @@ class SampleEdits:
         cur: duckdb.DuckDBPyConnection,
         sample_id: str,
         expected_version: int,
+        edit: SampleEdit,
         *,
         user: str,
-        status: str | None = None,
-        tags: Sequence[str] | None = None,
-        note: str | None = None,
-        messages: list[dict] | None = None,
-        task_label: str | None = None,
         unconfirm_label: bool = False,
         action: str = "edit",
         log: dict | None = None,
@@ -114,16 +131,16 @@ class SampleEdits:
         sets: list[str] = []
         params: list = []
         changes: list[tuple[str, str, str]] = []
+        status, note, messages, task_label = edit.status, edit.note, edit.messages, edit.task_label
         if status is not None and status != cur_status:
             sets.append("status = ?")
             params.append(status)
             changes.append(("status", cur_status, status))
-        if tags is not None:
-            new_tags = sorted({t.strip() for t in tags if t and t.strip()})
-            if new_tags != sorted(cur_tags):
-                sets.append("tags = ?")
-                params.append(new_tags)
-                changes.append(("tags", json.dumps(sorted(cur_tags)), json.dumps(new_tags)))
+        new_tags = edit.new_tags()
+        if new_tags is not None and new_tags != sorted(cur_tags):
+            sets.append("tags = ?")
+            params.append(new_tags)
+            changes.append(("tags", json.dumps(sorted(cur_tags)), json.dumps(new_tags)))
         if note is not None and note != cur_note:
             sets.append("note = ?")
             params.append(note)

@@ -1,5 +1,5 @@
 """Adjudication: a lead compares the annotations of a shared sample side by side and settles it with one of them
-(``pick``) or a merged version (``adjudicate``), applied to the sample as a versioned, audited change; the queue of
+(``pick``) or a merged version (``Store.adjudicate_sample``), applied to the sample as a versioned, audited change; the queue of
 samples waiting for it; the answer a merged version edits.
 """
 
@@ -9,8 +9,7 @@ import json
 from collections.abc import Sequence
 
 from core.errors import ConflictError, WinnowError
-from core.store import Store
-from core.team.reviews import DECISIONS
+from core.store import SampleEdit, Store
 
 
 def differences(annotations: Sequence[dict]) -> list[str]:
@@ -49,49 +48,6 @@ def adjudication_queue(store: Store) -> list[dict]:
     return sorted(queue, key=lambda item: not item["differences"])  # stable: import order within each part
 
 
-def adjudicate(
-    store: Store,
-    sample_id: str,
-    expected_version: int,
-    *,
-    user: str,
-    status: str,
-    task_label: str | None = None,
-    messages: list[dict] | None = None,
-    note: str | None = None,
-    tags: Sequence[str] | None = None,
-    picked: str | None = None,
-) -> int:
-    """Settle a shared sample: apply the decision (and label, messages, note, tags when given) to the sample, based
-    on the version the lead saw, and record the adjudication in the audit log.
-
-    Args:
-        picked: the annotator whose version this is, or None for a merged one.
-
-    Returns:
-        The sample's new version.
-
-    Raises:
-        PermissionDenied: ``user`` may not adjudicate. ConflictError: the sample changed meanwhile; nothing written.
-    """
-    store.authorize(user, "adjudicate")
-    if status not in DECISIONS:
-        raise WinnowError(f"an adjudication decides the sample: accepted or rejected, not {status!r}")
-    # The edit, its record and the annotators it names are one transaction: never a settled sample without its
-    # adjudication in the log.
-    return store.adjudicate_sample(
-        sample_id,
-        expected_version,
-        user=user,
-        status=status,
-        task_label=task_label,
-        messages=messages,
-        note=note,
-        tags=tags,
-        picked=picked,
-    )
-
-
 def pick(store: Store, sample_id: str, expected_version: int, annotator: str, *, user: str) -> int:
     """Adjudicate a sample with one annotator's version as it stands (decision, label, messages, tags, note).
 
@@ -101,16 +57,17 @@ def pick(store: Store, sample_id: str, expected_version: int, annotator: str, *,
     chosen = store.annotation(sample_id, annotator)
     if chosen is None or chosen["status"] is None:
         raise WinnowError(f"{annotator} has not decided on sample {sample_id}: nothing to pick")
-    return adjudicate(
-        store,
+    return store.adjudicate_sample(
         sample_id,
         expected_version,
+        SampleEdit(
+            status=chosen["status"],
+            task_label=chosen["task_label"],
+            messages=chosen["messages"],
+            note=chosen["note"],
+            tags=chosen["tags"],
+        ),
         user=user,
-        status=chosen["status"],
-        task_label=chosen["task_label"],
-        messages=chosen["messages"],
-        note=chosen["note"],
-        tags=chosen["tags"],
         picked=annotator,
     )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.errors import ConflictError, NotFound, PermissionDenied
-from core.store import Store
+from core.store import SampleEdit, Store
 from core.team.reviews import records_annotation
 
 # The fields a version holds (and a revert restores), in the order the history shows them.
@@ -190,6 +190,7 @@ def revert(store: Store, sample_id: str, to_version: int, *, expected_version: i
     now = current_state(sample)
     then = state_at(_versions_of(store, sample), to_version)
     change: dict = {}
+    unconfirm = False
     for name in ("status", "note", "messages"):
         if then[name] != now[name]:
             change[name] = then[name]
@@ -199,5 +200,7 @@ def revert(store: Store, sample_id: str, to_version: int, *, expected_version: i
         if then["task_label"] != now["task_label"]:
             change["task_label"] = then["task_label"]
     elif is_confirmed(now["task_label"]):
-        change["unconfirm_label"] = True
-    return store.update_sample(sample_id, expected_version, user=user, action="revert", **change)
+        unconfirm = True
+    return store.update_sample(
+        sample_id, expected_version, SampleEdit(**change), user=user, unconfirm_label=unconfirm, action="revert"
+    )

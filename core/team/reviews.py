@@ -11,11 +11,11 @@ sample stays pending, so the annotators cannot overwrite one another; a lead set
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from core.store import SampleFilter, Store
+from core.store import DECISIONS, SampleEdit, SampleFilter, Store
 
-DECISIONS = ("accepted", "rejected")
+__all__ = ["DECISIONS", "ReviewOutcome", "as_seen_by", "next_assignment", "records_annotation", "review"]
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,12 @@ def review(
     store: Store,
     sample_id: str,
     expected_version: int,
+    edit: SampleEdit,
     *,
     user: str,
-    status: str | None = None,
-    tags: Sequence[str] | None = None,
-    note: str | None = None,
-    messages: list[dict] | None = None,
-    task_label: str | None = None,
     action: str = "review",
 ) -> ReviewOutcome:
-    """Apply a Review decision or edit: as ``user``'s annotation on a shared sample, else to the sample itself.
+    """Apply a Review decision or edit (``edit``): as ``user``'s annotation on a shared sample, else to the sample itself.
 
     Both ways are checked against the version the reviewer saw and audited; permissions are the Store's (an
     annotator reviews only their assignments).
@@ -60,28 +56,11 @@ def review(
         PermissionDenied: ``user`` may not review this sample.
     """
     if records_annotation(store, sample_id, user):
-        store.annotate(
-            sample_id,
-            expected_version,
-            user=user,
-            status=status if status != "pending" else None,
-            tags=tags,
-            note=note,
-            messages=messages,
-            task_label=task_label,
-        )
+        # an annotation decides or leaves the decision open; "pending" is no decision
+        decided = replace(edit, status=None) if edit.status == "pending" else edit
+        store.annotate(sample_id, expected_version, decided, user=user)
         return ReviewOutcome(expected_version, True)
-    version = store.update_sample(
-        sample_id,
-        expected_version,
-        user=user,
-        status=status,
-        tags=tags,
-        note=note,
-        messages=messages,
-        task_label=task_label,
-        action=action,
-    )
+    version = store.update_sample(sample_id, expected_version, edit, user=user, action=action)
     return ReviewOutcome(version, False)
 
 
