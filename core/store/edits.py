@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
@@ -195,10 +196,8 @@ class SampleEdits:
         ).fetchall()
         if not updated:  # changed between our read and our write, inside a snapshot: treat as conflict
             raise ConflictError(sample_id, expected_version, version + 1)
-        cur.executemany(
-            "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[sample_id, now, user, action, fld, before, after, new_version] for fld, before, after in changes],
+        self._log_changes_in(
+            cur, now, user, action, [(sample_id, fld, before, after, new_version) for fld, before, after in changes]
         )
         if log is not None:
             self._log_in(cur, action, user, sample_id, {**log, "version": new_version})
@@ -226,17 +225,18 @@ class SampleEdits:
                     [ids, status],
                 ).fetchall()
             )
-            changed = cur.execute(
-                "UPDATE samples SET status = ?, version = version + 1, updated_at = ?, updated_by = ? "
-                "WHERE id IN (SELECT unnest(?::VARCHAR[])) AND status <> ? RETURNING id, version",
-                [status, now, user, ids, status],
-            ).fetchall()
-            if changed:
-                cur.executemany(
-                    "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-                    "VALUES (?, ?, ?, 'bulk', 'status', ?, ?, ?)",
-                    [[sid, now, user, before.get(sid), status, v] for sid, v in changed],
-                )
+            changed = self._update_versioned_in(
+                cur,
+                "status = ?",
+                [status],
+                "id IN (SELECT unnest(?::VARCHAR[])) AND status <> ?",
+                [ids, status],
+                now=now,
+                user=user,
+            )
+            self._log_changes_in(
+                cur, now, user, "bulk", [(sid, "status", before.get(sid), status, v) for sid, v in changed]
+            )
             return len(changed)
 
         return self._retrying(body)
@@ -251,22 +251,53 @@ class SampleEdits:
 
         def body(cur):
             self.authorize(user, "review", ids, cur=cur)
-            changed = cur.execute(
-                "UPDATE samples SET tags = list_sort(list_append(tags, ?)), version = version + 1, updated_at = ?, "
-                "updated_by = ? WHERE id IN (SELECT unnest(?::VARCHAR[])) AND NOT list_contains(tags, ?) "
-                "RETURNING id, version, tags",
-                [tag, now, user, ids, tag],
-            ).fetchall()
-            if not changed:
-                return 0
-            cur.executemany(
-                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-                "VALUES (?, ?, ?, 'bulk', 'tags', ?, ?, ?)",
+            changed = self._update_versioned_in(
+                cur,
+                "tags = list_sort(list_append(tags, ?))",
+                [tag],
+                "id IN (SELECT unnest(?::VARCHAR[])) AND NOT list_contains(tags, ?)",
+                [ids, tag],
+                now=now,
+                user=user,
+                returning=["tags"],
+            )
+            self._log_changes_in(
+                cur,
+                now,
+                user,
+                "bulk",
                 [
-                    [sid, now, user, json.dumps(sorted(t for t in tags if t != tag)), json.dumps(sorted(tags)), v]
+                    (sid, "tags", json.dumps(sorted(t for t in tags if t != tag)), json.dumps(sorted(tags)), v)
                     for sid, v, tags in changed
                 ],
             )
             return len(changed)
 
         return self._retrying(body)
+
+    @staticmethod
+    def _update_versioned_in(
+        cur,
+        sets: str,
+        set_params: list,
+        where: str,
+        where_params: list,
+        *,
+        now: datetime,
+        user: str,
+        returning: Sequence[str] = (),
+    ) -> list[tuple]:
+        """Apply ``sets`` to the samples matching ``where``, inside the caller's transaction, each one as a new
+        version (version + 1, updated_at ``now``, updated_by ``user``). The caller writes the audit rows
+        (``_log_changes_in``) from what this returns.
+
+        Returns:
+            One row per changed sample: its id, its new version, then the ``returning`` columns (values after the
+            change).
+        """
+        columns = ", ".join(["id", "version", *returning])
+        return cur.execute(
+            f"UPDATE samples SET {sets}, version = version + 1, updated_at = ?, updated_by = ? WHERE {where} "
+            f"RETURNING {columns}",
+            [*set_params, now, user, *where_params],
+        ).fetchall()

@@ -1,10 +1,11 @@
 """The audit log: the ``events`` table, who changed which field of which sample, before and after, and the
 workspace-level events (imports, exports, scoring runs, settings). Other modules write their rows inside their own
-transactions (``_log_in`` takes the caller's cursor); this module reads the log for history and activity pages."""
+transactions (``_log_in`` and ``_log_changes_in`` take the caller's cursor); this module reads the log for history and activity pages."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from core.store.base import _now
@@ -26,6 +27,24 @@ class AuditLog:
             "VALUES (?, ?, ?, ?, NULL, NULL, ?, NULL)",
             [sample_id, _now(), user, action, json.dumps(detail, default=str)],
         )
+
+    @staticmethod
+    def _log_changes_in(cur, now: datetime, user: str, action: str, changes: Iterable[Sequence]) -> None:
+        """Write one audit row per changed field, inside the caller's transaction.
+
+        Args:
+            changes: (sample_id, field, before, after, version) rows, ``version`` the one the change made; none
+                writes nothing.
+        """
+        rows = [
+            [sid, now, user, action, field, before, after, version] for sid, field, before, after, version in changes
+        ]
+        if rows:
+            cur.executemany(
+                "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def history(self, sample_id: str) -> list[dict]:
         """The audit events of one sample, oldest first."""

@@ -43,18 +43,18 @@ class Labels:
             for old, new in relabel.items():
                 if old == new:
                     continue
-                confirmed = cur.execute(
-                    "UPDATE samples SET task_label = ?, task_label_source = CASE WHEN ? IS NULL THEN NULL ELSE "
-                    "task_label_source END, version = version + 1, updated_at = ?, updated_by = ? "
-                    "WHERE task_label = ? AND task_label_source = 'confirmed' RETURNING id, version",
-                    [new, new, now, user, old],
-                ).fetchall()
-                if confirmed:
-                    cur.executemany(
-                        "INSERT INTO events (sample_id, ts, user_name, action, field, before, after, version) "
-                        "VALUES (?, ?, ?, 'relabel', 'task_label', ?, ?, ?)",
-                        [[sid, now, user, old, new, v] for sid, v in confirmed],
-                    )
+                confirmed = self._update_versioned_in(
+                    cur,
+                    "task_label = ?, task_label_source = CASE WHEN ? IS NULL THEN NULL ELSE task_label_source END",
+                    [new, new],
+                    "task_label = ? AND task_label_source = 'confirmed'",
+                    [old],
+                    now=now,
+                    user=user,
+                )
+                self._log_changes_in(
+                    cur, now, user, "relabel", [(sid, "task_label", old, new, v) for sid, v in confirmed]
+                )
                 suggested = cur.execute(
                     "UPDATE samples SET task_label = ?, task_label_confidence = CASE WHEN ? IS NULL THEN NULL ELSE "
                     "task_label_confidence END, task_label_source = CASE WHEN ? IS NULL THEN NULL ELSE "
