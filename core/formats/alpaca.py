@@ -11,10 +11,10 @@ from core.formats.messages import (
     Canonical,
     _controls_in,
     _history_messages,
-    _missing,
-    _optional_text,
     _raise_control,
+    _required_pair,
     _split_system,
+    _system_and_tools,
     _turn_pairs,
     _type_error,
 )
@@ -25,11 +25,7 @@ _ALPACA_NEEDS = "an Alpaca record needs 'instruction' and 'output'"
 
 def _alpaca_to(d: dict) -> Canonical:
     # The hot path of a big import: plain checks, no regex unless needed, extras built only when there are any.
-    try:
-        instruction = d["instruction"]
-        output = d["output"]
-    except KeyError as e:
-        raise _missing(e.args[0], _ALPACA_NEEDS, d) from None
+    instruction, output = _required_pair(d, "instruction", "output", _ALPACA_NEEDS)
     if type(instruction) is not str:
         raise _type_error(instruction, "instruction")
     if type(output) is not str:
@@ -47,22 +43,15 @@ def _alpaca_to(d: dict) -> Canonical:
             raise _type_error(inp, "input")
     if _controls_in(user + output):
         _raise_control([instruction, d.get("input") or "", output], ["instruction", "input", "output"])
-    messages = []
-    tools = None
+    messages, tools = [], None
     if len(d) > known:
-        if "system" in d:
-            known += 1
-            system = _optional_text(d, "system")
-            if system:
-                messages.append({"role": "system", "content": system})
+        messages, tools, present = _system_and_tools(d)
+        known += present
         if "history" in d:
             known += 1
             history = d["history"]
             if history is not None:
                 messages.extend(_history_messages(history, "history"))
-        if "tools" in d:
-            known += 1
-            tools = d["tools"] or None
     messages.append({"role": "user", "content": user})
     messages.append({"role": "assistant", "content": output})
     extras = {k: v for k, v in d.items() if k not in _ALPACA_KEYS} if len(d) > known else {}

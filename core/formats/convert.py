@@ -21,6 +21,14 @@ _TO_CANONICAL = {
     "prompt-completion": _prompt_completion_to,
 }
 
+# Each format's writer and the top-level keys it owns (an empty one the source had is put back from raw).
+_FROM_CANONICAL = {
+    "alpaca": (_alpaca_from, _ALPACA_KEYS),
+    "sharegpt": (_sharegpt_from, _SHAREGPT_KEYS),
+    "openai": (_openai_from, _OPENAI_KEYS),
+    "prompt-completion": (_prompt_completion_from, _PC_KEYS),
+}
+
 
 def to_canonical(data: dict, fmt: str, mapping: dict | None = None) -> Canonical:
     """Convert one record of format ``fmt`` to canonical form, validating it.
@@ -77,22 +85,13 @@ def from_canonical(c: Canonical, fmt: str, *, raw: dict | None = None, mapping: 
         FormatError: the sample cannot be expressed in ``fmt`` (e.g. tool turns in Alpaca, several system prompts);
             ``field`` names the message position.
     """
-    if fmt == "alpaca":
-        out = _alpaca_from(c, raw)
-        keys = _ALPACA_KEYS
-    elif fmt == "sharegpt":
-        out = _sharegpt_from(c, raw)
-        keys = _SHAREGPT_KEYS
-    elif fmt == "openai":
-        out = _openai_from(c, raw)
-        keys = _OPENAI_KEYS
-    elif fmt == "prompt-completion":
-        out = _prompt_completion_from(c, raw)
-        keys = _PC_KEYS
-    elif fmt == "mapped":
+    if fmt == "mapped":
         mapping = _require_mapping(mapping)
         out = _mapped_from(c, raw, mapping)
         keys = frozenset(mapping.values())
+    elif fmt in _FROM_CANONICAL:
+        write, keys = _FROM_CANONICAL[fmt]
+        out = write(c, raw)
     else:
         raise FormatError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
     if raw:

@@ -189,6 +189,36 @@ def _history_messages(history: object, field: str) -> list[dict]:
     return messages
 
 
+def _required_pair(record: dict, first: str, second: str, needs: str) -> tuple[object, object]:
+    """The values of a record's two required keys, unchecked; a missing one raises FormatError saying what the
+    format ``needs`` and which keys the record has."""
+    try:
+        return record[first], record[second]
+    except KeyError as e:
+        raise _missing(e.args[0], needs, record) from None
+
+
+def _system_and_tools(record: dict) -> tuple[list[dict], object | None, int]:
+    """A record's optional top-level "system" (a string) and "tools" (kept as given), as Alpaca and ShareGPT hold them.
+
+    Returns:
+        (the system message in a list, empty when the prompt is absent, null or empty; the tools, None when absent or
+        empty; how many of the two keys the record has, to tell its extra keys).
+    """
+    messages = []
+    tools = None
+    present = 0
+    if "system" in record:
+        present += 1
+        system = _optional_text(record, "system")
+        if system:
+            messages.append({"role": "system", "content": system})
+    if "tools" in record:
+        present += 1
+        tools = record["tools"] or None
+    return messages, tools, present
+
+
 def _optional_text(record: dict, key: str) -> str:
     """The value of an optional string field: "" when absent, null or empty."""
     value = record.get(key)

@@ -8,8 +8,8 @@ from core.formats.messages import (
     Canonical,
     _check_order,
     _controls_in,
-    _missing,
     _raise_control,
+    _required_pair,
     _type_error,
     _type_name,
 )
@@ -20,11 +20,7 @@ _PC_NEEDS = "a prompt-completion record needs 'prompt' and 'completion'"
 
 
 def _prompt_completion_to(d: dict) -> Canonical:
-    try:
-        prompt = d["prompt"]
-        completion = d["completion"]
-    except KeyError as e:
-        raise _missing(e.args[0], _PC_NEEDS, d) from None
+    prompt, completion = _required_pair(d, "prompt", "completion", _PC_NEEDS)
     if type(prompt) is str and type(completion) is str:
         if _controls_in(prompt + completion):
             _raise_control([prompt, completion], ["prompt", "completion"])

@@ -17,8 +17,8 @@ from core.formats.messages import (
     _check_order,
     _controls_in,
     _missing,
-    _optional_text,
     _raise_control,
+    _system_and_tools,
     _type_error,
 )
 
@@ -56,17 +56,10 @@ def _sharegpt_to(d: dict) -> Canonical:
     if not turns:
         raise FormatError("empty conversation: expected user and assistant turns", field=key)
     known = 1
-    messages = []
-    tools = None
-    if len(d) > 1:
-        if "system" in d:
-            known += 1
-            system = _optional_text(d, "system")
-            if system:
-                messages.append({"role": "system", "content": system})
-        if "tools" in d:
-            known += 1
-            tools = d["tools"] or None
+    messages, tools = [], None
+    if len(d) > known:
+        messages, tools, present = _system_and_tools(d)
+        known += present
     offset = len(messages)
     for i, turn in enumerate(turns):
         if type(turn) is not dict:
