@@ -22,6 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
+from core.digest import file_sha256
 from core.errors import Cancelled, WinnowError
 from core.importing.workspace import ImportReport, import_file
 from core.settings import PROJECT_ROOT, Settings, load_settings
@@ -53,20 +54,14 @@ def load_demo(store: Store, *, user: str, folder: Path = DEMO_DIR) -> list[Impor
     return [
         import_file(store, folder / name, user=user, mapping=mapping)
         for name, mapping in DEMO_FILES
-        if _sha256(folder / name) not in have
+        if file_sha256(folder / name) not in have
     ]
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def is_demo_workspace(store: Store, folder: Path = DEMO_DIR) -> bool:
     """Whether the workspace holds samples and every file imported into it is one of the demo files, as they are now."""
     sources = store.sources()
-    demo = {_sha256(folder / name) for name, _ in DEMO_FILES}
+    demo = {file_sha256(folder / name) for name, _ in DEMO_FILES}
     return bool(sources) and all(s["sha256"] in demo for s in sources)
 
 

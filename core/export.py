@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import __version__
+from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical
@@ -28,7 +29,6 @@ from core.pause_points import pause_point
 from core.store import SampleFilter, Store
 from core.training.writing import (
     DATASET_INFO,
-    file_sha256,
     partial_beside,
     remove_stale_partials,
     write_json_atomic,

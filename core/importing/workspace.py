@@ -9,7 +9,6 @@ The cheap signals (:func:`import_signals`) follow every import, from the Import 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.mapped import parse_mapping
 from core.formats.messages import FORMATS
@@ -48,14 +48,6 @@ class ImportReport:
     rejects_path: str | None = None
     errors: list[str] = field(default_factory=list)
     earlier_rejects: str | None = None  # the default rejects file an earlier import wrote, left as it was
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def import_file(

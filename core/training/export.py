@@ -15,13 +15,13 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from core.digest import file_sha256
 from core.errors import WinnowError
 from core.store import SampleFilter, Store
 from core.training.pipeline import MANIFEST_KIND, Progress, TrainingOptions, TrainingReport, prepare
 from core.training.writing import (
     DATASET_INFO,
     export_target,
-    file_sha256,
     partial_folder_beside,
     remove_stale_partials,
     write_json_atomic,

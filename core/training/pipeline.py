@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 
 from core import __version__
+from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical
@@ -39,7 +40,6 @@ from core.training.chat_template import (
 )
 from core.training.packing import packing_stats, write_packed
 from core.training.split import split_validation
-from core.training.writing import file_sha256
 
 TRAINING_FORMATS = ("messages", "prompt-completion")
 OVER_LENGTH = ("truncate", "drop")

@@ -3,14 +3,13 @@
 - Where the app may write an export: ``export_target`` keeps a name typed in the browser inside the export folder.
 - Files and folders are written under a temporary name beside their final one and renamed into place, readable by
   their owner only; the next export to that name removes a killed export's leftovers.
-- JSON written atomically, and the digest of a written file.
+- JSON written atomically (a written file's digest: ``core.digest``).
 - How LLaMA-Factory reads each of our formats (the entries of the ``dataset_info.json`` written beside exports).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -52,14 +51,6 @@ DATASET_INFO = {
     "prompt-completion": {"formatting": "alpaca", "columns": {"prompt": "prompt", "response": "completion"}},
 }
 DATASET_INFO["parquet"] = DATASET_INFO["openai"]  # the same messages shape, in a Parquet file
-
-
-def file_sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 def write_json_atomic(path: Path, obj) -> None:
