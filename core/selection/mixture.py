@@ -369,6 +369,31 @@ def _check_groups(general: Sequence[str], specialist: Sequence[str], k: float, *
     return k
 
 
+def _scaled_targets(available: Mapping[str, int], labels: Sequence[str], share: float, unit: str) -> dict[str, int]:
+    """{label: ``share`` × its available amount (``_scaled``)} for each of ``labels``."""
+    return {label: _scaled(available.get(label, 0), share, unit) for label in labels}
+
+
+def _mixed_stage(
+    available: Mapping[str, int],
+    general: Sequence[str],
+    general_share: float,
+    specialist: Sequence[str],
+    specialist_share: float,
+    unit: str,
+) -> Plan:
+    """The one stage of the fixed-general and fixed-specialist presets: ``general_share`` of each general label's
+    data together with ``specialist_share`` of each specialist label's."""
+    targets = _scaled_targets(available, general, general_share, unit)
+    targets |= _scaled_targets(available, specialist, specialist_share, unit)
+    return plan(available, targets, unit=unit, name="mixed")
+
+
+def _params(k: float, general: Sequence[str], specialist: Sequence[str], **fractions: float) -> dict:
+    """A preset's parameters as its ``StagedPlan`` records them: k, the two groups, then the preset's fractions."""
+    return {"k": k, "general": list(general), "specialist": list(specialist), **fractions}
+
+
 def preset_fixed_general(
     available: Mapping[str, int],
     general: Sequence[str],
@@ -381,10 +406,8 @@ def preset_fixed_general(
     """The paper's "fixed general data, scaled specialist data": ``general_fraction`` of every general label plus
     k × each specialist label's data (the paper tries k = 1, 1/4, 1/16, 1/64, 1/256). One stage."""
     k = _check_groups(general, specialist, k, general_fraction)
-    targets = {g: _scaled(available.get(g, 0), general_fraction, unit) for g in general}
-    targets |= {s: _scaled(available.get(s, 0), k, unit) for s in specialist}
-    params = {"k": k, "general": list(general), "specialist": list(specialist), "general_fraction": general_fraction}
-    return StagedPlan((plan(available, targets, unit=unit, name="mixed"),), "fixed_general", params)
+    mixed = _mixed_stage(available, general, general_fraction, specialist, k, unit)
+    return StagedPlan((mixed,), "fixed_general", _params(k, general, specialist, general_fraction=general_fraction))
 
 
 def preset_fixed_specialist(
@@ -399,15 +422,9 @@ def preset_fixed_specialist(
     """The paper's "fixed specialist data, scaled general data": ``specialist_fraction`` of every specialist label
     plus k × each general label's data. One stage."""
     k = _check_groups(general, specialist, k, specialist_fraction)
-    targets = {g: _scaled(available.get(g, 0), k, unit) for g in general}
-    targets |= {s: _scaled(available.get(s, 0), specialist_fraction, unit) for s in specialist}
-    params = {
-        "k": k,
-        "general": list(general),
-        "specialist": list(specialist),
-        "specialist_fraction": specialist_fraction,
-    }
-    return StagedPlan((plan(available, targets, unit=unit, name="mixed"),), "fixed_specialist", params)
+    mixed = _mixed_stage(available, general, k, specialist, specialist_fraction, unit)
+    params = _params(k, general, specialist, specialist_fraction=specialist_fraction)
+    return StagedPlan((mixed,), "fixed_specialist", params)
 
 
 def preset_dmt(
@@ -428,18 +445,12 @@ def preset_dmt(
        takes the replay from the samples stage 1 used, as a replay should.
     """
     k = _check_groups(general, specialist, k, specialist_fraction, general_fraction)
-    stage1 = {s: _scaled(available.get(s, 0), specialist_fraction, unit) for s in specialist}
+    stage1 = _scaled_targets(available, specialist, specialist_fraction, unit)
     first = plan(available, stage1, unit=unit, name="stage 1: specialist")
-    stage2 = {g: _scaled(available.get(g, 0), general_fraction, unit) for g in general}
+    stage2 = _scaled_targets(available, general, general_fraction, unit)
     stage2 |= {s: _scaled(first.row(s).planned, k, unit) for s in specialist}
     second = plan(available, stage2, unit=unit, name="stage 2: general + replay")
-    params = {
-        "k": k,
-        "general": list(general),
-        "specialist": list(specialist),
-        "specialist_fraction": specialist_fraction,
-        "general_fraction": general_fraction,
-    }
+    params = _params(k, general, specialist, specialist_fraction=specialist_fraction, general_fraction=general_fraction)
     return StagedPlan((first, second), "dmt", params)
 
 
