@@ -6,15 +6,12 @@ Annotators see their own activity only. The audit log is read a page at a time, 
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
 from core.errors import WinnowError
 from core.team import assignments, diffs, history
-from pages import _common, _history
+from pages import _common, _history, _paged_table
 
-PAGE_SIZES = (25, 50, 100, 200)
 LOG_COLUMNS = ("ts", "user_name", "action", "sample_id", "field", "version", "before", "after")
 
 store = _common.current_store()
@@ -88,30 +85,21 @@ action = f2.selectbox("Action", facets["actions"], index=None, placeholder="any"
 sample_id = f3.text_input("Sample id", key="activity_sample").strip() or None
 
 # A new filter starts at page 1; a page past the end (the log is newest first) becomes the last one.
-signature = repr((user, action, sample_id))
-if st.session_state.get("activity_signature") != signature:
-    st.session_state["activity_signature"] = signature
-    st.session_state["activity_page"] = 1
+_paged_table.start_over_when_changed("activity", repr((user, action, sample_id)))
 total = store.count_events(user=user, action=action, sample_id=sample_id)
-p1, p2, p3 = st.columns([1, 1, 4])
-size = p1.selectbox("Rows per page", PAGE_SIZES, index=1, key="activity_size")
-pages = max(1, math.ceil(total / size))
-if st.session_state.get("activity_page", 1) > pages:
-    st.session_state["activity_page"] = pages
-page_no = int(p2.number_input("Page", min_value=1, max_value=pages, step=1, key="activity_page"))
-p3.caption(f"{total:,} events · page {page_no} of {pages} · newest first · times in UTC")
+size, page_no = _paged_table.pager(
+    "activity", total, counted=f"{total:,} events", note=" · newest first · times in UTC"
+)
 
 rows = store.events_page(user=user, action=action, sample_id=sample_id, offset=(page_no - 1) * size, limit=size)
 if rows:
     # What changed, in one line (a word diff for edited messages); pick a row for the whole diff.
     table = [{**{c: r[c] for c in LOG_COLUMNS}, "change": diffs.change_line(r["field"], r["before"], r["after"])}
              for r in rows]  # fmt: skip
-    event = st.dataframe(
+    picked = _paged_table.picked_rows(
         table,
-        hide_index=True,
-        width="stretch",
+        rows,
         key="activity_log",
-        on_select="rerun",
         selection_mode="single-row",
         column_order=("ts", "user_name", "action", "sample_id", "field", "version", "change"),
         column_config={
@@ -121,7 +109,6 @@ if rows:
             "change": st.column_config.TextColumn("change", width="large", help="removed [-…-], added {+…+}"),
         },
     )
-    picked = [rows[i] for i in (event.selection.rows if event is not None else []) if i < len(rows)]
     if picked and picked[0]["field"]:
         r = picked[0]
         labels = (f"version {r['version'] - 1}", f"version {r['version']}") if r["version"] else ("before", "after")

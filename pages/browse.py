@@ -9,9 +9,8 @@ import streamlit as st
 from core.errors import WinnowError
 from core.scoring import column_title
 from core.store import STATUSES, SampleFilter
-from pages import _bulk, _common, _history
+from pages import _bulk, _common, _history, _paged_table
 
-PAGE_SIZES = (25, 50, 100, 200)
 TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
 SCORE_SAMPLE = 20_000  # score values read to place a slider's ends
 
@@ -80,35 +79,28 @@ flt = SampleFilter(
 # ---------------------------------------------------------------------------------------------------- the table
 
 # A new filter starts at page 1; a page past the end (rows were reviewed elsewhere) becomes the last one.
-signature = repr(flt)
-if st.session_state.get("browse_signature") != signature:
-    st.session_state["browse_signature"] = signature
-    st.session_state["browse_page"] = 1
+_paged_table.start_over_when_changed("browse", repr(flt))
 try:
     # A text search stops counting at TEXT_COUNT_CAP matches: an exact count would read every prompt and answer.
     total = store.count(flt, cap=TEXT_COUNT_CAP if flt.text else None)
 except WinnowError as ex:  # a score column that vanished between two runs
     _common.show_error(ex)
     st.stop()
-p1, p2, p3 = st.columns([1, 1, 4])
-size = p1.selectbox("Rows per page", PAGE_SIZES, index=1, key="browse_size")
 capped = bool(flt.text) and total > TEXT_COUNT_CAP
-pages = max(1, math.ceil(min(total, TEXT_COUNT_CAP if capped else total) / size))
-if st.session_state.get("browse_page", 1) > pages:
-    st.session_state["browse_page"] = pages
-page_no = int(p2.number_input("Page", min_value=1, max_value=pages, step=1, key="browse_page"))
-shown = f"{TEXT_COUNT_CAP:,}+" if capped else f"{total:,}"
-p3.caption(f"{shown} samples match · page {page_no} of {pages}" + (" (refine the search to see all)" if capped else ""))
+size, page_no = _paged_table.pager(
+    "browse",
+    min(total, TEXT_COUNT_CAP) if capped else total,
+    counted=f"{TEXT_COUNT_CAP:,}+ samples match" if capped else f"{total:,} samples match",
+    note=" (refine the search to see all)" if capped else "",
+)
 
 table = store.page(flt, offset=(page_no - 1) * size, limit=size)
 shown = [c for c in TABLE_COLUMNS if c in table.column_names] + [c.column for c in score_columns]
 table = table.select([c for c in shown if c in table.column_names])
 ids = table.column("id").to_pylist()
-event = st.dataframe(
+rows = _paged_table.picked_rows(
     table,
-    hide_index=True,
-    width="stretch",
-    on_select="rerun",
+    ids,
     selection_mode="multi-row",
     key="browse_table",
     column_config={
@@ -123,7 +115,6 @@ event = st.dataframe(
         },
     },
 )
-rows = [ids[r] for r in (event.selection.rows if event is not None else []) if r < len(ids)]
 _bulk.actions(store, rows, flt, total, capped=capped)
 
 # ---------------------------------------------------------------------------------------------------- one sample
