@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import WinnowError
 from core.settings import keep_new_files_private
 from core.team import assignments
-from pages import _common, _preparation, _sign_in_cookie
+from pages import _common, _preparation, _sign_in_cookie, _sign_in_session, _workspace_choice
 
 keep_new_files_private()  # workspaces, their DuckDB logs, uploads and exports: owner only
 
@@ -37,8 +37,8 @@ except WinnowError as error:  # a malformed WINNOW_* variable: say which, not a 
     st.error(f"Winnow cannot start: {error}. Fix that environment variable and restart the app.", icon="🚫")
     st.stop()
 st.session_state.setdefault(_common.WORKSPACE_KEY, str(_common.settings().db))
-store, problem = _common.open_chosen_workspace()
-who = _common.signed_in(store)
+store, problem = _workspace_choice.open_chosen_workspace()
+who = _sign_in_session.signed_in(store)
 
 if who is None:
     # Every page's address shows the sign-in form, so a link (/review?id=X) keeps its address and its query through
@@ -53,7 +53,7 @@ if who is None:
 # The first page the role sees is its landing page.
 page = st.navigation(
     [p for p, roles in PAGES if who.role in roles]
-    + [_common.not_for_role(p, who) for p, roles in PAGES if who.role not in roles]
+    + [_sign_in_session.not_for_role(p, who) for p, roles in PAGES if who.role not in roles]
 )
 with st.sidebar:
     if who.role == "admin":
@@ -61,7 +61,7 @@ with st.sidebar:
         st.text_input(
             "Workspace",
             key="workspace_input",
-            on_change=_common.choose_workspace,
+            on_change=_workspace_choice.choose_workspace,
             help="The DuckDB file holding your samples. A path that does not exist yet becomes a new workspace "
             "(you will create its first admin).",
         )
@@ -72,7 +72,7 @@ with st.sidebar:
     st.progress(progress.fraction, text=progress.text)
     _preparation.sidebar_panel(store)
     if st.button("Sign out", key="sign_out"):
-        _common.sign_out(store)
+        _sign_in_session.sign_out(store)
         st.rerun()
     _sign_in_cookie.sync()  # a new sign-in: the browser keeps it in a cookie
 

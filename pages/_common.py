@@ -1,4 +1,4 @@
-"""Streamlit-only helpers shared by the pages: the cached workspace, the acting user, errors, jobs and chats.
+"""What every page shares: the cached workspace, the acting user and their role, errors, tags, chats and jobs.
 
 The Streamlit process owns the single read-write connection to a workspace (DuckDB allows one writer process), so
 the ``Store`` is a ``st.cache_resource`` shared by every session and every script thread; each store call opens its
@@ -18,14 +18,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from core import demo, jobs
 from core.errors import WinnowError
 from core.markdown import images_as_links
-from core.scoring import column_title
 from core.settings import Settings, load_settings
 from core.store import Store
 from core.team import accounts, roles
-from pages import _sign_in_cookie
 
 WORKSPACE_KEY = "workspace_path"
-REVIEWED = ("accepted", "rejected")
 FINISHED = ("done", "failed", "cancelled")
 STATUS_COLORS = {"pending": "orange", "accepted": "green", "rejected": "red"}
 
@@ -34,8 +31,7 @@ def settings() -> Settings:
     return load_settings()
 
 
-TOKENS_KEY = "auth_tokens"  # {workspace path: sign-in token}: a session signs in to each workspace on its own
-IDENTITY_KEY = "identity"  # the Identity app.py found for this run
+IDENTITY_KEY = "identity"  # the Identity app.py found for this run (``_sign_in_session.signed_in``)
 
 
 def identity() -> accounts.Identity | None:
@@ -47,47 +43,6 @@ def acting_user() -> str:
     """The signed-in account's name: what core checks permissions for and the audit log records."""
     who = identity()
     return who.name if who else settings().user
-
-
-def signed_in(store: Store) -> accounts.Identity | None:
-    """The identity of this session's live sign-in to ``store`` (its expiry slides forward), else None.
-
-    A browser session that has none yet (a reload, a new tab) resumes the sign-in its cookie carries, if it is still
-    live and for this workspace (``_sign_in_cookie``), and has the browser keep it for another full term.
-    """
-    tokens = st.session_state.setdefault(TOKENS_KEY, {})
-    hours = settings().session_hours
-    who = accounts.resume(store, tokens.get(str(store.path)), hours=hours)
-    cookie = _sign_in_cookie.token_from_cookie()
-    if who is None and cookie and cookie != tokens.get(str(store.path)):
-        who = accounts.resume(store, cookie, hours=hours)
-        if who is not None:
-            tokens[str(store.path)] = cookie
-            _sign_in_cookie.keep(cookie)
-    st.session_state[IDENTITY_KEY] = who
-    return who
-
-
-def remember_sign_in(store: Store, token: str, who: accounts.Identity) -> None:
-    st.session_state.setdefault(TOKENS_KEY, {})[str(store.path)] = token
-    st.session_state[IDENTITY_KEY] = who
-    _sign_in_cookie.keep(token)
-
-
-def sign_out(store: Store) -> None:
-    accounts.sign_out(store, st.session_state.get(TOKENS_KEY, {}).pop(str(store.path), None))
-    st.session_state[IDENTITY_KEY] = None
-    _sign_in_cookie.forget()
-
-
-def not_for_role(page: st.Page, who: accounts.Identity) -> st.Page:
-    """A page the role may not see, standing in at its address: a one-line note and the way to the landing page."""
-
-    def note() -> None:
-        st.title(page.title)
-        st.info(f"{page.title} is for other roles; you are signed in as {who.name} ({who.role}).", icon="🔒")
-
-    return st.Page(note, title=page.title, url_path=page.url_path, visibility="hidden")
 
 
 def allowed(action: str) -> bool:
@@ -138,34 +93,6 @@ def _through_app() -> None:
         st.rerun()
 
 
-GOOD_WORKSPACE_KEY = "workspace_last_good"
-
-
-def choose_workspace() -> None:
-    """The sidebar's on_change: open the typed path on the next run (app.py falls back if it cannot)."""
-    st.session_state[WORKSPACE_KEY] = st.session_state["workspace_input"].strip()
-
-
-def open_chosen_workspace() -> tuple[Store, str | None]:
-    """app.py's workspace: the chosen one, or, when it cannot be opened, the last one that could, with the reason.
-
-    Returns:
-        (store, problem): ``problem`` is the one-line reason the chosen path was refused, else None.
-    """
-    try:
-        store = get_store(workspace_path())
-    except WinnowError as ex:
-        fallback = st.session_state.get(GOOD_WORKSPACE_KEY)
-        if not fallback:
-            show_error(ex)
-            st.stop()
-        st.session_state[WORKSPACE_KEY] = fallback
-        st.session_state["workspace_input"] = fallback
-        return get_store(fallback), str(ex)
-    st.session_state[GOOD_WORKSPACE_KEY] = str(workspace_path())
-    return store, None
-
-
 def current_store() -> Store:
     """The session's Store; on a user's mistake (locked or foreign file) show it and stop the page."""
     _through_app()
@@ -187,34 +114,6 @@ def show_error(ex: BaseException) -> None:
 def status_badge(status: str) -> str:
     """A status as a coloured Markdown badge."""
     return f":{STATUS_COLORS.get(status, 'gray')}-badge[{status}]"
-
-
-def queue_from_link(store: Store, path: str) -> str | None:
-    """Make a link's ``?cluster=N`` or ``?selection=NAME`` this session's review queue (and take it off the address).
-
-    Returns:
-        A one-line note when the link names nothing there is (a typo, a deleted selection, no map), else None.
-    """
-    params = st.query_params
-    cluster, selection = params.get("cluster"), params.get("selection")
-    for key in ("cluster", "selection"):
-        if key in params:
-            del params[key]
-    if cluster is not None:
-        if not cluster.strip().lstrip("-").isdigit():
-            return f"The link names cluster {cluster!r}: a cluster is a number."
-        if store.get_map() is None:
-            return f"The link names cluster {cluster}, but this workspace has no map yet."
-        queue = {"filter": {"cluster": int(cluster)}, "label": f"cluster {int(cluster)}"}
-    elif selection is not None:
-        if selection not in {s["name"] for s in store.selections()}:
-            return f"The link names the selection {selection!r}, which this workspace does not have."
-        queue = {"filter": {"selection": selection}, "label": f"the selection {selection}"}
-    else:
-        return None
-    st.session_state["review_queue"] = {"workspace": path, **queue}
-    st.session_state.pop("review_snap", None)
-    return None
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -256,55 +155,6 @@ def render_chat(
                 st.json(content, expanded=False)
             if m.get("tool_calls"):
                 st.json(m["tool_calls"], expanded=False)
-
-
-def score_text(value) -> str:
-    """A score for reading: "—" when missing, yes/no, whole numbers without decimals, others to 4 digits."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-# The scores a folded score panel names in its one line, when a sample has them (the others wait in the table).
-HEADLINE_SCORES = ("ifd", "reward", "necessity_reward", "h_answer_chars", "h_prompt_lang", "h_refusal")
-
-
-def folded_scores(scores: dict) -> None:
-    """Scores folded into one line (an expander that names the headline scores) over the full table: a sample can
-    have dozens, which would push what a reviewer acts on below the fold."""
-    if not scores:
-        st.caption("No scores yet.")
-        return
-    head = [f"{column_title(c)} {score_text(scores[c])}" for c in HEADLINE_SCORES if scores.get(c) is not None][:4]
-    with st.expander(f"Scores ({len(scores)})" + (f": {' · '.join(head)}" if head else "")):
-        render_scores(scores)
-
-
-def render_scores(scores: dict) -> None:
-    """Scores as a compact table: each in words, its value, and its column's name (there can be dozens: metrics
-    would truncate them)."""
-    if not scores:
-        st.caption("No scores yet.")
-        return
-    rows = [{"score": column_title(n), "value": score_text(v), "column": n} for n, v in scores.items()]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        height=min(35 * len(rows) + 38, 420),
-        column_config={
-            "score": st.column_config.TextColumn(help="What the score measures, in words"),
-            "column": st.column_config.TextColumn(
-                help="The score's column: its name in recipes, filters, exports and the Score page"
-            ),
-        },
-    )
 
 
 # ---------------------------------------------------------------------------------------------------- jobs

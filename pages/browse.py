@@ -9,7 +9,7 @@ import streamlit as st
 from core.errors import WinnowError
 from core.scoring import column_title
 from core.store import STATUSES, SampleFilter
-from pages import _bulk, _common, _history, _paged_table
+from pages import _bulk, _common, _history, _paged_table, _scores
 
 TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
 SCORE_SAMPLE = 20_000  # score values read to place a slider's ends
@@ -147,7 +147,7 @@ if picked:
         st.switch_page("pages/review.py")
     if sample["note"]:
         st.info(sample["note"])
-    _common.folded_scores(sample["scores"])
+    _scores.folded_scores(sample["scores"])
     _history.history_panel(store, sample["id"], sample["version"], key=f"browse_history_{sample['id']}")
     markdown = st.toggle(
         "Render Markdown",

@@ -10,19 +10,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from core.errors import WinnowError
-from core.labels.taxonomy import label_names
-from core.labels.workspace import workspace_taxonomy
+from core.labels.workspace import label_choices
 from core.map import workspace
-from core.map.colours import distinct_colours
 from core.scoring import column_title
 from core.store import SampleFilter
-from pages import _common, _map_panel, _preparation
+from pages import _common, _map_chart, _map_panel, _preparation
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -101,13 +97,6 @@ if current is None:
 
 # ------------------------------------------------------------------------------------------- the map
 
-
-def scatter(x, y, rid, hover, **kw) -> go.Scattergl:
-    return go.Scattergl(
-        x=x, y=y, mode="markers", customdata=rid, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", **kw
-    )
-
-
 with st.spinner("Reading the map…"):
     view = view_reading.result()
 names = current["cluster_names"]
@@ -118,36 +107,8 @@ color_by = st.selectbox(
     format_func=lambda c: f"{column_title(c)} ({c})" if c in numeric else c.replace("_", " "),
     key="explore_color",
 )
-fig = go.Figure()
-if color_by in numeric:
-    values = colour_values(color_by)
-    marker = {
-        "size": 4,
-        "color": values,
-        "colorscale": "Viridis",
-        "showscale": True,
-        "colorbar": {"title": column_title(color_by)},
-    }
-    fig.add_trace(scatter(view["x"], view["y"], view["rid"], view["hover"], marker=marker))
-else:
-    keys = view["cluster"] if color_by == "cluster" else colour_values(color_by)
-    # One trace per value (its legend entry toggles it), grouped with one sort instead of a pass per value.
-    values, inverse = np.unique(keys, return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    sizes = np.bincount(inverse, minlength=len(values))
-    palette = distinct_colours(len(values))  # Plotly's default cycles after 10: clusters would share colours
-    traces = []
-    for value, end, size, colour in zip(values, np.cumsum(sizes), sizes, palette, strict=True):
-        idx = order[end - size : end]
-        name = f"{value}: {names.get(int(value), '')}" if color_by == "cluster" else str(value)
-        traces.append(scatter(view["x"][idx], view["y"][idx], view["rid"][idx], view["hover"][idx], name=name,
-                              marker={"size": 4, "color": colour}))  # fmt: skip
-    fig.add_traces(traces)
-fig.update_layout(
-    height=600, margin={"t": 10, "b": 10, "l": 10, "r": 10}, dragmode="lasso", legend={"itemsizing": "constant"}
-)
-fig.update_xaxes(showticklabels=False)
-fig.update_yaxes(showticklabels=False)
+values = view["cluster"] if color_by == "cluster" else colour_values(color_by)
+fig = _map_chart.figure(view, color_by, values, numeric=color_by in numeric, names=names)
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso"), key="explore_chart", width="stretch")
 shown = len(view["rid"])
 if view["sampled"]:
@@ -187,7 +148,7 @@ if selected:
     b1, b2, b3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     label = b1.selectbox(
         "Task label",
-        label_names(workspace_taxonomy(store)),
+        label_choices(store),
         index=None,
         key="explore_label",
         placeholder="choose a label",
@@ -238,19 +199,7 @@ st.subheader("Clusters")
 
 stats = stats_reading.result()
 st.dataframe(
-    [
-        {
-            "cluster": s["cluster"],
-            "name": s["name"],
-            "samples": s["samples"],
-            "IFD mean": "—" if s["ifd_mean"] is None else f"{s['ifd_mean']:.3f}",
-            "IFD spread": "—" if s["ifd_std"] is None else f"{s['ifd_std']:.3f}",  # one sample, or no IFD: none
-            "accepted": s["accepted"],
-            "rejected": s["rejected"],
-            "duplicates": s["duplicates"],
-        }
-        for s in stats
-    ],
+    workspace.cluster_rows(stats),
     hide_index=True,
     width="stretch",
     column_config={c: st.column_config.NumberColumn(format="percent") for c in ("accepted", "rejected", "duplicates")},

@@ -9,15 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import ConflictError, WinnowError
-from core.labels.taxonomy import label_names
-from core.labels.workspace import workspace_taxonomy
-from core.store import SampleEdit, SampleFilter
-from core.team import assignments, diffs, reviews
+from core.labels.workspace import label_choices
+from core.store import SampleEdit
+from core.team import reviews
 from core.team.roles import can
-from pages import _common, _conflict, _history
-
-SNAP_FIELDS = ("id", "version", "status", "tags", "note", "messages", "tools", "source", "source_index", "format")
-SNAP_FIELDS += ("dup_of", "scores", "updated_by", "updated_at", "task_label", "task_label_source", "task_label_reason")
+from pages import _common, _conflict, _history, _review_messages, _review_queue, _scores
 
 store = _common.current_store()
 path = str(_common.workspace_path())
@@ -33,11 +29,8 @@ st.title("Review")
 
 
 def snap_of(sample: dict) -> dict:
-    """What the page keeps of a sample, as this reviewer sees it: on a sample several annotators share, an
-    annotator sees (and edits) their own annotation of it, never the others'."""
-    seen = reviews.as_seen_by(store, sample, me)
-    shared = {"shared": seen["shared"], "annotation": seen["annotation"], "assignees": seen["assignees"]}
-    return {"workspace": path, "user": me, **{k: seen[k] for k in SNAP_FIELDS}, **shared}
+    """What the page keeps of a sample, as this reviewer sees it (``reviews.snapshot``), in this workspace."""
+    return {"workspace": path, **reviews.snapshot(store, sample, me)}
 
 
 def snapshot(sample_id: str) -> dict | None:
@@ -60,7 +53,7 @@ def forget() -> None:
 # A sample opened from Browse (session) or by link (?id=...) comes first, whatever its status. A link to a cluster
 # (?cluster=N) or a selection (?selection=NAME) makes it the queue, as Explore's "Open in Review" does.
 wanted = st.session_state.pop("review_open_id", None) or st.query_params.get("id")
-link = _common.queue_from_link(store, path)
+link = _review_queue.from_link(store, path)
 if "id" in st.query_params:
     del st.query_params["id"]
 snap: dict | None = st.session_state.get("review_snap")
@@ -74,26 +67,8 @@ if wanted and (snap is None or snap["id"] != wanted):
     forget()
     snap = snapshot(wanted)
 
-with st.expander("Queue filter"):
-    sources = {s["source_id"]: s["name"] for s in store.sources()}
-    q1, q2 = st.columns(2)
-    queue_sources = q1.multiselect("Sources", list(sources), format_func=sources.get, key="review_sources")
-    queue_tag = q2.selectbox("Tag", _common.known_tags(path, store), index=None, placeholder="any", key="review_tag")
-queue = SampleFilter(source_ids=queue_sources or None, tag=queue_tag)
 # A queue sent from Browse or Explore, or named by a link, narrows the queue until cleared.
-sent = st.session_state.get("review_queue")
-if link:
-    st.warning(link, icon="⚠️")
-if sent and sent["workspace"] == path:
-    queue = SampleFilter(
-        **{**sent["filter"], "source_ids": queue.source_ids, "tag": queue.tag or sent["filter"].get("tag")}
-    )
-    s1, s2 = st.columns([4, 1], vertical_alignment="center")
-    s1.info(f"Reviewing {sent['label']}.")
-    if s2.button("Back to the whole queue", key="review_clear_queue"):
-        del st.session_state["review_queue"]
-        forget()
-        st.rerun()
+queue = _review_queue.controls(store, path, link, forget=forget)
 
 if snap is None:
     sample = store.next_assignment(me, queue, skip=skip) if mine_only else store.next_pending(queue, skip=skip)
@@ -101,25 +76,9 @@ if snap is None:
 if snap is not None:
     st.session_state["review_snap"] = snap
 
-progress = assignments.progress_of(store, me, who.role if who else "admin")
-total = progress.total
-if mine_only:
-    st.progress(progress.fraction, text=f"{progress.text} done · {progress.remaining:,} to go")
-else:
-    pending_left = store.count(SampleFilter(**{**queue.__dict__, "status": "pending"}))
-    st.progress(progress.fraction, text=f"{progress.text} · {pending_left:,} pending")
-
+total = _review_queue.progress(store, me, who.role if who else "admin", queue, mine_only=mine_only)
 if snap is None:
-    if mine_only:
-        st.success("Nothing left in your assignments." if total else "Nothing is assigned to you yet.")
-    else:
-        st.success("Nothing left to review in this queue." if total else "The workspace is empty: import a file first.")
-    if skip:
-        st.caption(f"You skipped {len(skip)} samples in this session.")
-        if st.button("Review the skipped samples", key="review_unskip"):
-            skip.clear()
-            st.rerun()
-    st.stop()
+    _review_queue.nothing_left(total, skip, mine_only=mine_only)
 
 if snap.get("shared"):
     others = ", ".join(n for n in snap["assignees"] if n != me)
@@ -169,8 +128,7 @@ with right:
     )
     note = st.text_area("Note", value=snap["note"], key=f"rv_note_{k}", height=80)
     # Accept and Reject confirm the label shown (the annotator saw it); Save edits confirms it only when changed.
-    label_options = label_names(workspace_taxonomy(store))
-    label_options += [snap["task_label"]] if snap["task_label"] and snap["task_label"] not in label_options else []
+    label_options = label_choices(store, [snap["task_label"]])
     task_label = st.selectbox(
         "Task label" + (" (suggested)" if snap["task_label_source"] == "suggested" else ""),
         label_options,
@@ -179,32 +137,12 @@ with right:
         help=(snap["task_label_source"] == "suggested" and snap["task_label_reason"]) or None,  # why it was suggested
         key=f"rv_label_{k}",
     )
-    _common.folded_scores(snap["scores"])
+    _scores.folded_scores(snap["scores"])
 
 with left:
-    markdown = st.toggle("Render Markdown", value=True, key="review_markdown")
-    images = store.markdown_images()
-    if who is not None and can(who.role, "settings"):
-        show_images = st.toggle(
-            "Show remote images",
-            value=images,
-            key="review_images",
-            help="For everyone in this workspace. Markdown images load from the hosts the imported text names, in "
-            "each reviewer's browser; off, they are shown as links.",
-        )
-        if show_images != images:
-            store.set_markdown_images(show_images, user=me)
-            images = show_images
-    _common.render_chat(snap["messages"], tools=snap["tools"], markdown=markdown, images=images)
-    edited = []
-    with st.expander("Edit messages"):
-        for i, m in enumerate(snap["messages"]):
-            if isinstance(m.get("content"), str):
-                text = st.text_area(f"[{i + 1}] {m['role']}", value=m["content"], key=f"rv_msg_{k}_{i}")
-                edited.append({**m, "content": text})
-            else:
-                st.caption(f"[{i + 1}] {m['role']}: structured content, not editable here")
-                edited.append(m)
+    may_set_images = who is not None and can(who.role, "settings")
+    _review_messages.show(store, snap["messages"], snap["tools"], may_set_images=may_set_images, user=me)
+    edited = _review_messages.edited_messages(snap["messages"], key=f"rv_msg_{k}")
 
 messages_changed = edited != snap["messages"]
 label_changed = task_label is not None and task_label != snap["task_label"]
@@ -212,9 +150,7 @@ changed = messages_changed or sorted(tags) != sorted(snap["tags"]) or note != sn
 
 with right:  # under the fields, beside the buttons that would save it
     if messages_changed:
-        st.markdown("**Your unsaved changes to the messages**")
-        labels = (f"version {version}", "yours")
-        st.code(diffs.diff_text("messages", snap["messages"], edited, labels=labels), language="diff", wrap_lines=True)
+        _review_messages.unsaved_changes(snap["messages"], edited, version)
 
 # ---------------------------------------------------------------------------------------------------- decisions
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.errors import WinnowError
 from core.team import accounts
-from pages import _common
+from pages import _common, _sign_in_session
 
 store = _common.current_store()
 
@@ -24,11 +24,10 @@ if store.user_count() == 0:
             if password != again:
                 raise WinnowError("the two passwords differ")
             accounts.add_user(store, name, "admin", password, by=name.strip() or "?")
-            token, who = accounts.sign_in(store, name, password, hours=_common.settings().session_hours)
+            _sign_in_session.sign_in(store, name, password)
         except WinnowError as ex:
             _common.show_error(ex)
         else:
-            _common.remember_sign_in(store, token, who)
             st.rerun()
 else:
     st.title("Sign in")
@@ -39,11 +38,10 @@ else:
         go = st.form_submit_button("Sign in", type="primary")
     if go:
         try:
-            token, who = accounts.sign_in(store, name, password, hours=_common.settings().session_hours)
+            _sign_in_session.sign_in(store, name, password)
         except WinnowError as ex:
             _common.show_error(ex)
         else:
-            _common.remember_sign_in(store, token, who)
             st.rerun()
     st.caption("Forgot your password? An admin resets it on the Users page (or `python -m core user passwd NAME`).")
 
@@ -54,5 +52,5 @@ def go_back(path: str) -> None:
 
 
 # An admin who opened another workspace (a typo makes a new, empty one) has no sidebar here: offer the way back.
-for other in [p for p in st.session_state.get(_common.TOKENS_KEY, {}) if p != str(store.path)]:
+for other in [p for p in st.session_state.get(_sign_in_session.TOKENS_KEY, {}) if p != str(store.path)]:
     st.button(f"Back to `{other}`", key=f"sign_in_back_{other}", on_click=go_back, args=(other,))

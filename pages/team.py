@@ -7,8 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import ConflictError, WinnowError
-from core.labels.taxonomy import label_names
-from core.labels.workspace import workspace_taxonomy
+from core.labels.workspace import label_choices
 from core.store import UNLABELED, SampleEdit, SampleFilter
 from core.team import adjudication, agreement, assignments, diffs, reviews
 from pages import _common
@@ -24,17 +23,8 @@ st.caption(
 )
 
 
-def kappa(value: float | None) -> str:
-    """A kappa for a table: two decimals, or "n/a" when it is undefined (e.g. every rating the same)."""
-    return "n/a" if value is None else f"{value:.2f}"
-
-
-def share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 annotators = [u["name"] for u in store.users() if u["role"] == "annotator" and not u["disabled"]]
-labels = label_names(workspace_taxonomy(store))
+labels = label_choices(store)
 
 # ---------------------------------------------------------------------------------------------------- assign
 
@@ -137,7 +127,7 @@ else:
     m1, m2 = st.columns(2)
     for column, what in ((m1, "decision"), (m2, "label")):
         overall = fleiss[what]
-        column.metric(f"Fleiss' kappa, {what}s", kappa(overall["kappa"]))
+        column.metric(f"Fleiss' kappa, {what}s", agreement.kappa_text(overall["kappa"]))
         if overall["items"]:
             column.caption(f"over the {overall['items']} of {overall['of']} samples with {overall['raters']} raters")
     st.caption(
@@ -145,38 +135,9 @@ else:
         "gives, below 0 = worse than chance; n/a when undefined (e.g. everyone gave the same answer throughout)."
     )
     st.markdown("**Per pair of annotators** (Cohen's kappa)")
-    st.dataframe(
-        [
-            {
-                "annotators": f"{p['a']} · {p['b']}",
-                "samples": p["decision_items"],
-                "decisions agree": share(p["decision_agreement"]),
-                "decision kappa": kappa(p["decision_kappa"]),
-                "labelled": p["label_items"],
-                "labels agree": share(p["label_agreement"]),
-                "label kappa": kappa(p["label_kappa"]),
-            }
-            for p in team_agreement["pairs"]
-        ],
-        hide_index=True,
-        key="team_pairs",
-    )
+    st.dataframe(agreement.pairs_table(team_agreement), hide_index=True, key="team_pairs")
     st.markdown("**Per decision and per label** (everyone agrees: share of the samples where someone chose it)")
-    st.dataframe(
-        [
-            {
-                "kind": kind,
-                "value": row["value"],
-                "samples": row["items"],
-                "everyone agrees": share(row["all_agree"]),
-                "kappa (vs the rest)": kappa(row["kappa"]),
-            }
-            for kind, rows in (("decision", team_agreement["per_decision"]), ("label", team_agreement["per_label"]))
-            for row in rows
-        ],
-        hide_index=True,
-        key="team_categories",
-    )
+    st.dataframe(agreement.categories_table(team_agreement), hide_index=True, key="team_categories")
 
 # ---------------------------------------------------------------------------------------------------- adjudicate
 
@@ -250,7 +211,7 @@ for column, a in zip(columns, decided):
 st.markdown("**Or a merged version**")
 m1, m2 = st.columns([1, 3])
 decision = m1.radio("Decision", reviews.DECISIONS, horizontal=True, key=f"team_merge_status_{sid}")
-options = [*labels, *sorted({a["task_label"] for a in decided if a["task_label"] and a["task_label"] not in labels})]
+options = label_choices(store, (a["task_label"] for a in decided))
 merged_label = m1.selectbox("Task label", options, index=None, placeholder="unchanged", key=f"team_merge_label_{sid}")
 answer = m2.text_area(
     "Answer", adjudication.final_answer(sample["messages"]), height=160, key=f"team_merge_answer_{sid}"

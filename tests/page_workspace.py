@@ -18,7 +18,7 @@ from core import jobs
 from core.importing.workspace import import_file
 from core.store import Store
 from core.team import accounts
-from pages import _common
+from pages import _common, _sign_in_session
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")  # AppTest resolves relative paths against the test's folder: keep this absolute
@@ -76,7 +76,7 @@ def signed_in_app(name: str = USER, password: str = PASSWORD) -> AppTest:
     path = Path(os.environ["WINNOW_DB"]).expanduser().resolve()
     token, _ = accounts.sign_in(_common.get_store(path), name, password)
     at = AppTest.from_file(APP, default_timeout=HANG_S)
-    at.session_state[_common.TOKENS_KEY] = {str(path): token}
+    at.session_state[_sign_in_session.TOKENS_KEY] = {str(path): token}
     return at
 
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.store import SampleEdit, Store
 from core.team import accounts
-from pages import _common
+from pages import _common, _sign_in_session
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_an_annotator_sees_only_review_and_no_workspace_choice(store):
 
 def test_signing_out_ends_the_session(store):
     at = open_app()
-    token = next(iter(at.session_state[_common.TOKENS_KEY].values()))
+    token = next(iter(at.session_state[_sign_in_session.TOKENS_KEY].values()))
 
     at.button(key="sign_out").click().run()
 

@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from core.apportion import largest_remainder
-from core.map import clusters, colours, projection, sampling
+from core.map import clusters, colours, projection, sampling, workspace
 from core.map.clusters import class_tfidf, cluster, cluster_centroids, cluster_names, default_k, tokenize
 from core.map.projection import project_2d
 from core.map.sampling import stratified_sample
@@ -191,6 +191,30 @@ def test_cluster_colours_stay_distinct_for_any_count():
     assert min(colour_distance(a, b) for a, b in combinations(many[:57], 2)) >= MIN_COLOUR_DISTANCE
     assert min(colour_distance(c, t) for c in many[10:13] for t in many[:13] if t != c) > 2 * MIN_COLOUR_DISTANCE
     assert colour_distance("#000000", "#000000") == 0 and colour_distance("#FF0000", "#00FF00") > 500
+
+
+def test_coloured_groups_are_the_points_of_each_value_in_order_with_distinct_colours():
+    keys = np.array(["b", "a", "b", "c", "a", "b"], dtype=object)
+
+    groups = colours.coloured_groups(keys)
+
+    assert [(value, idx.tolist()) for value, idx, _ in groups] == [("a", [1, 4]), ("b", [0, 2, 5]), ("c", [3])]
+    assert [colour for *_, colour in groups] == colours.distinct_colours(3)
+
+
+def test_the_cluster_table_reads_ifd_to_three_decimals_and_a_dash_without_it():
+    stats = [
+        {"cluster": 0, "name": "maths", "samples": 4, "accepted": 0.5, "rejected": 0.25, "duplicates": 0.0,
+         "ifd_mean": 0.81234, "ifd_std": 0.1},
+        {"cluster": 1, "name": "code", "samples": 1, "accepted": 0.0, "rejected": 1.0, "duplicates": 0.0,
+         "ifd_mean": 0.5, "ifd_std": None},
+    ]  # fmt: skip
+
+    rows = workspace.cluster_rows(stats)
+
+    assert [(r["IFD mean"], r["IFD spread"]) for r in rows] == [("0.812", "0.100"), ("0.500", "—")]
+    assert rows[0] == {"cluster": 0, "name": "maths", "samples": 4, "IFD mean": "0.812", "IFD spread": "0.100",
+                       "accepted": 0.5, "rejected": 0.25, "duplicates": 0.0}  # fmt: skip
 
 
 def test_place_points_lands_a_new_point_among_its_neighbours_and_in_their_cluster():

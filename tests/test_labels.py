@@ -23,7 +23,7 @@ from core.labels.taxonomy import (
     rename_label,
     validate_taxonomy,
 )
-from core.labels.workspace import MULTILINGUAL_EMBEDDER, embedder_language_note, english_only_embedder
+from core.labels.workspace import MULTILINGUAL_EMBEDDER, embedder_language_note, english_only_embedder, label_choices
 from core.models.embedders import DEFAULT_EMBEDDER, MINILM
 from core.store import Store
 
@@ -221,6 +221,14 @@ def test_label_classifier_improves_when_confirmed_labels_are_added():
 
 
 # --- the embedder and the workspace's languages ---------------------------------------------------------------------
+
+
+def test_label_choices_are_the_taxonomy_then_the_labels_it_no_longer_has(tmp_path):
+    names = label_names(default_taxonomy())
+    with Store(tmp_path / "ws.duckdb") as store:
+        assert label_choices(store) == names
+        kept = [None, "", "zz-gone", names[0], "aa-gone", "zz-gone"]
+        assert label_choices(store, kept) == [*names, "aa-gone", "zz-gone"]
 
 
 def test_english_only_embedders_are_recognised():

@@ -255,6 +255,42 @@ def test_an_annotator_cannot_annotate_assign_or_adjudicate_beyond_their_role(sto
     assert store.get_sample(mine)["status"] == "pending" and store.annotations_of(other) == []
 
 
+def test_a_review_snapshot_is_the_sample_as_its_reviewer_sees_it(store):
+    sid = ids(store)[0]
+    shared(store, [sid])
+    reviews.review(store, sid, 1, SampleEdit(status="accepted", note="ann's reasons"), user="ann")
+
+    ann = reviews.snapshot(store, store.get_sample(sid), "ann")
+    bob = reviews.snapshot(store, store.get_sample(sid), "bob")
+
+    assert set(ann) == {"user", *reviews.SNAPSHOT_FIELDS, "shared", "annotation", "assignees"}
+    assert (ann["user"], ann["note"], ann["shared"], ann["assignees"]) == ("ann", "ann's reasons", True, ["ann", "bob"])
+    assert ann["annotation"]["status"] == "accepted" and ann["version"] == 1
+    assert (bob["user"], bob["annotation"]) == ("bob", None) and bob["note"] != "ann's reasons"  # never another's
+
+
+def test_a_link_names_a_review_queue_or_says_in_one_line_what_the_workspace_lacks(store):
+    run_selection(store, "steps:\n  - filter: {status: pending}\n", name="open", user="lena")
+
+    assert reviews.linked_queue(store) is None
+    assert reviews.linked_queue(store, selection="open") == {
+        "filter": {"selection": "open"},
+        "label": "the selection open",
+    }
+    problems = {
+        "The link names the selection 'gone', which this workspace does not have.": {"selection": "gone"},
+        "The link names cluster 'two': a cluster is a number.": {
+            "cluster": "two",
+            "selection": "open",
+        },  # cluster first
+        "The link names cluster 3, but this workspace has no map yet.": {"cluster": "3"},
+    }
+    for message, link in problems.items():
+        with pytest.raises(NotFound) as problem:
+            reviews.linked_queue(store, **link)
+        assert str(problem.value) == message
+
+
 def test_an_annotators_queue_holds_their_pending_assignments_they_have_not_decided(store):
     a, b, c, d = ids(store)[:4]
     shared(store, [a, b])
@@ -388,6 +424,43 @@ def test_agreement_with_one_class_only_says_undefined(store):
     assert result["fleiss"]["decision"]["kappa"] is None
     assert result["fleiss"]["label"] == {"kappa": None, "raters": None, "items": 0, "of": 0}
     assert agreement.agreement_of([])["pairs"] == []
+
+
+def test_the_agreement_tables_read_kappas_to_two_decimals_shares_as_percentages_and_undefined_as_na():
+    decided = [("a", "ann", "accepted"), ("a", "bob", "accepted"), ("b", "ann", "rejected"), ("b", "bob", "accepted")]
+    result = agreement.agreement_of(
+        [{"sample_id": s, "user_name": n, "status": d, "task_label": None} for s, n, d in decided]
+    )
+
+    # ann (acc, rej) and bob (acc, acc): p_o = 1/2 and p_e = 1/2·1 + 1/2·0, so kappa = 0; no labels at all.
+    assert agreement.pairs_table(result) == [
+        {
+            "annotators": "ann · bob",
+            "samples": 2,
+            "decisions agree": "50%",
+            "decision kappa": "0.00",
+            "labelled": 0,
+            "labels agree": "n/a",
+            "label kappa": "n/a",
+        }
+    ]
+    # One class against the rest, items (yes, yes) and (no, yes) or the reverse: P = 1/2, P_e = 5/8, kappa = -1/3.
+    assert agreement.categories_table(result) == [
+        {
+            "kind": "decision",
+            "value": "accepted",
+            "samples": 2,
+            "everyone agrees": "50%",
+            "kappa (vs the rest)": "-0.33",
+        },
+        {
+            "kind": "decision",
+            "value": "rejected",
+            "samples": 1,
+            "everyone agrees": "0%",
+            "kappa (vs the rest)": "-0.33",
+        },
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------- adjudication

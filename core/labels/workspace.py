@@ -8,7 +8,7 @@ task_label_reason (why it was suggested). The suggestions themselves come from `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -30,6 +30,13 @@ from core.labels.taxonomy import (
 def workspace_taxonomy(store) -> list[dict]:
     """The workspace's taxonomy, or the default one when no lead has edited it yet."""
     return store.taxonomy() or default_taxonomy()
+
+
+def label_choices(store, kept: Iterable[str | None] = ()) -> list[str]:
+    """The task labels a person can pick: the taxonomy's, in its order, then those of ``kept`` it does not have
+    (a sample's or an annotation's label that was since renamed or removed), sorted; empty ones are left out."""
+    names = label_names(workspace_taxonomy(store))
+    return [*names, *sorted({label for label in kept if label and label not in names})]
 
 
 def edit_taxonomy(store, action: str, *, user: str, **kw) -> int:

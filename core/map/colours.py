@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
+
 # Two colours closer than this (the "redmean" RGB distance, a cheap stand-in for perceived difference) are not used
 # together while the palettes last. Plotly's own qualitative palettes keep their colours 68-113 apart.
 MIN_COLOUR_DISTANCE = 80.0
@@ -53,6 +55,27 @@ def distinct_colours(n: int) -> list[str]:
             chosen.append(colour)
         step += 1
     return chosen
+
+
+def coloured_groups(keys: np.ndarray) -> list[tuple[object, np.ndarray, str]]:
+    """The points grouped by the value that colours them (a cluster, a status, a source), a colour for each.
+
+    The Explore map draws one trace per value, so its legend entry toggles it; the groups come from one sort instead
+    of a pass over the points per value (100k points, hundreds of clusters).
+
+    Returns:
+        [(value, the indices of its points in ``keys``, "#RRGGBB")], one per distinct value, sorted by value; the
+        indices keep the points' order and the colours are ``distinct_colours``.
+    """
+    values, inverse = np.unique(keys, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    sizes = np.bincount(inverse, minlength=len(values))
+    palette = distinct_colours(len(values))  # Plotly's default cycles after 10: clusters would share colours
+    ends = np.cumsum(sizes)
+    return [
+        (value, order[end - size : end], colour)
+        for value, end, size, colour in zip(values, ends, sizes, palette, strict=True)
+    ]
 
 
 @functools.cache

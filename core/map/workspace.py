@@ -200,3 +200,22 @@ def point_values(store: Store, view: dict, column: str) -> np.ndarray:
     found = (got[pos] == rids) if len(got) else np.zeros(len(rids), dtype=bool)
     out[found] = values[pos[found]]
     return out
+
+
+def cluster_rows(stats: list[dict]) -> list[dict]:
+    """The cluster table as the Explore page shows it, from ``Store.cluster_stats``: the IFD mean and spread to three
+    decimals ("—" without IFD, or for a spread of one sample; higher IFD = harder for the model), the shares as
+    numbers in [0, 1]."""
+    return [
+        {
+            "cluster": s["cluster"],
+            "name": s["name"],
+            "samples": s["samples"],
+            "IFD mean": "—" if s["ifd_mean"] is None else f"{s['ifd_mean']:.3f}",
+            "IFD spread": "—" if s["ifd_std"] is None else f"{s['ifd_std']:.3f}",
+            "accepted": s["accepted"],
+            "rejected": s["rejected"],
+            "duplicates": s["duplicates"],
+        }
+        for s in stats
+    ]

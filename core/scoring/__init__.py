@@ -12,6 +12,16 @@ from core.scoring.base import (
     get_scorer,
     iter_scored,
     register,
+    score_text,
 )
 
-__all__ = ["Scorer", "available_scorers", "batches_by_budget", "column_title", "get_scorer", "iter_scored", "register"]
+__all__ = [
+    "Scorer",
+    "available_scorers",
+    "batches_by_budget",
+    "column_title",
+    "get_scorer",
+    "iter_scored",
+    "register",
+    "score_text",
+]

@@ -189,6 +189,19 @@ def column_title(column: str) -> str:
     return column
 
 
+def score_text(value) -> str:
+    """A score for reading: "—" when missing, yes/no, whole numbers without decimals, others to 4 digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 # --- batching ------------------------------------------------------------------------------------------------------
 
 

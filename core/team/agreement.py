@@ -149,3 +149,49 @@ def agreement_of(annotations: Sequence[dict]) -> dict:
 def agreement(store: Store) -> dict:
     """Agreement between the workspace's annotators (see ``agreement_of``), adjudicated samples included."""
     return agreement_of(store.decided_annotations(min_annotators=2))
+
+
+# --- for reading ---------------------------------------------------------------------------------------------------
+
+
+def kappa_text(value: float | None) -> str:
+    """A kappa for a table: two decimals, or "n/a" when it is undefined (e.g. every rating the same)."""
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def share_text(value: float | None) -> str:
+    """A share of samples as a percentage, or "n/a" when there was nothing to share out."""
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def pairs_table(result: dict) -> list[dict]:
+    """``agreement_of``'s pairs of annotators as rows to read: Cohen's kappa and the observed agreement, for the
+    decisions and for the labels (higher is better for both)."""
+    return [
+        {
+            "annotators": f"{p['a']} · {p['b']}",
+            "samples": p["decision_items"],
+            "decisions agree": share_text(p["decision_agreement"]),
+            "decision kappa": kappa_text(p["decision_kappa"]),
+            "labelled": p["label_items"],
+            "labels agree": share_text(p["label_agreement"]),
+            "label kappa": kappa_text(p["label_kappa"]),
+        }
+        for p in result["pairs"]
+    ]
+
+
+def categories_table(result: dict) -> list[dict]:
+    """``agreement_of``'s decisions and labels, one row each, as rows to read: on how many samples someone chose
+    it, the share of those where everyone did, and its kappa against the rest (higher is better)."""
+    return [
+        {
+            "kind": kind,
+            "value": row["value"],
+            "samples": row["items"],
+            "everyone agrees": share_text(row["all_agree"]),
+            "kappa (vs the rest)": kappa_text(row["kappa"]),
+        }
+        for kind, rows in (("decision", result["per_decision"]), ("label", result["per_label"]))
+        for row in rows
+    ]

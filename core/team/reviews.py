@@ -1,5 +1,5 @@
-"""Reviews: whether a review changes the sample or is kept as the reviewer's annotation, and a sample as its
-reviewer sees it.
+"""Reviews: whether a review changes the sample or is kept as the reviewer's annotation, a sample as its reviewer
+sees it, and the review queue a link names.
 
 When a sample has one assignee, that annotator's review changes the sample as any review does. When it has several,
 each annotator's review is kept as their *annotation* (decision, task label, edited messages, tags, note) and the
@@ -13,9 +13,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from core.errors import NotFound
 from core.store import DECISIONS, SampleEdit, SampleFilter, Store
 
-__all__ = ["DECISIONS", "ReviewOutcome", "as_seen_by", "next_assignment", "records_annotation", "review"]
+__all__ = [
+    "DECISIONS",
+    "SNAPSHOT_FIELDS",
+    "ReviewOutcome",
+    "as_seen_by",
+    "linked_queue",
+    "next_assignment",
+    "records_annotation",
+    "review",
+    "snapshot",
+]
+
+# What the Review page keeps of a sample while it shows it: enough to draw it and to save against its version.
+SNAPSHOT_FIELDS = (
+    "id",
+    "version",
+    "status",
+    "tags",
+    "note",
+    "messages",
+    "tools",
+    "source",
+    "source_index",
+    "format",
+    "dup_of",
+    "scores",
+    "updated_by",
+    "updated_at",
+    "task_label",
+    "task_label_source",
+    "task_label_reason",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +110,42 @@ def as_seen_by(store: Store, sample: dict, user: str) -> dict:
         if mine["task_label"] is not None:
             out.update(task_label=mine["task_label"], task_label_source="confirmed")
     return out
+
+
+def snapshot(store: Store, sample: dict, user: str) -> dict:
+    """What a reviewer works from: ``sample`` as ``user`` sees it (``as_seen_by``: on a sample several annotators
+    share, an annotator sees and edits their own annotation of it, never the others').
+
+    Returns:
+        {"user", the ``SNAPSHOT_FIELDS``, "shared", "annotation", "assignees"}.
+    """
+    seen = as_seen_by(store, sample, user)
+    shared = {"shared": seen["shared"], "annotation": seen["annotation"], "assignees": seen["assignees"]}
+    return {"user": user, **{k: seen[k] for k in SNAPSHOT_FIELDS}, **shared}
+
+
+def linked_queue(store: Store, *, cluster: str | None = None, selection: str | None = None) -> dict | None:
+    """The review queue a link names: a map cluster (``?cluster=N``) or a saved selection (``?selection=NAME``), as
+    they come from the address (text); a cluster wins when both are given.
+
+    Returns:
+        {"filter": ``SampleFilter`` fields, "label": the queue in a few words}, or None when the link names neither.
+
+    Raises:
+        NotFound: the link names a cluster or a selection the workspace does not have (a typo, a deleted selection,
+            no map yet); the message says which, in one line.
+    """
+    if cluster is not None:
+        if not cluster.strip().lstrip("-").isdigit():
+            raise NotFound(f"The link names cluster {cluster!r}: a cluster is a number.")
+        if store.get_map() is None:
+            raise NotFound(f"The link names cluster {cluster}, but this workspace has no map yet.")
+        return {"filter": {"cluster": int(cluster)}, "label": f"cluster {int(cluster)}"}
+    if selection is not None:
+        if selection not in {s["name"] for s in store.selections()}:
+            raise NotFound(f"The link names the selection {selection!r}, which this workspace does not have.")
+        return {"filter": {"selection": selection}, "label": f"the selection {selection}"}
+    return None
 
 
 def next_assignment(store: Store, user: str, f: SampleFilter | None = None, *, skip: Sequence[str] = ()) -> dict | None:
