@@ -5,25 +5,24 @@ gives every call a new one). A job is a row in the ``jobs`` table: status, progr
 Streamlit reruns, and a page polls them. Cancellation is cooperative: the job's progress callback raises
 ``Cancelled`` once a cancel was requested, between two batches.
 
-    job_id = start_job(store, "score", {"scorers": ["ifd"]}, work, user="ana")
-    # work(progress) calls progress(done, total, message) now and then and returns a JSON-able result
+    job_id = start_job(store, "score", {"scorers": ["ifd"]}, lambda progress: actions.score(store, ...), user="ana")
+    # the work calls progress(done, total, message) now and then and returns its result (``core.actions``)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import traceback
 from collections.abc import Callable
 
 from core.errors import Cancelled, WinnowError
+from core.progress import JOB_EVERY_S, Progress, reporting
 from core.scoring.base import use_default_threads
 from core.store import Store
 
 log = logging.getLogger("winnow")
-
-# (done, total, message) -> None; raises Cancelled when the user asked to stop.
-JobProgress = Callable[[int, int, str], None]
 
 _threads: dict[int, threading.Thread] = {}
 _threads_lock = threading.Lock()
@@ -33,19 +32,21 @@ def start_job(
     store: Store,
     kind: str,
     params: dict,
-    work: Callable[[JobProgress], object],
+    work: Callable[[Progress], object],
     *,
     user: str,
 ) -> int:
     """Record a job and run ``work(progress)`` in a daemon thread. Returns the job id at once.
 
-    The job ends as 'done' (message = the result's string form), 'cancelled', or 'failed' with the error: a
-    WinnowError's own message, or the traceback of a bug.
+    ``progress`` writes the job's row at most every ``JOB_EVERY_S`` (``core.progress.reporting``), and raises
+    ``Cancelled`` there once a cancel was requested. The job ends as 'done' (message = the result's string form; a
+    dict result is written as JSON), 'cancelled', or 'failed' with the error: a WinnowError's own message,
+    or the traceback of a bug.
     """
     job_id = store.create_job(kind, params, user=user)
 
-    def progress(done: int, total: int, message: str = "") -> None:
-        store.update_job(job_id, done=int(done), total=int(total), message=message)
+    def write_row(done: int, total: int | None, message: str) -> None:
+        store.update_job(job_id, done=int(done), total=int(total or 0), message=message)
         if store.cancel_requested(job_id):
             raise Cancelled(f"{kind} job {job_id} was cancelled")
 
@@ -53,7 +54,10 @@ def start_job(
         use_default_threads()  # not the one thread an IFD run's workers leave new threads with meanwhile
         store.update_job(job_id, status="running")
         try:
-            result = work(progress)
+            with reporting(write_row, every_s=JOB_EVERY_S) as progress:
+                result = work(progress)
+            if isinstance(result, dict):  # an action's result (core.actions): JSON the page reads back
+                result = json.dumps(result, ensure_ascii=False)
         except Cancelled as ex:
             store.update_job(job_id, status="cancelled", message=str(ex))
         except WinnowError as ex:

@@ -7,15 +7,12 @@ their nearest neighbours, in the nearest cluster); the map is called stale only 
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
-from core import jobs
+from core import actions, jobs
 from core.errors import WinnowError
 from core.map import workspace
 from core.map.clusters import default_k
-from core.scoring.runner import run_scorers
 from core.store import Store
 from pages import _common
 
@@ -53,7 +50,7 @@ def controls(store: Store, current: dict | None, fingerprint: dict, *, user: str
     ):
 
         def work(progress):
-            return json.dumps(workspace.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress))
+            return workspace.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress)
 
         _start(store, "explore_job", "map", {"k": int(k), "seed": int(seed)}, work, user)
 
@@ -87,8 +84,9 @@ def _embed_waiting(store: Store, waiting: int, *, user: str) -> None:
         settings = _common.settings()
 
         def work(progress):
-            reports = run_scorers(store, ["embedding"], settings=settings, params=params, progress=progress)
-            return json.dumps({"placed": workspace.place_new(store, user=user), "reports": [str(r) for r in reports]})
+            return actions.score(
+                store, ["embedding"], settings=settings, params=params, user=user, progress=progress, place_on_map=True
+            )
 
         _start(store, "explore_embed_job", "score", {"scorers": ["embedding"]}, work, user)
     finished = _common.job_panel(store, "explore_embed_job", "Embedding", unit="samples")

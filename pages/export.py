@@ -8,18 +8,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import jobs
+from core import actions, jobs
 from core.errors import WinnowError
-from core.export import EXPORT_FORMATS, export_samples, nothing_to_export
+from core.export import EXPORT_FORMATS, nothing_to_export
 from core.models.access import check_model_allowed
 from core.store import STATUSES, SampleFilter
-from core.training.export import export_training
 from core.training.pipeline import (
     MAX_LENGTH_LIMIT,
     OVER_LENGTH,
     TRAINING_FORMATS,
     TrainingOptions,
-    training_report,
 )
 from core.training.writing import export_target
 from pages import _common
@@ -107,18 +105,10 @@ else:
 if st.button("Export", type="primary", disabled=running or bool(problem), key="export_go") and not problem:
     out, user = export_target(export_dir, name), _common.acting_user()
 
-    def work(progress):
-        report = export_samples(  # an existing file is replaced only once the page said so
-            store,
-            out,
-            fmt=fmt,
-            user=user,
-            filters=flt,
-            with_scores=with_scores,
-            progress=_common.throttled(progress),
-            overwrite=True,
+    def work(progress):  # an existing file is replaced only once the page said so
+        return actions.export(
+            store, out, fmt=fmt, user=user, filters=flt, with_scores=with_scores, overwrite=True, progress=progress
         )
-        return json.dumps(asdict(report) | {"mtime_ns": out.stat().st_mtime_ns})
 
     params = {"out": str(out), "format": fmt, "status": statuses, "tag": tag, "with_scores": with_scores}
     params["selection"] = chosen_selection
@@ -210,14 +200,15 @@ if not model_problem and (measure or (write and not folder_problem)):
     user = _common.acting_user()
 
     def train_work(progress):
-        update = _common.throttled(progress)
-        if write:
-            result = export_training(
-                store, export_dir, folder, user=user, filters=flt, options=options, progress=update
-            )
-        else:
-            result = training_report(store, filters=flt, options=options, progress=update)
-        return json.dumps(asdict(result))
+        return actions.training_files(
+            store,
+            export_dir=export_dir,
+            folder=folder if write else None,
+            filters=flt,
+            options=options,
+            user=user,
+            progress=progress,
+        )
 
     params = {"training": asdict(options), "folder": folder if write else None, "status": statuses, "tag": tag}
     params["selection"] = chosen_selection

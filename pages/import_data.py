@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
 
-from core import jobs
+from core import actions, jobs
 from core.errors import FormatError, WinnowError
 from core.formats.convert import to_canonical
 from core.formats.detect import check_mapping, detect_format
@@ -17,7 +15,6 @@ from core.formats.messages import FORMATS
 from core.importing.preview import preview
 from core.importing.rejects import dated_rejects_path
 from core.importing.uploads import save_upload
-from core.importing.workspace import import_file, import_signals
 from pages import _common
 
 PREVIEW_RECORDS = 5
@@ -174,22 +171,19 @@ if st.button("Import", type="primary", disabled=path is None or running, key="im
     rejects = dated_rejects_path(workspace_dir / "rejects", display_name) if on_error == "skip" else None
 
     def work(progress):
-        report = import_file(
+        return actions.import_with_signals(  # the cheap signals come with every import
             store,
             source_path,
             user=user,
+            progress=progress,
             fmt=fmt,
             mapping=mapping,
             on_error=on_error,
             rejects_path=rejects,
             display_name=display_name,
             allow_reimport=allow_reimport,
-            progress=_common.throttled(progress),
             memory_mb=settings.import_memory_mb,
         )
-        # The cheap signals (lengths, repetition, language, refusals) come with every import.
-        signals = import_signals(store, progress=progress)
-        return json.dumps({**asdict(report), "signals": str(signals)})
 
     params = {"file": display_name, "path": str(source_path), "format": fmt, "mapping": mapping, "on_error": on_error}
     _common.remember_job(store, "import_job", jobs.start_job(store, "import", params, work, user=user))

@@ -7,10 +7,10 @@ import json
 import plotly.express as px
 import streamlit as st
 
-from core import jobs
+from core import actions, jobs
 from core.errors import WinnowError
 from core.scoring import available_scorers, get_scorer
-from core.scoring.runner import check_models, run_scorers
+from core.scoring.runner import check_models
 from core.store import SampleFilter
 from pages import _common
 
@@ -116,8 +116,7 @@ if start and chosen:
     else:
 
         def work(progress):
-            reports = run_scorers(store, chosen, settings=job_settings, params=params, progress=progress)
-            return json.dumps({"reports": [str(r) for r in reports]})
+            return actions.score(store, chosen, settings=job_settings, params=params, user=user, progress=progress)
 
         job_params = {
             "scorers": chosen,

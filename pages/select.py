@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import jobs
+from core import actions, jobs
 from core.errors import RecipeError, WinnowError
 from core.scoring import column_title
-from core.scoring.runner import run_scorers
 from core.selection.recipe import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
 from core.selection.workspace import (
     DEFAULT_SCORERS,
-    budget_notes,
     check_inputs,
     label_shares,
     missing_scorers,
     parse_budget,
     preset_with_budget,
-    run_selection,
 )
 from pages import _common, _dedup_report, _preparation
 
@@ -91,12 +86,12 @@ def offer_scorers(missing: dict[str, list[str]]) -> None:
     if run:
         settings = _common.settings()
 
-        def work(progress):
-            return json.dumps(
-                {"reports": [str(r) for r in run_scorers(store, names, settings=settings, progress=progress)]}
-            )
+        user = _common.acting_user()
 
-        job_id = jobs.start_job(store, "score", {"scorers": names}, work, user=_common.acting_user())
+        def work(progress):
+            return actions.score(store, names, settings=settings, user=user, progress=progress)
+
+        job_id = jobs.start_job(store, "score", {"scorers": names}, work, user=user)
         _common.remember_job(store, "select_score_job", job_id)
         st.rerun()
 
@@ -141,9 +136,7 @@ if go_clicked and not blocked:
     user = _common.acting_user()
 
     def work(progress):
-        result = run_selection(store, recipe, name=name, user=user, progress=progress)
-        notes = budget_notes(result.log)
-        return json.dumps({"name": result.name, "samples": len(result.ids), "total": result.total, "notes": notes})
+        return actions.select(store, recipe, name=name, user=user, progress=progress)
 
     params = {"name": name, "recipe": recipe_to_yaml(recipe)}
     _common.remember_job(store, "select_job", jobs.start_job(store, "select", params, work, user=user))

@@ -16,13 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "core"
 MAX_CORE_LINES = 600  # data literals aside
 MAX_PAGE_LINES = 250
-# Rooms still past their size, to split next (issue #17 is open while this list is not empty). A room leaves the list
-# when it is split: the last test fails while a room on it is already small enough, so the list stays true.
-STILL_TO_SPLIT = {
-    "core/cli.py",
-    "pages/balance.py",
-    "pages/export.py",
-}
 
 
 def module_name(path: Path) -> str:
@@ -191,20 +184,9 @@ def test_code_lines_leave_out_literal_data(tmp_path):
 
 @pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_core_module_is_a_house_of_its_own(path):
-    if str(path.relative_to(ROOT)) in STILL_TO_SPLIT:
-        pytest.skip("on the list of rooms still to split")
     assert code_lines(path) <= MAX_CORE_LINES, f"{path.relative_to(ROOT)}: split it by idea"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
 def test_every_page_is_short(path):
-    if f"pages/{path.name}" in STILL_TO_SPLIT:
-        pytest.skip("on the list of rooms still to split")
     assert code_lines(path) <= MAX_PAGE_LINES, f"pages/{path.name}: move what is not UI into core"
-
-
-def test_the_list_of_rooms_still_to_split_is_true():
-    for name in sorted(STILL_TO_SPLIT):
-        limit = MAX_PAGE_LINES if name.startswith("pages/") else MAX_CORE_LINES
-        assert (ROOT / name).exists(), f"{name} is gone: take it off STILL_TO_SPLIT"
-        assert code_lines(ROOT / name) > limit, f"{name} is small enough now: take it off STILL_TO_SPLIT"

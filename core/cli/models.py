@@ -1,0 +1,81 @@
+"""The CLI's commands that run models over the samples: score, map, label."""
+
+from __future__ import annotations
+
+from core.progress import terminal_progress
+
+DEFAULT_SCORERS = "heuristics,embedding,ifd"
+
+
+def scorer_params(args) -> dict[str, dict]:
+    """Per-scorer parameters from the score command's flags (only the flags that were given)."""
+    params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}, "necessity": {}}
+    if args.model:
+        params["ifd"]["model"] = args.model
+    if args.template:
+        params["ifd"]["template"] = args.template
+    if args.max_length:
+        params["ifd"]["max_length"] = args.max_length
+    if args.embedder:
+        params["embedding"]["model"] = args.embedder
+    if args.embed_text:
+        params["embedding"]["text"] = args.embed_text
+    if args.reward_model:
+        params["reward"]["model"] = args.reward_model
+        params["necessity"]["reward_model"] = args.reward_model  # MoDS scores both with the same reward model
+    if args.necessity_model:
+        params["necessity"]["model"] = args.necessity_model
+    if args.necessity_template:
+        params["necessity"]["template"] = args.necessity_template
+    if args.max_new_tokens:
+        params["necessity"]["max_new_tokens"] = args.max_new_tokens
+    return params
+
+
+def cmd_score(args, settings) -> int:
+    from core.actions import score
+    from core.store import Store
+
+    names = [n.strip() for n in args.scorers.split(",") if n.strip()]
+    settings = settings.with_(device=args.device, dtype=args.dtype)
+    with Store(settings.db) as store, terminal_progress("score", "sample") as progress:
+        result = score(
+            store,
+            names,
+            settings=settings,
+            params=scorer_params(args),
+            progress=progress,
+            token_budget=args.batch_tokens,
+            user=settings.user,
+        )
+    for report in result["reports"]:
+        print(report)
+    return 0
+
+
+def cmd_map(args, settings) -> int:
+    from core.map.workspace import build_map
+    from core.store import Store
+
+    with Store(settings.db) as store:
+        with terminal_progress("map", "step") as progress:
+            result = build_map(store, k=args.k, seed=args.seed, user=settings.user, progress=progress)
+        names = store.get_map()["cluster_names"]
+    what = "current already, reused" if result["reused"] else "computed"
+    print(f"map {result['map_key']}: {result['contents']} contents in {result['k']} clusters ({what})")
+    for cid, name in sorted(names.items()):
+        print(f"  cluster {cid}: {name}")
+    return 0
+
+
+def cmd_label(args, settings) -> int:
+    from core.labels.workspace import refresh_labels
+    from core.store import Store
+
+    with Store(settings.db) as store:
+        result = refresh_labels(store, settings=settings.with_(device=args.device), user=settings.user)
+    print(
+        f"suggested task labels for {result['suggested']} samples ({result['by_evidence']} by an evidence rule, the "
+        f"rest by similarity to the {result['source']}; {result['confirmed']} confirmed labels kept)"
+    )
+    return 0
