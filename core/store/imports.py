@@ -143,19 +143,24 @@ class Imports:
         first = seen
         if workspace_rids:
             cur.register("new_hashes", pa.table({"h": pa.array(columns["content_hash"], pa.string())}))
-            try:
-                for h, sid in cur.execute(
+            # What the earlier samples hold of this chunk's contents: the first sample of each content hash, and how
+            # many ids each id base (the hash's first 16 characters) has taken.
+            earlier = (
+                (
+                    first,
                     "SELECT content_hash, arg_min(id, rid) FROM samples WHERE rid <= ? "
                     "AND content_hash IN (SELECT h FROM new_hashes) GROUP BY content_hash",
-                    [workspace_rids],
-                ).fetchall():
-                    first.setdefault(h, sid)
-                for base, count in cur.execute(
+                ),
+                (
+                    taken,
                     "SELECT left(id, 16), count(*) FROM samples WHERE rid <= ? "
                     "AND left(id, 16) IN (SELECT left(h, 16) FROM new_hashes) GROUP BY 1",
-                    [workspace_rids],
-                ).fetchall():
-                    taken.setdefault(base, count)
+                ),
+            )
+            try:
+                for known, query in earlier:
+                    for key, value in cur.execute(query, [workspace_rids]).fetchall():
+                        known.setdefault(key, value)
             finally:
                 cur.unregister("new_hashes")
         ids: list[str] = []

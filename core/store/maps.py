@@ -26,6 +26,18 @@ def _map_key(key: str) -> str:
     return key
 
 
+def _points_table(content_hashes: Sequence[str], xy, clusters) -> pa.Table:
+    """Points to store, as an Arrow table: content_hash, x and y (float32, from the columns of ``xy``), cluster."""
+    return pa.table(
+        {
+            "content_hash": pa.array(list(content_hashes), pa.string()),
+            "x": pa.array([float(v) for v in xy[:, 0]], pa.float32()),
+            "y": pa.array([float(v) for v in xy[:, 1]], pa.float32()),
+            "cluster": pa.array([int(c) for c in clusters], pa.int32()),
+        }
+    )
+
+
 class Maps:
     """Storing maps, placing new contents on them, and reading points and clusters."""
 
@@ -63,14 +75,7 @@ class Maps:
         ``MAPS_KEPT`` most recent are dropped: each holds a row per content."""
         self.authorize(user, "map")  # before the points are copied
         _map_key(map_key)
-        table = pa.table(
-            {
-                "content_hash": pa.array(list(content_hashes), pa.string()),
-                "x": pa.array([float(v) for v in xy[:, 0]], pa.float32()),
-                "y": pa.array([float(v) for v in xy[:, 1]], pa.float32()),
-                "cluster": pa.array([int(c) for c in clusters], pa.int32()),
-            }
-        )
+        table = _points_table(content_hashes, xy, clusters)
         names_json = json.dumps({str(c): n for c, n in names.items()}, ensure_ascii=False)
 
         def body(cur):
@@ -151,14 +156,7 @@ class Maps:
         ``core.map.workspace.place_new``). Returns how many were added (a content already on the map is skipped)."""
         self.authorize(user, "map")
         _map_key(map_key)
-        table = pa.table(
-            {
-                "content_hash": pa.array(list(content_hashes), pa.string()),
-                "x": pa.array([float(v) for v in xy[:, 0]], pa.float32()),
-                "y": pa.array([float(v) for v in xy[:, 1]], pa.float32()),
-                "cluster": pa.array([int(c) for c in clusters], pa.int32()),
-            }
-        )
+        table = _points_table(content_hashes, xy, clusters)
 
         def body(cur):
             self.authorize(user, "map", cur=cur)
