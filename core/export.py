@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical
 from core.pause_points import pause_point
+from core.progress import Progress
 from core.store import SampleFilter, Store
 from core.training.writing import (
     DATASET_INFO,
@@ -35,8 +35,6 @@ from core.training.writing import (
 )
 
 EXPORT_FORMATS = ("alpaca", "sharegpt", "openai", "prompt-completion", "parquet")
-
-Progress = Callable[[int, int | None], None]
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -158,19 +157,6 @@ def render_chat(
 
 
 # ---------------------------------------------------------------------------------------------------- jobs
-
-
-def throttled(progress: jobs.JobProgress, every_s: float = 0.3):
-    """Adapt a job's progress to core's ``progress(done, total_or_None)``, writing to the jobs table sparingly."""
-    last = [0.0]
-
-    def update(done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] >= every_s or (total is not None and done >= total):
-            last[0] = now
-            progress(done, total or 0, "")
-
-    return update
 
 
 def remember_job(store: Store, state_key: str, job_id: int) -> None:

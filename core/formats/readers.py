@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import orjson
@@ -18,8 +18,7 @@ import orjson
 from core.errors import FormatError
 from core.formats import json_array
 from core.formats.messages import _type_name
-
-Progress = Callable[[int, int], None]
+from core.progress import Progress
 
 
 class RawRecord(NamedTuple):

@@ -19,11 +19,10 @@ from core.formats import messages as canonical
 from core.formats.detect import DETECT_SAMPLE, check_mapping, detect_format
 from core.formats.readers import iter_records
 from core.pause_points import pause_point
+from core.progress import Progress
 
 CHUNK = 50_000  # records per insert; parsing the next chunk overlaps DuckDB writing this one
 CHUNK_BYTES = 64 << 20  # ...or fewer, once their records take this much as JSON: long records keep chunks small
-
-Progress = Callable[[int, int | None], None]
 
 
 class _Stopped(Exception):

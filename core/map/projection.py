@@ -13,15 +13,14 @@ umap (which compiles with numba on first import) is imported inside the function
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
 from core.map.clusters import cluster_centroids
-from core.similarity import normalize_rows
 
 # (done, total, message) -> None, as in core.jobs; it may raise Cancelled between two steps.
-Progress = Callable[[int, int, str], None]
+from core.progress import Progress
+from core.similarity import normalize_rows
 
 UMAP_NEIGHBORS = 15
 UMAP_MIN_DIST = 0.1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from core.errors import WinnowError
 from core.models.access import check_model_allowed
 from core.pause_points import pause_point
+from core.progress import Progress
 from core.scoring.base import Scorer, get_scorer, iter_scored
 from core.settings import Settings
 from core.store import Store
@@ -29,7 +30,6 @@ log = logging.getLogger("winnow")
 PAGE = 2048
 
 # (done, total, message) -> None. May raise Cancelled (the jobs module does when a cancel was requested).
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import RecipeError
+from core.progress import Progress
 from core.selection.recipe import Recipe, Step
 from core.selection.steps import dedup
 from core.selection.steps.arrays import as_floats, as_rows
@@ -295,7 +296,6 @@ def run_recipe(
 # --- running a recipe on what a workspace holds --------------------------------------------------------------------
 
 # (1-based step number, steps in all, message) -> None; may raise Cancelled (core.jobs does).
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical
+from core.progress import Progress
 from core.store import SampleFilter, Store, messages_of
 from core.training.advice import method_advice
 from core.training.chat_template import (
@@ -46,8 +47,6 @@ OVER_LENGTH = ("truncate", "drop")
 MANIFEST_KIND = "winnow training export"
 MAX_LENGTH_LIMIT = 1 << 20  # tokens: above any model's context; packing's index is linear in max_length
 _TOKENIZE_BATCH = 512  # conversations per tokenizer call: big enough for the Rust tokenizer's threads
-
-Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
