@@ -89,18 +89,9 @@ def select(store: Store, recipe, *, name: str, user: str, progress: Progress) ->
     }
 
 
-def export(
-    store: Store,
-    out: str | os.PathLike,
-    *,
-    fmt: str,
-    user: str,
-    filters: SampleFilter,
-    with_scores: bool,
-    overwrite: bool,
-    progress: Progress,
-) -> dict:
-    """Write the samples ``filters`` picks to ``out`` with a manifest beside it (``core.export.export_samples``).
+def export(store: Store, out: str | os.PathLike, *, progress: Progress, **options) -> dict:
+    """Write the samples ``options["filters"]`` picks to ``out`` with a manifest beside it
+    (``core.export.export_samples``, which takes the ``options``: fmt, user, filters, with_scores, overwrite ...).
 
     Returns:
         The export's report as a dict, with ``mtime_ns``: the written file's modification time (a page tells its
@@ -108,16 +99,7 @@ def export(
     """
     from core.export import export_samples
 
-    report = export_samples(
-        store,
-        out,
-        fmt=fmt,
-        user=user,
-        filters=filters,
-        with_scores=with_scores,
-        progress=progress,
-        overwrite=overwrite,
-    )
+    report = export_samples(store, out, progress=progress, **options)
     return asdict(report) | {"mtime_ns": Path(report.path).stat().st_mtime_ns}
 
 

@@ -159,9 +159,17 @@ def render_chat(
 # ---------------------------------------------------------------------------------------------------- jobs
 
 
-def remember_job(store: Store, state_key: str, job_id: int) -> None:
-    """Keep a job the page started, for this workspace (job ids are per workspace)."""
+def start_job(store: Store, state_key: str, kind: str, params: dict, work, *, user: str) -> None:
+    """Start ``work`` as a background job (``core.jobs.start_job``), keep it under ``state_key`` for this workspace
+    (job ids are per workspace), and redraw the page, its button disabled while the job runs. An error starting it
+    is shown instead."""
+    try:
+        job_id = jobs.start_job(store, kind, params, work, user=user)
+    except WinnowError as ex:
+        show_error(ex)
+        return
     st.session_state[state_key] = {"workspace": str(store.path), "id": job_id}
+    st.rerun()
 
 
 def remembered_job(store: Store, state_key: str) -> int | None:
@@ -180,7 +188,7 @@ def job_running(store: Store, state_key: str) -> bool:
 
 
 def job_panel(store: Store, state_key: str, label: str, *, unit: str | None = None) -> dict | None:
-    """Follow the job kept under ``state_key`` (see ``remember_job``).
+    """Follow the job kept under ``state_key`` (see ``start_job``).
 
     While it runs, a fragment polls it (progress bar and a Cancel button) and reruns the page when it ends.
 

@@ -9,22 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import actions, jobs
-from core.errors import WinnowError
+from core import actions
 from core.map import workspace
 from core.map.clusters import default_k
 from core.store import Store
 from pages import _common
-
-
-def _start(store: Store, key: str, kind: str, params: dict, work, user: str) -> None:
-    try:
-        job_id = jobs.start_job(store, kind, params, work, user=user)
-    except WinnowError as ex:
-        _common.show_error(ex)
-    else:
-        _common.remember_job(store, key, job_id)
-        st.rerun()
 
 
 def controls(store: Store, current: dict | None, fingerprint: dict, *, user: str) -> None:
@@ -52,7 +41,7 @@ def controls(store: Store, current: dict | None, fingerprint: dict, *, user: str
         def work(progress):
             return workspace.build_map(store, k=int(k), seed=int(seed), user=user, progress=progress)
 
-        _start(store, "explore_job", "map", {"k": int(k), "seed": int(seed)}, work, user)
+        _common.start_job(store, "explore_job", "map", {"k": int(k), "seed": int(seed)}, work, user=user)
 
     finished = _common.job_panel(store, "explore_job", "Mapping")
     if finished is not None and (result := _common.job_result(finished)) is not None:
@@ -88,7 +77,7 @@ def _embed_waiting(store: Store, waiting: int, *, user: str) -> None:
                 store, ["embedding"], settings=settings, params=params, user=user, progress=progress, place_on_map=True
             )
 
-        _start(store, "explore_embed_job", "score", {"scorers": ["embedding"]}, work, user)
+        _common.start_job(store, "explore_embed_job", "score", {"scorers": ["embedding"]}, work, user=user)
     finished = _common.job_panel(store, "explore_embed_job", "Embedding", unit="samples")
     if finished is not None and (result := _common.job_result(finished)) is not None:
         st.caption(f"Placed {result['placed']:,} samples on the map.")

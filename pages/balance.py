@@ -6,7 +6,6 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from core import jobs
 from core.errors import NotFound, WinnowError
 from core.labels import balance
 from core.labels.taxonomy import label_names
@@ -107,8 +106,7 @@ if st.button(
     def work(progress):
         return refresh_labels(store, settings=settings, progress=progress)
 
-    _common.remember_job(store, "label_job", jobs.start_job(store, "label", {}, work, user=user))
-    st.rerun()
+    _common.start_job(store, "label_job", "label", {}, work, user=user)
 if note := embedder_language_note(store, _common.settings()):
     st.warning(note, icon="🌐")
 finished = _common.job_panel(store, "label_job", "Suggesting labels")

@@ -48,7 +48,7 @@ tag = g1.selectbox(
 )
 
 ranges: dict[str, tuple[float | None, float | None]] = {}
-score_columns = [c for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
+score_columns = store.score_columns(numeric=True)
 bounds_of = {c.column: score_bounds(path, c.column, store) for c in score_columns}
 # A slider for each column whose values differ (one value, or none yet, filters nothing).
 sliders = [c for c in score_columns if bounds_of[c.column] and bounds_of[c.column][0] != bounds_of[c.column][1]]

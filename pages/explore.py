@@ -100,7 +100,7 @@ if current is None:
 with st.spinner("Reading the map…"):
     view = view_reading.result()
 names = current["cluster_names"]
-numeric = [c.column for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
+numeric = [c.column for c in store.score_columns(numeric=True)]
 color_by = st.selectbox(
     "Colour by",
     ["cluster", "status", "task_label", "source", *numeric],

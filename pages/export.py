@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import actions, jobs
+from core import actions
 from core.errors import WinnowError
 from core.export import EXPORT_FORMATS, nothing_to_export
 from core.models.access import check_model_allowed
@@ -112,8 +112,7 @@ if st.button("Export", type="primary", disabled=running or bool(problem), key="e
 
     params = {"out": str(out), "format": fmt, "status": statuses, "tag": tag, "with_scores": with_scores}
     params["selection"] = chosen_selection
-    _common.remember_job(store, "export_job", jobs.start_job(store, "export", params, work, user=user))
-    st.rerun()  # redraw the page with its button disabled while the job runs
+    _common.start_job(store, "export_job", "export", params, work, user=user)
 
 finished = _common.job_panel(store, "export_job", "Writing", unit="records")
 if finished is not None:
@@ -212,8 +211,7 @@ if not model_problem and (measure or (write and not folder_problem)):
 
     params = {"training": asdict(options), "folder": folder if write else None, "status": statuses, "tag": tag}
     params["selection"] = chosen_selection
-    _common.remember_job(store, "training_job", jobs.start_job(store, "export", params, train_work, user=user))
-    st.rerun()
+    _common.start_job(store, "training_job", "export", params, train_work, user=user)
 
 finished = _common.job_panel(store, "training_job", "Tokenizing", unit="samples")
 if finished is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import actions, jobs
+from core import actions
 from core.errors import FormatError, WinnowError
 from core.formats.convert import to_canonical
 from core.formats.detect import check_mapping, detect_format
@@ -170,24 +170,14 @@ if st.button("Import", type="primary", disabled=path is None or running, key="im
     user = _common.acting_user()
     rejects = dated_rejects_path(workspace_dir / "rejects", display_name) if on_error == "skip" else None
 
-    def work(progress):
-        return actions.import_with_signals(  # the cheap signals come with every import
-            store,
-            source_path,
-            user=user,
-            progress=progress,
-            fmt=fmt,
-            mapping=mapping,
-            on_error=on_error,
-            rejects_path=rejects,
-            display_name=display_name,
-            allow_reimport=allow_reimport,
-            memory_mb=settings.import_memory_mb,
-        )
+    options = {"fmt": fmt, "mapping": mapping, "on_error": on_error, "rejects_path": rejects}
+    options |= {"display_name": display_name, "allow_reimport": allow_reimport, "memory_mb": settings.import_memory_mb}
+
+    def work(progress):  # the cheap signals come with every import
+        return actions.import_with_signals(store, source_path, user=user, progress=progress, **options)
 
     params = {"file": display_name, "path": str(source_path), "format": fmt, "mapping": mapping, "on_error": on_error}
-    _common.remember_job(store, "import_job", jobs.start_job(store, "import", params, work, user=user))
-    st.rerun()  # redraw the page with its button disabled while the job runs
+    _common.start_job(store, "import_job", "import", params, work, user=user)
 
 finished = _common.job_panel(store, "import_job", "Reading records")
 if finished is not None:

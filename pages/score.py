@@ -7,7 +7,7 @@ import json
 import plotly.express as px
 import streamlit as st
 
-from core import actions, jobs
+from core import actions
 from core.errors import WinnowError
 from core.scoring import available_scorers, get_scorer
 from core.scoring.runner import check_models
@@ -124,8 +124,7 @@ if start and chosen:
             "device": device,
             "dtype": dtype,
         }
-        _common.remember_job(store, "score_job", jobs.start_job(store, "score", job_params, work, user=user))
-        st.rerun()
+        _common.start_job(store, "score_job", "score", job_params, work, user=user)
 
 finished = _common.job_panel(store, "score_job", "Scoring", unit="samples")
 if finished is not None:
@@ -158,7 +157,7 @@ if rows:
 
 # ------------------------------------------------------------------------------------------- distributions
 
-numeric = [c for c in store.score_columns() if c.type in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")]
+numeric = store.score_columns(numeric=True)
 if numeric:
     st.subheader("Distributions")
     labels = [f"{c.column} ({c.scorer})" for c in numeric]

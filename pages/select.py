@@ -6,7 +6,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import actions, jobs
+from core import actions
 from core.errors import RecipeError, WinnowError
 from core.scoring import column_title
 from core.selection.recipe import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
@@ -91,9 +91,7 @@ def offer_scorers(missing: dict[str, list[str]]) -> None:
         def work(progress):
             return actions.score(store, names, settings=settings, user=user, progress=progress)
 
-        job_id = jobs.start_job(store, "score", {"scorers": names}, work, user=user)
-        _common.remember_job(store, "select_score_job", job_id)
-        st.rerun()
+        _common.start_job(store, "select_score_job", "score", {"scorers": names}, work, user=user)
 
 
 recipe = None
@@ -139,8 +137,7 @@ if go_clicked and not blocked:
         return actions.select(store, recipe, name=name, user=user, progress=progress)
 
     params = {"name": name, "recipe": recipe_to_yaml(recipe)}
-    _common.remember_job(store, "select_job", jobs.start_job(store, "select", params, work, user=user))
-    st.rerun()
+    _common.start_job(store, "select_job", "select", params, work, user=user)
 
 finished = _common.job_panel(store, "select_job", "Selecting")
 if finished is not None:

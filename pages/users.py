@@ -1,12 +1,10 @@
 """Users (admins): the workspace's accounts, their roles, new accounts, password resets, disabling."""
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
 
-from core import jobs
 from core.backup import backup_workspace, default_backup_path
 from core.errors import WinnowError
 from core.team import accounts, roles
@@ -98,10 +96,9 @@ replace = b2.checkbox("Replace it", key="backup_force") if Path(out).exists() el
 if st.button("Back up now", type="primary", key="backup_go", disabled=_common.job_running(store, "backup_job")):
 
     def work(progress):
-        return json.dumps(asdict(backup_workspace(store, out, user=me, force=replace)))
+        return asdict(backup_workspace(store, out, user=me, force=replace))
 
-    _common.remember_job(store, "backup_job", jobs.start_job(store, "backup", {"out": out}, work, user=me))
-    st.rerun()
+    _common.start_job(store, "backup_job", "backup", {"out": out}, work, user=me)
 finished = _common.job_panel(store, "backup_job", "Backing up")
 if finished is not None and (report := _common.job_result(finished)) is not None:
     st.success(f"Backed up {report['samples']:,} samples to `{report['path']}` ({report['bytes'] / 1e6:.1f} MB).")

@@ -396,3 +396,14 @@ def test_a_map_and_its_record_commit_together_or_not_at_all(store):
     store.save_map("ab" * 8, xy=xy, clusters=clusters, **args)
     assert store.get_map()["map_key"] == "ab" * 8
     assert [json.loads(e["after"])["map_key"] for e in store.recent_events() if e["action"] == "map"] == ["ab" * 8]
+
+
+def test_numeric_score_columns_are_the_ones_that_hold_numbers(store):
+    store.ensure_scorer(
+        "mix", "k1", {"mix_ratio": "DOUBLE", "mix_count": "BIGINT", "mix_lang": "VARCHAR", "mix_flag": "BOOLEAN"}, {}
+    )
+    store.ensure_scorer("vec", "k1", {"vec_embedding": "FLOAT[4]"}, {})
+    every = {c.column for c in store.score_columns()}
+    numeric = {c.column for c in store.score_columns(numeric=True)}
+    assert every == {"mix_ratio", "mix_count", "mix_lang", "mix_flag"}  # vectors never
+    assert numeric == {"mix_ratio", "mix_count"}

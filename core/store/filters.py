@@ -52,6 +52,9 @@ class SampleFilter:
     stage: int | None = None
 
 
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "INTEGER", "BIGINT")  # the SQL types scorers write numbers as
+
+
 @dataclass(frozen=True)
 class ScoreColumn:
     """A current score column (``Store.score_columns``): the scorer whose table holds it, its name, its SQL type."""
@@ -59,6 +62,11 @@ class ScoreColumn:
     scorer: str
     column: str
     type: str
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the column holds numbers (a range filter, a colour scale, a histogram), not text or booleans."""
+        return self.type in NUMERIC_TYPES
 
 
 class FilterSQL(NamedTuple):

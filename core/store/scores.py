@@ -21,9 +21,11 @@ _TYPE = re.compile(r"BOOLEAN|INTEGER|BIGINT|DOUBLE|FLOAT|VARCHAR|FLOAT\[\d+\]|DO
 class Scores:
     """Score tables, their current keys and columns, and what is left to score."""
 
-    def score_columns(self, *, cur: duckdb.DuckDBPyConnection | None = None) -> list[ScoreColumn]:
-        """The current score columns (from each scorer's current key), embeddings excluded. ``cur``: read inside
-        that transaction."""
+    def score_columns(
+        self, *, numeric: bool = False, cur: duckdb.DuckDBPyConnection | None = None
+    ) -> list[ScoreColumn]:
+        """The current score columns (from each scorer's current key), embeddings excluded; with ``numeric`` only
+        those that hold numbers (``ScoreColumn.numeric``). ``cur``: read inside that transaction."""
         cur = cur or self.cursor()
         out = []
         for name, columns in cur.execute("SELECT name, columns FROM scorers ORDER BY name").fetchall():
@@ -31,7 +33,7 @@ class Scores:
                 if "[" in typ:  # vectors are never part of a page
                     continue
                 out.append(ScoreColumn(name, col, typ))
-        return out
+        return [c for c in out if c.numeric] if numeric else out
 
     def scorer_keys(self, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict[str, dict]:
         """The current key of each scorer that has run: {name: {key, columns, params, updated_at}}. ``cur``: read
