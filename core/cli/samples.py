@@ -15,14 +15,14 @@ def cmd_import(args, settings) -> int:
     from core.store import Store
 
     with Store(settings.db) as store:
-        for number, path in enumerate(args.files, 1):
+        for path in args.files:
             with terminal_progress(f"import {Path(path).name}", "") as progress:
-                result = import_with_signals(  # the signals once, after the last file
+                result = import_with_signals(  # the signals once, after the last file's line
                     store,
                     path,
                     user=settings.user,
                     progress=progress,
-                    signals=not args.no_signals and number == len(args.files),
+                    signals=False,
                     fmt=args.format,
                     mapping=args.map,
                     on_error=args.on_error,
@@ -39,8 +39,8 @@ def cmd_import(args, settings) -> int:
                 if result["earlier_rejects"]:
                     line += f" (a new name: {result['earlier_rejects']} holds an earlier import's, left as it was)"
             print(line)
-            if result["signals"]:
-                print(result["signals"])
+        if not args.no_signals:
+            _signals(store)
     return 0
 
 
