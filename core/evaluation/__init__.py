@@ -3,5 +3,7 @@
 Here now: ``holdout.py`` draws the held-out split of the pool before any training subset, never splitting a group of
 exact or near copies, and checks that training and evaluation data share no copy; ``compare.py`` turns per-sample
 held-out losses into the comparison a lead reads (candidate minus random, with a paired bootstrap interval and the
-spread across seeds). Training (TRL's SFTTrainer with peft LoRA, fed Winnow's own export) comes next.
+spread across seeds); ``training.py`` trains one run's LoRA adapter with TRL's SFTTrainer on Winnow's own export and
+scores held-out samples on their assistant tokens. Still to come: the evaluation as a stored, resumable job over the
+candidate and K random subsets, its CLI command and its page.
 """

@@ -1,0 +1,223 @@
+"""One evaluation run: fine-tune a LoRA adapter with TRL's SFTTrainer on a Winnow training export, and measure the
+held-out loss on the assistant tokens of eval samples.
+
+The trainer is fed Winnow's own TRL export in the conversational prompt/completion format
+(``core.training.export.export_training`` with ``fmt="prompt-completion"``): SFTTrainer then computes the loss on the
+completion only, so both training and evaluation count the assistant's tokens. On a CPU it trains in fp32 (no gradient
+checkpointing: it is off by default); on CUDA in bf16. One seed gives one result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import WinnowError
+from core.evaluation.compare import EvalLosses
+from core.progress import Progress
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """How an evaluation run trains (peft LoRA on every linear layer).
+
+    Attributes:
+        r, alpha: LoRA rank and scaling.
+        learning_rate: AdamW's peak learning rate (linear decay).
+        epochs: passes over the training file; ``max_steps``, when set, stops earlier.
+        max_length: tokens per sample (longer ones are cut).
+        batch_size: samples per step.
+        seed: fixes the adapter's initialization and the data order.
+    """
+
+    r: int = 16
+    alpha: int = 32
+    learning_rate: float = 2e-4
+    epochs: float = 1.0
+    max_steps: int | None = None
+    max_length: int = 1024
+    batch_size: int = 8
+    seed: int = 0
+
+
+@dataclass
+class TrainedRun:
+    """What training one adapter gave.
+
+    Attributes:
+        adapter_dir: the saved adapter (peft ``save_pretrained``), to load on the base model.
+        curve: the training loss per logged step, [(step, loss)].
+        train_tokens: the tokens the trainer saw (prompt and completion).
+        seconds: training time.
+    """
+
+    adapter_dir: str
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    train_tokens: int = 0
+    seconds: float = 0.0
+
+
+def _require_training_packages() -> None:
+    try:
+        import peft  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError as ex:  # pragma: no cover - requirements.txt installs them
+        raise WinnowError("evaluation runs need trl and peft: pip install trl==1.16.0 peft==0.21.2") from ex
+
+
+def train_adapter(
+    model_dir: str | os.PathLike,
+    tokenizer,
+    train_file: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    settings: LoraSettings,
+    *,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> TrainedRun:
+    """Train a LoRA adapter on ``train_file`` (a prompt/completion JSON-lines export) over the model in
+    ``model_dir`` and save it in ``out_dir``.
+
+    Args:
+        model_dir: a local folder with the base model's weights (the bundled model's safetensors conversion, or any
+            Hugging Face model folder).
+        tokenizer: its tokenizer, with a chat template.
+        device: "cpu" (fp32) or "cuda" (bf16).
+        progress: ``progress(step, max_steps, "train: loss L")`` after each logged step; may raise ``Cancelled``.
+
+    Returns:
+        The run: where the adapter is, its loss curve, tokens and time.
+    """
+    _require_training_packages()
+    from datasets import load_dataset
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    curve: list[tuple[int, float]] = []
+
+    class _Follow(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                curve.append((state.global_step, float(logs["loss"])))
+                if progress is not None:
+                    progress(state.global_step, state.max_steps, f"train: loss {float(logs['loss']):.3f}")
+
+    cuda = device == "cuda"
+    config = SFTConfig(
+        output_dir=str(Path(out_dir) / "trainer"),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps if settings.max_steps else -1,
+        per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        max_length=settings.max_length,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=not cuda,
+        bf16=cuda,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    dataset = load_dataset("json", data_files=str(train_file), split="train")
+    lora = LoraConfig(
+        r=settings.r, lora_alpha=settings.alpha, target_modules="all-linear", task_type="CAUSAL_LM", lora_dropout=0.0
+    )
+    started = time.perf_counter()
+    trainer = SFTTrainer(
+        model=str(model_dir),
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora,
+        callbacks=[_Follow()],
+    )
+    trainer.train()
+    seconds = time.perf_counter() - started
+    adapter_dir = Path(out_dir) / "adapter"
+    trainer.model.save_pretrained(str(adapter_dir))
+    tokens = int(trainer.state.num_input_tokens_seen or 0) or int(
+        sum(len(ids) for ids in trainer.train_dataset["input_ids"]) * max(settings.epochs, 1)
+    )
+    return TrainedRun(str(adapter_dir), curve, tokens, seconds)
+
+
+def load_adapted(model_dir: str | os.PathLike, adapter_dir: str | os.PathLike | None, *, device: str = "cpu"):
+    """The base model in ``model_dir`` with the adapter in ``adapter_dir`` on it (None: the base model alone), in
+    eval mode, fp32 on a CPU and bf16 on CUDA."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype).to(device)
+    if adapter_dir is not None:
+        _require_training_packages()
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter_dir))
+    return model.eval()
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def completion_tokens(tokenizer, prompt: list[dict], completion: list[dict]) -> tuple[list[int], int]:
+    """The token ids of a prompt and its completion rendered with the chat template, and where the completion
+    starts: after the longest common prefix of the prompt (with the assistant's opening) and the whole, as TRL's
+    SFTTrainer counts it, so training and evaluation score the same tokens.
+
+    Raises:
+        WinnowError: the completion has no tokens (no assistant turn to score).
+    """
+    prompt_ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)
+    full_ids = tokenizer.apply_chat_template(prompt + completion, tokenize=True, return_dict=True)
+    prompt_ids, full_ids = list(prompt_ids["input_ids"]), list(full_ids["input_ids"])
+    start = _common_prefix(prompt_ids, full_ids)
+    if start >= len(full_ids):
+        raise WinnowError("an eval sample has no assistant answer to score")
+    return full_ids, start
+
+
+def heldout_losses(model, tokenizer, samples: Sequence[dict], *, max_length: int = 1024) -> EvalLosses:
+    """Score eval samples ({"prompt": messages, "completion": messages}): per sample, the summed negative
+    log-likelihood (nats) of its completion tokens and how many there are. A sample longer than ``max_length``
+    keeps its first ``max_length`` tokens, as in training.
+
+    Raises:
+        WinnowError: naming the first sample (from 1) without an assistant answer.
+    """
+    import torch
+
+    nll = np.zeros(len(samples))
+    tokens = np.zeros(len(samples), dtype=np.int64)
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        for i, sample in enumerate(samples):
+            try:
+                ids, start = completion_tokens(tokenizer, sample["prompt"], sample["completion"])
+            except WinnowError as ex:
+                raise WinnowError(f"eval sample {i + 1}: {ex}") from None
+            ids = ids[:max_length]
+            if start >= len(ids):
+                raise WinnowError(f"eval sample {i + 1}: its prompt fills all {max_length} tokens; nothing to score")
+            x = torch.tensor([ids], device=device)
+            logits = model(input_ids=x).logits[0, :-1].float()
+            targets = x[0, 1:]
+            losses = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+            nll[i] = float(losses[start - 1 :].sum())
+            tokens[i] = len(ids) - start
+    return EvalLosses(nll, tokens)
