@@ -80,6 +80,7 @@ def test_training_lowers_the_loss_and_one_seed_gives_one_result(tmp_path, tiny, 
     again = train_adapter(model_dir, tokenizer, winnow_export, tmp_path / "b", FAST)
     assert len(first.curve) == 12 and first.curve[-1][1] < first.curve[0][1]
     assert first.curve == again.curve
+    assert first.train_tokens == again.train_tokens > 12 * 8 * 10  # 12 steps of 8 samples, each over 10 tokens
     held = sums(range(100, 104))
     a = heldout_losses(load_adapted(model_dir, first.adapter_dir), tokenizer, held)
     b = heldout_losses(load_adapted(model_dir, again.adapter_dir), tokenizer, held)

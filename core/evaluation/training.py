@@ -52,7 +52,7 @@ class TrainedRun:
     Attributes:
         adapter_dir: the saved adapter (peft ``save_pretrained``), to load on the base model.
         curve: the training loss per logged step, [(step, loss)].
-        train_tokens: the tokens the trainer saw (prompt and completion).
+        train_tokens: the tokens the trainer saw (prompt and completion; the trainer's own count).
         seconds: training time.
     """
 
@@ -100,9 +100,12 @@ def train_adapter(
     from trl import SFTConfig, SFTTrainer
 
     curve: list[tuple[int, float]] = []
+    seen = {"tokens": 0}
 
     class _Follow(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "num_tokens" in logs:  # SFTTrainer's running count of the tokens it trained on
+                seen["tokens"] = int(float(logs["num_tokens"]))
             if logs and "loss" in logs:
                 curve.append((state.global_step, float(logs["loss"])))
                 if progress is not None:
@@ -143,10 +146,7 @@ def train_adapter(
     seconds = time.perf_counter() - started
     adapter_dir = Path(out_dir) / "adapter"
     trainer.model.save_pretrained(str(adapter_dir))
-    tokens = int(trainer.state.num_input_tokens_seen or 0) or int(
-        sum(len(ids) for ids in trainer.train_dataset["input_ids"]) * max(settings.epochs, 1)
-    )
-    return TrainedRun(str(adapter_dir), curve, tokens, seconds)
+    return TrainedRun(str(adapter_dir), curve, seen["tokens"], seconds)
 
 
 def load_adapted(model_dir: str | os.PathLike, adapter_dir: str | os.PathLike | None, *, device: str = "cpu"):
