@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -146,3 +147,46 @@ def test_the_spread_across_seeds_is_a_t_interval():
     assert spread.estimate == 2.0
     assert spread.high - 2.0 == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)  # t(0.975, 2) · sd 1 / sqrt(3)
     assert seed_spread([2.5]) == type(spread)(2.5, 2.5, 2.5)
+
+
+# --- eval files -------------------------------------------------------------------------------------------------
+
+
+def test_an_eval_file_is_read_in_any_import_format_and_split_at_the_last_user_turn(tmp_path):
+    from core.evaluation.eval_files import read_eval_file
+
+    csv = tmp_path / "math.csv"
+    csv.write_text("question,answer\nWhat is 2+2?,4\n求 3 加 5,8\n", encoding="utf-8")
+    rows = read_eval_file(csv, mapping="prompt=question,response=answer")
+    assert rows == [
+        {
+            "prompt": [{"role": "user", "content": "What is 2+2?"}],
+            "completion": [{"role": "assistant", "content": "4"}],
+        },
+        {"prompt": [{"role": "user", "content": "求 3 加 5"}], "completion": [{"role": "assistant", "content": "8"}]},
+    ]
+    chat = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello."},
+        {"role": "user", "content": "Name a prime."},
+        {"role": "assistant", "content": "7"},
+    ]
+    jsonl = tmp_path / "chats.jsonl"
+    jsonl.write_text(json.dumps({"messages": chat}) + "\n")
+    (row,) = read_eval_file(jsonl)
+    assert row == {"prompt": chat[:4], "completion": chat[4:]}
+
+
+def test_an_eval_file_with_no_answer_is_refused_where_it_is(tmp_path):
+    from core.errors import FormatError
+    from core.evaluation.eval_files import read_eval_file
+
+    alpaca = tmp_path / "e.jsonl"
+    alpaca.write_text('{"instruction": "a", "output": "b"}\n\n{"instruction": "c"}\n')
+    with pytest.raises(FormatError, match=r"e.jsonl, line 3, field 'output': required field is missing"):
+        read_eval_file(alpaca)
+    openai = tmp_path / "o.jsonl"
+    openai.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
+    with pytest.raises(FormatError, match=r"o.jsonl, line 1, .*no assistant turn"):
+        read_eval_file(openai)

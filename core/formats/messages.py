@@ -299,3 +299,10 @@ def answer_text(messages: list[dict]) -> str:
         if m["role"] == "assistant":
             return m["content"]
     return ""
+
+
+def prompt_and_completion(messages: list[dict]) -> tuple[list[dict], list[dict]]:
+    """A conversation split where a trainer's completion starts: the messages up to and including the last user
+    turn, and the rest (the answer to it, with any tool calls and tool results on the way)."""
+    last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    return messages[: last_user + 1], messages[last_user + 1 :]

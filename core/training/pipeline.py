@@ -28,7 +28,7 @@ from core import __version__
 from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
-from core.formats.messages import Canonical
+from core.formats.messages import Canonical, prompt_and_completion
 from core.progress import Progress
 from core.store import SampleFilter, Store, messages_of
 from core.training.advice import method_advice
@@ -125,8 +125,8 @@ def _training_record(messages: list[dict], tools, fmt: str) -> dict:
     if fmt == "messages":
         out: dict = {"messages": messages}
     else:
-        last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
-        out = {"prompt": messages[: last_user + 1], "completion": messages[last_user + 1 :]}
+        prompt, completion = prompt_and_completion(messages)
+        out = {"prompt": prompt, "completion": completion}
     if tools is not None:
         out["tools"] = tools
     return out
