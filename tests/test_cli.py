@@ -127,3 +127,24 @@ def test_export_training_prints_the_report_and_writes_a_folder(tmp_path):
     ):
         err = run_cli(*args, *bad, env=env)
         assert err.returncode == 2 and words in err.stderr and err.stderr.count("\n") == 1, (bad, err.stderr)
+
+
+def test_the_score_commands_flags_become_each_scorers_parameters():
+    from core.cli.models import scorer_params
+    from core.cli.parser import build_parser
+
+    args = build_parser().parse_args(
+        ["score", "--model", "m", "--embed-text", "conversation", "--reward-model", "r", "--max-new-tokens", "64"]
+    )
+    assert scorer_params(args) == {
+        "ifd": {"model": "m"},
+        "embedding": {"text": "conversation"},
+        "reward": {"model": "r"},
+        "necessity": {"reward_model": "r", "max_new_tokens": 64},
+    }
+    assert scorer_params(build_parser().parse_args(["score"])) == {
+        "ifd": {},
+        "embedding": {},
+        "reward": {},
+        "necessity": {},
+    }

@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from tiny_models import build_causal_lm
 
 from core.errors import WinnowError
 from core.evaluation.training import LoraSettings, heldout_losses, load_adapted, train_adapter
@@ -17,23 +18,8 @@ from core.training.chat_template import load_tokenizer
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A 2-layer random Llama over the bundled SmolLM2 tokenizer, saved as a model folder."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     tokenizer, _ = load_tokenizer("")
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-    )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder, tokenizer
+    return build_causal_lm(tmp_path_factory.mktemp("tiny"), tokenizer), tokenizer
 
 
 def sums(numbers):

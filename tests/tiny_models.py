@@ -38,3 +38,23 @@ def build_reward_model(folder: Path, words: list[str], *, max_positions: int = 6
     BertForSequenceClassification(config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_causal_lm(folder: Path, tokenizer, *, max_positions: int = 256) -> Path:
+    """Save a 2-layer random Llama over ``tokenizer``'s vocabulary (64 wide), with the tokenizer beside it."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -7,28 +7,27 @@ from core.progress import terminal_progress
 DEFAULT_SCORERS = "heuristics,embedding,ifd"
 
 
+# Each flag of the score command and the scorer parameters it sets (MoDS scores both with the same reward model).
+SCORER_FLAGS = {
+    "model": [("ifd", "model")],
+    "template": [("ifd", "template")],
+    "max_length": [("ifd", "max_length")],
+    "embedder": [("embedding", "model")],
+    "embed_text": [("embedding", "text")],
+    "reward_model": [("reward", "model"), ("necessity", "reward_model")],
+    "necessity_model": [("necessity", "model")],
+    "necessity_template": [("necessity", "template")],
+    "max_new_tokens": [("necessity", "max_new_tokens")],
+}
+
+
 def scorer_params(args) -> dict[str, dict]:
     """Per-scorer parameters from the score command's flags (only the flags that were given)."""
     params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}, "necessity": {}}
-    if args.model:
-        params["ifd"]["model"] = args.model
-    if args.template:
-        params["ifd"]["template"] = args.template
-    if args.max_length:
-        params["ifd"]["max_length"] = args.max_length
-    if args.embedder:
-        params["embedding"]["model"] = args.embedder
-    if args.embed_text:
-        params["embedding"]["text"] = args.embed_text
-    if args.reward_model:
-        params["reward"]["model"] = args.reward_model
-        params["necessity"]["reward_model"] = args.reward_model  # MoDS scores both with the same reward model
-    if args.necessity_model:
-        params["necessity"]["model"] = args.necessity_model
-    if args.necessity_template:
-        params["necessity"]["template"] = args.necessity_template
-    if args.max_new_tokens:
-        params["necessity"]["max_new_tokens"] = args.max_new_tokens
+    for flag, targets in SCORER_FLAGS.items():
+        if value := getattr(args, flag):
+            for scorer, name in targets:
+                params[scorer][name] = value
     return params
 
 
