@@ -130,3 +130,22 @@ def training_files(
             store, Path(export_dir), folder, user=user, filters=filters, options=options, progress=progress
         )
     return asdict(report)
+
+
+def evaluate(store: Store, name: str, config, *, user: str, settings: Settings, progress: Progress) -> dict:
+    """Plan (or resume) the evaluation ``name`` with ``config`` (an ``EvaluationConfig``; None resumes the stored
+    one) and train and score every run not done yet (``core.evaluation.runner.run_evaluation``).
+
+    Returns:
+        {"name", "trained": runs done now, "kept": runs done before, "complete": every run is done}; the results
+        are in the workspace (``core.evaluation.report.evaluation_report``).
+    """
+    from core.evaluation.runner import run_evaluation
+
+    done = run_evaluation(store, name, config, user=user, settings=settings, progress=progress)
+    return {
+        "name": done["name"],
+        "trained": done["trained"],
+        "kept": done["kept"],
+        "complete": done["report"]["complete"],
+    }

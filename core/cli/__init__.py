@@ -4,8 +4,9 @@ Exit code 0 on success; on a user's mistake, one line on stderr and a non-zero e
 Anything that is not a ``WinnowError`` is a bug and surfaces with its traceback.
 
 The commands' words are in ``parser.py``; what they do is in ``samples.py`` (import, export, export-training, select,
-stats, backup, demo), ``models.py`` (score, map, label) and ``team.py`` (user, assign). The long ones call
-``core.actions``, as the app's pages do, and show their progress with ``core.progress.terminal_progress``.
+stats, backup, demo), ``models.py`` (score, map, label), ``evaluation.py`` (evaluate) and ``team.py`` (user,
+assign). The long ones call ``core.actions``, as the app's pages do, and show their progress with
+``core.progress.terminal_progress``.
 """
 
 from __future__ import annotations

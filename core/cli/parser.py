@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli.evaluation import add_evaluate_parser
 from core.cli.models import DEFAULT_SCORERS, cmd_label, cmd_map, cmd_score
 from core.cli.samples import cmd_backup, cmd_demo, cmd_export, cmd_export_training, cmd_import, cmd_select, cmd_stats
 from core.cli.team import cmd_assign, cmd_user
@@ -99,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="print the report; write nothing")
     p.set_defaults(func=cmd_export_training)
+
+    add_evaluate_parser(sub, add_db)
 
     p = sub.add_parser("select", help="run a selection recipe and save the result as a named selection")
     add_db(p)

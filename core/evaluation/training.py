@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +79,7 @@ def train_adapter(
     *,
     device: str = "cpu",
     progress: Progress | None = None,
+    on_log: Callable[[int, float], None] | None = None,
 ) -> TrainedRun:
     """Train a LoRA adapter on ``train_file`` (a prompt/completion JSON-lines export) over the model in
     ``model_dir`` and save it in ``out_dir``.
@@ -89,15 +90,19 @@ def train_adapter(
         tokenizer: its tokenizer, with a chat template.
         device: "cpu" (fp32) or "cuda" (bf16).
         progress: ``progress(step, max_steps, "train: loss L")`` after each logged step; may raise ``Cancelled``.
+        on_log: ``on_log(step, loss)`` after each logged step (a live training curve).
 
     Returns:
         The run: where the adapter is, its loss curve, tokens and time.
     """
     _require_training_packages()
     from datasets import load_dataset
+    from datasets.utils.logging import disable_progress_bar
     from peft import LoraConfig
-    from transformers import TrainerCallback
+    from transformers import PrinterCallback, TrainerCallback
     from trl import SFTConfig, SFTTrainer
+
+    disable_progress_bar()  # the datasets library's bars on the terminal; progress goes through ``progress``
 
     curve: list[tuple[int, float]] = []
     seen = {"tokens": 0}
@@ -108,6 +113,8 @@ def train_adapter(
                 seen["tokens"] = int(float(logs["num_tokens"]))
             if logs and "loss" in logs:
                 curve.append((state.global_step, float(logs["loss"])))
+                if on_log is not None:
+                    on_log(state.global_step, float(logs["loss"]))
                 if progress is not None:
                     progress(state.global_step, state.max_steps, f"train: loss {float(logs['loss']):.3f}")
 
@@ -142,10 +149,12 @@ def train_adapter(
         peft_config=lora,
         callbacks=[_Follow()],
     )
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout (a CLI's --json goes there)
     trainer.train()
     seconds = time.perf_counter() - started
     adapter_dir = Path(out_dir) / "adapter"
     trainer.model.save_pretrained(str(adapter_dir))
+    tokenizer.save_pretrained(str(adapter_dir))  # the folder loads on its own (``core.models.language``)
     return TrainedRun(str(adapter_dir), curve, seen["tokens"], seconds)
 
 
@@ -191,33 +200,61 @@ def completion_tokens(tokenizer, prompt: list[dict], completion: list[dict]) -> 
     return full_ids, start
 
 
-def heldout_losses(model, tokenizer, samples: Sequence[dict], *, max_length: int = 1024) -> EvalLosses:
+def heldout_losses(
+    model, tokenizer, samples: Sequence[dict], *, max_length: int = 1024, batch_tokens: int | None = None
+) -> EvalLosses:
     """Score eval samples ({"prompt": messages, "completion": messages}): per sample, the summed negative
     log-likelihood (nats) of its completion tokens and how many there are. A sample longer than ``max_length``
     keeps its first ``max_length`` tokens, as in training.
 
+    Samples are scored in batches of similar length, padded on the right under an attention mask (a causal model's
+    logits for the real tokens do not depend on padding after them), each batch at most ``batch_tokens`` tokens with
+    its padding (default 4,096 on a CPU, 32,768 on a GPU).
+
     Raises:
-        WinnowError: naming the first sample (from 1) without an assistant answer.
+        WinnowError: naming the first sample (from 1) without an assistant answer, or whose prompt fills
+            ``max_length``.
     """
     import torch
 
+    device = next(model.parameters()).device
+    budget = batch_tokens or (32_768 if device.type == "cuda" else 4_096)
+    encoded = []
+    for i, sample in enumerate(samples):
+        try:
+            ids, start = completion_tokens(tokenizer, sample["prompt"], sample["completion"])
+        except WinnowError as ex:
+            raise WinnowError(f"eval sample {i + 1}: {ex}") from None
+        ids = ids[:max_length]
+        if start >= len(ids):
+            raise WinnowError(f"eval sample {i + 1}: its prompt fills all {max_length} tokens; nothing to score")
+        encoded.append((ids, start))
     nll = np.zeros(len(samples))
     tokens = np.zeros(len(samples), dtype=np.int64)
-    device = next(model.parameters()).device
+    order = sorted(range(len(encoded)), key=lambda k: len(encoded[k][0]))
+    batches: list[list[int]] = []
+    for k in order:  # ascending length: a batch's longest is its last
+        if batches and len(encoded[k][0]) * (len(batches[-1]) + 1) <= budget:
+            batches[-1].append(k)
+        else:
+            batches.append([k])
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model.eval()
     with torch.no_grad():
-        for i, sample in enumerate(samples):
-            try:
-                ids, start = completion_tokens(tokenizer, sample["prompt"], sample["completion"])
-            except WinnowError as ex:
-                raise WinnowError(f"eval sample {i + 1}: {ex}") from None
-            ids = ids[:max_length]
-            if start >= len(ids):
-                raise WinnowError(f"eval sample {i + 1}: its prompt fills all {max_length} tokens; nothing to score")
-            x = torch.tensor([ids], device=device)
-            logits = model(input_ids=x).logits[0, :-1].float()
-            targets = x[0, 1:]
-            losses = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
-            nll[i] = float(losses[start - 1 :].sum())
-            tokens[i] = len(ids) - start
+        for batch in batches:
+            width = max(len(encoded[k][0]) for k in batch)
+            x = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, k in enumerate(batch):
+                ids = encoded[k][0]
+                x[row, : len(ids)] = torch.tensor(ids)
+                mask[row, : len(ids)] = 1
+            logits = model(input_ids=x.to(device), attention_mask=mask.to(device)).logits.float()
+            losses = torch.nn.functional.cross_entropy(
+                logits[:, :-1].transpose(1, 2), x[:, 1:].to(device), reduction="none"
+            ).cpu()
+            for row, k in enumerate(batch):
+                ids, start = encoded[k]
+                nll[k] = float(losses[row, start - 1 : len(ids) - 1].sum())
+                tokens[k] = len(ids) - start
     return EvalLosses(nll, tokens)

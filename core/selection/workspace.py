@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from core.selection.engine import (
     SELECTION_INPUT,
     Progress,
     SelectionInputs,
+    SelectionRun,
     recipe_inputs,
     run_selection_recipe,
     step_inputs,
@@ -333,6 +334,34 @@ def run_selection(
         user=user,
     )
     return Selection(name.strip(), run.ids, run.stages, run.log, yaml_text, digest, len(inputs.data["id"]))
+
+
+def run_recipe_within(
+    store: Store, recipe: Recipe | str, keep: Collection[str], *, progress: Progress | None = None
+) -> SelectionRun:
+    """Run ``recipe`` over the samples whose ids are in ``keep`` only (in import order), without saving anything:
+    an evaluation runs a candidate recipe on its training pool, the held-out split left out before any step sees it.
+
+    Returns:
+        The ``SelectionRun`` (ids in order, stages, per-step log).
+
+    Raises:
+        RecipeError: as ``run_selection``.
+    """
+    inputs = read_inputs(store, _as_recipe(recipe), progress=progress)
+    ids = inputs.data["id"]
+    n = len(ids)
+    mask = np.fromiter((i in keep for i in ids), dtype=bool, count=n)
+    where = np.flatnonzero(mask)
+    data = {}
+    for key, value in inputs.data.items():
+        if isinstance(value, np.ndarray) and value.shape[:1] == (n,):
+            data[key] = value[where]
+        elif isinstance(value, list) and len(value) == n:
+            data[key] = [value[i] for i in where]
+        else:  # a value about the whole run (the embedder's name)
+            data[key] = value
+    return run_selection_recipe(replace(inputs, data=data), progress=progress)
 
 
 def parse_budget(text: str, size: int) -> int:

@@ -19,6 +19,7 @@ the only home of its tables' queries, over a small base.
     labels.py        the taxonomy and task labels (suggested and confirmed)
     balance.py       distributions over the balance dimensions
     plans.py         plans: mixture plans
+    evaluations.py   evaluations, evaluation_runs, _losses, _answers: evaluating a selection by fine-tuning
     meta.py          workspace settings and the facts other modules keep (meta)
 
 ``Store`` composes the concern classes, so a caller holds one object: ``Store(path)``, then ``store.page(...)``.
@@ -33,6 +34,7 @@ from core.store.assignments import Assignments
 from core.store.balance import ANSWER_BUCKETS, BALANCE_DIMENSIONS, IFD_BUCKETS, Balance
 from core.store.base import StoreBase, _ident
 from core.store.edits import SampleEdit, SampleEdits
+from core.store.evaluations import Evaluations
 from core.store.events import AuditLog
 from core.store.exports import ExportArrays
 from core.store.filters import UNKNOWN_LANGUAGE, UNLABELED, FilterQueries, SampleFilter, ScoreColumn
@@ -84,6 +86,7 @@ class Store(
     Labels,
     Balance,
     Plans,
+    Evaluations,
     WorkspaceMeta,
     FilterQueries,
     StoreBase,

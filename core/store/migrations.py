@@ -4,7 +4,7 @@ created here; each concern's module of ``core.store`` is the only home of its ta
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: list[list[str]] = [
     # 0 -> 1: the first schema.
@@ -173,4 +173,47 @@ _MIGRATIONS: list[list[str]] = [
     ],
     # 4 -> 5: why a task label was suggested (the evidence a rule saw, or the example it is nearest to).
     ["ALTER TABLE samples ADD COLUMN IF NOT EXISTS task_label_reason VARCHAR"],
+    # 5 -> 6: evaluations of a selection by fine-tuning (see core/evaluation/): the configuration and held-out split,
+    # one row per run (planned, then done), each run's loss per eval item, and the answers generated for reading.
+    [
+        """CREATE TABLE IF NOT EXISTS evaluations (
+            name VARCHAR PRIMARY KEY,
+            config VARCHAR NOT NULL,
+            plan VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS evaluation_runs (
+            evaluation VARCHAR NOT NULL,
+            run VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            kind VARCHAR NOT NULL,
+            seed INTEGER,
+            train_ids VARCHAR NOT NULL,
+            status VARCHAR NOT NULL DEFAULT 'planned',
+            train_samples INTEGER,
+            adapter_dir VARCHAR,
+            curve VARCHAR,
+            train_tokens BIGINT,
+            seconds DOUBLE,
+            versions VARCHAR,
+            finished_at TIMESTAMP,
+            PRIMARY KEY (evaluation, run)
+        )""",
+        """CREATE TABLE IF NOT EXISTS evaluation_losses (
+            evaluation VARCHAR NOT NULL,
+            run VARCHAR NOT NULL,
+            eval_set VARCHAR NOT NULL,
+            item INTEGER NOT NULL,
+            nll DOUBLE NOT NULL,
+            tokens INTEGER NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS evaluation_answers (
+            evaluation VARCHAR NOT NULL,
+            run VARCHAR NOT NULL,
+            eval_set VARCHAR NOT NULL,
+            item INTEGER NOT NULL,
+            answer VARCHAR NOT NULL
+        )""",
+    ],
 ]

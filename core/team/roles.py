@@ -19,6 +19,7 @@ ACTION_WORDS: dict[str, str] = {
     "taxonomy": "edit the label taxonomy",
     "select": "run or save selections",
     "plan": "save mixture plans",
+    "evaluate": "run evaluations (fine-tuning)",
     "export": "export samples",
     "assign": "assign samples",
     "adjudicate": "adjudicate reviews",
@@ -37,7 +38,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 
 # Which action a background job of each kind needs (jobs.start_job -> Store.create_job).
 JOB_ACTIONS = {"import": "import", "score": "score", "map": "map", "label": "label", "select": "select"}
-JOB_ACTIONS |= {"export": "export", "assign": "assign", "backup": "backup"}
+JOB_ACTIONS |= {"export": "export", "assign": "assign", "backup": "backup", "evaluate": "evaluate"}
 
 
 def can(role: str | None, action: str) -> bool:
