@@ -247,11 +247,14 @@ def test_a_version_4_workspace_gains_the_label_reason_column(tmp_path):
     Store(path).close()
     con = duckdb.connect(str(path))  # made as version 4 made it: no task_label_reason
     con.execute("ALTER TABLE samples DROP COLUMN task_label_reason")
+    for table in ("evaluations", "evaluation_runs", "evaluation_losses", "evaluation_answers"):  # version 6's
+        con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.close()
     with Store(path) as s:
-        assert s.schema_version() == SCHEMA_VERSION == 5
+        assert s.schema_version() == SCHEMA_VERSION == 6
         assert s.sample_arrays(["task_label_reason"]) == {"task_label_reason": []}
+        assert s.evaluations() == []  # and the evaluation tables came with version 6
 
 
 def test_suggested_labels_keep_their_reason_until_a_person_confirms(store):

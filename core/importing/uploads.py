@@ -9,7 +9,9 @@ from pathlib import Path
 from core.errors import WinnowError
 
 
-def save_upload(data: bytes | memoryview, name: str, file_id: str, *, folder: Path, limit_mb: int) -> Path:
+def save_upload(
+    data: bytes | memoryview, name: str, file_id: str, *, folder: Path, limit_mb: int, keep_name: bool = False
+) -> Path:
     """Write an upload to ``folder`` once (the same ``file_id`` again finds it there) and return its path.
 
     The file is named after the upload's id and its original name, made safe for a path; it is written owner-only
@@ -21,6 +23,8 @@ def save_upload(data: bytes | memoryview, name: str, file_id: str, *, folder: Pa
         file_id: an id the upload keeps across reruns of the page (Streamlit's ``UploadedFile.file_id``).
         folder: where uploads are kept (the workspace's uploads/ folder); created owner-only when missing.
         limit_mb: the largest upload, in MB.
+        keep_name: name the file by its original name alone, in a folder of its own named by the upload's id (an
+            eval file is known by its file name).
 
     Raises:
         WinnowError: the upload is over the limit. The browser checks it too, but a request need not come from it.
@@ -32,7 +36,7 @@ def save_upload(data: bytes | memoryview, name: str, file_id: str, *, folder: Pa
             "(WINNOW_MAX_UPLOAD_MB); an admin can import it by its path on the server, or `python -m core import`"
         )
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "upload"
-    target = folder / f"{file_id[:12]}-{safe}"
+    target = folder / file_id[:12] / safe if keep_name else folder / f"{file_id[:12]}-{safe}"
     if not target.exists():
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
