@@ -175,6 +175,10 @@ def export_samples(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "user": user,
     }
+    if filters.selection:
+        from core.evaluation.report import manifest_entries
+
+        manifest["evaluations"] = manifest_entries(store, filters.selection)
     if extra_manifest:
         manifest.update(extra_manifest)
     manifest_path = out.with_name(out.name + ".manifest.json")

@@ -10,6 +10,7 @@ import streamlit as st
 from core import actions
 from core.errors import WinnowError
 from core.evaluation.config import EvalFile, EvaluationConfig
+from core.evaluation.report import compare_evaluations
 from core.evaluation.training import LoraSettings
 from core.importing.uploads import save_upload
 from core.models.access import check_model_allowed
@@ -170,5 +171,8 @@ if st.session_state.get("eval_view") not in names:
     st.session_state["eval_view"] = names[0]
 shown = st.selectbox("Evaluation", names, key="eval_view")
 _evaluation_results.show(store, shown)
+others = st.multiselect("Compare with", [n for n in names if n != shown], key="eval_compare")
+if others:
+    st.dataframe(compare_evaluations(store, [shown, *others]), hide_index=True, width="stretch", key="eval_compared")
 folder = Path(store.path.parent / "evaluations" / shown)
 st.caption(f"Adapters are kept in `{folder}/<run>/adapter`; give one as the necessity scorer's model (MoDS).")

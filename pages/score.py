@@ -67,8 +67,9 @@ with st.form("score_form"):
         "Fine-tuned model (necessity)",
         key="score_necessity_model",
         placeholder="required for necessity",
-        help="MoDS necessity: the model fine-tuned on the seed selection (a Hugging Face id or a local path). It "
-        "answers every instruction and the reward model scores its answers; 'bundled' tries the bundled SmolLM2.",
+        help="MoDS necessity: the model fine-tuned on the seed selection (a Hugging Face id or a local path, such as "
+        "an adapter the Evaluate page trained: evaluations/NAME/selection/adapter beside the workspace). It answers "
+        "every instruction and the reward model scores its answers; 'bundled' tries the bundled SmolLM2.",
     )
     max_new_tokens = f2.number_input(
         "Necessity answer tokens", key="score_max_new_tokens", min_value=1, max_value=8192, value=512, step=64

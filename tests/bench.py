@@ -24,6 +24,8 @@ Sections:
              recall >= 85 % for code and math, macro recall >= 70 %)
     dedup    the default dedup on 400 Chinese samples + 60 planted copies (target: keep >= 97 % of originals,
              remove >= 90 % of copies), and on English
+    train    an evaluation run with the bundled model: training tokens/s, held-out scoring, peak memory, and the
+             projected default evaluation of a 300-sample selection (target <= 30 min; tests/bench_training.py)
 """
 
 from __future__ import annotations
@@ -942,6 +944,7 @@ def bench_load() -> None:
 
 
 from bench_bilingual import bench_dedup, bench_embedders, bench_labels  # noqa: E402 (needs ROOT on sys.path)
+from bench_training import bench_train  # noqa: E402
 
 SECTIONS = {
     "import": bench_import,
@@ -957,6 +960,7 @@ SECTIONS = {
     "embedders": bench_embedders,
     "labels": bench_labels,
     "dedup": bench_dedup,
+    "train": bench_train,
 }
 
 

@@ -5,6 +5,7 @@ a rerun that trains only what is missing."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from tiny_models import build_causal_lm
@@ -13,7 +14,7 @@ from core.errors import Cancelled, NotFound, WinnowError
 from core.evaluation.config import HOLDOUT, EvalFile, EvaluationConfig
 from core.evaluation.holdout import copies_between
 from core.evaluation.plan import plan_evaluation
-from core.evaluation.report import json_summary
+from core.evaluation.report import compare_evaluations, json_summary
 from core.evaluation.runner import run_evaluation
 from core.evaluation.training import LoraSettings
 from core.importing.workspace import import_file
@@ -174,6 +175,15 @@ def test_the_candidate_matched_to_the_eval_data_beats_random_subsets(workspace, 
     assert [r["kind"] for r in summary["runs"]] == ["selection", "random", "random", "base"]
     assert summary["runs"][1]["seed"] == 1 and summary["runs"][0]["seed"] is None
     assert json.loads(json.dumps(summary)) == summary
+    # an export of the selection names the evaluation in its manifest
+    from core.export import export_samples
+
+    exported = export_samples(
+        workspace, tmp_path / "sums.jsonl", fmt="alpaca", user="lead", filters=SampleFilter(selection="sums")
+    )
+    named = json.loads(Path(exported.manifest_path).read_text())["evaluations"]
+    assert [e["name"] for e in named] == ["planted"] and named[0]["complete"]
+    assert named[0]["comparison"]["add_test.jsonl"]["verdict"] == "better"
     # the adapter is a model folder of its own
     from core.models.language import load_causal_lm
 
@@ -182,6 +192,7 @@ def test_the_candidate_matched_to_the_eval_data_beats_random_subsets(workspace, 
 
 
 def test_a_cancelled_evaluation_keeps_its_finished_runs_and_a_rerun_trains_only_the_rest(workspace, tiny, cpu_settings):
+    short = LoraSettings(learning_rate=5e-3, max_steps=4, batch_size=8, max_length=96, seed=1)
     seen = []
 
     def stop_in_the_second_run(done, total, message=""):
@@ -191,7 +202,12 @@ def test_a_cancelled_evaluation_keeps_its_finished_runs_and_a_rerun_trains_only_
 
     with pytest.raises(Cancelled):
         run_evaluation(
-            workspace, "halted", config(tiny), user="lead", settings=cpu_settings, progress=stop_in_the_second_run
+            workspace,
+            "halted",
+            config(tiny, lora=short),
+            user="lead",
+            settings=cpu_settings,
+            progress=stop_in_the_second_run,
         )
     runs = workspace.evaluation_runs("halted")
     assert [r["status"] for r in runs] == ["done", "planned", "planned", "planned"]
@@ -200,7 +216,10 @@ def test_a_cancelled_evaluation_keeps_its_finished_runs_and_a_rerun_trains_only_
     assert again["kept"] == ["selection"] and again["trained"] == ["random-1", "random-2", "base"]
     assert workspace.evaluation_runs("halted")[0]["finished_at"] == first["finished_at"]
     with pytest.raises(WinnowError, match="exists with another configuration"):
-        run_evaluation(workspace, "halted", config(tiny, seed=5), user="lead", settings=cpu_settings)
+        run_evaluation(workspace, "halted", config(tiny, lora=short, seed=5), user="lead", settings=cpu_settings)
     # one seed, one result: the same configuration under another name gives the same losses
-    same = run_evaluation(workspace, "halted again", config(tiny), user="lead", settings=cpu_settings)
+    same = run_evaluation(workspace, "halted again", config(tiny, lora=short), user="lead", settings=cpu_settings)
     assert [r["eval_loss"] for r in same["report"]["runs"]] == [r["eval_loss"] for r in again["report"]["runs"]]
+    side_by_side = compare_evaluations(workspace, ["halted", "halted again"])
+    assert [r["evaluation"] for r in side_by_side] == ["halted", "halted again"]
+    assert [r | {"evaluation": None} for r in side_by_side[:1]] == [r | {"evaluation": None} for r in side_by_side[1:]]

@@ -165,3 +165,49 @@ def json_summary(report: dict) -> dict:
     """The CLI's ``--json``: {"runs": [{"run", "kind", "seed", "train_samples", "eval_loss"}], "comparison"}."""
     keys = ("run", "kind", "seed", "train_samples", "eval_loss")
     return {"runs": [{k: r[k] for k in keys} for r in report["runs"]], "comparison": report["comparison"]}
+
+
+def manifest_entries(store: Store, selection: str) -> list[dict]:
+    """What an export manifest says of the evaluations of ``selection``: per evaluation its name, whether every run
+    is done, and per eval set the candidate minus random with its interval and verdict."""
+    out = []
+    for name in store.evaluations_of_selection(selection):
+        runs = store.evaluation_runs(name)
+        comparison = compare_runs(store.evaluation_losses(name), runs, n_boot=1000)
+        out.append(
+            {
+                "name": name,
+                "complete": all(r["status"] == "done" for r in runs),
+                "comparison": {
+                    s: {k: c[k] for k in ("candidate", "random_mean", "difference", "difference_95", "verdict")}
+                    for s, c in comparison.items()
+                },
+            }
+        )
+    return out
+
+
+def compare_evaluations(store: Store, names: list[str]) -> list[dict]:
+    """Several evaluations side by side: one row per evaluation and eval set, with the candidate, the random mean,
+    the difference and its interval, the base model and the verdict (sets without a comparison yet are left out)."""
+    rows = []
+    for name in names:
+        report = evaluation_report(store, name, n_boot=1000)
+        candidate = report["plan"]["candidate"]
+        for eval_set, c in report["comparison"].items():
+            rows.append(
+                {
+                    "evaluation": name,
+                    "candidate": candidate.get("name") or "recipe",
+                    "train samples": candidate["train_samples"],
+                    "eval set": eval_set,
+                    "selection": c["candidate"],
+                    "random mean": c["random_mean"],
+                    "difference": c["difference"],
+                    "95 % low": c["difference_95"][0],
+                    "95 % high": c["difference_95"][1],
+                    "base": c["base"],
+                    "verdict": c["verdict"],
+                }
+            )
+    return rows

@@ -135,6 +135,8 @@ def train_adapter(
         bf16=cuda,
         disable_tqdm=True,
         dataloader_num_workers=0,
+        # batches of similar length waste less compute on padding (~15 % faster on a CPU with Alpaca-like data)
+        train_sampling_strategy="group_by_length",
     )
     dataset = load_dataset("json", data_files=str(train_file), split="train")
     lora = LoraConfig(

@@ -17,8 +17,9 @@ from core.models.sources import looks_like_path
 def check_model_allowed(spec: str, settings, what: str = "model") -> None:
     """Refuse a model the app may not load under ``settings.allow_models`` (see core/settings.py).
 
-    Always allowed: the bundled models (an empty spec, "bundled", a bundled embedder's alias or name), and the models
-    the server's admin named in WINNOW_MODEL and WINNOW_EMBEDDER. "folder" allows, besides, folders inside WINNOW_MODEL_DIR (links resolved, so
+    Always allowed: the bundled models (an empty spec, "bundled", a bundled embedder's alias or name), the models
+    the server's admin named in WINNOW_MODEL and WINNOW_EMBEDDER, and the adapters the workspace's evaluations
+    trained (its evaluations/ folder). "folder" allows, besides, folders inside WINNOW_MODEL_DIR (links resolved, so
     a link cannot lead out of it); "hub" also any Hugging Face id; "any" also any local path.
 
     Raises:
@@ -33,6 +34,10 @@ def check_model_allowed(spec: str, settings, what: str = "model") -> None:
     if local.exists() or looks_like_path(spec):
         folder = Path(settings.model_dir).expanduser().resolve()
         if local.resolve().is_relative_to(folder):
+            return
+        # the adapters this workspace's evaluations trained (core.evaluation.runner.evaluation_folder): a lead's
+        # own fine-tuned models, e.g. MoDS necessity's
+        if local.resolve().is_relative_to(Path(settings.db).expanduser().resolve().parent / "evaluations"):
             return
         raise PermissionDenied(
             f"{what} {brief(spec)} is outside the model folder {folder}: put the model there, or the server's admin "

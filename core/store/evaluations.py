@@ -104,6 +104,19 @@ class Evaluations:
         keys = ("name", "created_at", "created_by", "runs", "done")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def evaluations_of_selection(self, selection: str) -> list[str]:
+        """The names of the evaluations whose candidate is the saved selection ``selection``, oldest first."""
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT name FROM evaluations WHERE json_extract_string(config, '$.selection') = ? "
+                "ORDER BY created_at, name",
+                [selection],
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
     def evaluation_runs(self, name: str) -> list[dict]:
         """An evaluation's runs in plan order, with ``train_ids``, ``curve`` ([[step, loss]]) and ``versions``
         parsed; a run not trained yet has status "planned" and None in what training fills."""

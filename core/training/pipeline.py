@@ -102,6 +102,8 @@ class TrainingReport:
 
 
 def _selection_info(store: Store, flt: SampleFilter) -> dict | None:
+    from core.evaluation.report import manifest_entries
+
     if not flt.selection:
         return None
     info = store.get_selection(flt.selection)
@@ -117,6 +119,7 @@ def _selection_info(store: Store, flt: SampleFilter) -> dict | None:
         "samples": info["samples"],
         "recipe": info["recipe"],
         "recipe_hash": info["recipe_hash"],
+        "evaluations": manifest_entries(store, info["name"]),
     }
 
 
