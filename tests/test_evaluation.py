@@ -190,3 +190,27 @@ def test_an_eval_file_with_no_answer_is_refused_where_it_is(tmp_path):
     openai.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
     with pytest.raises(FormatError, match=r"o.jsonl, line 1, .*no assistant turn"):
         read_eval_file(openai)
+
+
+def test_an_evaluation_config_refuses_what_cannot_work_and_round_trips():
+    from core.evaluation.config import EvalFile, EvaluationConfig, check_name
+    from core.evaluation.training import LoraSettings
+
+    good = EvaluationConfig(selection="s", eval_files=(EvalFile("/x/math.jsonl", "prompt=q,response=a"),))
+    good.check()
+    assert EvaluationConfig.from_dict(good.to_dict()) == good
+    for bad, said in [
+        (EvaluationConfig(), "either a saved selection or a recipe"),
+        (EvaluationConfig(selection="s", recipe="steps: []"), "either a saved selection or a recipe"),
+        (EvaluationConfig(selection="s", random_runs=0), "random runs must be 1 to 20"),
+        (EvaluationConfig(selection="s", holdout=1.0), "above 0 and below 1"),
+        (EvaluationConfig(selection="s", lora=LoraSettings(max_steps=0)), "max steps must be at least 1"),
+        (EvaluationConfig(selection="s", eval_files=(EvalFile("/a/holdout"),)), "two eval sets would be named"),
+        (EvaluationConfig(selection="s", eval_files=(EvalFile("/a/t.json"), EvalFile("/b/t.json"))), "'t.json'"),
+    ]:
+        with pytest.raises(WinnowError, match=said):
+            bad.check()
+    assert check_name(" 中文评估 v2 ") == "中文评估 v2"
+    for name in ("", "../up", ".hidden", "a/b", "x" * 81):
+        with pytest.raises(WinnowError, match="an evaluation's name is up to 80"):
+            check_name(name)
