@@ -99,6 +99,10 @@ def test_heldout_losses_equal_a_token_by_token_computation(tiny):
                 total -= float(torch.log_softmax(logits, -1)[full[p]])
         assert got.tokens[i] == len(full) - start > 3
         assert got.nll[i] == pytest.approx(total, rel=1e-4)
+    # one sample per batch (no padding) and all in one padded batch agree
+    alone = heldout_losses(model, tokenizer, samples, batch_tokens=1)
+    assert alone.tokens.tolist() == got.tokens.tolist()
+    assert alone.nll == pytest.approx(got.nll, rel=1e-5)
 
 
 def test_an_eval_sample_without_an_answer_is_named(tiny):
