@@ -1,5 +1,6 @@
-"""The digest Winnow records of a file: an imported file's, to know it again, and each export file's, in its
-manifest. One function, so that every place computes the same one."""
+"""The digests Winnow records: of a file (an imported file's, to know it again, and each export file's, in its
+manifest), and of a list of names (an evaluation's selection members and each run's contents, to tell on a later
+look whether they changed). One function each, so that every place computes the same one."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def lines_sha256(lines) -> str:
+    """Return the SHA-256 of strings joined by newlines, in their order (sample ids, content hashes)."""
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

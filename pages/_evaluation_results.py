@@ -81,9 +81,16 @@ def _loss_figure(report: dict, eval_set: str) -> go.Figure:
     return fig
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _report(path: str, name: str, revision: tuple, _store: Store) -> dict:
+    """The report (bootstraps included) once per state of the evaluation's runs, not on every rerun."""
+    return evaluation_report(_store, name)
+
+
 def show(store: Store, name: str) -> None:
     """Everything about the evaluation ``name``, as far as it got."""
-    report = evaluation_report(store, name)
+    revision = tuple((r["run"], r["status"], str(r["finished_at"])) for r in store.evaluation_runs(name))
+    report = _report(str(store.path), name, revision, store)
     plan = report["plan"]
     candidate = plan["candidate"]
     what = f"selection **{candidate['name']}**" if candidate["kind"] == "selection" else "a recipe"

@@ -3,14 +3,13 @@ as a background job (resumable), and read the results."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core import actions
 from core.errors import WinnowError
 from core.evaluation.config import EvalFile, EvaluationConfig
 from core.evaluation.report import compare_evaluations
+from core.evaluation.runner import evaluation_folder
 from core.evaluation.training import LoraSettings
 from core.importing.uploads import save_upload
 from core.models.access import check_model_allowed
@@ -174,5 +173,7 @@ _evaluation_results.show(store, shown)
 others = st.multiselect("Compare with", [n for n in names if n != shown], key="eval_compare")
 if others:
     st.dataframe(compare_evaluations(store, [shown, *others]), hide_index=True, width="stretch", key="eval_compared")
-folder = Path(store.path.parent / "evaluations" / shown)
-st.caption(f"Adapters are kept in `{folder}/<run>/adapter`; give one as the necessity scorer's model (MoDS).")
+st.caption(
+    f"Adapters are kept in `{evaluation_folder(store, shown)}/<run>/adapter`; give one as the necessity scorer's "
+    "fine-tuned model (MoDS) on the Score page."
+)

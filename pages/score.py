@@ -68,7 +68,7 @@ with st.form("score_form"):
         key="score_necessity_model",
         placeholder="required for necessity",
         help="MoDS necessity: the model fine-tuned on the seed selection (a Hugging Face id or a local path, such as "
-        "an adapter the Evaluate page trained: evaluations/NAME/selection/adapter beside the workspace). It answers "
+        "an adapter the Evaluate page trained: evaluations/WORKSPACE/NAME/selection/adapter beside the workspace). It answers "
         "every instruction and the reward model scores its answers; 'bundled' tries the bundled SmolLM2.",
     )
     max_new_tokens = f2.number_input(
@@ -104,7 +104,7 @@ params = {
         "max_new_tokens": int(max_new_tokens),
     },
 }
-job_settings = settings.with_(device=device, dtype=dtype)
+job_settings = settings.with_(device=device, dtype=dtype, db=store.path)  # its evaluations' adapters
 
 if start and chosen:
     user = _common.acting_user()

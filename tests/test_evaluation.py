@@ -214,3 +214,12 @@ def test_an_evaluation_config_refuses_what_cannot_work_and_round_trips():
     for name in ("", "../up", ".hidden", "a/b", "x" * 81):
         with pytest.raises(WinnowError, match="an evaluation's name is up to 80"):
             check_name(name)
+
+
+def test_the_verdict_needs_the_items_and_every_random_run_to_agree():
+    from core.evaluation.report import verdict
+
+    assert verdict(1.0, (-0.3, -0.1), [1.2, 1.3]) == "better"
+    assert verdict(1.0, (-0.3, 0.05), [1.2, 1.3]) == "no clear difference"  # the items do not agree
+    assert verdict(1.25, (-0.3, -0.1), [1.2, 1.5]) == "no clear difference"  # one random run did better
+    assert verdict(1.6, (0.1, 0.3), [1.2, 1.5]) == "worse"

@@ -119,7 +119,9 @@ def test_bad_requests_get_clear_messages(workspace, tiny, tmp_path):
         plan_evaluation(workspace, config(tiny, selection="all"))
     # an eval file holding copies of training samples: say how many
     leak = write_jsonl(tmp_path / "leak.jsonl", sums(range(30, 40)) + sums(range(500, 505)))
-    with pytest.raises(WinnowError, match=r"\d+ training samples overlap the eval file leak.jsonl: training sample"):
+    with pytest.raises(
+        WinnowError, match=r"\d+ samples of selection 'sums' overlap the eval file leak.jsonl: sample \S+ is"
+    ):
         plan_evaluation(workspace, config(tiny, eval_files=(EvalFile(str(leak)),)))
     # an eval file with no assistant turn
     bare = tmp_path / "bare.jsonl"
@@ -182,7 +184,7 @@ def test_the_candidate_matched_to_the_eval_data_beats_random_subsets(workspace, 
         workspace, tmp_path / "sums.jsonl", fmt="alpaca", user="lead", filters=SampleFilter(selection="sums")
     )
     named = json.loads(Path(exported.manifest_path).read_text())["evaluations"]
-    assert [e["name"] for e in named] == ["planted"] and named[0]["complete"]
+    assert [e["name"] for e in named] == ["planted"] and named[0]["complete"] and named[0]["same_members"]
     assert named[0]["comparison"]["add_test.jsonl"]["verdict"] == "better"
     # the adapter is a model folder of its own
     from core.models.language import load_causal_lm
@@ -223,3 +225,69 @@ def test_a_cancelled_evaluation_keeps_its_finished_runs_and_a_rerun_trains_only_
     side_by_side = compare_evaluations(workspace, ["halted", "halted again"])
     assert [r["evaluation"] for r in side_by_side] == ["halted", "halted again"]
     assert [r | {"evaluation": None} for r in side_by_side[:1]] == [r | {"evaluation": None} for r in side_by_side[1:]]
+
+
+def test_copies_of_eval_items_stay_out_of_every_random_subset(workspace, tiny, tmp_path):
+    # an eval file that copies ten word-list samples (which the selection does not hold) and one with a tiny typo
+    copied = chatter(range(10))
+    copied[0]["output"] = copied[0]["output"].replace("(0)", "(0).")
+    test_file = write_jsonl(tmp_path / "words_test.jsonl", copied)
+    plan = plan_evaluation(workspace, config(tiny, eval_files=(EvalFile(str(test_file)),)))
+    arrays = workspace.sample_arrays(["id", "prompt"])
+    copies = {i for i, p in zip(arrays["id"], arrays["prompt"], strict=True) if p in {r["instruction"] for r in copied}}
+    held = {item["id"] for item in plan.plan[HOLDOUT]}
+    assert plan.plan["eval_copies_left_out"] == len(copies - held) > 0
+    for run in plan.runs:
+        assert not set(run["train_ids"]) & copies
+
+
+def test_items_a_run_could_not_score_are_caught_before_any_training(workspace, tmp_path):
+    tokenizer, _ = load_tokenizer("")
+    long = write_jsonl(tmp_path / "long.jsonl", [{"instruction": "word " * 200, "output": "ok"}])
+    short = LoraSettings(max_length=32)
+    with pytest.raises(WinnowError, match=r"the eval file long.jsonl, record 1: its prompt fills all 32 tokens"):
+        plan_evaluation(workspace, config("", lora=short, eval_files=(EvalFile(str(long)),)), tokenizer=tokenizer)
+    # held-out samples that leave no answer token within max length are left out of the split, and counted
+    import_file(
+        workspace, write_jsonl(tmp_path / "longer.jsonl", [{"instruction": "word " * 300, "output": "ok"}]), user="lead"
+    )
+    seed = next(  # a seed whose split holds the long sample
+        k
+        for k in range(50)
+        if any(
+            it["prompt"][-1]["content"].startswith("word word")
+            for it in plan_evaluation(workspace, config("", holdout=0.3, seed=k)).plan[HOLDOUT]
+        )
+    )
+    full = plan_evaluation(
+        workspace, config("", holdout=0.3, seed=seed, lora=LoraSettings(max_length=1024)), tokenizer=tokenizer
+    )
+    cut = plan_evaluation(
+        workspace, config("", holdout=0.3, seed=seed, lora=LoraSettings(max_length=128)), tokenizer=tokenizer
+    )
+    assert full.plan["holdout_unscorable"] == 0 and cut.plan["holdout_unscorable"] == 1
+    assert [it for it in full.plan[HOLDOUT] if not it["prompt"][-1]["content"].startswith("word word")] == cut.plan[
+        HOLDOUT
+    ]
+
+
+def test_a_resume_refuses_changed_eval_files_and_edited_samples(workspace, tiny, tmp_path, cpu_settings):
+    from core.evaluation.runner import _only_one, start_or_resume
+    from core.store import SampleEdit
+
+    test_file = write_jsonl(tmp_path / "t.jsonl", sums(range(400, 404)))
+    planned = config(tiny, eval_files=(EvalFile(str(test_file)),))
+    start_or_resume(workspace, "e", planned, user="lead")  # planned, nothing trained
+    write_jsonl(test_file, sums(range(400, 405)))
+    with pytest.raises(WinnowError, match=r"the eval file .*t.jsonl changed since evaluation 'e' began"):
+        run_evaluation(workspace, "e", None, user="lead", settings=cpu_settings)
+    start_or_resume(workspace, "f", config(tiny), user="lead")
+    member = workspace.evaluation_runs("f")[0]["train_ids"][0]
+    sample = workspace.get_sample(member)
+    edited = [*sample["messages"][:-1], {"role": "assistant", "content": "Something else entirely."}]
+    workspace.update_sample(member, sample["version"], SampleEdit(messages=edited), user="lead")
+    with pytest.raises(WinnowError, match="run selection: some of its samples were edited since the evaluation"):
+        run_evaluation(workspace, "f", None, user="lead", settings=cpu_settings)
+    assert [r["status"] for r in workspace.evaluation_runs("f")] == ["planned"] * 4
+    with _only_one(workspace, "f"), pytest.raises(WinnowError, match="evaluation 'f' is already running"):
+        run_evaluation(workspace, "f", None, user="lead", settings=cpu_settings)

@@ -762,9 +762,13 @@ def test_the_app_loads_models_from_its_model_folder_only(tmp_path):
     (folder / "mine").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     (folder / "escape").symlink_to(tmp_path / "elsewhere")
-    adapter = tmp_path / "ws" / "evaluations" / "e1" / "selection" / "adapter"  # what an evaluation trained
+    adapter = tmp_path / "ws" / "evaluations" / "ws" / "e1" / "selection" / "adapter"  # what an evaluation trained
     adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(folder / "mine")}))
     (adapter.parent / "out").symlink_to(tmp_path / "elsewhere")
+    sneaky = adapter.parent / "sneaky"  # an adapter whose base model is outside the model folder
+    sneaky.mkdir()
+    (sneaky / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(tmp_path / "elsewhere")}))
     base = {"WINNOW_MODEL_DIR": str(folder), "WINNOW_EMBEDDER": "org/configured-by-the-admin"}
     base["WINNOW_DB"] = str(tmp_path / "ws" / "ws.duckdb")
     strict, hub, anything = (load_settings({**base, "WINNOW_ALLOW_MODELS": a}) for a in ("folder", "hub", "any"))
@@ -773,6 +777,7 @@ def test_the_app_loads_models_from_its_model_folder_only(tmp_path):
     for spec, settings, message in [
         (str(tmp_path / "elsewhere"), strict, "is outside the model folder"),
         (str(adapter.parent / "out"), strict, "is outside the model folder"),  # a link out of the evaluations
+        (str(sneaky), strict, "base model .* is outside the model folder"),
         (str(folder / "escape"), strict, "is outside the model folder"),  # a link out of the folder
         ("/etc", hub, "is outside the model folder"),
         (str(folder / ".." / "elsewhere"), hub, "is outside the model folder"),

@@ -34,10 +34,14 @@ def add_evaluate_parser(sub, add_db) -> None:
         "same command again resumes: finished runs are kept.",
     )
     add_db(p)
-    what = p.add_mutually_exclusive_group(required=True)
+    what = p.add_mutually_exclusive_group()
     what.add_argument("--selection", help="the saved selection to evaluate")
     what.add_argument("--recipe", help="a recipe file (YAML) to run on the pool without the held-out split")
-    p.add_argument("--name", help="the evaluation's name (default: SELECTION-vs-random or RECIPE-vs-random)")
+    p.add_argument(
+        "--name",
+        help="the evaluation's name (default: SELECTION-vs-random or RECIPE-vs-random); alone, without --selection "
+        "or --recipe, it resumes that evaluation as it was configured (on the Evaluate page, say)",
+    )
     p.add_argument("--random", type=int, default=3, metavar="K", help="random subsets to train (default 3)")
     p.add_argument(
         "--eval-file",
@@ -126,8 +130,13 @@ def cmd_evaluate(args, settings) -> int:
     from core.evaluation.report import evaluation_report, json_summary
     from core.store import Store
 
-    config = config_from_args(args)
-    name = args.name or f"{args.selection or Path(args.recipe).stem}-vs-random"
+    if args.selection or args.recipe:
+        config = config_from_args(args)
+        name = args.name or f"{args.selection or Path(args.recipe).stem}-vs-random"
+    elif args.name:
+        config, name = None, args.name  # resume it with its stored configuration
+    else:
+        raise WinnowError("give --selection NAME or --recipe FILE (or --name NAME alone to resume an evaluation)")
     settings = settings.with_(device=args.device)
     with Store(settings.db) as store:
         with terminal_progress("evaluate", "run") as progress:

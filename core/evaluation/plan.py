@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from core.digest import file_sha256
+from core.digest import file_sha256, lines_sha256
 from core.errors import WinnowError
 from core.evaluation.config import HOLDOUT, EvalFile, EvaluationConfig
 from core.evaluation.eval_files import read_eval_file
-from core.evaluation.holdout import check_disjoint, split_holdout
+from core.evaluation.holdout import check_disjoint, copies_between, split_holdout
 from core.formats.messages import prompt_and_completion
 from core.progress import Progress
 from core.store import SampleFilter, Store, messages_of
@@ -62,21 +62,33 @@ def read_eval_files(files: tuple[EvalFile, ...]) -> dict[str, tuple[dict, list[d
     return out
 
 
-def plan_evaluation(store: Store, config: EvaluationConfig, *, progress: Progress | None = None) -> Plan:
+def plan_evaluation(
+    store: Store, config: EvaluationConfig, *, tokenizer=None, progress: Progress | None = None
+) -> Plan:
     """Draw the held-out split, take the candidate, draw the random subsets, and check them all against the eval
     data.
+
+    Samples that copy an eval file's item (exactly or nearly) never enter a random subset or a recipe's input; a
+    saved selection that holds one is refused. With ``tokenizer``, held-out samples whose prompt leaves no answer
+    token within ``max_length`` are left out of the split (counted in the plan), and an eval file with such an item
+    is refused: every run is then sure to score every item.
 
     Returns:
         The ``Plan``.
 
     Raises:
         WinnowError: a candidate too small for the split (or too big for a random baseline of its size), a staged
-            selection, an eval file that holds a copy of a training sample (saying how many), or a bad eval file.
+            selection, a selection that holds a copy of an eval item (saying how many), or a bad eval file.
         NotFound: no selection of that name.
     """
     config.check()
     say = progress or (lambda *a, **k: None)
-    say(0, 4, "plan: reading the pool")
+    say(0, 4, "plan: reading the eval files and the pool")
+    files = read_eval_files(config.eval_files)
+    if tokenizer is not None:
+        for name, (_, items) in files.items():
+            for j, why in _unscorable(tokenizer, items, config.lora.max_length):
+                raise WinnowError(f"the eval file {name}, record {j + 1}: {why}")
     members: list[str] = []
     if config.selection:
         info = store.get_selection(config.selection, with_log=False)
@@ -86,7 +98,7 @@ def plan_evaluation(store: Store, config: EvaluationConfig, *, progress: Progres
                 "evaluate a one-stage selection"
             )
         members = store.selection_ids(config.selection)
-    data = store.sample_arrays(["id", "status", "prompt", "answer", "task_label", "source"])
+    data = store.sample_arrays(["id", "status", "prompt", "answer", "content_hash"])
     wanted = {"not_rejected": lambda s: s != "rejected", "accepted": lambda s: s == "accepted"}.get(
         config.pool, lambda s: True
     )
@@ -97,27 +109,35 @@ def plan_evaluation(store: Store, config: EvaluationConfig, *, progress: Progres
     split = split_holdout(texts, fraction, seed=config.seed)
     held = [pool[k] for k in split.holdout]
     train_pool = [data["id"][pool[k]] for k in split.train_pool]
-    train_set = set(train_pool)
 
+    # Copies of eval-file items stay out of every training subset: a random one must not hold them either.
+    copies: dict[str, tuple[str, int, float]] = {}
+    left_texts = [texts[k] for k in split.train_pool]
+    for name, (_, items) in files.items():
+        for i, j, sim in copies_between(left_texts, [_item_text(it) for it in items]):
+            copies.setdefault(train_pool[i], (name, j, sim))
     say(1, 4, "plan: the candidate")
     if config.selection:
-        candidate = [i for i in members if i in train_set]
+        candidate = [i for i in members if i in set(train_pool)]
+        _refuse_copies(f"selection {config.selection!r}", candidate, copies)
         candidate_info = {
             "kind": "selection",
             "name": config.selection,
             "members": len(members),
+            "members_sha256": lines_sha256(members),
             "in_holdout": len(members) - len(candidate),
         }
         what = f"selection {config.selection!r} has"
     else:
         from core.selection.workspace import run_recipe_within
 
-        run = run_recipe_within(store, config.recipe, train_set)
+        run = run_recipe_within(store, config.recipe, {i for i in train_pool if i not in copies})
         if max(run.stages, default=1) > 1:
             raise WinnowError("the recipe makes a staged selection: evaluate a recipe that makes one set")
         candidate = list(dict.fromkeys(run.ids))
         candidate_info = {"kind": "recipe", "recipe": config.recipe, "picked": len(candidate)}
         what = "the recipe picked"
+    train_pool = [i for i in train_pool if i not in copies]
     if len(candidate) < MIN_TRAIN:
         raise WinnowError(
             f"{what} {len(candidate)} samples outside the held-out split ({len(held)} samples); an evaluation trains "
@@ -147,23 +167,66 @@ def plan_evaluation(store: Store, config: EvaluationConfig, *, progress: Progres
 
     say(3, 4, "plan: checking for copies")
     holdout_items = _holdout_items(store, [data["id"][k] for k in held])
+    unscorable = 0
+    if tokenizer is not None:
+        dropped = {j for j, _ in _unscorable(tokenizer, holdout_items, config.lora.max_length)}
+        unscorable = len(dropped)
+        holdout_items = [it for j, it in enumerate(holdout_items) if j not in dropped]
+    if not holdout_items:
+        raise WinnowError("no held-out sample can be scored (each prompt fills max length): raise --max-length")
     by_id = {data["id"][k]: k for k in pool}
     trained = sorted({i for r in runs for i in r["train_ids"]}, key=by_id.__getitem__)
     train_texts = [_text(data["prompt"][by_id[i]], data["answer"][by_id[i]]) for i in trained]
+    # Asserted, not assumed: by construction no training subset holds a copy of what the runs are scored on.
     check_disjoint(train_texts, [_item_text(it) for it in holdout_items], what="the held-out split")
-    files = read_eval_files(config.eval_files)
     for name, (_, items) in files.items():
         check_disjoint(train_texts, [_item_text(it) for it in items], what=f"the eval file {name}")
+    content = dict(zip(data["id"], data["content_hash"], strict=True))
+    for run in runs:  # what each run trains on, to tell on a resume whether a sample changed meanwhile
+        run["content_sha256"] = lines_sha256(content[i] for i in run["train_ids"])
     plan = {
         "pool": len(pool),
         "train_pool": len(train_pool),
+        "eval_copies_left_out": len(copies),
+        "holdout_unscorable": unscorable,
         "candidate": candidate_info | {"train_samples": len(candidate)},
         HOLDOUT: holdout_items,
         # the first items of each eval file, kept for reading beside the answers generated to them
         "eval_files": [record | {"shown": items[: config.answers]} for record, items in files.values()],
+        "content_sha256": {run["run"]: run.pop("content_sha256") for run in runs},
     }
     say(4, 4, "plan: done")
     return Plan(plan, runs)
+
+
+def _refuse_copies(what: str, ids: list[str], copies: dict[str, tuple[str, int, float]]) -> None:
+    found = [i for i in ids if i in copies]
+    if found:
+        name, j, sim = copies[found[0]]
+        how = "the same text as" if sim == 1.0 else f"a near copy (similarity {sim:.2f}) of"
+        raise WinnowError(
+            f"{len(found)} samples of {what} overlap the eval file {name}: sample {found[0]} is {how} its record "
+            f"{j + 1}; leave them out of the selection or drop them from the eval file"
+        )
+
+
+def _unscorable(tokenizer, items: list[dict], max_length: int) -> list[tuple[int, str]]:
+    """The items (position, why) that leave no answer token to score within ``max_length`` tokens."""
+    from core.evaluation.training import completion_tokens
+
+    bad = []
+    for j, item in enumerate(items):
+        try:
+            ids, start = completion_tokens(tokenizer, item["prompt"], item["completion"])
+        except WinnowError as ex:
+            bad.append((j, str(ex)))
+            continue
+        except Exception as ex:  # a chat template may refuse a role order: the item's problem, said with it
+            bad.append((j, f"the chat template cannot render it ({ex})"))
+            continue
+        if start >= min(len(ids), max_length):
+            bad.append((j, f"its prompt fills all {max_length} tokens (max length), leaving no answer token to score"))
+    return bad
 
 
 def _holdout_items(store: Store, ids: list[str]) -> list[dict]:

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from core.digest import lines_sha256
 from core.evaluation.compare import EvalLosses, paired_bootstrap, seed_spread
 from core.evaluation.config import HOLDOUT
 from core.store import Store
@@ -20,12 +21,14 @@ def _loss(nll: np.ndarray, tokens: np.ndarray) -> float | None:
     return float(nll.sum()) / total if total else None
 
 
-def verdict(difference: float, low: float, high: float) -> str:
-    """How the candidate did against random data of its size, in words: "better" when the whole interval of
-    (candidate minus random) is below zero (lower loss), "worse" when it is above, else "no clear difference"."""
-    if high < 0:
+def verdict(candidate: float, difference_95: tuple[float, float], random_losses: list[float]) -> str:
+    """How the candidate did against random data of its size, in words. "better" needs both: the whole bootstrap
+    interval of (candidate minus the random mean) below zero (the eval items agree) and a lower loss than every
+    random run (not a win over one unlucky draw of the baseline); "worse" is the mirror of both; else "no clear
+    difference". Lower loss is better."""
+    if difference_95[1] < 0 and candidate < min(random_losses):
         return "better"
-    if low > 0:
+    if difference_95[0] > 0 and candidate > max(random_losses):
         return "worse"
     return "no clear difference"
 
@@ -57,7 +60,7 @@ def compare_runs(losses: dict[str, dict[str, tuple]], runs: list[dict], *, n_boo
             "random_perplexity": math.exp(spread.estimate),
             "base": EvalLosses(*losses[base][set_name]).loss() if base else None,
             "items": len(cand.nll),
-            "verdict": verdict(diff.estimate, diff.low, diff.high),
+            "verdict": verdict(cand.loss(), (diff.low, diff.high), [r.loss() for r in rand]),
         }
         out[set_name] = entry
     return out
@@ -168,15 +171,19 @@ def json_summary(report: dict) -> dict:
 
 
 def manifest_entries(store: Store, selection: str) -> list[dict]:
-    """What an export manifest says of the evaluations of ``selection``: per evaluation its name, whether every run
-    is done, and per eval set the candidate minus random with its interval and verdict."""
+    """What an export manifest says of the evaluations of ``selection``: per evaluation its name, whether it
+    evaluated the selection's present members, whether every run is done, and per eval set the candidate minus random with its interval and verdict."""
     out = []
+    members = lines_sha256(store.selection_ids(selection))
     for name in store.evaluations_of_selection(selection):
         runs = store.evaluation_runs(name)
         comparison = compare_runs(store.evaluation_losses(name), runs, n_boot=1000)
+        candidate = store.get_evaluation(name)["plan"]["candidate"]
         out.append(
             {
                 "name": name,
+                # False: the selection was saved again with other members since; the evaluation is of the old one
+                "same_members": candidate.get("members_sha256") == members,
                 "complete": all(r["status"] == "done" for r in runs),
                 "comparison": {
                     s: {k: c[k] for k in ("candidate", "random_mean", "difference", "difference_95", "verdict")}

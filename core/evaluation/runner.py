@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from core.digest import lines_sha256
 from core.errors import WinnowError
 from core.evaluation.config import HOLDOUT, EvaluationConfig, check_name
 from core.evaluation.plan import plan_evaluation, read_eval_files
@@ -28,8 +31,29 @@ VERSIONED = ("torch", "transformers", "trl", "peft", "datasets")
 
 
 def evaluation_folder(store: Store, name: str) -> Path:
-    """Where an evaluation keeps its runs' exports and adapters: beside the workspace file."""
-    return store.path.parent / "evaluations" / check_name(name)
+    """Where an evaluation keeps its runs' exports and adapters: ``evaluations/<workspace>/<name>`` beside the
+    workspace file (two workspaces in one folder keep theirs apart)."""
+    return store.path.parent / "evaluations" / store.path.stem / check_name(name)
+
+
+_running: set[tuple[str, str]] = set()  # (workspace, evaluation) under way in this process
+_running_lock = threading.Lock()
+
+
+@contextmanager
+def _only_one(store: Store, name: str):
+    """Refuse a second run of one evaluation in this process (two sessions pressing Start): both would train the
+    same runs into the same folders. (Another process cannot open the workspace to write at all.)"""
+    key = (str(store.path.resolve()), name)
+    with _running_lock:
+        if key in _running:
+            raise WinnowError(f"evaluation {name!r} is already running; wait for it, or cancel it")
+        _running.add(key)
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running.discard(key)
 
 
 def _versions() -> dict:
@@ -57,7 +81,9 @@ def _base_model_dir(spec: str, settings) -> str:
     return str(folder)
 
 
-def start_or_resume(store: Store, name: str, config: EvaluationConfig | None, *, user: str, progress=None) -> dict:
+def start_or_resume(
+    store: Store, name: str, config: EvaluationConfig | None, *, user: str, tokenizer=None, progress=None
+) -> dict:
     """The evaluation ``name``: planned now when new (``config`` required), else the stored one, whose configuration
     must equal ``config`` when one is given.
 
@@ -79,7 +105,7 @@ def start_or_resume(store: Store, name: str, config: EvaluationConfig | None, *,
         return stored
     if config is None:
         raise WinnowError(f"no evaluation named {name!r}; configure one first")
-    plan = plan_evaluation(store, config, progress=progress)
+    plan = plan_evaluation(store, config, tokenizer=tokenizer, progress=progress)
     store.create_evaluation(name, config=config.to_dict(), plan=plan.plan, runs=plan.runs, user=user)
     return store.get_evaluation(name)
 
@@ -127,20 +153,28 @@ def run_evaluation(
         ModelUnavailable: the model or its tokenizer cannot be loaded, or has no chat template.
         Cancelled: the progress callback asked to stop.
     """
+    say = progress or (lambda *a, **k: None)
+    name = check_name(name)
+    with _only_one(store, name):
+        return _run(store, name, config, user=user, settings=settings, say=say)
+
+
+def _run(store: Store, name: str, config: EvaluationConfig | None, *, user: str, settings, say) -> dict:
     from core.evaluation.report import evaluation_report
     from core.models.device import pick_device
     from core.training.chat_template import load_tokenizer
 
-    say = progress or (lambda *a, **k: None)
-    stored = start_or_resume(store, name, config, user=user, progress=progress)
-    name = stored["name"]
+    spec = config.model if config is not None else None
+    if spec is None and name in {e["name"] for e in store.evaluations()}:
+        spec = store.get_evaluation(name)["config"].get("model", "")
+    tokenizer = load_tokenizer(spec, cache_dir=settings.cache_dir)[0] if spec is not None else None
+    stored = start_or_resume(store, name, config, user=user, tokenizer=tokenizer, progress=say)
     config = EvaluationConfig.from_dict(stored["config"])
     runs = store.evaluation_runs(name)
     kept = [r["run"] for r in runs if r["status"] == "done"]
     todo = [r for r in runs if r["status"] != "done"]
     trained: list[str] = []
     if todo:
-        tokenizer, _ = load_tokenizer(config.model, cache_dir=settings.cache_dir)
         model_dir = _base_model_dir(config.model, settings)
         device = pick_device(settings.device)
         sets = _eval_sets(stored)
@@ -150,6 +184,8 @@ def run_evaluation(
             index = run["position"]
             label = f"run {index + 1} of {total} ({run['run']})"
             say(index, total, f"{label}: starting")
+            _check_unchanged(store, stored, run)
+            store.record_run_curve(name, run["run"], [])  # a killed try's curve is not this one's
             result = _train_and_score(
                 store, run, config, sets, tokenizer, model_dir, device, folder, user=user, say=say, label=label
             )
@@ -160,6 +196,23 @@ def run_evaluation(
             say(index + 1, total, f"{label}: done")
             pause_point("evaluate.run_stored")
     return {"name": name, "trained": trained, "kept": kept, "report": evaluation_report(store, name)}
+
+
+def _check_unchanged(store: Store, stored: dict, run: dict) -> None:
+    """Refuse to train a run whose samples changed (edited, deleted) since the plan: its runs would no longer be
+    trained on the same data version, nor checked against the eval data."""
+    want = stored["plan"].get("content_sha256", {}).get(run["run"])
+    if want is None or not run["train_ids"]:
+        return
+    arrays = store.sample_arrays(["id", "content_hash"], SampleFilter(ids=run["train_ids"]))
+    now = dict(zip(arrays["id"], arrays["content_hash"], strict=True))
+    missing = [i for i in run["train_ids"] if i not in now]
+    if missing or lines_sha256(now[i] for i in run["train_ids"]) != want:
+        what = f"{len(missing)} of its samples are gone" if missing else "some of its samples were edited"
+        raise WinnowError(
+            f"evaluation {stored['name']!r}, run {run['run']}: {what} since the evaluation was planned; its runs "
+            "would train on different data. Start a new evaluation (another name) to evaluate the data as it is now"
+        )
 
 
 def _train_and_score(store, run, config, sets, tokenizer, model_dir, device, folder, *, user, say, label) -> dict:
@@ -219,7 +272,10 @@ def _train_and_score(store, run, config, sets, tokenizer, model_dir, device, fol
     losses, answers = {}, {}
     for set_name, items in sets.items():
         say(run["position"], None, f"{label}: scoring {set_name} ({len(items)} items)")
-        scored = heldout_losses(model, tokenizer, items, max_length=config.lora.max_length)
+        try:
+            scored = heldout_losses(model, tokenizer, items, max_length=config.lora.max_length)
+        except WinnowError as ex:
+            raise WinnowError(f"scoring {set_name}: {ex}") from None
         losses[set_name] = (scored.nll, scored.tokens)
         if config.answers:
             answers[set_name] = generate_answers(model, tokenizer, items[: config.answers], config.answer_tokens)
@@ -242,6 +298,9 @@ def generate_answers(model, tokenizer, items: list[dict], max_new_tokens: int) -
             ids = tokenizer.apply_chat_template(
                 item["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
             )["input_ids"]
+            limit = getattr(model.config, "max_position_embeddings", None)
+            if limit:  # the prompt's last tokens (the question) when it is longer than the model reads
+                ids = list(ids)[-max(1, limit - max_new_tokens) :]
             x = torch.tensor([list(ids)], device=device)
             generated = model.generate(
                 input_ids=x,

@@ -211,7 +211,8 @@ def heldout_losses(
 
     Samples are scored in batches of similar length, padded on the right under an attention mask (a causal model's
     logits for the real tokens do not depend on padding after them), each batch at most ``batch_tokens`` tokens with
-    its padding (default 4,096 on a CPU, 32,768 on a GPU).
+    its padding (default 4,096 on a CPU, 32,768 on a GPU, fewer for a vocabulary past 16k tokens on a GPU, so the
+    logits stay near 2 GiB).
 
     Raises:
         WinnowError: naming the first sample (from 1) without an assistant answer, or whose prompt fills
@@ -220,7 +221,10 @@ def heldout_losses(
     import torch
 
     device = next(model.parameters()).device
-    budget = batch_tokens or (32_768 if device.type == "cuda" else 4_096)
+    # A batch's logits are (tokens x vocabulary) floats: keep them near 2 GiB whatever the vocabulary (a 128k one
+    # at 32k tokens would take 17 GB).
+    vocab = int(getattr(model.config, "vocab_size", 0) or 50_000)
+    budget = batch_tokens or min(32_768 if device.type == "cuda" else 4_096, max(256, 2**29 // vocab))
     encoded = []
     for i, sample in enumerate(samples):
         try:

@@ -131,7 +131,7 @@ def run_scorers(
         store.authorize(user, "score")
     params = params or {}
     if settings is not None:
-        check_models(names, params, settings)
+        check_models(names, params, settings.with_(db=store.path))  # the workspace's own adapters may load
     scorers = []
     for name in names:
         try:
