@@ -187,13 +187,17 @@ def job_running(store: Store, state_key: str) -> bool:
     return running
 
 
-def job_panel(store: Store, state_key: str, label: str, *, unit: str | None = None) -> dict | None:
+def job_panel(
+    store: Store, state_key: str, label: str, *, unit: str | None = None, message: bool = False
+) -> dict | None:
     """Follow the job kept under ``state_key`` (see ``start_job``).
 
     While it runs, a fragment polls it (progress bar and a Cancel button) and reruns the page when it ends.
 
     Args:
         unit: what ``done`` counts ("records"), or None when only the ratio means something (bytes read).
+        message: show the job's latest message after the bar's text (what it is doing, when ``done`` counts
+            different things as it goes: an evaluation's runs, then a run's training steps).
 
     Returns:
         The finished job (status 'done', 'failed' or 'cancelled'; a job whose thread vanished keeps its last status),
@@ -221,6 +225,8 @@ def job_panel(store: Store, state_key: str, label: str, *, unit: str | None = No
             text = f"{label}: {done:,}" + (f" of {total:,}" if total else "") + f" {unit}"
         else:
             text = f"{label}: {fraction:.0%}"
+        if message and job["message"]:
+            text += f" · {job['message']}"
         st.progress(fraction, text=text)
         if st.button("Cancel", key=f"{state_key}_cancel"):
             store.request_cancel(job_id)

@@ -147,7 +147,7 @@ if go:
 
     _common.start_job(store, "eval_job", "evaluate", {"name": name}, work, user=user)
 
-finished = _common.job_panel(store, "eval_job", "Evaluating", unit="runs")
+finished = _common.job_panel(store, "eval_job", "Evaluating", message=True)
 if running:
     _evaluation_results.live_curves(store, store.get_job(_common.remembered_job(store, "eval_job"))["params"]["name"])
 if finished is not None:

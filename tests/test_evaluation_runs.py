@@ -198,7 +198,7 @@ def test_a_cancelled_evaluation_keeps_its_finished_runs_and_a_rerun_trains_only_
     seen = []
 
     def stop_in_the_second_run(done, total, message=""):
-        seen.append(message)
+        seen.append((done, total, message))
         if message.startswith("run 2 of 4") and "step" in message:
             raise Cancelled("stop")
 
@@ -213,6 +213,10 @@ def test_a_cancelled_evaluation_keeps_its_finished_runs_and_a_rerun_trains_only_
         )
     runs = workspace.evaluation_runs("halted")
     assert [r["status"] for r in runs] == ["done", "planned", "planned", "planned"]
+    # progress: runs at each run's start and end, training steps while a run trains
+    assert (0, 4, "run 1 of 4 (selection): starting") in seen and (1, 4, "run 1 of 4 (selection): done") in seen
+    steps = [(d, t, m) for d, t, m in seen if m.startswith("run 1 of 4 (selection): step")]
+    assert [(d, t) for d, t, _ in steps] == [(k, 4) for k in range(1, 5)] and "loss" in steps[0][2]
     first = runs[0]
     again = run_evaluation(workspace, "halted", None, user="lead", settings=cpu_settings)
     assert again["kept"] == ["selection"] and again["trained"] == ["random-1", "random-2", "base"]

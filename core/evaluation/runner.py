@@ -141,8 +141,10 @@ def run_evaluation(
     Args:
         config: the configuration of a new evaluation; None (or the same) to resume a stored one.
         settings: ``core.settings.Settings`` (device, model cache).
-        progress: ``progress(run index, runs, "run i of n (name): ...")``; may raise ``Cancelled``, which stops
-            after the current step with every finished run kept.
+        progress: ``progress(done, total, "run i of n (name): what")``: runs done of all at each run's start and
+            end, training steps done of the run's steps while it trains ("step s of S, loss L"), eval sets scored
+            while it scores; may raise ``Cancelled``, which stops after the current step with every finished run
+            kept.
 
     Returns:
         {"name", "trained": the runs done in this call, "kept": those that were done before} and the report
@@ -232,7 +234,7 @@ def _train_and_score(store, run, config, sets, tokenizer, model_dir, device, fol
             val_fraction=0.0,
             seed=config.seed,
         )
-        say(run["position"], None, f"{label}: exporting {len(run['train_ids'])} samples")
+        say(0, None, f"{label}: exporting {len(run['train_ids'])} samples")
         report = export_training(
             store, run_dir, "data", user=user, filters=SampleFilter(ids=run["train_ids"]), options=options
         )
@@ -241,7 +243,7 @@ def _train_and_score(store, run, config, sets, tokenizer, model_dir, device, fol
         written = [0.0]
 
         def step(done: int, total: int | None, message: str = "") -> None:
-            say(run["position"], None, f"{label}: step {done} of {total}, {message.removeprefix('train: ')}")
+            say(done, total, f"{label}: step {done} of {total}, {message.removeprefix('train: ')}")
 
         def logged(at: int, loss: float) -> None:  # the live curve a page draws, written at most once a second
             curve.append((at, loss))
@@ -270,8 +272,8 @@ def _train_and_score(store, run, config, sets, tokenizer, model_dir, device, fol
     result["versions"] = _versions()
     model = load_adapted(model_dir, adapter, device=device)
     losses, answers = {}, {}
-    for set_name, items in sets.items():
-        say(run["position"], None, f"{label}: scoring {set_name} ({len(items)} items)")
+    for k, (set_name, items) in enumerate(sets.items()):
+        say(k, len(sets), f"{label}: scoring {set_name} ({len(items)} items)")
         try:
             scored = heldout_losses(model, tokenizer, items, max_length=config.lora.max_length)
         except WinnowError as ex:
