@@ -30,7 +30,7 @@ from core.evaluation.runner import _base_model_dir
 from core.evaluation.training import LoraSettings, heldout_losses, load_adapted, train_adapter
 from core.importing.workspace import import_file
 from core.settings import load_settings
-from core.store import Store
+from core.store import SampleFilter, Store
 from core.training.chat_template import load_tokenizer
 from core.training.export import export_training
 from core.training.pipeline import TrainingOptions
@@ -41,7 +41,7 @@ data = make_alpaca(folder / "alpaca.jsonl", {n_train} + {n_scored}, seed=7)
 with Store(folder / "ws.duckdb") as store:
     import_file(store, data, user="bench")
     options = TrainingOptions(fmt="prompt-completion", max_length=1024, val_fraction=0.0)
-    report = export_training(store, folder / "exports", "train", user="bench", options=options)
+    report = export_training(store, folder / "exports", "train", user="bench", filters=SampleFilter(), options=options)
 rows = [json.loads(line) for line in Path(report.files["train"]).read_text().splitlines()]
 train, scored = rows[: {n_train}], rows[{n_train} :]
 (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in train))

@@ -161,8 +161,8 @@ def train_adapter(
 
 
 def load_adapted(model_dir: str | os.PathLike, adapter_dir: str | os.PathLike | None, *, device: str = "cpu"):
-    """The base model in ``model_dir`` with the adapter in ``adapter_dir`` on it (None: the base model alone), in
-    eval mode, fp32 on a CPU and bf16 on CUDA."""
+    """The base model in ``model_dir`` with the adapter in ``adapter_dir`` merged into it (None: the base model
+    alone), in eval mode, fp32 on a CPU and bf16 on CUDA."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -172,7 +172,8 @@ def load_adapted(model_dir: str | os.PathLike, adapter_dir: str | os.PathLike | 
         _require_training_packages()
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter_dir))
+        # merged into the weights: the same model, without LoRA's extra matmuls on every layer (faster scoring)
+        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     return model.eval()
 
 
@@ -255,12 +256,16 @@ def heldout_losses(
                 ids = encoded[k][0]
                 x[row, : len(ids)] = torch.tensor(ids)
                 mask[row, : len(ids)] = 1
-            logits = model(input_ids=x.to(device), attention_mask=mask.to(device)).logits.float()
+            # Logits only from the first position that predicts an answer token on: the LM head over a large
+            # vocabulary is much of a small model's work, and the prompt's predictions are not scored.
+            first = min(encoded[k][1] for k in batch) - 1
+            keep = torch.arange(first, width - 1, device=device)
+            logits = model(input_ids=x.to(device), attention_mask=mask.to(device), logits_to_keep=keep).logits
             losses = torch.nn.functional.cross_entropy(
-                logits[:, :-1].transpose(1, 2), x[:, 1:].to(device), reduction="none"
+                logits.float().transpose(1, 2), x[:, first + 1 :].to(device), reduction="none"
             ).cpu()
             for row, k in enumerate(batch):
                 ids, start = encoded[k]
-                nll[k] = float(losses[row, start - 1 : len(ids) - 1].sum())
+                nll[k] = float(losses[row, start - 1 - first : len(ids) - 1 - first].sum())
                 tokens[k] = len(ids) - start
     return EvalLosses(nll, tokens)
