@@ -64,7 +64,7 @@ def test_a_killed_evaluation_resumes_with_only_the_missing_runs(db, tiny, tmp_pa
     assert again.returncode == 0, again.stderr
     assert "trained 3 runs; kept 1 finished before" in again.stdout
     assert "qa.jsonl: selection" in again.stdout and "lower is better" in again.stdout
-    shown = run_cli(*args, "--json")
+    shown = run_cli("evaluate", "--db", db, "--name", "sums-vs-random", "--json")  # by name alone: as stored
     assert shown.returncode == 0, shown.stderr
     summary = json.loads(shown.stdout)  # nothing else on stdout: the trainer's own prints are off
     assert [(r["kind"], r["seed"]) for r in summary["runs"]] == [
@@ -89,5 +89,7 @@ def test_bad_evaluate_requests_are_one_line(db, tiny, tmp_path):
     )
     early = run_cli("evaluate", "--db", db, "--selection", "sums", "--eval-map", "prompt=q")
     assert early.returncode == 2 and "--eval-map follows the --eval-file it maps" in early.stderr
+    neither = run_cli("evaluate", "--db", db)
+    assert neither.returncode == 2 and "give --selection NAME or --recipe FILE" in neither.stderr
     nofile = run_cli("evaluate", "--db", db, "--selection", "sums", "--eval-file", tmp_path / "gone.jsonl")
     assert nofile.returncode == 2 and "no eval file" in nofile.stderr and "Traceback" not in nofile.stderr

@@ -2,14 +2,14 @@
 finishes. A killed or cancelled evaluation keeps its finished runs; running it again trains only the missing ones.
 
 Each training run exports its samples with Winnow's own training export (TRL prompt/completion, no validation
-split) into ``<workspace folder>/evaluations/<name>/<run>/data``, trains a LoRA adapter there with TRL's SFTTrainer
-(``<run>/adapter``: a folder that loads on its own as a model, e.g. MoDS necessity's fine-tuned model), and scores
-it on the held-out split and every eval file. The base model's run trains nothing and is scored the same way.
+split) into ``evaluations/<workspace>/<name>/<run>/data`` beside the workspace file, trains a LoRA adapter there
+with TRL's SFTTrainer (``<run>/adapter``, with the tokenizer: a folder that loads on its own as a model, e.g. MoDS
+necessity's fine-tuned model), and scores it on the held-out split and every eval file. The base model's run
+trains nothing and is scored the same way.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
 import threading
 import time
@@ -24,8 +24,6 @@ from core.evaluation.training import heldout_losses, load_adapted, train_adapter
 from core.pause_points import pause_point
 from core.progress import Progress
 from core.store import SampleFilter, Store
-
-log = logging.getLogger("winnow")
 
 VERSIONED = ("torch", "transformers", "trl", "peft", "datasets")
 
