@@ -196,8 +196,7 @@ def job_panel(
 
     Args:
         unit: what ``done`` counts ("records"), or None when only the ratio means something (bytes read).
-        message: show the job's latest message after the bar's text (what it is doing, when ``done`` counts
-            different things as it goes: an evaluation's runs, then a run's training steps).
+        message: show the job's latest message after the bar's text (when ``done`` counts runs, then steps).
 
     Returns:
         The finished job (status 'done', 'failed' or 'cancelled'; a job whose thread vanished keeps its last status),

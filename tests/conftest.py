@@ -24,3 +24,15 @@ def cpu_settings():
     from core.settings import load_settings
 
     return load_settings().with_(device="cpu", dtype="fp32")
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """A 2-layer random Llama over the bundled tokenizer, saved as a model folder (tests/tiny_models.py): what the
+    evaluation tests train. Its path, as a user gives a model."""
+    from tiny_models import build_causal_lm
+
+    from core.training.chat_template import load_tokenizer
+
+    tokenizer, _ = load_tokenizer("")
+    return str(build_causal_lm(tmp_path_factory.mktemp("tiny"), tokenizer))

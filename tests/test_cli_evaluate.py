@@ -9,17 +9,9 @@ import pytest
 from paused_process import kill, start_paused
 from test_cli import run_cli, write_jsonl
 from test_evaluation_runs import chatter, sums
-from tiny_models import build_causal_lm
 
 from core.importing.workspace import import_file
 from core.store import SampleFilter, Store
-from core.training.chat_template import load_tokenizer
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    tokenizer, _ = load_tokenizer("")
-    return str(build_causal_lm(tmp_path_factory.mktemp("tiny"), tokenizer))
 
 
 @pytest.fixture

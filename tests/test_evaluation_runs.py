@@ -48,12 +48,6 @@ def write_jsonl(path, records):
     return path
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    tokenizer, _ = load_tokenizer("")
-    return str(build_causal_lm(tmp_path_factory.mktemp("tiny"), tokenizer))
-
-
 @pytest.fixture
 def workspace(tmp_path):
     """40 "add" samples and 120 word lists; the selection "sums" holds the 40 add samples."""
