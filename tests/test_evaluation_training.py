@@ -82,6 +82,42 @@ def test_the_trained_adapter_beats_the_base_model_on_held_out_samples_of_its_tas
     assert tuned.loss() < base.loss() - 0.1, (tuned.loss(), base.loss())
 
 
+def test_the_training_loss_and_its_gradient_equal_trls_own(tmp_path, tiny, winnow_export):
+    """Winnow's answer-only loss (a plain projection of the labelled positions) against SFTTrainer's fused kernel,
+    on the same batch of the same model: the same loss and the same LoRA gradients."""
+    from datasets import load_dataset
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
+    from core.evaluation.training import _answer_loss_trainer
+
+    model_dir, tokenizer = tiny
+    config = SFTConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=8, max_length=128, use_cpu=True, report_to=[], seed=0
+    )
+    dataset = load_dataset("json", data_files=winnow_export, split="train")
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM", lora_dropout=0.0)
+    ours = _answer_loss_trainer()(
+        model=str(model_dir), args=config, train_dataset=dataset, processing_class=tokenizer, peft_config=lora
+    )
+    batch = next(iter(ours.get_train_dataloader()))
+    assert (batch["labels"] == -100).any() and (batch["labels"] != -100).sum() > 8 * 5  # prompts masked
+
+    def loss_and_grads(compute):
+        ours.model.zero_grad()
+        loss = compute(ours.model, dict(batch))
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in ours.model.named_parameters() if p.requires_grad}
+        return float(loss), grads
+
+    mine, my_grads = loss_and_grads(ours.compute_loss)
+    theirs, their_grads = loss_and_grads(lambda model, inputs: SFTTrainer.compute_loss(ours, model, inputs))
+    assert mine == pytest.approx(theirs, rel=1e-5) and mine > 1.0
+    assert my_grads.keys() == their_grads.keys() and len(my_grads) > 10
+    for name, grad in my_grads.items():
+        assert torch.allclose(grad, their_grads[name], rtol=1e-4, atol=1e-7), name
+
+
 def test_heldout_losses_equal_a_token_by_token_computation(tiny):
     model_dir, tokenizer = tiny
     model = load_adapted(model_dir, None)

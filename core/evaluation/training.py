@@ -100,7 +100,7 @@ def train_adapter(
     from datasets.utils.logging import disable_progress_bar
     from peft import LoraConfig
     from transformers import PrinterCallback, TrainerCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     disable_progress_bar()  # the datasets library's bars on the terminal; progress goes through ``progress``
 
@@ -109,8 +109,6 @@ def train_adapter(
 
     class _Follow(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "num_tokens" in logs:  # SFTTrainer's running count of the tokens it trained on
-                seen["tokens"] = int(float(logs["num_tokens"]))
             if logs and "loss" in logs:
                 curve.append((state.global_step, float(logs["loss"])))
                 if on_log is not None:
@@ -143,7 +141,7 @@ def train_adapter(
         r=settings.r, lora_alpha=settings.alpha, target_modules="all-linear", task_type="CAUSAL_LM", lora_dropout=0.0
     )
     started = time.perf_counter()
-    trainer = SFTTrainer(
+    trainer = _answer_loss_trainer()(
         model=str(model_dir),
         args=config,
         train_dataset=dataset,
@@ -154,10 +152,45 @@ def train_adapter(
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout (a CLI's --json goes there)
     trainer.train()
     seconds = time.perf_counter() - started
+    seen["tokens"] = trainer.trained_tokens
     adapter_dir = Path(out_dir) / "adapter"
     trainer.model.save_pretrained(str(adapter_dir))
     tokenizer.save_pretrained(str(adapter_dir))  # the folder loads on its own (``core.models.language``)
     return TrainedRun(str(adapter_dir), curve, seen["tokens"], seconds)
+
+
+def _answer_loss_trainer():
+    """SFTTrainer with the loss computed by a plain projection of the answer positions.
+
+    TRL's own loss runs a fused, tiled log-probability kernel (with entropy and accuracy for its logs) that on a CPU
+    took ~40 % of a training step with the bundled model; projecting only the positions that carry a label through
+    the LM head and taking the cross-entropy gives the same loss (the tests compare the two) in a fraction of that.
+    """
+    import torch
+    import torch.nn.functional as F
+    from trl import SFTTrainer
+
+    class AnswerLossTrainer(SFTTrainer):
+        trained_tokens = 0  # prompt and answer tokens seen in training (attention mask), like TRL's ``num_tokens``
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if return_outputs or "labels" not in inputs or "attention_mask" not in inputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+            hidden = causal_lm.base_model(
+                input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False
+            ).last_hidden_state
+            labels = inputs["labels"][:, 1:]  # position i predicts token i + 1
+            keep = labels != -100
+            head = causal_lm.get_output_embeddings()
+            logits = head(hidden[:, :-1][keep].to(head.weight.device)).float()
+            total = F.cross_entropy(logits, labels[keep].to(logits.device), reduction="sum")
+            count = keep.sum() if num_items_in_batch is None else num_items_in_batch
+            if model.training:
+                self.trained_tokens += int(inputs["attention_mask"].sum())
+            return total / torch.as_tensor(count, device=total.device).clamp(min=1)
+
+    return AnswerLossTrainer
 
 
 def load_adapted(model_dir: str | os.PathLike, adapter_dir: str | os.PathLike | None, *, device: str = "cpu"):
