@@ -11,7 +11,7 @@ from core.labels import balance
 from core.labels.taxonomy import label_names
 from core.labels.workspace import edit_taxonomy, embedder_language_note, refresh_labels, workspace_taxonomy
 from core.store import UNLABELED
-from pages import _balance_drill, _common, _mixture_planner, _preparation
+from pages import _balance_drill, _common, _contamination, _mixture_planner, _preparation
 
 
 def _num(value) -> str:
@@ -142,6 +142,10 @@ with st.expander("Edit the taxonomy (renames and merges relabel the samples)"):
             st.rerun()
     except WinnowError as ex:
         _common.show_error(ex)
+
+# ------------------------------------------------------------------------------------------- contamination
+
+_contamination.contamination_section(store, user)
 
 # ------------------------------------------------------------------------------------------- mixture planner
 

@@ -92,6 +92,12 @@ o1, o2, o3 = st.columns(3)
 base = o1.checkbox("Score the base model too", value=True, key="eval_base")
 all_accepted = o2.checkbox("Also train on all accepted", key="eval_all_accepted")
 answers = o3.number_input("Answers to read per eval set", 0, 50, 0, key="eval_answers")
+overlap_ok = st.checkbox(
+    "Go on although the pool overlaps the eval files",
+    key="eval_overlap_ok",
+    help="Training samples that copy an eval item, or share 13 words in a row with one, make its scores say little; "
+    "without this, such an evaluation is refused. With it, they are left out of every training subset.",
+)
 
 config, problem = None, None
 try:
@@ -120,6 +126,7 @@ try:
         base=base,
         all_accepted=all_accepted,
         answers=int(answers),
+        eval_overlap_ok=overlap_ok,
     )
     config.check()
 except WinnowError as ex:

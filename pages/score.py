@@ -110,8 +110,8 @@ if start and chosen:
     user = _common.acting_user()
     try:  # build the scorers now, so a bad parameter is said here rather than in the job
         check_models(chosen, params, job_settings)
-        for name in chosen:
-            get_scorer(name, job_settings, **params.get(name, {}))
+        for name in chosen:  # the decontamination scorer reads the eval sets: none yet is said here too
+            get_scorer(name, job_settings, **params.get(name, {})).bind_workspace(store)
     except (KeyError, ValueError, WinnowError) as ex:
         st.error(str(ex).strip("'\""), icon="🚫")
     else:

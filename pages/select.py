@@ -9,14 +9,15 @@ import streamlit as st
 from core import actions
 from core.errors import RecipeError, WinnowError
 from core.scoring import column_title
-from core.selection.recipe import PRESETS, STEPS, parse_recipe, preset_recipe, recipe_to_yaml
+from core.selection.presets import PRESETS
+from core.selection.recipe import STEPS, parse_recipe, recipe_to_yaml
 from core.selection.workspace import (
     DEFAULT_SCORERS,
     check_inputs,
     label_shares,
     missing_scorers,
     parse_budget,
-    preset_with_budget,
+    workspace_preset,
 )
 from pages import _common, _dedup_report, _preparation
 
@@ -58,8 +59,7 @@ st.caption(PRESETS[preset].recipe.description)
 origin = (preset, budget)
 if budget_problem is None and st.session_state.get("select_origin") != origin:
     st.session_state["select_origin"] = origin
-    recipe_text = preset_with_budget(preset, budget) if budget else preset_recipe(preset)
-    st.session_state["select_yaml"] = recipe_to_yaml(recipe_text)
+    st.session_state["select_yaml"] = recipe_to_yaml(workspace_preset(store, preset, budget))
 text = st.text_area("Recipe (YAML)", key="select_yaml", height=320)
 with st.expander("Steps and their parameters"):
     for step, spec in STEPS.items():

@@ -230,7 +230,12 @@ def test_copies_of_eval_items_stay_out_of_every_random_subset(workspace, tiny, t
     copied = chatter(range(10))
     copied[0]["output"] = copied[0]["output"].replace("(0)", "(0).")
     test_file = write_jsonl(tmp_path / "words_test.jsonl", copied)
-    plan = plan_evaluation(workspace, config(tiny, eval_files=(EvalFile(str(test_file)),)))
+    # refused unless the lead goes on, naming how many samples overlap and one of them
+    with pytest.raises(
+        WinnowError, match=r"the training pool overlaps the eval data: \d+ samples overlap the eval file words_test"
+    ):
+        plan_evaluation(workspace, config(tiny, eval_files=(EvalFile(str(test_file)),)))
+    plan = plan_evaluation(workspace, config(tiny, eval_files=(EvalFile(str(test_file)),), eval_overlap_ok=True))
     arrays = workspace.sample_arrays(["id", "prompt"])
     copies = {i for i, p in zip(arrays["id"], arrays["prompt"], strict=True) if p in {r["instruction"] for r in copied}}
     held = {item["id"] for item in plan.plan[HOLDOUT]}

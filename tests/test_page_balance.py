@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from map_workspace import build, fake_embed
-from page_workspace import USER, new_workspace, open_app, texts
+from page_workspace import USER, finish_job, load, new_workspace, open_app, texts, write_jsonl
 
+from core.decontamination.workspace import add_eval_set_file
 from core.labels.workspace import refresh_labels
 from core.map.workspace import build_map
 from core.models.embedders import MINILM
@@ -115,3 +116,29 @@ def test_suggesting_labels_warns_when_the_embedder_cannot_read_the_workspace(sto
     warning = "\n".join(w.value for w in at.warning)
     assert "31% of the samples are not in English (zh 31%)" in warning
     assert "paraphrase-multilingual-MiniLM-L12-v2" in warning and "Embedder field" in warning
+
+
+def test_contamination_section_checks_the_samples_and_lists_what_it_found(store, tmp_path):
+    load(store, "tasks_alpaca.json")
+    planted = store.page(SampleFilter(), limit=1).to_pylist()[0]
+    at = open_app("pages/balance.py")
+    assert "Contamination" in [s.value for s in at.subheader]
+    assert not [b for b in at.button if b.key == "decontam_go"]  # nothing to check against yet
+    test_set = write_jsonl(
+        tmp_path / "leak.jsonl",
+        [
+            {"question": planted["prompt"], "answer": planted["answer"]},
+            {"question": "A question no sample asks, about lighthouses and their keepers.", "answer": "Lamps."},
+        ],
+    )
+    add_eval_set_file(store, test_set, mapping="prompt=question,response=answer", user=USER)
+    at.run()
+    assert "Not every sample is checked against the current eval sets: run the check." in texts(at)
+    at.button(key="decontam_go").click().run()
+    finish_job(at, "decontam_job")
+    at.run()
+    sets = next(d.value for d in at.dataframe if "eval set" in d.value.columns)
+    assert sets[["eval set", "items", "contaminated samples", "items found"]].values.tolist() == [["leak", 2, 1, 1]]
+    top = next(d.value for d in at.dataframe if "shared words" in d.value.columns)
+    assert top["id"].tolist() == [planted["id"]] and top["item (from 1)"].tolist() == [1]
+    assert not at.exception, at.exception

@@ -6,7 +6,8 @@ import pytest
 from page_workspace import USER, finish_job, load, new_workspace, open_app, texts
 from scored_demo import copy_workspace, scored_demo_db
 
-from core.selection.recipe import preset_recipe, recipe_hash
+from core.selection.presets import preset_recipe
+from core.selection.recipe import recipe_hash
 from core.store import SampleFilter
 
 

@@ -12,7 +12,8 @@ from dedup_texts import FAMILY, TEXTS
 
 from core.errors import RecipeError, WinnowError
 from core.selection.engine import recipe_inputs, run_recipe, selection_input
-from core.selection.recipe import PRESETS, parse_recipe, preset_recipe, recipe_hash, recipe_to_yaml, step_defaults
+from core.selection.presets import PRESETS, preset_recipe
+from core.selection.recipe import parse_recipe, recipe_hash, recipe_to_yaml, step_defaults
 from core.selection.steps.diversity import (
     covering_radius,
     deita_filter,

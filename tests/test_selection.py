@@ -19,7 +19,8 @@ from test_cli import run_cli
 from core.demo import load_demo
 from core.errors import NotFound, RecipeError
 from core.selection import mixture
-from core.selection.recipe import parse_recipe, preset_recipe, recipe_hash
+from core.selection.presets import preset_recipe
+from core.selection.recipe import parse_recipe, recipe_hash
 from core.selection.workspace import export_selection, label_shares, run_selection, stage_path
 from core.store import SampleFilter, Store
 

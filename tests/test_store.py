@@ -249,12 +249,15 @@ def test_a_version_4_workspace_gains_the_label_reason_column(tmp_path):
     con.execute("ALTER TABLE samples DROP COLUMN task_label_reason")
     for table in ("evaluations", "evaluation_runs", "evaluation_losses", "evaluation_answers"):  # version 6's
         con.execute(f"DROP TABLE {table}")
+    for table in ("eval_sets", "eval_set_items"):  # version 7's
+        con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.close()
     with Store(path) as s:
-        assert s.schema_version() == SCHEMA_VERSION == 6
+        assert s.schema_version() == SCHEMA_VERSION == 7
         assert s.sample_arrays(["task_label_reason"]) == {"task_label_reason": []}
         assert s.evaluations() == []  # and the evaluation tables came with version 6
+        assert s.eval_sets() == []  # and the eval sets with version 7
 
 
 def test_suggested_labels_keep_their_reason_until_a_person_confirms(store):

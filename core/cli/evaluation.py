@@ -75,6 +75,12 @@ def add_evaluate_parser(sub, add_db) -> None:
     p.add_argument("--no-base", action="store_true", help="do not score the untrained base model")
     p.add_argument("--all-accepted", action="store_true", help="also train on every accepted sample of the pool")
     p.add_argument("--answers", type=int, default=0, metavar="N", help="generate answers to N prompts per eval set")
+    p.add_argument(
+        "--eval-overlap-ok",
+        action="store_true",
+        help="go on when training samples overlap an eval file (copies, or 13 words in a row): they are left out of "
+        "every training subset (without it, such an evaluation is refused)",
+    )
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default $WINNOW_DEVICE or auto)")
     p.add_argument("--json", action="store_true", help="print the runs and the comparison as JSON")
     p.set_defaults(func=cmd_evaluate)
@@ -120,6 +126,7 @@ def config_from_args(args):
         base=not args.no_base,
         all_accepted=args.all_accepted,
         answers=args.answers,
+        eval_overlap_ok=args.eval_overlap_ok,
     )
     config.check()
     return config

@@ -18,16 +18,21 @@ SCORER_FLAGS = {
     "necessity_model": [("necessity", "model")],
     "necessity_template": [("necessity", "template")],
     "max_new_tokens": [("necessity", "max_new_tokens")],
+    "ngram": [("decontam", "n")],
 }
 
 
 def scorer_params(args) -> dict[str, dict]:
     """Per-scorer parameters from the score command's flags (only the flags that were given)."""
-    params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}, "necessity": {}}
+    params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}, "necessity": {}, "decontam": {}}
     for flag, targets in SCORER_FLAGS.items():
         if value := getattr(args, flag):
             for scorer, name in targets:
                 params[scorer][name] = value
+    if args.eval_sets:
+        params["decontam"]["eval_sets"] = [n.strip() for n in args.eval_sets.split(",") if n.strip()]
+    if (n := params["decontam"].get("n")) is not None:
+        params["decontam"]["min_tokens"] = min(8, n)  # a shorter n-gram checks shorter items too
     return params
 
 

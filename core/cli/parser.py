@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli.eval_sets import add_evalset_parser
 from core.cli.evaluation import add_evaluate_parser
 from core.cli.models import DEFAULT_SCORERS, cmd_label, cmd_map, cmd_score
 from core.cli.samples import cmd_backup, cmd_demo, cmd_export, cmd_export_training, cmd_import, cmd_select, cmd_stats
@@ -126,11 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing --out file (never the workspace)")
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("score", help="compute scores (IFD, embeddings, signals, reward) for what has none yet")
+    add_evalset_parser(sub, add_db)
+
+    p = sub.add_parser(
+        "score", help="compute scores (IFD, embeddings, signals, reward, decontamination) for what has none yet"
+    )
     add_db(p)
     p.add_argument(
-        "--scorers", default=DEFAULT_SCORERS, help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity)"
+        "--scorers",
+        default=DEFAULT_SCORERS,
+        help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity, decontam)",
     )
+    p.add_argument(
+        "--eval-sets", help="decontam: comma list of the eval sets to check against (default: all registered)"
+    )
+    p.add_argument("--ngram", type=int, help="decontam: tokens per n-gram (default 13)")
     p.add_argument("--model", help="language model for IFD: HF id or local path (default: bundled SmolLM2-135M)")
     p.add_argument(
         "--embedder",

@@ -167,8 +167,8 @@ def cmd_export_training(args, settings) -> int:
 
 def cmd_select(args, settings) -> int:
     from core.actions import select
-    from core.selection.recipe import parse_recipe, preset_recipe
-    from core.selection.workspace import parse_budget, preset_with_budget
+    from core.selection.recipe import parse_recipe
+    from core.selection.workspace import parse_budget, workspace_preset
     from core.store import Store
 
     if bool(args.recipe) == bool(args.preset):
@@ -180,9 +180,9 @@ def cmd_select(args, settings) -> int:
         recipe = parse_recipe(path.read_text(encoding="utf-8"))
     with Store(settings.db) as store:
         if args.preset and args.budget is not None:  # from 1 to the workspace's size, as on the Select page
-            recipe = preset_with_budget(args.preset, parse_budget(str(args.budget), store.count()))
+            recipe = workspace_preset(store, args.preset, parse_budget(str(args.budget), store.count()))
         elif args.preset:
-            recipe = preset_recipe(args.preset)
+            recipe = workspace_preset(store, args.preset)
         with terminal_progress("select", "step") as progress:
             result = select(store, recipe, name=args.name, user=settings.user, progress=progress)
     print(

@@ -50,6 +50,8 @@ class EvaluationConfig:
         all_accepted: also train on every accepted sample of the training pool.
         answers: generate answers to this many prompts of each eval set with every run, to read side by side.
         answer_tokens: the most new tokens such an answer has.
+        eval_overlap_ok: go on when samples of the training pool overlap an eval file (copies, or a shared run of
+            13 words): they are left out of every training subset. Otherwise the evaluation is refused.
     """
 
     selection: str | None = None
@@ -66,6 +68,7 @@ class EvaluationConfig:
     all_accepted: bool = False
     answers: int = 0
     answer_tokens: int = 128
+    eval_overlap_ok: bool = False
 
     def check(self) -> None:
         """Raise WinnowError naming the first setting that cannot work."""

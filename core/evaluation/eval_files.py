@@ -16,6 +16,13 @@ from core.formats.readers import iter_records
 
 
 def read_eval_file(path: str | os.PathLike, *, fmt: str = "auto", mapping: dict | str | None = None) -> list[dict]:
+    """The records of an eval file, as ``read_eval_records`` reads them."""
+    return read_eval_records(path, fmt=fmt, mapping=mapping)[1]
+
+
+def read_eval_records(
+    path: str | os.PathLike, *, fmt: str = "auto", mapping: dict | str | None = None
+) -> tuple[str, list[dict]]:
     """Read an eval file into the shape held-out scoring takes: per record, ``{"prompt": messages up to the last
     user turn, "completion": the answer after it}``, checked as an import checks (a record without an answer is
     refused).
@@ -25,7 +32,7 @@ def read_eval_file(path: str | os.PathLike, *, fmt: str = "auto", mapping: dict 
         mapping: ``{canonical key: field}`` or its CLI form ``"prompt=question,response=answer"``.
 
     Returns:
-        The records, in file order.
+        (the format read, the records in file order).
 
     Raises:
         FormatError: naming the file, and the line and record (from 1) of the first bad record; or an empty file.
@@ -51,4 +58,13 @@ def read_eval_file(path: str | os.PathLike, *, fmt: str = "auto", mapping: dict 
             raise ex.located(path=name, line=line, record=i) from None
         prompt, completion = prompt_and_completion(messages)
         out.append({"prompt": prompt, "completion": completion})
-    return out
+    return fmt, out
+
+
+def item_texts(record: dict) -> tuple[str, str]:
+    """An eval record's user turns and its answer, as two texts (what copies and contamination are looked for)."""
+    user = "\n".join(
+        m["content"] for m in record["prompt"] if m.get("role") == "user" and isinstance(m.get("content"), str)
+    )
+    answer = "\n".join(m["content"] for m in record["completion"] if isinstance(m.get("content"), str))
+    return user, answer

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from core.digest import file_sha256, lines_sha256
 from core.errors import WinnowError
 from core.evaluation.config import HOLDOUT, EvalFile, EvaluationConfig
-from core.evaluation.eval_files import read_eval_file
+from core.evaluation.eval_files import item_texts, read_eval_file
 from core.evaluation.holdout import check_disjoint, copies_between, split_holdout
 from core.formats.messages import prompt_and_completion
 from core.progress import Progress
@@ -45,9 +45,7 @@ def _text(prompt: str | None, answer: str | None) -> str:
 
 def _item_text(item: dict) -> str:
     """An eval item as the text copies are looked for in (its user turns and its answer, as a sample's)."""
-    user = "\n".join(m["content"] for m in item["prompt"] if m.get("role") == "user" and isinstance(m["content"], str))
-    answer = "\n".join(m["content"] for m in item["completion"] if isinstance(m.get("content"), str))
-    return _text(user, answer)
+    return _text(*item_texts(item))
 
 
 def read_eval_files(files: tuple[EvalFile, ...]) -> dict[str, tuple[dict, list[dict]]]:
@@ -110,12 +108,9 @@ def plan_evaluation(
     held = [pool[k] for k in split.holdout]
     train_pool = [data["id"][pool[k]] for k in split.train_pool]
 
-    # Copies of eval-file items stay out of every training subset: a random one must not hold them either.
-    copies: dict[str, tuple[str, int, float]] = {}
-    left_texts = [texts[k] for k in split.train_pool]
-    for name, (_, items) in files.items():
-        for i, j, sim in copies_between(left_texts, [_item_text(it) for it in items]):
-            copies.setdefault(train_pool[i], (name, j, sim))
+    # Samples that copy an eval-file item, or share an n-gram with one, are refused unless the lead goes on; then
+    # they stay out of every training subset: a random one must not hold them either.
+    copies = _eval_overlaps([texts[k] for k in split.train_pool], train_pool, files)
     say(1, 4, "plan: the candidate")
     if config.selection:
         candidate = [i for i in members if i in set(train_pool)]
@@ -137,6 +132,8 @@ def plan_evaluation(
         candidate = list(dict.fromkeys(run.ids))
         candidate_info = {"kind": "recipe", "recipe": config.recipe, "picked": len(candidate)}
         what = "the recipe picked"
+    if copies and not config.eval_overlap_ok:
+        _refuse_overlap(copies)
     train_pool = [i for i in train_pool if i not in copies]
     if len(candidate) < MIN_TRAIN:
         raise WinnowError(
@@ -199,15 +196,48 @@ def plan_evaluation(
     return Plan(plan, runs)
 
 
-def _refuse_copies(what: str, ids: list[str], copies: dict[str, tuple[str, int, float]]) -> None:
+def _eval_overlaps(texts: list[str], ids: list[str], files: dict) -> dict[str, tuple[str, int, str]]:
+    """The training-pool samples that overlap an eval file's item: {sample id: (file name, item position, how)}.
+
+    Exact and near copies (``copies_between``) and, as decontamination finds them, samples that hold a run of 13
+    words of an item (``core.decontamination``), the first file's finding first."""
+    from core.decontamination.index import EvalIndex, EvalItem
+
+    found: dict[str, tuple[str, int, str]] = {}
+    for name, (_, items) in files.items():
+        for i, j, sim in copies_between(texts, [_item_text(it) for it in items]):
+            how = "is the same text as" if sim == 1.0 else f"is a near copy (similarity {sim:.2f}) of"
+            found.setdefault(ids[i], (name, j, how))
+        index = EvalIndex([EvalItem(name, j + 1, *item_texts(it)) for j, it in enumerate(items)], threshold=None)
+        for i, match in enumerate(index.check(texts)):
+            if match is not None:
+                how = f'shares the words "{match.ngram}" with'
+                found.setdefault(ids[i], (name, match.item - 1, how))
+    return found
+
+
+def _refuse_copies(what: str, ids: list[str], copies: dict[str, tuple[str, int, str]]) -> None:
     found = [i for i in ids if i in copies]
     if found:
-        name, j, sim = copies[found[0]]
-        how = "the same text as" if sim == 1.0 else f"a near copy (similarity {sim:.2f}) of"
+        name, j, how = copies[found[0]]
         raise WinnowError(
-            f"{len(found)} samples of {what} overlap the eval file {name}: sample {found[0]} is {how} its record "
+            f"{len(found)} samples of {what} overlap the eval file {name}: sample {found[0]} {how} its record "
             f"{j + 1}; leave them out of the selection or drop them from the eval file"
         )
+
+
+def _refuse_overlap(copies: dict[str, tuple[str, int, str]]) -> None:
+    per_file: dict[str, int] = {}
+    for name, _, _ in copies.values():
+        per_file[name] = per_file.get(name, 0) + 1
+    first, (name, j, how) = next(iter(copies.items()))
+    counts = ", ".join(f"{n} samples overlap the eval file {f}" for f, n in per_file.items())
+    raise WinnowError(
+        f"the training pool overlaps the eval data: {counts} (sample {first} {how} record {j + 1} of {name}). Scores "
+        "on a test set the pool contains say little: check the file, or go on with --eval-overlap-ok (on the "
+        'Evaluate page: "go on although the pool overlaps the eval files"), which leaves those samples out of '
+        "every training subset"
+    )
 
 
 def _unscorable(tokenizer, items: list[dict], max_length: int) -> list[tuple[int, str]]:

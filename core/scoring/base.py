@@ -93,6 +93,11 @@ class Scorer:
             "columns": dict(self.columns),
         }
 
+    def bind_workspace(self, store) -> None:
+        """Read what the scorer needs from the workspace besides the samples, before ``setup`` (the runner calls it).
+        Only the decontamination scorer needs anything (the eval sets); what it reads must show in ``params``, so
+        that the key changes with it."""
+
     def setup(self) -> None:
         """Load models and other heavy state. Called once before the first ``score_batch``; idempotent."""
         self.ready = True

@@ -138,6 +138,8 @@ def run_scorers(
             scorers.append(get_scorer(name, settings, **params.get(name, {})))
         except (KeyError, ValueError) as ex:  # an unknown scorer or parameter is the caller's mistake
             raise WinnowError(str(ex).strip("'\"")) from None
+    for scorer in scorers:
+        scorer.bind_workspace(store)
     return [
         run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget)
         for scorer in scorers

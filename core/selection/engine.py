@@ -21,7 +21,7 @@ from core.selection.recipe import Recipe, Step
 from core.selection.steps import dedup
 from core.selection.steps.arrays import as_floats, as_rows
 from core.selection.steps.diversity import deita_filter, facility_location, k_center_greedy
-from core.selection.steps.filter import filter_mask
+from core.selection.steps.filter import filter_mask, uncontaminated_mask
 from core.selection.steps.rank import ifd_top, mixture_take, mods_necessity, mods_quality, stratified
 
 # --- running a recipe on arrays ------------------------------------------------------------------------------------
@@ -47,6 +47,8 @@ def step_inputs(step: Step) -> list[str]:
         return need + (["embedding"] if p["seed_budget"] is not None or p["budget"] is not None else [])
     if step.name == "deita":
         return [*p["score"], "embedding"]
+    if step.name == "drop_contaminated":
+        return ["contaminated", "contamination_overlap"]
     return [p["by"]]  # mixture
 
 
@@ -194,6 +196,12 @@ def _run_step(step: Step, pool, data: Mapping[str, Any], number: int | None) -> 
             raise RecipeError(e.problem, step=number, step_name=name) from None
     if name == "dedup":
         return _dedup_step(step, pool, data, get)
+    if name == "drop_contaminated":
+        try:
+            keep = uncontaminated_mask(sub("contaminated"), sub("contamination_overlap"), p["min_overlap"])
+        except RecipeError as e:
+            raise RecipeError(e.problem, step=number, step_name=name) from None
+        return pool[keep], {}
     if name in ("ifd_top", "superfilter"):
         return pool[ifd_top(sub(p["column"]), p["percent"], drop_above_one=p["drop_above_one"])], {}
     if name == "mods_quality":

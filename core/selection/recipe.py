@@ -1,5 +1,5 @@
 """Selection recipes: the schema of every step's parameters (``STEPS``), reading and checking recipe YAML, writing
-it back, its hash for manifests, and the presets.
+it back, and its hash for manifests. The presets are in ``core.selection.presets``.
 
 A recipe is YAML with a ``steps:`` list; ``parse_recipe`` checks it and fills defaults, and
 ``core.selection.engine.run_recipe`` applies it to arrays (``recipe_inputs`` there lists which).
@@ -173,6 +173,19 @@ STEPS: dict[str, StepSpec] = {
             "n_bins": Param("int", 10, "quantile bins", low=1, high=1000),
             "seed": Param("int", 0, "random seed", low=0),
             "column": Param("column", "ifd", "the binned score"),
+        },
+    ),
+    "drop_contaminated": StepSpec(
+        "Drop samples the decontamination scorer found in an eval set (a shared n-gram or a near copy); a sample not "
+        "checked against the workspace's eval sets stops the run.",
+        {
+            "min_overlap": Param(
+                "float",
+                0.0,
+                "drop a flagged sample when its overlap with the eval item is at least this (0 = every flagged one)",
+                low=0,
+                high=1,
+            ),
         },
     ),
     "mixture": StepSpec(
@@ -518,74 +531,3 @@ def recipe_hash(recipe: Recipe) -> str:
     """
     canonical = json.dumps([[s.name, s.params] for s in recipe.steps], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-# --- presets -------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A named starting recipe; ``budget_range`` bounds the budget of its last budgeted step (None: no budget)."""
-
-    recipe: Recipe
-    budget_range: tuple[int, int] | None
-
-
-_ALIGN = """
-name: align
-description: >-
-  Alignment: broad ability from few samples, so quality and diversity come first. LIMA (Zhou et al., 2023) aligned a
-  65B model with 1,000 curated, diverse samples; keep 1,000-10,000. Drops flawed samples, exact copies and near
-  copies by text, and the easiest half by IFD, then covers the embedding space with k-center (MoDS). Needs the
-  heuristics, ifd and embedding scores.
-steps:
-  - filter:
-      status: not_rejected
-      false: [h_answer_empty, h_answer_short, h_refusal, h_boilerplate, h_lang_mismatch, h_answer_copies_prompt]
-      max: {h_answer_word_rep: 0.3}
-  - dedup: {exact: true, minhash_threshold: 0.6}
-  - ifd_top: {percent: 50}
-  - k_center: {budget: 1000, seed: 0}
-"""
-
-_FIT = """
-name: fit
-description: >-
-  Fitting: teach one narrow task or format, where volume and consistency matter more than variety, so most samples
-  stay. Drops samples that break the format (empty answers, wrong language, answers that copy the prompt, stray
-  whitespace, heavy repetition), exact duplicates and near copies that differ only by a few words. Needs the
-  heuristics scores.
-steps:
-  - filter:
-      status: not_rejected
-      false: [h_answer_empty, h_lang_mismatch, h_answer_copies_prompt, h_trailing_whitespace]
-      max: {h_answer_word_rep: 0.5}
-  - dedup: {exact: true, minhash_threshold: 0.8}
-"""
-
-PRESETS: dict[str, Preset] = {
-    "align": Preset(parse_recipe(_ALIGN), (1000, 10000)),
-    "fit": Preset(parse_recipe(_FIT), None),
-}
-
-
-def preset_recipe(name: str, budget: int | None = None) -> Recipe:
-    """Preset ``name`` as a recipe, with ``budget`` (when given) set on its last step that has one.
-
-    Raises:
-        RecipeError: an unknown preset, a budget outside the preset's range, or a budget for a preset without one.
-    """
-    if name not in PRESETS:
-        raise RecipeError(f"unknown preset '{name}'; expected one of {', '.join(PRESETS)}")
-    preset = PRESETS[name]
-    if budget is None:
-        return preset.recipe
-    if preset.budget_range is None:
-        raise RecipeError(f"preset '{name}' keeps most samples and takes no budget")
-    low, high = preset.budget_range
-    if not (isinstance(budget, int) and low <= budget <= high):
-        raise RecipeError(f"preset '{name}': budget must be an integer in [{low}, {high}], got {brief(budget)}")
-    steps = list(preset.recipe.steps)
-    last = max(i for i, s in enumerate(steps) if "budget" in s.params)
-    steps[last] = Step(steps[last].name, {**steps[last].params, "budget": budget})
-    return Recipe(tuple(steps), preset.recipe.name, preset.recipe.description)

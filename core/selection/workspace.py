@@ -35,7 +35,8 @@ from core.selection.engine import (
     run_selection_recipe,
     step_inputs,
 )
-from core.selection.recipe import Recipe, Step, parse_recipe, preset_recipe, recipe_hash, recipe_to_yaml
+from core.selection.presets import preset_recipe, with_decontamination
+from core.selection.recipe import Recipe, Step, parse_recipe, recipe_hash, recipe_to_yaml
 from core.store import SampleFilter, Store
 
 # Inputs that are samples' own columns (``Store.sample_arrays``), not scores.
@@ -192,6 +193,24 @@ def _saved_plans(store: Store, recipe: Recipe) -> dict[str, str | None]:
     return out
 
 
+def _check_decontamination_current(store: Store, recipe: Recipe, scorer_keys: Mapping[str, dict]) -> None:
+    """A ``drop_contaminated`` step reads the decontam scorer's current results: refuse them when they were checked
+    against other eval sets than the workspace has now (one added, replaced or removed since)."""
+    number = next((k for k, s in enumerate(recipe.steps, start=1) if s.name == "drop_contaminated"), None)
+    if number is None or "decontam" not in scorer_keys:
+        return  # no step, or never scored: _check_inputs names the scorer to run
+    checked = scorer_keys["decontam"]["params"].get("eval_sets") or {}
+    now = {s["name"]: s["sha256"] for s in store.eval_sets()}
+    if checked != now:
+        changed = sorted(n for n in {*checked, *now} if checked.get(n) != now.get(n))
+        raise RecipeError(
+            f"the eval sets changed since the samples were checked ({', '.join(changed)}); run the decontam scorer "
+            "again (`python -m core score --scorers decontam`, or the Score page)",
+            step=number,
+            step_name="drop_contaminated",
+        )
+
+
 def _read_arrays(store: Store, recipe: Recipe, scorer_keys: Mapping[str, dict]) -> dict[str, object]:
     """The arrays the recipe reads, over every sample in import order, plus "id" (see ``engine.apply_step``).
 
@@ -288,6 +307,7 @@ def read_inputs(store: Store, recipe: Recipe, *, progress: Progress | None = Non
     saved = _saved_selections(store, recipe)
     resolved, staged, used = _resolve_plans(recipe, plans)
     _check_inputs(resolved, have, saved)
+    _check_decontamination_current(store, resolved, scorer_keys)
     if progress:
         progress(0, len(resolved.steps), "reading inputs")
     data = _read_arrays(store, resolved, scorer_keys)
@@ -379,17 +399,20 @@ def parse_budget(text: str, size: int) -> int:
     return int(text)
 
 
-def preset_with_budget(name: str, budget: int) -> Recipe:
-    """Preset ``name`` with ``budget`` on its last step that takes one, any budget of at least 1 (the page bounds it
-    by the workspace, ``parse_budget``)."""
+def workspace_preset(store: Store, name: str, budget: int | None = None) -> Recipe:
+    """Preset ``name`` for this workspace: with ``budget`` (when given) on its last step that takes one, any budget
+    of at least 1 (the page bounds it by the workspace, ``parse_budget``), and with ``drop_contaminated`` once the
+    workspace has eval sets."""
     recipe = preset_recipe(name)
-    steps = list(recipe.steps)
-    budgeted = [i for i, s in enumerate(steps) if "budget" in s.params]
-    if not budgeted:
-        raise RecipeError(f"preset '{name}' keeps most samples and takes no budget")
-    last = budgeted[-1]
-    steps[last] = Step(steps[last].name, {**steps[last].params, "budget": int(budget)})
-    return Recipe(tuple(steps), recipe.name, recipe.description)
+    if budget is not None:
+        steps = list(recipe.steps)
+        budgeted = [i for i, s in enumerate(steps) if "budget" in s.params]
+        if not budgeted:
+            raise RecipeError(f"preset '{name}' keeps most samples and takes no budget")
+        last = budgeted[-1]
+        steps[last] = Step(steps[last].name, {**steps[last].params, "budget": int(budget)})
+        recipe = Recipe(tuple(steps), recipe.name, recipe.description)
+    return with_decontamination(recipe) if store.eval_sets() else recipe
 
 
 def budget_notes(log: Sequence[dict]) -> list[str]:

@@ -20,6 +20,7 @@ the only home of its tables' queries, over a small base.
     balance.py       distributions over the balance dimensions
     plans.py         plans: mixture plans
     evaluations.py   evaluations, evaluation_runs, _losses, _answers: evaluating a selection by fine-tuning
+    eval_sets.py     eval_sets, eval_set_items: test sets the samples are checked against (decontamination)
     meta.py          workspace settings and the facts other modules keep (meta)
 
 ``Store`` composes the concern classes, so a caller holds one object: ``Store(path)``, then ``store.page(...)``.
@@ -34,6 +35,7 @@ from core.store.assignments import Assignments
 from core.store.balance import ANSWER_BUCKETS, BALANCE_DIMENSIONS, IFD_BUCKETS, Balance
 from core.store.base import StoreBase, _ident
 from core.store.edits import SampleEdit, SampleEdits
+from core.store.eval_sets import EvalSets
 from core.store.evaluations import Evaluations
 from core.store.events import AuditLog
 from core.store.exports import ExportArrays
@@ -87,6 +89,7 @@ class Store(
     Balance,
     Plans,
     Evaluations,
+    EvalSets,
     WorkspaceMeta,
     FilterQueries,
     StoreBase,

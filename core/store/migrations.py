@@ -4,7 +4,7 @@ created here; each concern's module of ``core.store`` is the only home of its ta
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _MIGRATIONS: list[list[str]] = [
     # 0 -> 1: the first schema.
@@ -214,6 +214,27 @@ _MIGRATIONS: list[list[str]] = [
             eval_set VARCHAR NOT NULL,
             item INTEGER NOT NULL,
             answer VARCHAR NOT NULL
+        )""",
+    ],
+    # 6 -> 7: eval sets (see core/decontamination/): test sets registered in the workspace, never as samples, whose
+    # items training samples are checked against. ``item`` counts from 1 in file order.
+    [
+        """CREATE TABLE IF NOT EXISTS eval_sets (
+            name VARCHAR PRIMARY KEY,
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            mapping VARCHAR,
+            items INTEGER NOT NULL,
+            added_at TIMESTAMP NOT NULL,
+            added_by VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS eval_set_items (
+            eval_set VARCHAR NOT NULL,
+            item INTEGER NOT NULL,
+            prompt VARCHAR NOT NULL,
+            answer VARCHAR NOT NULL,
+            PRIMARY KEY (eval_set, item)
         )""",
     ],
 ]

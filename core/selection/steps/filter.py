@@ -103,3 +103,22 @@ def filter_mask(columns: Mapping[str, Any], spec: Mapping[str, Any], *, n: int |
 
 def _is_nan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+def uncontaminated_mask(flags: np.ndarray, overlap: np.ndarray, min_overlap: float = 0.0) -> np.ndarray:
+    """Which samples the step ``drop_contaminated`` keeps (True = keep): those not flagged ``contaminated``, and
+    flagged ones whose ``contamination_overlap`` is below ``min_overlap``.
+
+    Raises:
+        RecipeError: samples with no flag: they were not checked, and keeping them would keep what may be an eval
+            item (the message says how many and what to run).
+    """
+    flags = np.asarray(flags, dtype=object) if not isinstance(flags, np.ndarray) else flags
+    missing = _missing(flags)
+    if missing.any():
+        raise RecipeError(
+            f"{int(missing.sum()):,} samples were not checked against the eval sets; run the decontam scorer "
+            "(`python -m core score --scorers decontam`, or the Score page)"
+        )
+    overlaps = np.nan_to_num(as_floats(overlap), nan=1.0)
+    return ~(_truth(flags) & (overlaps >= min_overlap))
