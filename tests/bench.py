@@ -26,6 +26,8 @@ Sections:
              remove >= 90 % of copies), and on English
     train    an evaluation run with the bundled model: training tokens/s, held-out scoring, peak memory, and the
              projected default evaluation of a 300-sample selection (target <= 30 min; tests/bench_training.py)
+    decontam the decontam scorer, 1M samples against 10k eval items with 1,000 planted copies (target <= 5 min,
+             every copy found, nothing else flagged; tests/bench_decontam.py)
 """
 
 from __future__ import annotations
@@ -944,6 +946,7 @@ def bench_load() -> None:
 
 
 from bench_bilingual import bench_dedup, bench_embedders, bench_labels  # noqa: E402 (needs ROOT on sys.path)
+from bench_decontam import bench_decontam  # noqa: E402
 from bench_training import bench_train  # noqa: E402
 
 SECTIONS = {
@@ -961,6 +964,7 @@ SECTIONS = {
     "labels": bench_labels,
     "dedup": bench_dedup,
     "train": bench_train,
+    "decontam": bench_decontam,
 }
 
 

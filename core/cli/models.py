@@ -9,7 +9,7 @@ DEFAULT_SCORERS = "heuristics,embedding,ifd"
 
 # Each flag of the score command and the scorer parameters it sets (MoDS scores both with the same reward model).
 SCORER_FLAGS = {
-    "model": [("ifd", "model")],
+    "model": [("ifd", "model"), ("knowledge", "model")],
     "template": [("ifd", "template")],
     "max_length": [("ifd", "max_length")],
     "embedder": [("embedding", "model")],
@@ -19,12 +19,26 @@ SCORER_FLAGS = {
     "necessity_template": [("necessity", "template")],
     "max_new_tokens": [("necessity", "max_new_tokens")],
     "ngram": [("decontam", "n")],
+    "knowledge_prompts": [("knowledge", "prompts")],
+    "knowledge_samples": [("knowledge", "samples")],
+    "answer_field": [("knowledge", "answer_field")],
 }
 
 
 def scorer_params(args) -> dict[str, dict]:
     """Per-scorer parameters from the score command's flags (only the flags that were given)."""
-    params: dict[str, dict] = {"ifd": {}, "embedding": {}, "reward": {}, "necessity": {}, "decontam": {}}
+    params: dict[str, dict] = {
+        "ifd": {},
+        "embedding": {},
+        "reward": {},
+        "necessity": {},
+        "decontam": {},
+        "knowledge": {},
+    }
+    if args.knowledge_fast:
+        from core.scoring.knowledge import FAST
+
+        params["knowledge"].update(FAST)  # the counts given on their own flags win
     for flag, targets in SCORER_FLAGS.items():
         if value := getattr(args, flag):
             for scorer, name in targets:

@@ -136,13 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scorers",
         default=DEFAULT_SCORERS,
-        help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity, decontam)",
+        help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity, decontam, knowledge)",
     )
     p.add_argument(
         "--eval-sets", help="decontam: comma list of the eval sets to check against (default: all registered)"
     )
     p.add_argument("--ngram", type=int, help="decontam: tokens per n-gram (default 13)")
-    p.add_argument("--model", help="language model for IFD: HF id or local path (default: bundled SmolLM2-135M)")
+    p.add_argument("--knowledge-prompts", type=int, help="knowledge: k-shot prompts per sample (default 10)")
+    p.add_argument("--knowledge-samples", type=int, help="knowledge: sampled answers per prompt (default 16)")
+    p.add_argument(
+        "--knowledge-fast",
+        action="store_true",
+        help="knowledge: 3 prompts and 4 samples (15 answers a sample instead of 170; blurs MaybeKnown and "
+        "HighlyKnown, finds fewer WeaklyKnown)",
+    )
+    p.add_argument("--answer-field", help="knowledge: the record field holding the short gold answer")
+    p.add_argument(
+        "--model", help="language model for IFD and knowledge: HF id or local path (default: bundled SmolLM2-135M)"
+    )
     p.add_argument(
         "--embedder",
         help="sentence embedder: use-multilingual (default), e5-small, minilm, or a sentence-transformers HF id or path",

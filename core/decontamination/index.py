@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.decontamination.tokens import Vocabulary, window_hashes
+from core.decontamination.tokens import HashIndex, Vocabulary, window_hashes
 from core.selection.steps.dedup import text_tokens
 
 SHINGLE = 3  # tokens per shingle of the near-copy test
@@ -112,23 +112,22 @@ class EvalIndex:
             starts = np.concatenate([p[2] for p in parts]).astype(np.int64)
             whole = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
             order = np.argsort(h, kind="stable")
-            self._ngram_tables[length] = (h[order], owner[order], starts[order], whole[order])
+            self._ngram_tables[length] = (HashIndex(h[order]), owner[order], starts[order], whole[order])
 
     def _ngram_hits(self, flat: np.ndarray, offsets: np.ndarray) -> dict[int, tuple[int, float, int, int]]:
         """Per text with a hit: (item, overlap, start of a shared n-gram in ``item_flat``, its length)."""
         best: dict[int, tuple[int, float, int, int]] = {}
-        for length, (table, owner, item_starts, whole) in self._ngram_tables.items():
+        for length, (index, owner, item_starts, whole) in self._ngram_tables.items():
+            table = index.hashes
             if not len(table):
                 continue
             hashes, starts = window_hashes(flat, offsets, length, known_only=True)
-            lo = np.searchsorted(table, hashes, side="left")
-            hi = np.searchsorted(table, hashes, side="right")
-            hit = hi > lo
-            if not hit.any():
+            hit, lo, hi = index.find(hashes)
+            if not len(hit):
                 continue
             # Every (window, table entry) pair with the same hash, checked token by token.
-            win = np.repeat(starts[hit], (hi - lo)[hit])
-            entry = np.concatenate([np.arange(a, b) for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True)])
+            win = np.repeat(starts[hit], hi - lo)
+            entry = _ranges(lo, hi)
             steps = np.arange(length)
             same = (flat[win[:, None] + steps] == self.item_flat[item_starts[entry][:, None] + steps]).all(axis=1)
             win, entry = win[same], entry[same]
@@ -163,23 +162,22 @@ class EvalIndex:
                     unit_item.append(i)
         flat = np.concatenate(texts_flat) if texts_flat else np.empty(0, np.uint64)
         unit, h = _shingle_sets(flat, np.asarray(texts_offsets, np.int64))
-        self.universe, self.df = np.unique(h, return_counts=True)
+        universe, self.df = np.unique(h, return_counts=True)
+        self.universe = HashIndex(universe)
         self.unit_item = np.asarray(unit_item, np.int64)
         self.unit_size = np.bincount(unit, minlength=len(unit_item))
         self._unit_sets = np.split(h, np.cumsum(self.unit_size)[:-1])
         unit, h, rank = self._ordered(unit, h)
         keep = rank < _prefix_length(self.unit_size[unit], self.threshold)
         order = np.argsort(h[keep], kind="stable")
-        self._prefix_hash, self._prefix_unit = h[keep][order], unit[keep][order]
+        self._prefix, self._prefix_unit = HashIndex(h[keep][order]), unit[keep][order]
 
     def _ordered(self, unit: np.ndarray, h: np.ndarray):
         """The (unit, shingle) pairs in the one global order within each unit: rarest in the eval sets first
         (shingles no item holds before all), then by hash; with each shingle's rank in its unit (from 0)."""
         df = np.zeros(len(h), np.int64)
-        if len(self.universe):
-            pos = np.minimum(np.searchsorted(self.universe, h), len(self.universe) - 1)
-            found = self.universe[pos] == h
-            df[found] = self.df[pos[found]]
+        found, lo, _ = self.universe.find(h)
+        df[found] = self.df[lo]
         order = np.lexsort((h, df, unit))
         unit, h = unit[order], h[order]
         if not len(unit):
@@ -191,7 +189,7 @@ class EvalIndex:
     def _near_hits(self, flat: np.ndarray, offsets: np.ndarray) -> dict[int, tuple[int, float]]:
         """Per text (of ``offsets``) with a near copy: (item, Jaccard similarity) of the most similar item."""
         best: dict[int, tuple[int, float]] = {}
-        if self.threshold is None or not len(self._prefix_hash):
+        if self.threshold is None or not len(self._prefix.hashes):
             return best
         unit, h = _shingle_sets(flat, offsets)
         sizes = np.bincount(unit, minlength=len(offsets) - 1)
@@ -201,13 +199,11 @@ class EvalIndex:
         unit, h, rank = self._ordered(unit, h)
         keep = (rank < _prefix_length(sizes[unit], self.threshold)) & ~short[unit]
         unit, h = unit[keep], h[keep]
-        lo = np.searchsorted(self._prefix_hash, h, side="left")
-        hi = np.searchsorted(self._prefix_hash, h, side="right")
-        hit = hi > lo
-        if not hit.any():
+        hit, lo, hi = self._prefix.find(h)
+        if not len(hit):
             return best
-        text_unit = np.repeat(unit[hit], (hi - lo)[hit])
-        entry = np.concatenate([np.arange(a, b) for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True)])
+        text_unit = np.repeat(unit[hit], hi - lo)
+        entry = _ranges(lo, hi)
         candidates = np.unique(np.stack([text_unit, self._prefix_unit[entry]], axis=1), axis=0)
         a_size, b_size = sizes[candidates[:, 0]], self.unit_size[candidates[:, 1]]
         t = self.threshold
@@ -285,3 +281,10 @@ def _shingle_sets(flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np
 def _prefix_length(sizes: np.ndarray, threshold: float) -> np.ndarray:
     """Shingles of a set of each size that its prefix holds: ``size - ceil(t·size) + 1``."""
     return sizes - np.ceil(threshold * sizes - 1e-9).astype(np.int64) + 1
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The concatenated ranges [lo[k], hi[k]) (each non-empty)."""
+    sizes = hi - lo
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+    return starts + np.arange(int(sizes.sum()))

@@ -12,6 +12,7 @@ unsigned 64-bit arithmetic; matches are then checked token by token, so a hash c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -112,3 +113,28 @@ def window_hashes(
         unknown = np.concatenate([[0], np.cumsum(flat >= UNKNOWN)])
         ok &= unknown[length:] - unknown[:m] == 0
     return h[ok], starts[ok]
+
+
+class HashIndex:
+    """Sorted uint64 hashes, looked up many at a time when most queries are absent (as training n-grams are from an
+    eval set): a bitmap of the hashes' top bits answers "absent" for most queries with one memory read, and only
+    the rest are binary-searched.
+
+    Args:
+        hashes: sorted ascending.
+    """
+
+    def __init__(self, hashes: np.ndarray):
+        self.hashes = hashes
+        bits = int(min(26, max(16, math.ceil(math.log2(max(1, len(hashes)) * 16)))))
+        self._shift = np.uint64(64 - bits)
+        self._present = np.zeros(1 << bits, dtype=bool)
+        self._present[(hashes >> self._shift).astype(np.intp)] = True
+
+    def find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions of the queries present, and for each the range [lo, hi) of its equal hashes)."""
+        maybe = np.flatnonzero(self._present[(queries >> self._shift).astype(np.intp)])
+        lo = np.searchsorted(self.hashes, queries[maybe], side="left")
+        hi = np.searchsorted(self.hashes, queries[maybe], side="right")
+        found = hi > lo
+        return maybe[found], lo[found], hi[found]

@@ -24,6 +24,8 @@ DIMENSION_TITLES = {
     "cluster": "Cluster (map)",
     "answer_length": "Answer length (characters)",
     "ifd": "IFD (easy → hard)",
+    "knowledge": "Known to the model (SliCK)",
+    "contamination": "In an eval set",
     "status": "Status",
 }
 # The dimensions whose bars open their samples (``drill_filter``).

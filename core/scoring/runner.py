@@ -70,20 +70,19 @@ def run_scorer(
     started = time.perf_counter()
     with scorer:
         store.ensure_scorer(scorer.name, scorer.key, scorer.columns, scorer.params)
-        todo, total = store.count_unscored(scorer.name, scorer.key)
+        total = store.count_contents()
+        rids = store.unscored_rids(scorer.name, scorer.key)
+        unscored = len(rids)
         if limit is not None:
-            todo = min(todo, limit)
+            rids = rids[:limit]
+        todo = len(rids)
         log.info("%s: %d of %d contents to score (key %s)", scorer.name, todo, total, scorer.key)
         done = 0
-        after = None
         if progress:
             progress(0, todo, f"{scorer.name}: starting")
-        while done < todo:
-            page = store.unscored(scorer.name, scorer.key, limit=min(PAGE, todo - done), after_hash=after)
-            if not page:
-                break
+        for start in range(0, todo, PAGE):
+            page = store.contents_at(rids[start : start + PAGE])
             samples = [{"id": r["content_hash"], **r} for r in page]
-            after = samples[-1]["content_hash"]
             for batch, rows in iter_scored(scorer, samples, cancelled=cancelled, token_budget=token_budget):
                 store.write_scores(
                     scorer.name, scorer.key, scorer.columns, [(s["content_hash"], r) for s, r in zip(batch, rows)]
@@ -93,7 +92,7 @@ def run_scorer(
                 if progress:
                     progress(done, todo, f"{scorer.name}: {done} of {todo}")
     seconds = time.perf_counter() - started
-    return ScoreReport(scorer.name, scorer.key, done, total - todo, seconds)
+    return ScoreReport(scorer.name, scorer.key, done, total - unscored, seconds)
 
 
 MODEL_PARAMS = ("model", "reward_model")  # the scorer parameters that name a model to load

@@ -21,7 +21,7 @@ from core.selection.recipe import Recipe, Step
 from core.selection.steps import dedup
 from core.selection.steps.arrays import as_floats, as_rows
 from core.selection.steps.diversity import deita_filter, facility_location, k_center_greedy
-from core.selection.steps.filter import filter_mask, uncontaminated_mask
+from core.selection.steps.filter import cap_unknown_mask, filter_mask, uncontaminated_mask
 from core.selection.steps.rank import ifd_top, mixture_take, mods_necessity, mods_quality, stratified
 
 # --- running a recipe on arrays ------------------------------------------------------------------------------------
@@ -49,6 +49,8 @@ def step_inputs(step: Step) -> list[str]:
         return [*p["score"], "embedding"]
     if step.name == "drop_contaminated":
         return ["contaminated", "contamination_overlap"]
+    if step.name == "cap_unknown":
+        return [p["column"]]
     return [p["by"]]  # mixture
 
 
@@ -196,6 +198,8 @@ def _run_step(step: Step, pool, data: Mapping[str, Any], number: int | None) -> 
             raise RecipeError(e.problem, step=number, step_name=name) from None
     if name == "dedup":
         return _dedup_step(step, pool, data, get)
+    if name == "cap_unknown":
+        return pool[cap_unknown_mask(sub(p["column"]), p["max_share"])], {}
     if name == "drop_contaminated":
         try:
             keep = uncontaminated_mask(sub("contaminated"), sub("contamination_overlap"), p["min_overlap"])

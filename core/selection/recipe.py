@@ -188,6 +188,16 @@ STEPS: dict[str, StepSpec] = {
             ),
         },
     ),
+    "cap_unknown": StepSpec(
+        "Keep SliCK's Unknown samples (facts the base model does not know; the knowledge scorer) to at most a share "
+        "of what the step keeps, the first in the current order; 0 drops them all. Samples without a category stay.",
+        {
+            "max_share": Param(
+                "float", 0.0, "the most Unknown samples may make of the step's output (0 = drop them)", low=0, high=1
+            ),
+            "column": Param("column", "knowledge_category", "the knowledge category column"),
+        },
+    ),
     "mixture": StepSpec(
         "Take a count per label, in the current order: inline targets, or a plan saved on the Balance page.",
         {

@@ -7,7 +7,17 @@ from __future__ import annotations
 from core.errors import NotFound
 from core.store.filters import UNKNOWN_LANGUAGE, SampleFilter
 
-BALANCE_DIMENSIONS = ("task_label", "language", "source", "cluster", "answer_length", "ifd", "status")
+BALANCE_DIMENSIONS = (
+    "task_label",
+    "language",
+    "source",
+    "cluster",
+    "answer_length",
+    "ifd",
+    "knowledge",
+    "contamination",
+    "status",
+)
 # (upper bound, bucket) in answer characters; the last bound is unused (everything above the one before).
 ANSWER_BUCKETS = ((100, "a <100"), (500, "b 100-499"), (2000, "c 500-1999"), (8000, "d 2000-7999"), (0, "e 8000+"))
 # IFD = loss(answer | instruction) / loss(answer): low = the instruction makes the answer easy to predict (easy),
@@ -43,6 +53,19 @@ class Balance:
                 raise NotFound("no IFD yet: run the ifd scorer (Score page)")
             cases = " ".join(f"WHEN ifd.ifd < {hi} THEN '{label}'" for hi, label in IFD_BUCKETS[:-1])
             return f"CASE WHEN ifd.ifd IS NULL THEN '(not scored)' {cases} ELSE '{IFD_BUCKETS[-1][1]}' END", {"ifd"}, ""
+        if dimension == "knowledge":
+            if "knowledge" not in current:
+                raise NotFound("no knowledge categories yet: run the knowledge scorer (Score page)")
+            expr = "coalesce(knowledge.knowledge_category, '(no short answer or not scored)')"
+            return expr, {"knowledge"}, ""
+        if dimension == "contamination":
+            if "decontam" not in current:
+                raise NotFound("not checked against eval sets yet: run the decontam scorer (Balance's Contamination)")
+            expr = (
+                "CASE WHEN decontam.contaminated IS NULL THEN '(not checked)' WHEN decontam.contaminated THEN "
+                "'in ' || decontam.contamination_eval_set ELSE 'clean' END"
+            )
+            return expr, {"decontam"}, ""
         raise ValueError(f"unknown balance dimension {dimension!r}; use one of {', '.join(BALANCE_DIMENSIONS)}")
 
     def distribution(self, dimension: str, f: SampleFilter | None = None, *, by: str | None = None) -> list[tuple]:
@@ -50,7 +73,8 @@ class Balance:
 
         Args:
             dimension: one of ``BALANCE_DIMENSIONS``: task_label, language (heuristics' h_prompt_lang), source,
-                cluster (current map), answer_length (characters, ``ANSWER_BUCKETS``), ifd (``IFD_BUCKETS``), status.
+                cluster (current map), answer_length (characters, ``ANSWER_BUCKETS``), ifd (``IFD_BUCKETS``),
+                knowledge (SliCK categories), contamination (clean, or the eval set), status.
             by: a second dimension, for label × language.
 
         Returns:

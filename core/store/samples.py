@@ -243,3 +243,19 @@ class SampleReads:
             "SELECT id FROM samples WHERE rid IN (SELECT unnest(?::BIGINT[])) ORDER BY rid", [[int(r) for r in rids]]
         )
         return [r[0] for r in rows.fetchall()]
+
+    def knowledge_pool(self, field: str | None = None) -> list[tuple]:
+        """What the knowledge scorer draws its exemplars from: per sample, in import order, (content_hash, source_id,
+        task_label, user turns, last answer, the raw record's ``field`` as text or None)."""
+        value = "NULL"
+        params: list = []
+        if field:
+            value = "json_extract_string(raw, ?)"
+            params = ["$." + json.dumps(field)]
+        return (
+            self.cursor()
+            .execute(
+                f"SELECT content_hash, source_id, task_label, prompt, answer, {value} FROM samples ORDER BY rid", params
+            )
+            .fetchall()
+        )

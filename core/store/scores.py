@@ -107,6 +107,56 @@ class Scores:
             for h, messages, raw, fmt, tools, mapping in rows
         ]
 
+    def count_contents(self) -> int:
+        """Distinct contents in the workspace (what a scorer scores: duplicates once)."""
+        return self.cursor().execute("SELECT count(DISTINCT content_hash) FROM samples").fetchall()[0][0]
+
+    def unscored_rids(self, name: str, key: str) -> list[int]:
+        """The first sample (lowest rid) of each distinct content with no result for ``key``, in rid order.
+
+        With ``contents_at`` this is how the runner pages: one pass to find what is left, then each page read by a
+        range of rids, which DuckDB's zone maps prune (paging by content hash with LIMIT re-groups everything left
+        for every page, quadratic in the workspace's size).
+        """
+        t = _ident(name)
+        cur = self.cursor()
+        exists = cur.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"score_{t}"]
+        ).fetchall()[0][0]
+        where, params = "", []
+        if exists:
+            where = f"WHERE NOT EXISTS (SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)"
+            params = [key]
+        found = cur.execute(
+            f"SELECT min(s.rid) AS rid FROM samples s {where} GROUP BY s.content_hash ORDER BY rid", params
+        ).fetchnumpy()
+        return found["rid"].tolist()
+
+    def contents_at(self, rids: list[int]) -> list[dict]:
+        """The contents of the samples with these rids (ascending, as ``unscored_rids`` gives them), in rid order:
+        [{content_hash, messages, tools}]. A sample deleted meanwhile is left out; one edited meanwhile comes with
+        its new content."""
+        if not rids:
+            return []
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT s.content_hash, s.messages, s.raw, s.format, s.tools, src.mapping FROM samples s "
+                "JOIN sources src ON src.source_id = s.source_id WHERE s.rid BETWEEN ? AND ? "
+                "AND s.rid IN (SELECT unnest(?::BIGINT[])) ORDER BY s.rid",
+                [rids[0], rids[-1], list(rids)],
+            )
+            .fetchall()
+        )
+        return [
+            {
+                "content_hash": h,
+                "messages": messages_of(messages, raw, fmt, mapping),
+                "tools": json.loads(tools) if tools is not None else None,
+            }
+            for h, messages, raw, fmt, tools, mapping in rows
+        ]
+
     def count_unscored(self, name: str, key: str) -> tuple[int, int]:
         """(contents still to score, distinct contents in the workspace) for a scorer key."""
         t = _ident(name)

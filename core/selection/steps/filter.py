@@ -122,3 +122,15 @@ def uncontaminated_mask(flags: np.ndarray, overlap: np.ndarray, min_overlap: flo
         )
     overlaps = np.nan_to_num(as_floats(overlap), nan=1.0)
     return ~(_truth(flags) & (overlaps >= min_overlap))
+
+
+def cap_unknown_mask(categories: np.ndarray, max_share: float = 0.0) -> np.ndarray:
+    """Which samples the step ``cap_unknown`` keeps (True = keep): every sample not in SliCK's Unknown category
+    (samples without a category, for want of a short answer, stay), and the first Unknown ones in the current order
+    up to ``max_share`` of what the step keeps (0: none)."""
+    unknown = np.array([c == "Unknown" for c in categories], dtype=bool)
+    others = int((~unknown).sum())
+    allowed = math.floor(max_share * others / (1 - max_share) + 1e-9) if max_share < 1 else int(unknown.sum())
+    keep = ~unknown
+    keep[np.flatnonzero(unknown)[:allowed]] = True
+    return keep
