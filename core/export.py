@@ -169,6 +169,9 @@ def export_samples(
         "skipped": skipped,
         "filters": {k: v for k, v in asdict(filters).items() if v not in (None, {}, [], "")},
         "with_scores": with_scores,
+        # the scorers behind the scores (their models, and for decontam the eval sets it checked, by digest)
+        "scorers": {k: {"key": v["key"], "params": v["params"]} for k, v in sorted(store.scorer_keys().items())},
+        "eval_sets": [{k: e[k] for k in ("name", "file_name", "sha256", "items")} for e in store.eval_sets()],
         "sources": store.source_files(filters),
         "workspace": str(store.path),
         "app": f"winnow {__version__}",

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.errors import WinnowError
 from core.scoring import column_title
-from core.store import STATUSES, SampleFilter
+from core.store import NO_VALUE, STATUSES, SampleFilter
 from pages import _bulk, _common, _history, _paged_table, _scores
 
 TABLE_COLUMNS = ("id", "status", "source", "source_index", "prompt", "answer", "n_turns", "tags", "dup_of", "version")
@@ -32,6 +32,12 @@ def score_bounds(workspace: str, column: str, _store) -> tuple[float, float] | t
     if all(v.is_integer() for v in values):
         return int(min(values)), int(max(values))
     return min(values), max(values)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def score_choices(workspace: str, column: str, _store) -> list[str] | None:
+    """The values a text or yes/no score column takes (None: too many to pick from)."""
+    return _store.score_choices(column)
 
 
 # ---------------------------------------------------------------------------------------------------- filters
@@ -67,6 +73,25 @@ if sliders:
             if (lo, hi) != bounds:
                 ranges[col.column] = (lo if lo > bounds[0] else None, hi if hi < bounds[1] else None)
 
+# Text and yes/no score columns with few values (a knowledge category, a contamination flag): pick the values.
+choices = {
+    c.column: found
+    for c in store.score_columns()
+    if not c.numeric and (found := score_choices(path, c.column, store)) is not None and found
+}
+values: dict[str, list[str]] = {}
+if choices:
+    with g2.expander(f"Score values ({len(choices)} columns)"):
+        for column, options in choices.items():
+            picked = st.multiselect(
+                column_title(column),
+                [*options, NO_VALUE],
+                key=f"browse_values_{column}",
+                help=f"column `{column}`; {NO_VALUE}: not scored, or not applicable",
+            )
+            if picked:
+                values[column] = picked
+
 flt = SampleFilter(
     status=statuses or None,
     source_ids=source_ids or None,
@@ -74,6 +99,7 @@ flt = SampleFilter(
     text=text.strip() or None,
     duplicates={"show": None, "only duplicates": True, "hide duplicates": False}[dups],
     score_ranges=ranges,
+    score_values=values,
 )
 
 # ---------------------------------------------------------------------------------------------------- the table

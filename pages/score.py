@@ -10,6 +10,7 @@ import streamlit as st
 from core import actions
 from core.errors import WinnowError
 from core.scoring import available_scorers, get_scorer
+from core.scoring.knowledge import FAST as KNOWLEDGE_FAST
 from core.scoring.runner import check_models
 from core.store import SampleFilter
 from pages import _common
@@ -23,7 +24,7 @@ st.caption(
     "stopped run resumes where it stopped. IFD above 1 means the instruction does not help the model answer."
 )
 
-ORDER = ["heuristics", "embedding", "ifd", "reward", "necessity"]
+ORDER = ["heuristics", "embedding", "ifd", "reward", "necessity", "knowledge", "decontam"]
 names = [n for n in ORDER if n in available_scorers()] + [n for n in available_scorers() if n not in ORDER]
 
 with st.form("score_form"):
@@ -74,6 +75,13 @@ with st.form("score_form"):
     max_new_tokens = f2.number_input(
         "Necessity answer tokens", key="score_max_new_tokens", min_value=1, max_value=8192, value=512, step=64
     )
+    knowledge_fast = st.checkbox(
+        "Knowledge: fast (3 prompts × 4 samples)",
+        key="score_knowledge_fast",
+        help="SliCK asks 10 four-shot prompts, each answered greedily and 16 times sampled: 170 answers a sample "
+        "(slow on a CPU: minutes for a few dozen samples). Fast asks 15: it blurs MaybeKnown and HighlyKnown "
+        "and finds fewer WeaklyKnown. The knowledge scorer uses the language model above.",
+    )
     e1, e2 = st.columns(2)
     device = e1.selectbox(
         "Device",
@@ -98,6 +106,7 @@ params = {
     "ifd": {"model": model.strip(), "template": template, "max_length": int(max_length)},
     "embedding": {"model": embedder.strip(), "text": embed_text},
     "reward": {"model": reward_model.strip()},
+    "knowledge": {"model": model.strip(), **(KNOWLEDGE_FAST if knowledge_fast else {})},
     "necessity": {
         "model": necessity_model.strip(),
         "reward_model": reward_model.strip(),

@@ -23,7 +23,7 @@ from core.selection.engine import run_recipe
 from core.selection.recipe import parse_recipe
 from core.selection.workspace import run_selection, workspace_preset
 from core.settings import PROJECT_ROOT
-from core.store import Store
+from core.store import NO_VALUE, SampleFilter, Store
 
 TEST_FILE = Path(__file__).parent / "data" / "decontam" / "math_test.jsonl"  # our own GSM8K-style items
 DEMO = PROJECT_ROOT / "data" / "demo"
@@ -122,6 +122,12 @@ def test_planted_items_are_found_every_way_and_the_unrelated_data_is_clean(works
     verbatim = found[("planted.json", 1)]
     assert verbatim["method"] == "ngram" and verbatim["overlap"] == 1.0
     assert verbatim["ngram"] in " ".join(re.findall(r"\w+", eval_items()[0]["question"].lower()))
+    # Browse's filter on the flag and on its eval set
+    assert store.count(SampleFilter(score_values={"contaminated": ["true"]})) == len(plants)
+    assert store.count(SampleFilter(score_values={"contamination_eval_set": ["math", NO_VALUE]})) == store.count()
+    assert (
+        store.score_choices("contaminated") == ["false", "true"] and store.score_choices("contamination_ngram") is None
+    )
     summary = store.contamination()
     assert summary["by_set"] == [{"eval_set": "math", "samples": len(plants), "items": 15}]
     assert summary["checked"] == summary["samples"]
@@ -295,6 +301,9 @@ def test_the_cli_adds_lists_scores_and_exports(tmp_path):
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["contaminated"], r["contamination_eval_set"]) for r in rows] == [(True, "math")] + [(False, None)] * 5
     assert [r["contamination_overlap"] for r in rows] == [1.0] + [0.0] * 5
+    manifest = json.loads((tmp_path / "scored.jsonl.manifest.json").read_text(encoding="utf-8"))
+    digest = manifest["eval_sets"][0]["sha256"]
+    assert manifest["scorers"]["decontam"]["params"]["eval_sets"] == {"math": digest}  # what the flags were checked on
     taken = run_cli("evalset", "add", TEST_FILE, "--db", db, "--map", MAPPING, "--name", "math")
     assert taken.returncode == 2 and "exists already" in taken.stderr
     assert run_cli("evalset", "remove", "--db", db, "math").returncode == 0

@@ -16,7 +16,7 @@ from core.scoring.knowledge import category, shot_prompt
 from core.scoring.runner import run_scorers
 from core.selection.engine import run_recipe
 from core.selection.recipe import parse_recipe
-from core.store import Store
+from core.store import NO_VALUE, SampleFilter, Store
 
 MATH = Path(__file__).parent / "data" / "decontam" / "math_test.jsonl"  # our own GSM8K-style items
 
@@ -127,6 +127,8 @@ def test_a_model_knows_what_it_memorised_and_not_the_nonsense(memorised, tmp_pat
         assert by_file["known.jsonl"] == ["HighlyKnown"] * len(KNOWN)
         assert by_file["nonsense.jsonl"] == ["Unknown"] * len(NONSENSE)
         assert by_file["essay.jsonl"] == [None]  # no short answer: not applicable, no category invented
+        # Browse's filter on the category, "(none)" for the samples without one
+        assert store.count(SampleFilter(score_values={"knowledge_category": ["Unknown", NO_VALUE]})) == 5
         # one seed, one result
         again = {"knowledge": {**params["knowledge"], "seed": 0}}
         store.cursor().execute("DELETE FROM score_knowledge")

@@ -178,3 +178,22 @@ def test_picked_rows_are_acted_on_at_once(store):
     at.button(key="browse_reject").click().run()
     assert "Rejected 2 samples." in [s.value for s in at.success]
     assert [store.get_sample(i)["status"] for i in ids] == ["pending", "rejected", "pending", "rejected"]
+
+
+def test_a_flag_or_category_score_is_filtered_by_its_values(store, tmp_path):
+    from core.decontamination.workspace import add_eval_set_file
+
+    load(store, "chats_openai.jsonl", "tasks_alpaca.json")
+    question = "A farmer has 17 sheep and buys 5 more each spring for three springs. How many sheep are there now?"
+    import_file(store, write_jsonl(tmp_path / "leak.jsonl", [{"instruction": question, "output": "32"}]), user=USER)
+    leaked = store.page(SampleFilter(text="farmer")).to_pylist()[0]
+    test_set = write_jsonl(tmp_path / "test.jsonl", [{"question": question, "answer": "17 + 3 * 5 = 32. #### 32"}])
+    add_eval_set_file(store, test_set, mapping="prompt=question,response=answer", user=USER)
+    run_scorers(store, ["decontam"], user=USER)
+    at = open_app("pages/browse.py")
+    assert len(table_ids(at)) == 8
+    at.multiselect(key="browse_values_contaminated").set_value(["true"]).run()
+    assert table_ids(at) == [leaked["id"]]
+    at.multiselect(key="browse_values_contaminated").set_value(["false"]).run()
+    assert len(table_ids(at)) == 7 and leaked["id"] not in table_ids(at)
+    assert not [m for m in at.multiselect if m.key == "browse_values_contamination_ngram"]  # free text: no choices

@@ -39,7 +39,7 @@ from core.store.eval_sets import EvalSets
 from core.store.evaluations import Evaluations
 from core.store.events import AuditLog
 from core.store.exports import ExportArrays
-from core.store.filters import UNKNOWN_LANGUAGE, UNLABELED, FilterQueries, SampleFilter, ScoreColumn
+from core.store.filters import NO_VALUE, UNKNOWN_LANGUAGE, UNLABELED, FilterQueries, SampleFilter, ScoreColumn
 from core.store.imports import Imports
 from core.store.jobs import Jobs
 from core.store.labels import Labels
@@ -57,6 +57,7 @@ __all__ = [
     "DECISIONS",
     "IFD_BUCKETS",
     "MAPS_KEPT",
+    "NO_VALUE",
     "PAGE_COLUMNS",
     "SCHEMA_VERSION",
     "STATUSES",

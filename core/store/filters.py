@@ -15,6 +15,7 @@ from core.errors import NotFound
 from core.store.base import _ident
 
 UNLABELED = "(unlabeled)"  # a task_label filter value and a balance bucket: samples with no label yet
+NO_VALUE = "(none)"  # a score_values value: the sample has no value in that column
 UNKNOWN_LANGUAGE = "(unknown)"  # a language filter value and a balance bucket: no language detected (or not scored)
 
 
@@ -29,6 +30,9 @@ class SampleFilter:
         text: case-insensitive substring of the prompt or the answer.
         duplicates: True = only samples flagged as exact duplicates, False = hide them.
         score_ranges: {column: (low, high)} over current score columns; None bounds are open.
+        score_values: {column: values} over current text or yes/no score columns (a knowledge category, a
+            contamination flag): the sample's value, as text ("true"/"false" for a flag), is one of them; ``NO_VALUE``
+            stands for none (not scored, or not applicable).
         ids: exactly these samples.
         task_label: samples with this task label (suggested or confirmed); ``UNLABELED`` for none.
         language: samples whose prompt is in this language (the heuristics scorer's h_prompt_lang, e.g. "en");
@@ -44,6 +48,7 @@ class SampleFilter:
     text: str | None = None
     duplicates: bool | None = None
     score_ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    score_values: dict[str, Sequence[str]] = field(default_factory=dict)
     ids: Sequence[str] | None = None
     task_label: str | None = None
     language: str | None = None
@@ -85,7 +90,7 @@ class FilterQueries:
         """``f`` as SQL over the current score columns. ``cur``: read them inside that transaction."""
         score_cols = {c.column: c for c in self.score_columns(cur=cur)}
         where, params = self._where(f, score_cols, cur=cur)
-        scorers = {score_cols[c].scorer for c in (f.score_ranges if f else {})}
+        scorers = {score_cols[c].scorer for c in [*(f.score_ranges if f else {}), *(f.score_values if f else {})]}
         return FilterSQL(where, params, scorers, score_cols)
 
     def _where(
@@ -166,6 +171,17 @@ class FilterQueries:
             if hi is not None:
                 clauses.append(f"{ref} <= ?")
                 params.append(hi)
+        for col, values in (f.score_values or {}).items():
+            sc = score_cols.get(col)
+            if sc is None:
+                raise NotFound(f"no score column {col!r}; score the workspace first")
+            ref = f"{_ident(sc.scorer)}.{_ident(col)}"
+            wanted = [str(v) for v in values if v != NO_VALUE]
+            either = [f"CAST({ref} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))"] if wanted else []
+            params += [wanted] if wanted else []
+            if NO_VALUE in values:
+                either.append(f"{ref} IS NULL")
+            clauses.append(f"({' OR '.join(either) or 'FALSE'})")
         return (" AND ".join(clauses) or "TRUE"), params
 
     def _from(self, scorers: Iterable[str]) -> str:

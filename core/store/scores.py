@@ -201,6 +201,27 @@ class Scores:
 
         self._retrying(body)
 
+    def score_choices(self, column: str, *, most: int = 20) -> list[str] | None:
+        """The distinct values of a current text or yes/no score column, as text, for a filter's choices; None when
+        it has more than ``most`` or one longer than 40 characters (free text, such as a generated answer)."""
+        cols = {c.column: c for c in self.score_columns()}
+        if column not in cols:
+            raise NotFound(f"no score column {column!r}; score the workspace first")
+        sc = cols[column]
+        t, c = _ident(sc.scorer), _ident(column)
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT DISTINCT CAST({c} AS VARCHAR) FROM score_{t} WHERE scorer_key = "
+                f"(SELECT key FROM scorers WHERE name = ?) AND {c} IS NOT NULL LIMIT ?",
+                [sc.scorer, most + 1],
+            )
+            .fetchall()
+        )
+        if len(rows) > most or any(len(r[0]) > 40 for r in rows):  # many values, or long ones: free text
+            return None
+        return sorted(r[0] for r in rows)
+
     def score_values(self, column: str, f: SampleFilter | None = None, *, limit: int = 200_000) -> list:
         """Values of one current score column over the samples matching ``f`` (for histograms; capped)."""
         where, params, used, cols = self._filter_sql(f)
