@@ -101,10 +101,13 @@ with st.spinner("Reading the map…"):
     view = view_reading.result()
 names = current["cluster_names"]
 numeric = [c.column for c in store.score_columns(numeric=True)]
+# text and yes/no scores with few values (a knowledge category, a contamination flag) colour by value
+categories = [c.column for c in store.score_columns() if not c.numeric and store.score_choices(c.column)]
+scored = [*numeric, *categories]
 color_by = st.selectbox(
     "Colour by",
-    ["cluster", "status", "task_label", "source", *numeric],
-    format_func=lambda c: f"{column_title(c)} ({c})" if c in numeric else c.replace("_", " "),
+    ["cluster", "status", "task_label", "source", *categories, *numeric],
+    format_func=lambda c: f"{column_title(c)} ({c})" if c in scored else c.replace("_", " "),
     key="explore_color",
 )
 values = view["cluster"] if color_by == "cluster" else colour_values(color_by)

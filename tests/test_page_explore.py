@@ -147,3 +147,29 @@ def test_a_sample_waiting_for_its_embedding_is_offered_to_embed_and_clusters_sho
     assert at.button(key="explore_embed_go")
     table = at.dataframe[-1].value
     assert set(table["IFD mean"]) == {"—"} and set(table["IFD spread"]) == {"—"}
+
+
+def test_the_map_colours_by_a_flag_score(store, tmp_path):
+    import base64
+    import json
+
+    import numpy as np
+    from page_workspace import write_jsonl
+
+    from core.decontamination.workspace import add_eval_set_file
+    from core.scoring.runner import run_scorers
+
+    groups = build(store, user=USER)
+    build_map(store, k=3, user=USER)
+    leaked = store.get_sample(groups["code"][0])
+    question, answer = (m["content"] for m in leaked["messages"])
+    test_set = write_jsonl(tmp_path / "test.jsonl", [{"question": question, "answer": answer}])
+    add_eval_set_file(store, test_set, mapping="prompt=question,response=answer", user=USER)
+    run_scorers(store, ["decontam"], user=USER)
+    at = open_app("pages/explore.py")
+    at.selectbox(key="explore_color").set_value("contaminated").run()
+    assert not at.exception, at.exception
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert sorted(t["name"] for t in traces) == ["false", "true"]
+    flagged = next(t for t in traces if t["name"] == "true")["customdata"]  # plotly's binary array: the rids
+    assert np.frombuffer(base64.b64decode(flagged["bdata"]), dtype=flagged["dtype"]).size == 1  # the leaked sample

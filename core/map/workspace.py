@@ -17,7 +17,7 @@ from core.errors import NotFound
 from core.map.clusters import cluster, cluster_names, default_k
 from core.map.projection import Progress, place_points, project_2d
 from core.map.sampling import stratified_sample
-from core.store import Store
+from core.store import NO_VALUE, Store
 
 MAX_POINTS = 100_000  # most points the Explore page draws; WebGL stays smooth and the page payload ~10 MB
 
@@ -174,22 +174,33 @@ def map_view(store: Store, *, max_points: int = MAX_POINTS, seed: int = 0, hover
     return {**view, "total": total, "sampled": len(keep) < total}
 
 
+def _as_text(value) -> str:
+    """A value as the filters write it: true/false for a flag, ``NO_VALUE`` for none."""
+    if value is None:
+        return NO_VALUE
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def point_values(store: Store, view: dict, column: str) -> np.ndarray:
-    """One value per drawn point of ``view`` (``map_view``), for colouring: a current score column as float (NaN
-    where unscored), or status / task_label / source as str. Read fresh on every call: these change with each review,
+    """One value per drawn point of ``view`` (``map_view``), for colouring: a current numeric score column as float
+    (NaN where unscored), a text or yes/no one as str (``NO_VALUE`` where it has none), or status / task_label /
+    source as str. Read fresh on every call: these change with each review,
     while the view is computed once per map.
 
     Returns:
         An array aligned with ``view["rid"]``; a point whose sample is gone gets NaN or "(gone)".
     """
-    numeric = column not in store.MAP_DETAIL_COLUMNS
-    details = store.map_details(view["rid"], column if numeric else None, columns=[] if numeric else [column])
+    scored = column not in store.MAP_DETAIL_COLUMNS
+    numeric = scored and column in {c.column for c in store.score_columns(numeric=True)}
+    details = store.map_details(view["rid"], column if scored else None, columns=[] if scored else [column])
     got = np.asarray(details["rid"], dtype=np.int64)
-    raw = details["score" if numeric else column]
+    raw = details["score" if scored else column]
     values = (
         np.asarray([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
         if numeric
-        else np.asarray([str(v) for v in raw], dtype=object)
+        else np.asarray([_as_text(v) for v in raw], dtype=object)
     )
     rids = np.asarray(view["rid"], dtype=np.int64)
     if len(got) == len(rids) and np.array_equal(got, rids):
