@@ -128,6 +128,7 @@ def test_planted_items_are_found_every_way_and_the_unrelated_data_is_clean(works
     assert (
         store.score_choices("contaminated") == ["false", "true"] and store.score_choices("contamination_ngram") is None
     )
+    assert dict(store.distribution("contamination")) == {"in math": len(plants), "clean": store.count() - len(plants)}
     summary = store.contamination()
     assert summary["by_set"] == [{"eval_set": "math", "samples": len(plants), "items": 15}]
     assert summary["checked"] == summary["samples"]

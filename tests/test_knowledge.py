@@ -127,6 +127,12 @@ def test_a_model_knows_what_it_memorised_and_not_the_nonsense(memorised, tmp_pat
         assert by_file["known.jsonl"] == ["HighlyKnown"] * len(KNOWN)
         assert by_file["nonsense.jsonl"] == ["Unknown"] * len(NONSENSE)
         assert by_file["essay.jsonl"] == [None]  # no short answer: not applicable, no category invented
+        # Balance's category shares
+        assert dict(store.distribution("knowledge")) == {
+            "HighlyKnown": len(KNOWN),
+            "Unknown": len(NONSENSE),
+            "(no short answer or not scored)": 1,
+        }
         # Browse's filter on the category, "(none)" for the samples without one
         assert store.count(SampleFilter(score_values={"knowledge_category": ["Unknown", NO_VALUE]})) == 5
         # one seed, one result
@@ -145,3 +151,28 @@ def test_a_model_knows_what_it_memorised_and_not_the_nonsense(memorised, tmp_pat
             parse_recipe("steps: [{cap_unknown: {max_share: 0.3}}]"), {"knowledge_category": categories}, len(rows)
         )
         assert [categories[i] for i in capped.indices].count("Unknown") == 3  # 3 of 10 kept is at most 30 %
+
+
+def test_a_mapped_field_gives_the_short_answer(tmp_path):
+    from core.scoring import get_scorer
+
+    rows = [
+        {
+            "question": "How tall is the tower of Brask?",
+            "answer": "It was built in stages over a century and now stands 84 metres tall.",
+            "short": "84 metres",
+        },
+        {"question": "Who built it?", "answer": "Masons from the valley, over many decades of work.", "short": ""},
+    ]
+    with Store(tmp_path / "ws.duckdb") as store:
+        import_file(
+            store, write_jsonl(tmp_path / "qa.jsonl", rows), user="lead", mapping="prompt=question,response=answer"
+        )
+        pool = store.knowledge_pool("short")
+        assert [r[-1] for r in pool] == ["84 metres", ""]
+        scorer = get_scorer("knowledge", answer_field="short")
+        scorer.bind_workspace(store)
+        # the first sample's exemplar pool holds its field's answer; the second has none (empty field, long answer)
+        assert [(q, a) for _, q, a in scorer._pools[("all", None)]] == [
+            ("How tall is the tower of Brask?", "84 metres")
+        ]

@@ -8,6 +8,7 @@ from core.cli.eval_sets import add_evalset_parser
 from core.cli.evaluation import add_evaluate_parser
 from core.cli.models import DEFAULT_SCORERS, cmd_label, cmd_map, cmd_score
 from core.cli.samples import cmd_backup, cmd_demo, cmd_export, cmd_export_training, cmd_import, cmd_select, cmd_stats
+from core.cli.synthesis import add_synthesize_parser
 from core.cli.team import cmd_assign, cmd_user
 
 
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backup)
 
     add_evalset_parser(sub, add_db)
+    add_synthesize_parser(sub, add_db)
 
     p = sub.add_parser(
         "score", help="compute scores (IFD, embeddings, signals, reward, decontamination) for what has none yet"

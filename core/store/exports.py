@@ -90,8 +90,8 @@ class ExportArrays:
         Not for pages: this reads every matching row (a batch at a time, only the columns asked for).
 
         Args:
-            columns: any of ``id``, ``content_hash``, ``status``, ``prompt``, ``answer``, ``source``, ``tags``,
-                ``n_turns``, ``task_label``, ``task_label_confidence``, ``dup_of``, or a current score column.
+            columns: any of ``id``, ``content_hash``, ``status``, ``prompt``, ``answer``, ``source``,
+                ``source_index`` (a record's place in its file, from 0), ``tags``, ``n_turns``, ``task_label``, ``task_label_confidence``, ``dup_of``, or a current score column.
             embedding: also return ``embedding``, an (n, d) float32 matrix with NaN rows where a sample has none.
 
         Returns:
@@ -113,6 +113,7 @@ class ExportArrays:
             "task_label_reason",
             "dup_of",
             "rid",
+            "source_index",
         }
         where, params, filter_scorers, score_cols = self._filter_sql(f)
         select, scorers = [], set(filter_scorers)
