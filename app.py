@@ -26,6 +26,7 @@ PAGES = [
     (st.Page("pages/select.py", title="Select", icon=":material/filter_alt:"), STAFF),
     (st.Page("pages/export.py", title="Export", icon=":material/download:"), STAFF),
     (st.Page("pages/evaluate.py", title="Evaluate", icon=":material/model_training:"), STAFF),
+    (st.Page("pages/synthesize.py", title="Synthesize", icon=":material/auto_awesome:"), STAFF),
     (st.Page("pages/activity.py", title="Activity", icon=":material/history:"), EVERYONE),
     (st.Page("pages/team.py", title="Team", icon=":material/groups:"), STAFF),
     (st.Page("pages/users.py", title="Users", icon=":material/group:"), ("admin",)),

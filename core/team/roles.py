@@ -38,7 +38,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 
 # Which action a background job of each kind needs (jobs.start_job -> Store.create_job).
 JOB_ACTIONS = {"import": "import", "score": "score", "map": "map", "label": "label", "select": "select"}
-JOB_ACTIONS |= {"export": "export", "assign": "assign", "backup": "backup", "evaluate": "evaluate"}
+JOB_ACTIONS |= {
+    "export": "export",
+    "assign": "assign",
+    "backup": "backup",
+    "evaluate": "evaluate",
+    "synthesize": "import",
+}
 
 
 def can(role: str | None, action: str) -> bool:
