@@ -198,3 +198,23 @@ def test_a_foreign_dataset_info_is_never_overwritten(tmp_path, store):
     report = export_samples(store, tmp_path / "out" / "x.jsonl", fmt="openai", user="ana", filters=SampleFilter())
     assert foreign.read_text() == "[1, 2, 3]\n"
     assert "left unchanged" in json.loads(Path(report.manifest_path).read_text())["dataset_info"]
+
+
+def test_openai_training_weights_round_trip(tmp_path, store):
+    # OpenAI's per-message "weight" (0: do not train on this assistant turn) comes back out as it went in
+    records = [
+        {
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Whatever.", "weight": 0},
+                {"role": "user", "content": "Name a fruit."},
+                {"role": "assistant", "content": "An apple.", "weight": 1},
+            ]
+        }
+    ]
+    path = tmp_path / "weights.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    import_file(store, path, user="ana")
+    out = tmp_path / "out.jsonl"
+    export_samples(store, out, fmt="openai", user="ana", filters=SampleFilter())
+    assert _read(out) == records  # the same records (whitespace aside), weights where they were
