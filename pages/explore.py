@@ -46,6 +46,12 @@ def cluster_table(path: str, map_key: str, revision: tuple, _store) -> list[dict
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
+def category_columns(path: str, revision: tuple, _store) -> list[str]:
+    """The text and yes/no score columns with few values (a knowledge category, a flag): they colour by value."""
+    return [c.column for c in _store.score_columns() if not c.numeric and _store.score_choices(c.column)]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
 def colours(path: str, map_key: str, revision: tuple, column: str, _store, _view) -> object:
     return workspace.point_values(_store, _view, column)
 
@@ -101,8 +107,7 @@ with st.spinner("Reading the map…"):
     view = view_reading.result()
 names = current["cluster_names"]
 numeric = [c.column for c in store.score_columns(numeric=True)]
-# text and yes/no scores with few values (a knowledge category, a contamination flag) colour by value
-categories = [c.column for c in store.score_columns() if not c.numeric and store.score_choices(c.column)]
+categories = category_columns(path, revision, store)
 scored = [*numeric, *categories]
 color_by = st.selectbox(
     "Colour by",

@@ -173,16 +173,22 @@ class KnowledgeScorer(Scorer):
         count = self.params["samples"] if sample else 1
         if count == 0:
             return [[] for _ in prompts]
-        self.tokenizer.padding_side = "left"
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        # left-padded by hand (the tokenizer is shared with the other scorers: its padding side stays as it is)
+        tokens = self.tokenizer(prompts, add_special_tokens=False).input_ids
+        width = max(len(t) for t in tokens)
+        ids = torch.full((len(tokens), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(tokens), width), dtype=torch.long)
+        for b, row in enumerate(tokens):
+            ids[b, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[b, width - len(row) :] = 1
         options = {"do_sample": False, "num_beams": 1}
         if sample:
             torch.manual_seed(seed)
             options = {"do_sample": True, "temperature": self.params["temperature"], "top_k": 0, "top_p": 1.0}
         with torch.inference_mode():
             out = self.model.generate(
-                input_ids=encoded.input_ids.to(self.model.device),
-                attention_mask=encoded.attention_mask.to(self.model.device),
+                input_ids=ids.to(self.model.device),
+                attention_mask=mask.to(self.model.device),
                 max_new_tokens=self.params["max_new_tokens"],
                 num_return_sequences=count,
                 eos_token_id=self.ends,
@@ -191,7 +197,7 @@ class KnowledgeScorer(Scorer):
                 tokenizer=self.tokenizer,
                 **options,
             )
-        texts = self.tokenizer.batch_decode(out[:, encoded.input_ids.shape[1] :], skip_special_tokens=True)
+        texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         return [texts[i * count : (i + 1) * count] for i in range(len(prompts))]
 
     def score_batch(self, samples: list[dict]) -> list[dict | None]:
