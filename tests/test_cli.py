@@ -141,10 +141,18 @@ def test_the_score_commands_flags_become_each_scorers_parameters():
         "embedding": {"text": "conversation"},
         "reward": {"model": "r"},
         "necessity": {"reward_model": "r", "max_new_tokens": 64},
+        "decontam": {},
+        "knowledge": {"model": "m"},  # the base model the knowledge categories are for
     }
     assert scorer_params(build_parser().parse_args(["score"])) == {
         "ifd": {},
         "embedding": {},
         "reward": {},
         "necessity": {},
+        "decontam": {},
+        "knowledge": {},
     }
+    more = ["score", "--eval-sets", "gsm, math", "--ngram", "12", "--knowledge-fast", "--knowledge-samples", "8"]
+    params = scorer_params(build_parser().parse_args([*more, "--answer-field", "short"]))
+    assert params["decontam"] == {"eval_sets": ["gsm", "math"], "n": 12, "min_tokens": 8}
+    assert params["knowledge"] == {"prompts": 3, "samples": 8, "answer_field": "short"}  # its own flag wins
