@@ -38,8 +38,9 @@ class Task:
 
 @dataclass
 class Outcome:
-    """What a synthesis run gave: the kept tasks (with their highest ROUGE-L against the pool), and how many were
-    generated and dropped, by rule."""
+    """What a synthesis run gave: the kept tasks (with their highest ROUGE-L against the pool), how many were
+    generated, and what was dropped, by rule (a reply with no task in it counts under "reply held no task", and is
+    not a generated task)."""
 
     kept: list[tuple[Task, float]] = field(default_factory=list)
     generated: int = 0
@@ -119,6 +120,8 @@ def self_instruct(
         (reply,) = backend.complete([prompt], Sampling(**{**sampling.__dict__, "seed": sampling.seed + out.calls}))
         out.calls += 1
         tasks = parse_tasks(reply.text)
+        if not tasks:  # a reply the parser finds no Instruction/Output in (small models often wander off)
+            out.drop("reply held no task")
         for k, task in enumerate(tasks):
             out.generated += 1
             cut = not reply.finished and k == len(tasks) - 1
