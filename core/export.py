@@ -24,6 +24,7 @@ from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical
+from core.formats.turns import TURN_MODES, conversations, untrained_turns
 from core.pause_points import pause_point
 from core.progress import Progress
 from core.store import SampleFilter, Store
@@ -48,17 +49,60 @@ class ExportReport:
     skipped: list[dict]
 
 
-def _record(row: dict, fmt: str) -> dict:
-    """One exported record from a stored row: the edited messages in ``fmt``, using the original record as a hint."""
+def _records(row: dict, fmt: str, turns: TurnCount) -> list[dict]:
+    """The exported records of a stored row: the edited messages in ``fmt``, using the original record as a hint.
+    One record, except where per-turn decisions split a chat (``core.formats.turns``); none when no turn trains."""
     tools = json.loads(row["tools"]) if row["tools"] is not None else None
     raw = json.loads(row["raw"])
     mapping = json.loads(row["mapping"]) if row["mapping"] else None
     original = to_canonical(raw, row["format"], mapping)
     messages = json.loads(row["messages"]) if row["messages"] is not None else original.messages
-    canonical = Canonical(messages=messages, tools=tools, extras=original.extras)
     target = "openai" if fmt == "parquet" else fmt
     same = row["format"] == target
-    return from_canonical(canonical, target, raw=raw if same else None, mapping=mapping if same else None)
+    if target == "openai":  # the format of the weights themselves
+        chats = [messages]
+    else:
+        chats, still_trained = conversations(messages, turns.mode, split_all=turns.split_all)
+        turns.count(messages, chats, still_trained)
+        if not chats:
+            raise FormatError("no assistant turn is marked to train on")
+        same = same and len(chats) == 1 and chats[0] == messages  # a cut or split chat is no longer the raw record
+    return [
+        from_canonical(
+            Canonical(messages=chat, tools=tools, extras=original.extras),
+            target,
+            raw=raw if same else None,
+            mapping=mapping if same else None,
+        )
+        for chat in chats
+    ]
+
+
+@dataclass
+class TurnCount:
+    """How an export carried per-turn decisions: the mode, whether every multi-turn chat is split (history masked),
+    and the counts the manifest reports."""
+
+    mode: str
+    split_all: bool = False
+    chats_with_untrained_turns: int = 0
+    chats_split: int = 0
+    records_from_splits: int = 0
+    untrained_turns_still_trained: int = 0
+
+    def count(self, messages: list[dict], chats: list[list[dict]], still_trained: int) -> None:
+        self.chats_with_untrained_turns += untrained_turns(messages) > 0
+        if len(chats) > 1:
+            self.chats_split += 1
+            self.records_from_splits += len(chats)
+        self.untrained_turns_still_trained += still_trained
+
+    def manifest(self, fmt: str) -> dict:
+        if fmt in ("openai", "parquet"):
+            return {"mode": "weights", "note": "per-message weight kept (0: do not train on that assistant turn)"}
+        out = {k: v for k, v in asdict(self).items()}
+        out["mask_history"] = self.split_all
+        return out
 
 
 def export_samples(
@@ -72,6 +116,7 @@ def export_samples(
     progress: Progress | None = None,
     extra_manifest: dict | None = None,
     overwrite: bool = False,
+    turns: str = "split",
 ) -> ExportReport:
     """Write the samples matching ``filters`` (default: accepted) to ``out``.
 
@@ -81,6 +126,9 @@ def export_samples(
         with_scores: add every current score column, and each sample's ``source`` and ``source_index``.
         overwrite: replace an existing ``out`` (the CLI's ``--force``; the Export page asks first). Without it an
             existing file is refused. The workspace, its write-ahead log and the imported files are never replaced.
+        turns: how a format without per-message weights carries assistant turns marked not to train on: "split"
+            (one record per trained turn, history masked) or "cut" (the chat ends after its last trained turn); see
+            ``core.formats.turns``. OpenAI and Parquet keep the weights.
 
     Returns:
         An ExportReport. Beside the file: ``<file>.manifest.json`` and a LLaMA-Factory ``dataset_info.json``.
@@ -96,8 +144,13 @@ def export_samples(
     if not overwrite and (out.exists() or out.is_symlink()):
         raise WinnowError(f"{out} exists: choose another file, or replace it on purpose (--force)")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if turns not in TURN_MODES:
+        raise WinnowError(f"unknown turn mode {turns!r}; use {' or '.join(TURN_MODES)}")
     filters = filters if filters is not None else SampleFilter(status="accepted")
     total = store.count(filters)
+    turn_count = TurnCount(turns)
+    if fmt not in ("openai", "parquet") and turns == "split":
+        turn_count.split_all = store.has_untrained_turns(filters)
     for name in (out.name, out.name + ".manifest.json", "dataset_info.json"):
         remove_stale_partials(out.parent, name)
     tmp = partial_beside(out)
@@ -117,17 +170,18 @@ def export_samples(
                 records = []
                 for row in rows:
                     try:
-                        rec = _record(row, fmt)
+                        recs = _records(row, fmt, turn_count)
                     except FormatError as ex:
                         # The target format cannot hold this sample (e.g. tool turns in Alpaca): say so, go on.
                         skipped.append({"id": row["id"], "reason": ex.problem})
                         continue
-                    if with_scores:
-                        rec["source"] = row["source"]
-                        rec["source_index"] = row["source_index"]
-                        for c in score_names:
-                            rec[c] = row[c]
-                    records.append(rec)
+                    for rec in recs:
+                        if with_scores:
+                            rec["source"] = row["source"]
+                            rec["source_index"] = row["source_index"]
+                            for c in score_names:
+                                rec[c] = row[c]
+                        records.append(rec)
                     by_status[row["status"]] = by_status.get(row["status"], 0) + 1
                 if fmt == "parquet":
                     if records:
@@ -169,6 +223,7 @@ def export_samples(
         "skipped": skipped,
         "filters": {k: v for k, v in asdict(filters).items() if v not in (None, {}, [], "")},
         "with_scores": with_scores,
+        "turns": turn_count.manifest(fmt),
         # the scorers behind the scores (their models, and for decontam the eval sets it checked, by digest)
         "scorers": {k: {"key": v["key"], "params": v["params"]} for k, v in sorted(store.scorer_keys().items())},
         "eval_sets": [{k: e[k] for k in ("name", "file_name", "sha256", "items")} for e in store.eval_sets()],
@@ -188,6 +243,8 @@ def export_samples(
     write_json_atomic(manifest_path, manifest)
     info_path = out.with_name("dataset_info.json")
     entry = {"file_name": out.name, **json.loads(json.dumps(DATASET_INFO[fmt]))}
+    if turn_count.split_all:  # records end on their trained turn; their history is there to read, not to train on
+        entry["mask_history"] = True
     with _INFO_LOCK:
         info = {}
         if info_path.exists():

@@ -218,3 +218,70 @@ def test_openai_training_weights_round_trip(tmp_path, store):
     out = tmp_path / "out.jsonl"
     export_samples(store, out, fmt="openai", user="ana", filters=SampleFilter())
     assert _read(out) == records  # the same records (whitespace aside), weights where they were
+
+
+CHAT = {  # a good chat with one bad answer in the middle, marked not to train on
+    "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Capital of Peru?"},
+        {"role": "assistant", "content": "Lima.", "weight": 1},
+        {"role": "user", "content": "And of Chile?"},
+        {"role": "assistant", "content": "I don't know, maybe Peru.", "weight": 0},
+        {"role": "user", "content": "Of Chile, please."},
+        {"role": "assistant", "content": "Santiago.", "weight": 1},
+    ]
+}
+PLAIN_CHAT = {
+    "messages": [
+        {"role": "user", "content": "1+1?"},
+        {"role": "assistant", "content": "2"},
+        {"role": "user", "content": "And 2+2?"},
+        {"role": "assistant", "content": "4"},
+    ]
+}
+
+
+@pytest.mark.parametrize("fmt", ["alpaca", "sharegpt", "prompt-completion"])
+def test_untrained_turns_split_or_cut_chats_in_formats_without_weights(tmp_path, store, fmt):
+    path = tmp_path / "chats.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (CHAT, PLAIN_CHAT)), encoding="utf-8")
+    import_file(store, path, user="ana")
+    split = export_samples(store, tmp_path / "split.jsonl", fmt=fmt, user="ana", filters=SampleFilter())
+    records = _read(Path(split.path))
+    # one record per trained turn, each ending on it, none ending on the untrained answer; the plain chat is split
+    # too, since dataset_info now masks history (LLaMA-Factory trains each record's last turn only)
+    assert len(records) == 4
+    texts = [json.dumps(r, ensure_ascii=False) for r in records]
+    assert "Lima." in texts[0] and "maybe Peru" not in texts[0]
+    assert "Santiago." in texts[1] and "maybe Peru" in texts[1]  # the bad answer stays as history, masked
+    manifest = json.loads(Path(split.manifest_path).read_text(encoding="utf-8"))
+    assert manifest["turns"] == {
+        "mode": "split",
+        "split_all": True,
+        "chats_with_untrained_turns": 1,
+        "chats_split": 2,
+        "records_from_splits": 4,
+        "untrained_turns_still_trained": 0,
+        "mask_history": True,
+    }
+    info = json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))
+    assert info["split"]["mask_history"] is True
+    assert "weight" not in "".join(texts)
+    cut = export_samples(store, tmp_path / "cut.jsonl", fmt=fmt, user="ana", filters=SampleFilter(), turns="cut")
+    records = _read(Path(cut.path))
+    assert len(records) == 2  # one per chat, each ending on its last trained turn
+    manifest = json.loads(Path(cut.manifest_path).read_text(encoding="utf-8"))
+    assert manifest["turns"]["untrained_turns_still_trained"] == 1  # what the format cannot say
+    assert "mask_history" not in json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))["cut"]
+    # the OpenAI format keeps the weights themselves
+    weights = export_samples(store, tmp_path / "w.jsonl", fmt="openai", user="ana", filters=SampleFilter())
+    assert _read(Path(weights.path)) == [CHAT, PLAIN_CHAT]
+
+
+def test_a_chat_with_no_trained_turn_is_skipped_and_said(tmp_path, store):
+    none = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Bye", "weight": 0}]}
+    path = tmp_path / "none.jsonl"
+    path.write_text(json.dumps(none) + "\n", encoding="utf-8")
+    import_file(store, path, user="ana")
+    report = export_samples(store, tmp_path / "x.jsonl", fmt="sharegpt", user="ana", filters=SampleFilter())
+    assert report.records == 0 and report.skipped[0]["reason"] == "no assistant turn is marked to train on"

@@ -53,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", help="only samples with this tag")
     p.add_argument("--with-scores", action="store_true", help="add score columns, source and source_index")
     p.add_argument(
+        "--turns",
+        default="split",
+        choices=["split", "cut"],
+        help="assistant turns marked not to train on (OpenAI weight 0), in formats without weights: split a chat "
+        "into one record per trained turn with its history (default; dataset_info masks history), or cut it after "
+        "its last trained turn. OpenAI and Parquet keep the weights",
+    )
+    p.add_argument(
         "--selection",
         help="export this saved selection (any status); a staged one writes one file per stage: OUT.stage1.jsonl ...",
     )

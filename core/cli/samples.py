@@ -86,6 +86,7 @@ def cmd_export(args, settings) -> int:
             with_scores=args.with_scores,
             overwrite=args.force,
             progress=progress,
+            turns=args.turns,
         )
     print(f"wrote {report['records']} records to {report['path']} (manifest {report['manifest_path']})")
     if skipped := report["skipped"]:
@@ -112,6 +113,7 @@ def _export_selection(args, settings) -> int:
             fmt=args.format,
             user=settings.user,
             with_scores=args.with_scores,
+            turns=args.turns,
             progress=progress,
             overwrite=args.force,
         )

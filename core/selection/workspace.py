@@ -497,8 +497,10 @@ def export_selection(
     with_scores: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
     overwrite: bool = False,
+    turns: str = "split",
 ) -> list[ExportReport]:
-    """Export the selection ``name``: one file, or one per stage for a staged selection (``stage_path``).
+    """Export the selection ``name``: one file, or one per stage for a staged selection (``stage_path``). ``turns``:
+    how formats without per-message weights carry untrained turns (see ``export_samples``).
 
     ``overwrite`` replaces existing files (see ``export_samples``); without it, an existing one is refused before
     any stage is written.
@@ -547,6 +549,7 @@ def export_selection(
                 progress=progress,
                 extra_manifest=extra,
                 overwrite=overwrite,
+                turns=turns,
             )
         )
     return reports

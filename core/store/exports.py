@@ -12,6 +12,7 @@ import pyarrow as pa
 from core.errors import NotFound
 from core.store.base import _ident
 from core.store.filters import SampleFilter
+from core.store.samples import messages_of
 
 
 class ExportArrays:
@@ -76,6 +77,24 @@ class ExportArrays:
             params,
         ).fetchall()
         return [{"name": r[0], "path": r[1], "sha256": r[2], "format": r[3], "samples": r[4]} for r in rows]
+
+    def has_untrained_turns(self, f: SampleFilter | None = None) -> bool:
+        """Whether a sample matching ``f`` has an assistant turn marked not to train on (``"weight": 0``). Only the
+        samples whose stored text mentions a weight are parsed."""
+        where, params, scorers, _ = self._filter_sql(f)
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT s.messages, s.raw, s.format, src.mapping FROM {self._from(scorers)} "
+                f"JOIN sources src ON src.source_id = s.source_id WHERE {where} "
+                "AND (s.messages LIKE '%\"weight\"%' OR (s.messages IS NULL AND s.raw LIKE '%\"weight\"%'))",
+                params,
+            )
+            .fetchall()
+        )
+        return any(
+            any(m.get("role") == "assistant" and m.get("weight", 1) == 0 for m in messages_of(*row)) for row in rows
+        )
 
     def sample_arrays(
         self,
