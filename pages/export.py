@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
@@ -11,16 +10,9 @@ import streamlit as st
 from core import actions
 from core.errors import WinnowError
 from core.export import EXPORT_FORMATS, nothing_to_export
-from core.models.access import check_model_allowed
 from core.store import STATUSES, SampleFilter
-from core.training.pipeline import (
-    MAX_LENGTH_LIMIT,
-    OVER_LENGTH,
-    TRAINING_FORMATS,
-    TrainingOptions,
-)
 from core.training.writing import export_target
-from pages import _common
+from pages import _common, _training_export
 
 DOWNLOAD_LIMIT_MB = 200  # larger files are fetched from the export folder, not through the browser
 
@@ -81,6 +73,17 @@ name = d1.text_input(
 ).strip()
 name = name or default_name
 with_scores = d2.checkbox("With scores", key="export_scores", help="Add score columns, source and source_index")
+turns = "split"
+if fmt not in ("openai", "parquet"):
+    turns = st.radio(
+        "Assistant turns marked not to train on",
+        ["split", "cut"],
+        horizontal=True,
+        key="export_turns",
+        format_func={"split": "one record per trained turn", "cut": "cut the chat after its last trained turn"}.get,
+        help=f"{fmt} has no per-turn weight (OpenAI's format keeps it). Split: each record ends on a trained turn, "
+        "its history masked (dataset_info's mask_history). Cut: an untrained turn before a trained one still trains.",
+    )
 
 flt = SampleFilter(status=statuses or None, tag=tag, selection=chosen_selection)
 matching = store.count(flt)
@@ -107,7 +110,15 @@ if st.button("Export", type="primary", disabled=running or bool(problem), key="e
 
     def work(progress):  # an existing file is replaced only once the page said so
         return actions.export(
-            store, out, fmt=fmt, user=user, filters=flt, with_scores=with_scores, overwrite=True, progress=progress
+            store,
+            out,
+            fmt=fmt,
+            user=user,
+            filters=flt,
+            with_scores=with_scores,
+            overwrite=True,
+            progress=progress,
+            turns=turns,
         )
 
     params = {"out": str(out), "format": fmt, "status": statuses, "tag": tag, "with_scores": with_scores}
@@ -139,104 +150,6 @@ if finished is not None:
 
 # ---------------------------------------------------------------------------------------------------- training-ready
 
-st.divider()
-st.subheader("Training-ready export")
-st.caption(
-    "The samples chosen above, rendered with a chat template: token counts, truncation, packing efficiency and a "
-    "train/validation split, written as a folder of TRL files with LLaMA-Factory's dataset_info.json and a manifest."
+_training_export.training_export(
+    store, export_dir, flt, {"status": statuses, "tag": tag, "selection": chosen_selection}, name_problem
 )
-t1, t2, t3 = st.columns(3)
-tokenizer = t1.text_input(
-    "Tokenizer", key="train_tokenizer", placeholder="bundled SmolLM2-135M-Instruct", help="HF id or local folder"
-).strip()
-max_length = t2.number_input(
-    "Max length (tokens)", min_value=16, max_value=MAX_LENGTH_LIMIT, value=2048, step=256, key="train_max_length"
-)
-train_fmt = t3.selectbox("Shape", TRAINING_FORMATS, key="train_format", help="TRL messages, or prompt/completion")
-u1, u2, u3 = st.columns(3)
-val_fraction = u1.number_input("Validation share", 0.0, 0.5, 0.05, step=0.01, key="train_val_fraction")
-seed = u2.number_input("Split seed", min_value=0, value=0, key="train_seed")
-over_length = u3.selectbox("Longer than max length", OVER_LENGTH, key="train_over_length", help="cut, or leave out")
-v1, v2 = st.columns([2, 1])
-folder = v1.text_input("Folder name", key="train_name", placeholder="winnow-training").strip() or "winnow-training"
-pack = v2.checkbox("Packed Parquet too", key="train_pack", help="input_ids, labels, position_ids per packed row")
-folder_problem = name_problem(folder)
-if folder_problem:
-    st.error(folder_problem, icon="🚫")
-elif (export_dir / folder).exists() and not st.checkbox(  # core would replace an earlier training export: ask
-    f"Replace the existing `{folder}`", key="train_replace", help="An earlier export wrote it."
-):
-    folder_problem = f"{folder} exists in the export folder: choose another name or tick Replace"
-    st.warning(folder_problem, icon="⚠️")
-options = TrainingOptions(
-    tokenizer=tokenizer,
-    max_length=int(max_length),
-    fmt=train_fmt,
-    val_fraction=float(val_fraction),
-    seed=int(seed),
-    pack=pack,
-    over_length=over_length,
-)
-
-training_running = _common.job_running(store, "training_job")
-b1, b2 = st.columns(2)
-measure = b1.button("Report only", key="train_report", disabled=training_running, width="stretch")
-write = b2.button(
-    "Write training files",
-    type="primary",
-    key="train_go",
-    disabled=training_running or bool(folder_problem),
-    width="stretch",
-)
-model_problem = None
-if measure or write:
-    try:  # only the models this server's settings allow (WINNOW_MODEL_DIR, WINNOW_ALLOW_MODELS)
-        check_model_allowed(tokenizer, _common.settings(), "tokenizer")
-    except WinnowError as ex:
-        model_problem = str(ex)
-        st.error(model_problem, icon="🚫")
-if not model_problem and (measure or (write and not folder_problem)):
-    user = _common.acting_user()
-
-    def train_work(progress):
-        return actions.training_files(
-            store,
-            export_dir=export_dir,
-            folder=folder if write else None,
-            filters=flt,
-            options=options,
-            user=user,
-            progress=progress,
-        )
-
-    params = {"training": asdict(options), "folder": folder if write else None, "status": statuses, "tag": tag}
-    params["selection"] = chosen_selection
-    _common.start_job(store, "training_job", "export", params, train_work, user=user)
-
-finished = _common.job_panel(store, "training_job", "Tokenizing", unit="samples")
-if finished is not None:
-    result = _common.job_result(finished)
-    if result is not None:
-        m = result["manifest"]
-        written, cut = m["samples"]["written"], m["truncation"]
-        if result["folder"]:
-            st.success(
-                f"Wrote {written['train']:,} training and {written['validation']:,} validation samples to "
-                f"`{result['folder']}`."
-            )
-        k1, k2, k3, k4 = st.columns(4)
-        k1.metric("Samples", f"{written['train']:,} + {written['validation']:,}", help="train + validation")
-        k2.metric("Tokens", f"{m['tokens']['total']:,}", help=f"{m['tokens']['answer']:,} of them answer tokens")
-        cut_help = f"{cut['answer_tokens_lost']:,} answer tokens lost ({cut['action']})"
-        k3.metric(f"Over {cut['max_length']:,} tokens", f"{cut['samples']:,}", help=cut_help)
-        packed = m["packing"]["train"]
-        pack_help = f"{packed['rows']:,} rows; one sample per padded row: {packed['padding_efficiency']:.1%}"
-        k4.metric("Packing efficiency", f"{packed['efficiency']:.1%}", help=pack_help)
-        advice = m["advice"]
-        st.info(
-            f"**Method: {advice['method']}** (default {advice['default']}). {advice['why']}  \n_{advice['citation']}_"
-        )
-        for warning in m["warnings"]:
-            st.warning(warning)
-        with st.expander("Training manifest"):
-            st.json(m, expanded=False)

@@ -185,3 +185,28 @@ def test_a_training_folder_outside_the_export_folder_is_refused(store, tmp_path)
     at.text_input(key="train_name").set_value("../escape").run()
     assert any("../escape" in e.value for e in at.error)
     assert at.button(key="train_go").disabled and not at.button(key="train_report").disabled
+
+
+def test_a_chat_with_an_untrained_turn_is_cut_when_asked(store, tmp_path):
+    from core.importing.workspace import import_file
+
+    chat = [
+        {"role": "user", "content": "Capital of Peru?"},
+        {"role": "assistant", "content": "Lima.", "weight": 1},
+        {"role": "user", "content": "And of Chile?"},
+        {"role": "assistant", "content": "No idea.", "weight": 0},
+    ]
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps({"messages": chat}) + "\n", encoding="utf-8")
+    import_file(store, path, user=USER)
+    at = open_app("pages/export.py")
+    at.multiselect(key="export_status").set_value([]).run()
+    at.selectbox(key="export_format").set_value("sharegpt").run()
+    at.radio(key="export_turns").set_value("cut").run()
+    at.text_input(key="export_name").set_value("cut.jsonl").run()
+    at.button(key="export_go").click().run()
+    finish_job(at, "export_job")
+    records = [json.loads(line) for line in (tmp_path / "exports" / "cut.jsonl").read_text().splitlines()]
+    assert [t["value"] for t in records[0]["conversations"]] == ["Capital of Peru?", "Lima."]
+    at.selectbox(key="export_format").set_value("openai").run()
+    assert not [r for r in at.radio if r.key == "export_turns"]  # OpenAI keeps the weights: nothing to choose
