@@ -53,3 +53,48 @@ def unsaved_changes(messages: list[dict], edited: list[dict], version: int) -> N
     st.markdown("**Your unsaved changes to the messages**")
     labels = (f"version {version}", "yours")
     st.code(diffs.diff_text("messages", messages, edited, labels=labels), language="diff", wrap_lines=True)
+
+
+def train_decisions(messages: list[dict], edited: list[dict], key: str) -> list[dict]:
+    """Per assistant turn of a chat with two or more: train on it or not (OpenAI's per-message weight, which every
+    export format carries its own way, see ``core.formats.turns``). **J** / **K** move to the next / previous turn,
+    **T** flips the marked one; the chat's own status stays as it is.
+
+    Returns:
+        ``edited`` with the decisions: ``"weight": 0`` on a turn not to train on, ``1`` where a weight was there or
+        a turn is put back, none where there was none.
+    """
+    turns = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
+    if len(turns) < 2:  # one answer: the sample's accept or reject is the decision
+        return edited
+    focus_key = f"{key}_focus"
+    focus = st.session_state.get(focus_key, 0)
+    with st.expander(f"Train on each answer ({len(turns)} assistant turns)", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Previous", shortcut="K", key=f"{key}_prev", width="stretch"):
+            focus = max(0, focus - 1)
+        if c2.button("Next", shortcut="J", key=f"{key}_next", width="stretch"):
+            focus = min(len(turns) - 1, focus + 1)
+        flip = c3.button("Train / not", shortcut="T", key=f"{key}_flip", width="stretch")
+        st.session_state[focus_key] = focus
+        for n, i in enumerate(turns):
+            box = f"{key}_train_{i}"
+            if box not in st.session_state:
+                st.session_state[box] = messages[i].get("weight", 1) != 0
+            if flip and n == focus:
+                st.session_state[box] = not st.session_state[box]
+            text = messages[i]["content"] if isinstance(messages[i].get("content"), str) else "(structured)"
+            marker = "▶ " if n == focus else ""
+            st.checkbox(f"{marker}[{i + 1}] {text[:80]}", key=box, help="Unticked: kept, but not trained on")
+        st.caption("Shortcuts: **J** next turn · **K** previous · **T** train / not.")
+    out = []
+    for i, m in enumerate(edited):
+        if i in turns:
+            train = st.session_state[f"{key}_train_{i}"]
+            m = {k: v for k, v in m.items() if k != "weight"}
+            if not train:
+                m["weight"] = 0
+            elif "weight" in messages[i]:
+                m["weight"] = 1
+        out.append(m)
+    return out

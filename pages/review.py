@@ -143,6 +143,7 @@ with left:
     may_set_images = who is not None and can(who.role, "settings")
     _review_messages.show(store, snap["messages"], snap["tools"], may_set_images=may_set_images, user=me)
     edited = _review_messages.edited_messages(snap["messages"], key=f"rv_msg_{k}")
+    edited = _review_messages.train_decisions(snap["messages"], edited, key=f"rv_turns_{k}")
 
 messages_changed = edited != snap["messages"]
 label_changed = task_label is not None and task_label != snap["task_label"]

@@ -458,3 +458,23 @@ def test_links_to_a_selection_or_a_cluster_make_the_queue_and_a_bad_one_says_why
     at.run()
     assert "The link names cluster 3, but this workspace has no map yet." in texts(at)
     assert not at.exception
+
+
+def test_each_answer_of_a_chat_can_be_marked_not_to_train_on_from_the_keyboard(store):
+    load(store, "chats_openai.jsonl")
+    chat = store.page().to_pylist()[2]  # two user turns, two answers
+    at = open_app()
+    at.query_params["id"] = chat["id"]
+    at.switch_page("pages/review.py").run()
+    assert shown_id(at) == chat["id"]
+    key = f"rv_turns_{chat['id']}_1"
+    boxes = [c for c in at.checkbox if c.key.startswith(f"{key}_train_")]
+    assert [b.value for b in boxes] == [True, True] and boxes[0].label.startswith("▶ ")
+    at.button(key=f"{key}_next").click().run()  # J: to the second answer
+    at.button(key=f"{key}_flip").click().run()  # T: not to train on it
+    assert [c.value for c in at.checkbox if c.key.startswith(f"{key}_train_")] == [True, False]
+    at.button(key="review_save").click().run()
+    assert not at.exception, at.exception
+    saved = store.get_sample(chat["id"])
+    assert [m.get("weight") for m in saved["messages"] if m["role"] == "assistant"] == [None, 0]
+    assert saved["status"] == "pending"  # the chat's own decision stays
