@@ -21,8 +21,12 @@ Every variable Winnow reads is listed here (and in the README). CLI flags overri
 | WINNOW_ALLOW_MODELS   | what else the app may load: folder (only WINNOW_MODEL_DIR, the  | folder                       |
 |                       | bundled models and WINNOW_MODEL/EMBEDDER), hub (also Hugging    |                              |
 |                       | Face ids) or any (also any local path)                          |                              |
+| WINNOW_SYNTH_ENDPOINTS| OpenAI-compatible endpoints the Synthesize page may call (comma | (none: the local model only) |
+|                       | list of base URLs); the server's OPENAI_API_KEY goes to them    |                              |
 
-The model settings limit what someone using the app (a lead) can make the server load: a local path reads files
+The endpoint setting limits where the app's Synthesize page sends requests (and the server's API key): a lead could
+otherwise point the server at any address, inside the network too. The model settings limit what someone using the
+app (a lead) can make the server load: a local path reads files
 on the server, and a Hugging Face id downloads and runs whatever that repository holds. The CLI is not limited: it
 acts as the person who runs it, who can read those files anyway.
 
@@ -64,6 +68,7 @@ class Settings:
     model_dir: Path = PROJECT_ROOT / "data" / "models"
     allow_models: str = "folder"
     import_memory_mb: int = 4096
+    synth_endpoints: tuple[str, ...] = ()
 
     def with_(self, **changes) -> Settings:
         """A copy with some values replaced (how CLI flags override the environment)."""
@@ -141,4 +146,7 @@ def load_settings(env: dict | None = None) -> Settings:
         model_dir=Path(env.get("WINNOW_MODEL_DIR") or PROJECT_ROOT / "data" / "models"),
         allow_models=_model_sources(env, "WINNOW_ALLOW_MODELS"),
         import_memory_mb=_positive_int(env, "WINNOW_IMPORT_MEMORY_MB", 4096),
+        synth_endpoints=tuple(
+            u.strip().rstrip("/") for u in (env.get("WINNOW_SYNTH_ENDPOINTS") or "").split(",") if u.strip()
+        ),
     )

@@ -63,11 +63,18 @@ c1, c2, c3 = st.columns(3)
 n = c1.number_input("New samples to keep", 1, 10_000, 20, key="synth_n")
 temperature = c2.number_input("Temperature", 0.0, 2.0, 0.7, step=0.1, key="synth_temperature")
 max_tokens = c3.number_input("Longest reply (tokens)", 16, 8192, 1024, step=64, key="synth_max_tokens")
-base_url = st.text_input(
-    "OpenAI-compatible endpoint (empty: the local model)",
-    key="synth_base_url",
-    placeholder="http://localhost:8000/v1 (llama-cpp-python's server: python -m llama_cpp.server --model PATH)",
-).strip()
+allowed = _common.settings().synth_endpoints
+base_url = (
+    st.selectbox(
+        "Backend",
+        ["", *allowed],
+        key="synth_base_url",
+        format_func=lambda u: u or "the local model",
+        help="OpenAI-compatible endpoints the server's admin allows (WINNOW_SYNTH_ENDPOINTS), e.g. llama-cpp-python's "
+        "server: python -m llama_cpp.server --model PATH",
+    )
+    or ""
+)
 model = st.text_input(
     "Model", key="synth_model", placeholder="the endpoint's model name, or empty for the bundled SmolLM2"
 ).strip()

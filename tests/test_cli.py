@@ -143,6 +143,7 @@ def test_the_score_commands_flags_become_each_scorers_parameters():
         "necessity": {"reward_model": "r", "max_new_tokens": 64},
         "decontam": {},
         "knowledge": {"model": "m"},  # the base model the knowledge categories are for
+        "turns": {"model": "m"},  # per-turn IFD, with the IFD model
     }
     assert scorer_params(build_parser().parse_args(["score"])) == {
         "ifd": {},
@@ -151,6 +152,7 @@ def test_the_score_commands_flags_become_each_scorers_parameters():
         "necessity": {},
         "decontam": {},
         "knowledge": {},
+        "turns": {},
     }
     more = ["score", "--eval-sets", "gsm, math", "--ngram", "12", "--knowledge-fast", "--knowledge-samples", "8"]
     params = scorer_params(build_parser().parse_args([*more, "--answer-field", "short"]))

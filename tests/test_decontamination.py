@@ -309,3 +309,19 @@ def test_the_cli_adds_lists_scores_and_exports(tmp_path):
     assert taken.returncode == 2 and "exists already" in taken.stderr
     assert run_cli("evalset", "remove", "--db", db, "math").returncode == 0
     assert "no eval sets" in run_cli("evalset", "list", "--db", db).stdout
+
+
+def test_an_eval_sets_boilerplate_does_not_flag_and_a_similarity_of_exactly_the_threshold_does():
+    template = "read the passage below carefully and then answer the question that follows it in one word"
+    items = [
+        EvalItem("t", k + 1, f"{template} passage number {k} tells of river {k} and hill {k}", "yes") for k in range(60)
+    ]
+    index = EvalIndex(items, threshold=None)
+    assert index.boilerplate > 0  # the template's 13-grams, held by all 60 items
+    texts = [f"Please {template}: who wrote it?", f"{template} passage number 7 tells of river 7 and hill 7"]
+    found = index.check(texts)
+    assert found[0] is None and found[1].item == 8
+    # J = 55 / 100 exactly: found at threshold 0.55 (a float product must not round it away)
+    words = [f"w{k}" for k in range(102)]
+    exact = EvalIndex([EvalItem("j", 1, " ".join(words[:57]), "")], n=60, min_tokens=8, threshold=0.55)
+    assert exact.near_copies([" ".join(words)]) == {0: (0, pytest.approx(0.55))}

@@ -58,6 +58,13 @@ def test_answers_match_after_normalisation():
     assert not is_correct("Shakespeare", "William Shakespeare")
     assert is_correct("北京。", "北京")
     assert predicted_answer("\n\n silver \nQ: more") == "silver"
+    # a multiple-choice letter is not an article; ".5" is 0.5; a number inside "1/2" or "50%" is not the answer
+    assert normalize_answer("(A)") == normalize_answer("The A") == "a" and is_correct("The A", "A")
+    assert is_correct(".5", "0.5") and not is_correct("1/2", "1") and not is_correct("10^6", "10")
+    assert not is_correct("50%", "50") and is_correct("50 %", "50%")
+    # a markdown heading is not GSM8K's final answer; an answer that normalises to nothing is none
+    assert gold_answer("Intro\n#### Conclusion\nMore text that goes on for a good while here.") is None
+    assert gold_answer("...") is None and gold_answer("Steps.\n#### 72") == "72"
 
 
 def test_categories_follow_slick():

@@ -15,7 +15,8 @@ def store(tmp_path, monkeypatch):
     return new_workspace(tmp_path, monkeypatch)
 
 
-def test_self_instruct_from_a_selection_through_an_endpoint(store, endpoint):  # noqa: F811
+def test_self_instruct_from_a_selection_through_an_endpoint(store, endpoint, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("WINNOW_SYNTH_ENDPOINTS", endpoint)  # the admin allows it: the page offers only those
     load(store, "tasks_alpaca.json")
     ids = [r["id"] for r in store.page(SampleFilter()).to_pylist()]
     store.save_selection("seeds", recipe="steps: []", recipe_hash="x", log=[], members=[(i, 1) for i in ids], user=USER)
@@ -23,7 +24,8 @@ def test_self_instruct_from_a_selection_through_an_endpoint(store, endpoint):  #
     at = open_app("pages/synthesize.py")
     assert f"{len(ids)} seed tasks." in texts(at)
     at.number_input(key="synth_n").set_value(2)
-    at.text_input(key="synth_base_url").set_value(endpoint)
+    assert at.selectbox(key="synth_base_url").options == ["the local model", endpoint]
+    at.selectbox(key="synth_base_url").set_value(endpoint)
     at.text_input(key="synth_model").set_value("served")
     at.button(key="synth_go").click().run()
     finish_job(at, "synth_job")

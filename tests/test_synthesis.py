@@ -174,3 +174,13 @@ def test_a_tiny_local_model_runs_the_whole_loop(tiny, tmp_path, cpu_settings):
         assert report["model"] == backend.name and report["calls"] <= 4
         assert report["generated"] == report["kept"] + sum(report["dropped"].values())
         assert store.count(SampleFilter(status="pending")) == report["kept"] == len(report["sample_ids"])
+
+
+def test_a_bad_seed_file_is_named_by_line_and_record(tmp_path):
+    from core.errors import WinnowError
+
+    bad = tmp_path / "seeds.jsonl"
+    good = {"id": "s1", "instruction": "Name three rivers in Europe.", "instances": [{"input": "", "output": "x"}]}
+    bad.write_text(json.dumps(good) + "\n" + json.dumps({"instruction": "Hi there friend", "instances": "x"}) + "\n")
+    with pytest.raises(WinnowError, match=r"seeds.jsonl, line 2, record 2: 'instances' is not a list of objects"):
+        seeds_from_file(bad)

@@ -9,9 +9,9 @@ DEFAULT_SCORERS = "heuristics,embedding,ifd"
 
 # Each flag of the score command and the scorer parameters it sets (MoDS scores both with the same reward model).
 SCORER_FLAGS = {
-    "model": [("ifd", "model"), ("knowledge", "model")],
-    "template": [("ifd", "template")],
-    "max_length": [("ifd", "max_length")],
+    "model": [("ifd", "model"), ("knowledge", "model"), ("turns", "model")],
+    "template": [("ifd", "template"), ("turns", "template")],
+    "max_length": [("ifd", "max_length"), ("turns", "max_length")],
     "embedder": [("embedding", "model")],
     "embed_text": [("embedding", "text")],
     "reward_model": [("reward", "model"), ("necessity", "reward_model")],
@@ -34,6 +34,7 @@ def scorer_params(args) -> dict[str, dict]:
         "necessity": {},
         "decontam": {},
         "knowledge": {},
+        "turns": {},
     }
     if args.knowledge_fast:
         from core.scoring.knowledge import FAST

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scorers",
         default=DEFAULT_SCORERS,
-        help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity, decontam, knowledge)",
+        help=f"comma list (default {DEFAULT_SCORERS}; also reward, necessity, decontam, knowledge, turns)",
     )
     p.add_argument(
         "--eval-sets", help="decontam: comma list of the eval sets to check against (default: all registered)"

@@ -6,7 +6,9 @@ Two tests, either of which marks a text contaminated (tokens as ``core.decontami
   13) that an eval item holds. An item's n-grams run over its question followed by its answer, so they cover the
   question, the answer and the n-grams spanning both. A question or answer shorter than ``n`` but at least
   ``min_tokens`` long (and an item whose whole text is) is matched whole. Items shorter than ``min_tokens`` are not
-  checked: "What is 2 + 2?" turns up in innocent data, and ``EvalIndex.too_short`` counts them.
+  checked: "What is 2 + 2?" turns up in innocent data, and ``EvalIndex.too_short`` counts them. An n-gram that more
+  than 50 items hold (a template's wording) is not matched either (``EvalIndex.boilerplate`` counts them): it says
+  nothing about which item a text copies, and would pair the text with all of them.
   The overlap reported is the share of the item's n-grams the text holds (1.0 for a short unit matched whole).
 - **near copies** with small edits that break every n-gram (a short question with one number changed): the
   Jaccard similarity of 3-token shingle sets, text against item, at least ``threshold`` (default 0.7). The item is
@@ -28,6 +30,7 @@ from core.decontamination.tokens import HashIndex, Vocabulary, window_hashes
 from core.selection.steps.dedup import text_tokens
 
 SHINGLE = 3  # tokens per shingle of the near-copy test
+MAX_HOLDERS = 50  # an n-gram held by more eval items than this is the eval set's boilerplate (not matched)
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,18 @@ class EvalIndex:
                     h, _ = window_hashes(unit, np.array([0, length], np.int64), length, known_only=False)
                     rows.setdefault(length, []).append((h, np.array([i]), np.array([start]), True))
         self._ngram_tables = {}
+        self.boilerplate = 0
         for length, parts in rows.items():
             h = np.concatenate([p[0] for p in parts])
             owner = np.concatenate([p[1] for p in parts]).astype(np.int64)
             starts = np.concatenate([p[2] for p in parts]).astype(np.int64)
             whole = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+            # An n-gram that many items hold is the eval set's boilerplate (a template's wording), not one item's:
+            # it would pair every text that holds it with every such item. It is left out of the matching.
+            _, inverse, held = np.unique(h, return_inverse=True, return_counts=True)
+            common = held[inverse] > MAX_HOLDERS
+            self.boilerplate += int((held > MAX_HOLDERS).sum())
+            h, owner, starts, whole = h[~common], owner[~common], starts[~common], whole[~common]
             order = np.argsort(h, kind="stable")
             self._ngram_tables[length] = (HashIndex(h[order]), owner[order], starts[order], whole[order])
 
@@ -207,7 +217,8 @@ class EvalIndex:
         candidates = np.unique(np.stack([text_unit, self._prefix_unit[entry]], axis=1), axis=0)
         a_size, b_size = sizes[candidates[:, 0]], self.unit_size[candidates[:, 1]]
         t = self.threshold
-        fits = (b_size >= t * a_size) & (a_size >= t * b_size)  # Jaccard <= smaller / larger
+        # Jaccard <= smaller / larger; the slack keeps J == t exactly (0.55 * 100 is 55.000000000000007)
+        fits = (b_size >= t * a_size - 1e-9) & (a_size >= t * b_size - 1e-9)
         for u, e in candidates[fits].tolist():
             a, b = sorted_h[set_start[u] : set_start[u + 1]], self._unit_sets[e]
             common = len(np.intersect1d(a, b, assume_unique=True))

@@ -22,12 +22,14 @@ import unicodedata
 MAX_WORDS = 5
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_NUMBER = re.compile(r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
 _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+")
 
 
 def _number_text(match: str) -> str:
     text = match.replace(",", "").lstrip("+")
+    if text.startswith(".") or text.startswith("-."):  # ".5" is 0.5
+        text = text.replace(".", "0.", 1)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -37,12 +39,14 @@ def normalize_answer(text: str | None) -> str:
     """The form two answers are compared in: "The $1,000.00 prize." and "1000 prize" are equal."""
     s = unicodedata.normalize("NFKC", text or "").casefold()
     s = _NUMBER.sub(lambda m: f" {_number_text(m.group())} ", s)
-    s = "".join(ch if ch.isalnum() or ch.isspace() or ch in ".-" else " " for ch in s)
+    s = "".join(ch if ch.isalnum() or ch.isspace() or ch in ".-%" else " " for ch in s)
+    s = s.replace("%", " % ")  # "50%" is not "50"
     # a dot or minus stays only inside a number ("3.5", "-4"); elsewhere it is punctuation
     s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
     s = re.sub(r"-(?!\d)", " ", s)
-    s = _ARTICLES.sub(" ", s)
-    return " ".join(s.split())
+    words = s.split()
+    kept = [w for w in words if not _ARTICLES.fullmatch(w)]
+    return " ".join(kept if kept else words[-1:])  # "(A)" or "The A", a choice, stays "a"
 
 
 def _last_boxed(text: str) -> str | None:
@@ -68,18 +72,22 @@ def word_count(text: str) -> int:
 def gold_answer(answer: str | None, *, field_value: str | None = None, max_words: int = MAX_WORDS) -> str | None:
     """The short gold answer of a sample, or None when it has none (see the module docstring for the order)."""
     answer = answer or ""
-    if "####" in answer:
-        final = answer.rsplit("####", 1)[1].strip().splitlines()
-        if final and final[0].strip():
-            return final[0].strip()
-    boxed = _last_boxed(answer)
-    if boxed:
-        return boxed
-    if field_value is not None and str(field_value).strip():
-        return str(field_value).strip()
-    text = answer.strip()
-    if text and word_count(text) <= max_words:
-        return text
+    found = _final_line(answer)
+    if found is None:
+        found = _last_boxed(answer)
+    if found is None and field_value is not None and str(field_value).strip():
+        found = str(field_value).strip()
+    if found is None and answer.strip() and word_count(answer) <= max_words:
+        found = answer.strip()
+    return found if found and normalize_answer(found) else None  # "..." or an emoji is no answer to match
+
+
+def _final_line(text: str) -> str | None:
+    """GSM8K's final answer: what follows ``####`` on the last non-empty line (a markdown heading before other lines
+    is not one)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if lines and "####" in lines[-1]:
+        return lines[-1].rsplit("####", 1)[1].strip() or None
     return None
 
 
@@ -87,10 +95,9 @@ def predicted_answer(text: str | None) -> str:
     """What a model's continuation answers: its final answer when it writes one (``####``, ``\\boxed{}``), else its
     first line."""
     text = text or ""
-    if "####" in text or "\\boxed{" in text:
-        found = gold_answer(text, max_words=0)
-        if found:
-            return found
+    found = _final_line(text) or _last_boxed(text)
+    if found:
+        return found
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[0].strip() if lines else ""
 
@@ -104,7 +111,13 @@ def is_correct(prediction: str | None, gold: str) -> bool:
         return False
     if got == want:
         return True
-    if _NUMBER.fullmatch(want.replace(" ", "")):
-        first = _NUMBER.search(got)
-        return first is not None and _number_text(first.group()) == want
+    if _NUMBER.fullmatch(want):
+        # the first number said, when it stands alone ("72 clips"), not a part of "1/2", "10^6" or "50%"
+        said = unicodedata.normalize("NFKC", predicted_answer(prediction))
+        first = _NUMBER.search(said)
+        if first is None:
+            return False
+        after = said[first.end() :].lstrip()[:1]
+        before = said[: first.start()].rstrip()[-1:]
+        return _number_text(first.group()) == want and after not in ("/", "^", "%") and before not in ("/", "^")
     return False

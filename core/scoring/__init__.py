@@ -3,7 +3,7 @@
 Importing this package registers every built-in scorer; models load only in ``Scorer.setup()``.
 """
 
-from core.scoring import decontam, embedding, heuristics, ifd, knowledge, necessity, reward  # noqa: F401  (registration on import)
+from core.scoring import decontam, embedding, heuristics, ifd, knowledge, necessity, reward, turns  # noqa: F401  (registration on import)
 from core.scoring.base import (
     Scorer,
     available_scorers,

@@ -116,7 +116,7 @@ def self_instruct(
             raise Cancelled("synthesis was cancelled")
         shown = rng.sample(seeds, min(EXAMPLES_PER_PROMPT, len(seeds)))
         examples = "\n###\n".join(_format(t) for _, t in shown)
-        prompt = template.replace("{examples}", examples).replace("{count}", str(TASKS_PER_PROMPT))
+        prompt = template.replace("{count}", str(TASKS_PER_PROMPT)).replace("{examples}", examples)  # seeds verbatim
         (reply,) = backend.complete([prompt], Sampling(**{**sampling.__dict__, "seed": sampling.seed + out.calls}))
         out.calls += 1
         tasks = parse_tasks(reply.text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +27,11 @@ def seeds_from_file(path: str | os.PathLike, *, mapping: str | None = None) -> l
     head = list(itertools.islice(iter_records(path), 1))
     if head and isinstance(head[0].data, dict) and "instances" in head[0].data and "instruction" in head[0].data:
         seeds = []
-        for i, _, data in iter_records(path):
-            instance = (data.get("instances") or [{}])[0]
+        for i, line, data in iter_records(path):
+            instances = data.get("instances") if isinstance(data, dict) else None
+            if not isinstance(instances, list) or not all(isinstance(x, dict) for x in instances):
+                raise WinnowError(f"{name}, line {line}, record {i + 1}: 'instances' is not a list of objects")
+            instance = (instances or [{}])[0]
             task = Task(
                 str(data.get("instruction") or ""), str(instance.get("input") or ""), str(instance.get("output") or "")
             )
@@ -110,7 +114,7 @@ def synthesize(
     folder = Path(store.path).parent / "synthesized"
     folder.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{stamp}-{method}.jsonl"
+    path = folder / f"{stamp}-{method}-{uuid.uuid4().hex[:8]}.jsonl"  # two runs in one second get two files
     with open(path, "x", encoding="utf-8") as fh:
         for task, _ in outcome.kept:
             fh.write(
