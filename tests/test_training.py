@@ -112,6 +112,13 @@ def test_labels_train_every_assistant_turn_and_nothing_else(tokenizer):
     # ChatML: each assistant turn is its text and the end-of-turn token that stops generation.
     assert tokenizer.decode(trained) == "Seven.<|im_end|>\nTwo is the only even prime.<|im_end|>\n"
     assert all(label in (IGNORE_INDEX, i) for label, i in zip(tok.labels, tok.input_ids, strict=True))
+    # a turn marked not to train on (OpenAI's weight 0) gets no labels, by both ways of finding the spans
+    marked = [{**m, "weight": 0} if m["content"] == "Seven." else m for m in messages]
+    thinking = copy.deepcopy(tokenizer)
+    thinking.chat_template = THINKING_TEMPLATE
+    for tok_with in (tokenizer, thinking):
+        (tok,) = tokenize_conversations(tok_with, [(marked, None)])
+        assert tok_with.decode(tok.input_ids[tok.labels != IGNORE_INDEX]).startswith("Two is the only even prime.")
 
 
 # A ChatML variant whose generation prompt opens an empty reasoning block that finished turns do not have (as some

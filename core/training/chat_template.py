@@ -8,6 +8,7 @@ Decisions worth knowing:
   earlier turns differently from the last (some strip reasoning) break that prefix property; then the spans are the
   assistant texts found in order in the rendering, plus the EOS token right after each. The full text is tokenized
   once, in batches, with the fast tokenizer's offsets: a token is trained when its first character lies in a span.
+- An assistant turn marked not to train on (OpenAI's ``"weight": 0``, set per turn on Review) gets no labels.
 - A sample that does not end with the tokenizer's EOS (whitespace after it allowed) gets one appended, trained: that
   is the separator between packed samples. ChatML templates already end every sample with it.
 """
@@ -119,7 +120,7 @@ def _template_spans(tokenizer, messages: list[dict], tools, full: str) -> list[t
     """Assistant spans by prefix rendering, or None when the template is not prefix-stable for this chat."""
     spans = []
     for i, m in enumerate(messages):
-        if m["role"] != "assistant":
+        if m["role"] != "assistant" or m.get("weight", 1) == 0:  # a turn marked not to train on gets no labels
             continue
         head = _render(tokenizer, messages[:i], tools, generation=True)
         turn = full if i == len(messages) - 1 else _render(tokenizer, messages[: i + 1], tools)
@@ -135,7 +136,7 @@ def _content_spans(messages: list[dict], full: str, eos: str | None) -> list[tup
     for m in messages:
         text = m.get("content") if isinstance(m.get("content"), str) else ""
         found = full.find(text, at) if text else -1
-        if m["role"] != "assistant":
+        if m["role"] != "assistant" or m.get("weight", 1) == 0:
             if found >= 0:  # step past it, so an answer that repeats the question is not found in the question
                 at = found + len(text)
             continue
