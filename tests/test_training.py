@@ -513,3 +513,31 @@ def test_options_are_checked_before_any_work(store, tmp_path):
         with pytest.raises(WinnowError, match=words):
             export_training(store, tmp_path / "exports", "x", user=USER, filters=SampleFilter(), options=bad)
     assert not (tmp_path / "exports").exists()
+
+
+@pytest.mark.model
+def test_a_turn_marked_not_to_train_on_is_split_out_of_the_trl_files_and_unlabelled(store, tmp_path, tokenizer):
+    multi = next(r for r in store.page(SampleFilter(text="even prime")).to_pylist())
+    sample = store.get_sample(multi["id"])
+    marked = [{**m, "weight": 0} if m.get("content") == "Seven." else m for m in sample["messages"]]
+    store.update_sample(multi["id"], sample["version"], SampleEdit(messages=marked), user=USER)
+    only = SampleFilter(ids=[multi["id"]])
+    options = TrainingOptions(val_fraction=0.0, fmt="prompt-completion", pack=True)
+    split = export_training(store, tmp_path / "exports", "split", user=USER, filters=only, options=options)
+    records = _read_jsonl(split.files["train"])
+    # one trained turn: one record, the marked answer in its prompt (history), the completion the trained answer
+    assert [r["completion"][0]["content"] for r in records] == ["Two is the only even prime."]
+    assert "weight" not in json.dumps(records) and split.manifest["turns"] == "split"
+    rows = pq.read_table(split.files["train_packed"]).to_pylist()
+    trained = [i for i, label in zip(rows[0]["input_ids"], rows[0]["labels"], strict=True) if label != IGNORE_INDEX]
+    assert "Seven." not in tokenizer.decode(trained) and "Two is the only even prime." in tokenizer.decode(trained)
+    cut = export_training(
+        store,
+        tmp_path / "exports",
+        "cut",
+        user=USER,
+        filters=only,
+        options=TrainingOptions(val_fraction=0.0, turns="cut"),
+    )
+    assert [r["messages"][-1]["content"] for r in _read_jsonl(cut.files["train"])] == ["Two is the only even prime."]
+    assert cut.manifest["samples"]["records"] == {"train": 1, "validation": 0}

@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["truncate", "drop"],
         help="samples longer than --max-length: cut them (default) or leave them out",
     )
+    p.add_argument(
+        "--turns",
+        default="split",
+        choices=["split", "cut"],
+        help="assistant turns marked not to train on, in the TRL files (they read no weight): one record per trained "
+        "turn (default) or the chat cut after its last trained turn; the packed labels skip them either way",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the report; write nothing")
     p.set_defaults(func=cmd_export_training)
 

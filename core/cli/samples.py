@@ -148,6 +148,7 @@ def cmd_export_training(args, settings) -> int:
         seed=args.seed,
         pack=args.pack,
         over_length=args.over_length,
+        turns=args.turns,
     )
     export_dir = Path(args.export_dir) if args.export_dir else settings.export_dir
     with Store(settings.db) as store, terminal_progress("tokenize", "sample") as progress:

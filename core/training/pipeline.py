@@ -29,6 +29,7 @@ from core.digest import file_sha256
 from core.errors import FormatError, WinnowError
 from core.formats.convert import from_canonical, to_canonical
 from core.formats.messages import Canonical, prompt_and_completion
+from core.formats.turns import TURN_MODES, conversations
 from core.progress import Progress
 from core.store import SampleFilter, Store, messages_of
 from core.training.advice import method_advice
@@ -63,6 +64,10 @@ class TrainingOptions:
         seed: fixes the split.
         pack: also write the packed Parquet files.
         over_length: "truncate" samples longer than max_length, or "drop" them from every file.
+        turns: how the TRL files carry assistant turns marked not to train on (they read no weight): "split" (one
+            record per trained turn, with its history; with prompt-completion only that turn trains) or "cut" (the
+            chat ends after its last trained turn). See ``core.formats.turns``. The packed files' labels leave such
+            turns out either way.
     """
 
     tokenizer: str = ""
@@ -72,8 +77,11 @@ class TrainingOptions:
     seed: int = 0
     pack: bool = False
     over_length: str = "truncate"
+    turns: str = "split"
 
     def check(self) -> None:
+        if self.turns not in TURN_MODES:
+            raise WinnowError(f"unknown turn mode {self.turns!r}; use {' or '.join(TURN_MODES)}")
         if self.fmt not in TRAINING_FORMATS:
             raise WinnowError(f"unknown training format {self.fmt!r}; use {' or '.join(TRAINING_FORMATS)}")
         if self.over_length not in OVER_LENGTH:
@@ -141,6 +149,7 @@ class _Split:
     def __init__(self, name: str, folder: Path | None, pack: bool):
         self.name = name
         self.samples = 0
+        self.records = 0  # more than samples where chats are split per trained turn
         self.tokens = 0
         self.answer_tokens = 0
         self.lengths: list[int] = []  # after truncation: what packing sees
@@ -156,16 +165,20 @@ class _Split:
             )
             self._tokens = pa.ipc.new_file(str(self.tokens_path), schema)
 
-    def add(self, sample_id: str, record: dict, kept: Tokenized, full_length: int, answer: int, label: str) -> None:
+    def add(
+        self, sample_id: str, records: list[dict], kept: Tokenized, full_length: int, answer: int, label: str
+    ) -> None:
         self.samples += 1
+        self.records += len(records)
         self.tokens += full_length
         self.answer_tokens += answer
         self.lengths.append(len(kept.input_ids))
         self.by_label[label] += 1
         if self._fh:
-            blob = orjson.dumps(record) + b"\n"
-            self._fh.write(blob)
-            self.sha.update(blob)
+            for record in records:
+                blob = orjson.dumps(record) + b"\n"
+                self._fh.write(blob)
+                self.sha.update(blob)
 
     def add_tokens(self, ids: list[str], kept: list[Tokenized]) -> None:
         if self._tokens and ids:
@@ -268,6 +281,12 @@ def prepare(
                         skipped.append({"id": row["id"], "reason": str(ex)})
                         records.append(None)
                         continue
+                    pieces, _ = conversations(record["messages"], options.turns)
+                    if not pieces:
+                        skipped.append({"id": row["id"], "reason": "no assistant turn is marked to train on"})
+                        records.append(None)
+                        continue
+                    record["pieces"] = pieces  # what the TRL files get; the tokens (labels) come from the whole
                     records.append(record)
                     chats.append((record["messages"], record.get("tools")))
                 tokenized = iter(tokenize_conversations(tokenizer, chats))
@@ -300,8 +319,8 @@ def prepare(
                     with_calls += not support["tool_calls"] and any(m.get("tool_calls") for m in record["messages"])
                     by_content += tok.by_content
                     split = "validation" if row["id"] in validation else "train"
-                    out = _training_record(record["messages"], record.get("tools"), options.fmt)
-                    splits[split].add(row["id"], out, tok, n, answer, label_of[row["id"]])
+                    outs = [_training_record(p, record.get("tools"), options.fmt) for p in record["pieces"]]
+                    splits[split].add(row["id"], outs, tok, n, answer, label_of[row["id"]])
                     kept_ids[split].append(row["id"])
                     kept_tokens[split].append(tok)
                 for name, s in splits.items():
@@ -369,6 +388,7 @@ def prepare(
         "samples": {
             "matched": total,
             "written": {name: s.samples for name, s in splits.items()},
+            "records": {name: s.records for name, s in splits.items()},
             "skipped": len(skipped),
             "dropped_over_max_length": dropped,
         },
@@ -394,7 +414,9 @@ def prepare(
             "renders_tools": support["tools"],
             "renders_tool_calls": support["tool_calls"],
         },
-        "labels": "input_ids on assistant tokens (every assistant turn, with its end-of-turn token), -100 elsewhere",
+        "labels": "input_ids on assistant tokens (every assistant turn not marked weight 0, with its end-of-turn "
+        "token), -100 elsewhere",
+        "turns": options.turns,
         "advice": method_advice(splits["train"].samples),
         "selection": selection,
         "filters": {k: v for k, v in asdict(filters).items() if v not in (None, {}, [], "")},
