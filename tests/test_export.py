@@ -285,3 +285,22 @@ def test_a_chat_with_no_trained_turn_is_skipped_and_said(tmp_path, store):
     import_file(store, path, user="ana")
     report = export_samples(store, tmp_path / "x.jsonl", fmt="sharegpt", user="ana", filters=SampleFilter())
     assert report.records == 0 and report.skipped[0]["reason"] == "no assistant turn is marked to train on"
+
+
+def test_the_demo_chats_export_their_per_turn_decisions(tmp_path, store):
+    from core.settings import PROJECT_ROOT
+    from core.store import SampleEdit
+
+    import_file(store, PROJECT_ROOT / "data" / "demo" / "chats_sharegpt.jsonl", user="ana")
+    chats = [r for r in store.page(SampleFilter(), limit=1000).to_pylist() if r["n_turns"] >= 2]
+    sample = store.get_sample(chats[0]["id"])
+    answers = [i for i, m in enumerate(sample["messages"]) if m["role"] == "assistant"]
+    marked = [{**m, "weight": 0} if i == answers[0] else m for i, m in enumerate(sample["messages"])]
+    store.update_sample(sample["id"], sample["version"], SampleEdit(messages=marked), user="ana")
+    only = SampleFilter(ids=[sample["id"]])
+    split = export_samples(store, tmp_path / "s.jsonl", fmt="sharegpt", user="ana", filters=only)
+    records = _read(Path(split.path))
+    assert len(records) == len(answers) - 1  # one per trained answer
+    assert [r["conversations"][-1]["value"] for r in records] == [sample["messages"][i]["content"] for i in answers[1:]]
+    weights = export_samples(store, tmp_path / "w.jsonl", fmt="openai", user="ana", filters=only)
+    assert [m.get("weight") for m in _read(Path(weights.path))[0]["messages"] if m["role"] == "assistant"][0] == 0
