@@ -184,3 +184,21 @@ def test_a_bad_seed_file_is_named_by_line_and_record(tmp_path):
     bad.write_text(json.dumps(good) + "\n" + json.dumps({"instruction": "Hi there friend", "instances": "x"}) + "\n")
     with pytest.raises(WinnowError, match=r"seeds.jsonl, line 2, record 2: 'instances' is not a list of objects"):
         seeds_from_file(bad)
+
+
+def test_synthesized_samples_enter_no_selection_until_reviewed(endpoint, tmp_path):
+    from core.selection.workspace import run_selection
+    from core.store import SYNTHESIZED_TAG, SampleEdit
+
+    with Store(tmp_path / "ws.duckdb") as store:
+        report = synthesize(
+            store, method="evol", seeds=seeds_from_file(SEEDS), n=2, backend=OpenAIBackend(endpoint, "m"),
+            sampling=Sampling(seed=3), user="lead",
+        )  # fmt: skip
+        made = report["sample_ids"]
+        assert store.count(SampleFilter(tag=SYNTHESIZED_TAG)) == 2
+        everything = "steps: [{filter: {status: any}}]"
+        assert run_selection(store, everything, name="all", user="lead").ids == []  # both still pending
+        sample = store.get_sample(made[0])
+        store.update_sample(made[0], sample["version"], SampleEdit(status="accepted"), user="lead")
+        assert run_selection(store, everything, name="all", user="lead").ids == [made[0]]

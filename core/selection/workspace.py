@@ -37,7 +37,7 @@ from core.selection.engine import (
 )
 from core.selection.presets import preset_recipe, with_decontamination
 from core.selection.recipe import Recipe, Step, parse_recipe, recipe_hash, recipe_to_yaml
-from core.store import SampleFilter, Store
+from core.store import SYNTHESIZED_TAG, SampleFilter, Store
 
 # Inputs that are samples' own columns (``Store.sample_arrays``), not scores.
 _PLAIN = ("id", "status", "prompt", "answer", "source", "tags", "n_turns", "task_label", "task_label_confidence")
@@ -311,6 +311,10 @@ def read_inputs(store: Store, recipe: Recipe, *, progress: Progress | None = Non
     if progress:
         progress(0, len(resolved.steps), "reading inputs")
     data = _read_arrays(store, resolved, scorer_keys)
+    # Nothing synthesized enters a selection unreviewed: pending synthesized samples are not in any step's input.
+    held = set(store.sample_arrays(["id"], SampleFilter(tag=SYNTHESIZED_TAG, status="pending"))["id"])
+    if held:
+        data = _restricted(data, np.fromiter((i not in held for i in data["id"]), dtype=bool, count=len(data["id"])))
     seed_hashes = {name: info["recipe_hash"] for name, info in saved.items() if info is not None}
     return SelectionInputs(resolved, data, staged, used, seed_hashes)
 
@@ -370,18 +374,23 @@ def run_recipe_within(
     """
     inputs = read_inputs(store, _as_recipe(recipe), progress=progress)
     ids = inputs.data["id"]
-    n = len(ids)
-    mask = np.fromiter((i in keep for i in ids), dtype=bool, count=n)
+    mask = np.fromiter((i in keep for i in ids), dtype=bool, count=len(ids))
+    return run_selection_recipe(replace(inputs, data=_restricted(inputs.data, mask)), progress=progress)
+
+
+def _restricted(data: dict, mask: np.ndarray) -> dict:
+    """The per-sample arrays of ``data`` at the positions ``mask`` keeps; values about the whole run as they are."""
+    n = len(data["id"])
     where = np.flatnonzero(mask)
-    data = {}
-    for key, value in inputs.data.items():
+    out = {}
+    for key, value in data.items():
         if isinstance(value, np.ndarray) and value.shape[:1] == (n,):
-            data[key] = value[where]
+            out[key] = value[where]
         elif isinstance(value, list) and len(value) == n:
-            data[key] = [value[i] for i in where]
+            out[key] = [value[i] for i in where]
         else:  # a value about the whole run (the embedder's name)
-            data[key] = value
-    return run_selection_recipe(replace(inputs, data=data), progress=progress)
+            out[key] = value
+    return out
 
 
 def parse_budget(text: str, size: int) -> int:

@@ -47,7 +47,7 @@ from core.store.maps import MAPS_KEPT, Maps, _map_key
 from core.store.meta import WorkspaceMeta
 from core.store.migrations import SCHEMA_VERSION
 from core.store.plans import Plans
-from core.store.samples import PAGE_COLUMNS, STATUSES, SampleReads, messages_of
+from core.store.samples import PAGE_COLUMNS, STATUSES, SYNTHESIZED_TAG, SampleReads, messages_of
 from core.store.scores import Scores
 from core.store.selections import Selections
 
@@ -61,6 +61,7 @@ __all__ = [
     "PAGE_COLUMNS",
     "SCHEMA_VERSION",
     "STATUSES",
+    "SYNTHESIZED_TAG",
     "UNKNOWN_LANGUAGE",
     "UNLABELED",
     "SampleEdit",

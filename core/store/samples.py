@@ -46,6 +46,10 @@ def messages_of(messages: str | None, raw: str | dict, fmt: str, mapping: str | 
     return to_canonical(raw, fmt, mapping).messages
 
 
+# The tag synthesis puts on the samples it makes; pending ones stay out of every selection (core.selection.workspace)
+SYNTHESIZED_TAG = "synthesized"
+
+
 class SampleReads:
     """Pages, single samples, queues and counts."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from core.errors import WinnowError
 from core.evaluation.eval_files import item_texts, read_eval_records
 from core.formats.readers import iter_records
-from core.store import SampleFilter, Store
+from core.store import SYNTHESIZED_TAG, SampleFilter, Store
 from core.synthesis.backends import Sampling
 from core.synthesis.methods import METHODS, Task, evol_instruct, prompt_template, self_instruct
 
@@ -148,5 +148,7 @@ def synthesize(
                 },
             )
     report |= {"file": str(path), "sample_ids": [by_index[k] for k in sorted(by_index)]}
+    # Tagged, so that while they are pending no selection takes them (core.selection.workspace.read_inputs)
+    store.add_tag_many(report["sample_ids"], SYNTHESIZED_TAG, user=user)
     store.log_event("synthesize", user=user, detail={k: v for k, v in report.items() if k != "sample_ids"})
     return report
