@@ -413,3 +413,20 @@ def test_numeric_score_columns_are_the_ones_that_hold_numbers(store):
     numeric = {c.column for c in store.score_columns(numeric=True)}
     assert every == {"mix_ratio", "mix_count", "mix_lang", "mix_flag"}  # vectors never
     assert numeric == {"mix_ratio", "mix_count"}
+
+
+def test_a_filtered_histogram_samples_from_the_matching_rows(tmp_path):
+    # DuckDB applies USING SAMPLE before the WHERE of the same query: the cap must apply after the filter
+    from core.importing.workspace import import_file
+    from core.scoring.runner import run_scorers
+
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        "".join(json.dumps({"instruction": f"Question {i}", "output": "x" * (i + 1)}) + "\n" for i in range(1000)),
+        encoding="utf-8",
+    )
+    with Store(tmp_path / "ws.duckdb") as s:
+        import_file(s, path, user="u")
+        run_scorers(s, ["heuristics"])
+        short = SampleFilter(score_ranges={"h_answer_chars": (None, 100)})
+        assert sorted(s.score_values("h_answer_chars", short, limit=400)) == list(range(1, 101))

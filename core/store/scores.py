@@ -229,8 +229,10 @@ class Scores:
             raise NotFound(f"no score column {column!r}; score the workspace first")
         sc = cols[column]
         used = {sc.scorer} | used
+        # The sample is drawn from the filtered rows: DuckDB applies USING SAMPLE before a WHERE of the same query.
         q = (
-            f"SELECT {_ident(sc.scorer)}.{_ident(column)} FROM {self._from(used)} WHERE {where} "
-            f"AND {_ident(sc.scorer)}.{_ident(column)} IS NOT NULL USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (0)"
+            f"SELECT v FROM (SELECT {_ident(sc.scorer)}.{_ident(column)} AS v FROM {self._from(used)} WHERE {where} "
+            f"AND {_ident(sc.scorer)}.{_ident(column)} IS NOT NULL) USING SAMPLE reservoir({int(limit)} ROWS) "
+            "REPEATABLE (0)"
         )
         return [r[0] for r in self.cursor().execute(q, params).fetchall()]
