@@ -18,7 +18,6 @@ import math
 from core.formats.turns import untrained_turns
 from core.scoring.base import Scorer, register
 from core.scoring.heuristics import heuristics_batch
-from core.scoring.ifd import TEMPLATES
 
 COLUMNS = {
     "turn_count": "INTEGER",
@@ -63,9 +62,7 @@ class TurnScorer(Scorer):
     def resolve_params(self, params: dict) -> dict:
         from core.scoring.ifd import IfdScorer
 
-        if params["template"] not in TEMPLATES:
-            raise ValueError(f"unknown IFD template {params['template']!r}; use one of {', '.join(TEMPLATES)}")
-        self._ifd = IfdScorer(self.settings, **params)
+        self._ifd = IfdScorer(self.settings, **params)  # it checks the template and the length
         return dict(self._ifd.params)
 
     def setup(self) -> None:
