@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core.progress import Progress
+from core.scoring.engines import Engine
 from core.settings import Settings
 from core.store import SampleFilter, Store
 
@@ -45,10 +46,12 @@ def score(
     params: dict[str, dict] | None = None,
     token_budget: int | None = None,
     place_on_map: bool = False,
+    engine: Engine | None = None,
 ) -> dict:
     """Run scorers one after the other (``core.scoring.runner.run_scorers``).
 
     Args:
+        engine: where the scorers run (default: this process; ``Engine("ray", ...)`` for Ray Data).
         place_on_map: afterwards, place the samples embedded since the map was made on it (the Explore page's
             "embed the new samples").
 
@@ -58,7 +61,14 @@ def score(
     from core.scoring.runner import run_scorers
 
     reports = run_scorers(
-        store, names, settings=settings, params=params, progress=progress, token_budget=token_budget, user=user
+        store,
+        names,
+        settings=settings,
+        params=params,
+        progress=progress,
+        token_budget=token_budget,
+        user=user,
+        engine=engine,
     )
     out: dict = {"reports": [str(r) for r in reports]}
     if place_on_map:

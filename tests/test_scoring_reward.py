@@ -49,6 +49,15 @@ def test_score_is_the_logit_of_a_direct_model_call(tiny_reward_model, cpu_settin
     assert rows[0]["reward"] != rows[1]["reward"]
 
 
+def test_a_pair_longer_than_the_model_reads_is_cut_to_its_positions(tiny_reward_model, cpu_settings):
+    """The tiny model has 64 positions and max_length defaults to 512: a long pair is cut, not a crash."""
+    long = chat("what is the capital of france " * 40, "paris it lies on the seine " * 40)
+    with get_scorer("reward", cpu_settings, model=str(tiny_reward_model)) as scorer:
+        rows = scorer.score_batch([long, chat("tell me a joke", "paris")])
+    assert scorer.max_length == 64
+    assert all(isinstance(row["reward"], float) for row in rows)
+
+
 def test_key_names_the_model(tiny_reward_model, cpu_settings, tmp_path):
     a = get_scorer("reward", cpu_settings, model=str(tiny_reward_model))
     assert a.key.startswith("reward/v1/")

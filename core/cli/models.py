@@ -53,10 +53,12 @@ def scorer_params(args) -> dict[str, dict]:
 
 def cmd_score(args, settings) -> int:
     from core.actions import score
+    from core.scoring.engines import Engine
     from core.store import Store
 
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
     settings = settings.with_(device=args.device, dtype=args.dtype)
+    engine = Engine(args.engine, args.address, args.actors, args.gpus_per_actor, args.shard_size)
     with Store(settings.db) as store, terminal_progress("score", "sample") as progress:
         result = score(
             store,
@@ -66,6 +68,7 @@ def cmd_score(args, settings) -> int:
             progress=progress,
             token_budget=args.batch_tokens,
             user=settings.user,
+            engine=engine,
         )
     for report in result["reports"]:
         print(report)

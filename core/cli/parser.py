@@ -195,6 +195,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default $WINNOW_DEVICE or auto")
     p.add_argument("--dtype", choices=["auto", "fp32", "bf16", "fp16"], help="default $WINNOW_DTYPE or auto")
     p.add_argument("--batch-tokens", type=int, help="padded tokens per batch (default per scorer; lower = less memory)")
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: an actor pool of Ray Data (for big sets, GPUs, clusters)",
+    )
+    p.add_argument(
+        "--address",
+        help="ray: the cluster (auto, ray://host:10001, host:6379); default $RAY_ADDRESS, else a new local Ray",
+    )
+    p.add_argument("--actors", type=int, default=1, help="ray: actors in the pool, each with its own model (default 1)")
+    p.add_argument(
+        "--gpus-per-actor", type=float, default=0.0, help="ray: GPUs each actor asks for (default 0; 0.5 shares one)"
+    )
+    p.add_argument(
+        "--shard-size", type=int, default=256, help="ray: contents per shard, the most a killed run loses (default 256)"
+    )
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(

@@ -66,6 +66,12 @@ class RewardScorer(Scorer):
             raise ModelUnavailable(
                 f"{self.params['model']} has {labels} output labels; a reward model has exactly one (its score)"
             )
+        # A model with fewer positions than max_length would fail on long pairs: cut them to what it can read (a
+        # tokenizer's model_max_length is a huge sentinel when unknown, hence the cap by the config's positions).
+        limits = [self.params["max_length"], getattr(self.model.config, "max_position_embeddings", None)]
+        if 0 < (self.tokenizer.model_max_length or 0) < 1_000_000:
+            limits.append(self.tokenizer.model_max_length)
+        self.max_length = min(n for n in limits if n)
         self.ready = True
 
     def teardown(self) -> None:
@@ -93,7 +99,7 @@ class RewardScorer(Scorer):
             [pairs[i][1] for i in present],
             padding=True,
             truncation=True,
-            max_length=self.params["max_length"],
+            max_length=self.max_length,
             return_tensors="pt",
         ).to(self.model.device)
         with torch.inference_mode():

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.errors import WinnowError
 from core.models.access import check_model_allowed
 from core.pause_points import pause_point
 from core.progress import Progress
 from core.scoring.base import Scorer, get_scorer, iter_scored
+from core.scoring.engines import Engine, ScoreReport
 from core.settings import Settings
 from core.store import Store
 
@@ -30,21 +30,6 @@ log = logging.getLogger("winnow")
 PAGE = 2048
 
 # (done, total, message) -> None. May raise Cancelled (the jobs module does when a cancel was requested).
-
-
-@dataclass
-class ScoreReport:
-    scorer: str
-    key: str
-    scored: int
-    already: int
-    seconds: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.scorer}: scored {self.scored} new contents in {self.seconds:.1f} s "
-            f"({self.already} already had results)"
-        )
 
 
 def run_scorer(
@@ -118,11 +103,13 @@ def run_scorers(
     cancelled: Callable[[], bool] | None = None,
     token_budget: int | None = None,
     user: str | None = None,
+    engine: Engine | None = None,
 ) -> list[ScoreReport]:
     """Run several scorers one after the other (each one's params from ``params[name]``).
 
     Args:
         settings: device, dtype and defaults; the models in ``params`` must be ones they let the app load.
+        engine: where they run (default: this process). The scores are the same on either engine.
         user: checked for the "score" permission. Jobs started from the app were checked when they were created
             (``Store.create_job``); the CLI passes its acting user.
     """
@@ -139,7 +126,31 @@ def run_scorers(
             raise WinnowError(str(ex).strip("'\"")) from None
     for scorer in scorers:
         scorer.bind_workspace(store)
-    return [
-        run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget)
-        for scorer in scorers
-    ]
+    engine = engine or Engine()
+    if engine.kind == "local":
+        return [
+            run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget)
+            for scorer in scorers
+        ]
+    from core.scoring import ray_engine
+
+    started = ray_engine.connect(engine.address)
+    try:
+        return [
+            ray_engine.run_scorer_on_ray(
+                store,
+                scorer,
+                actors=engine.actors,
+                gpus_per_actor=engine.gpus_per_actor,
+                progress=progress,
+                cancelled=cancelled,
+                token_budget=token_budget,
+                shard_size=engine.shard_size,
+            )
+            for scorer in scorers
+        ]
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()

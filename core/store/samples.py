@@ -248,6 +248,14 @@ class SampleReads:
         )
         return [r[0] for r in rows.fetchall()]
 
+    def ids_of_contents(self, content_hashes: Sequence[str]) -> list[str]:
+        """The ids of the samples that hold these contents (every copy of a duplicate), in rid order."""
+        rows = self.cursor().execute(
+            "SELECT id FROM samples WHERE content_hash IN (SELECT unnest(?::VARCHAR[])) ORDER BY rid",
+            [list(content_hashes)],
+        )
+        return [r[0] for r in rows.fetchall()]
+
     def knowledge_pool(self, field: str | None = None) -> list[tuple]:
         """What the knowledge scorer draws its exemplars from: per sample, in import order, (content_hash, source_id,
         task_label, user turns, last answer, the raw record's ``field`` as text or None)."""

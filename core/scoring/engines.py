@@ -1,0 +1,60 @@
+"""Where scorers run, and what a run reports.
+
+Two engines run the same scorers: ``"local"`` (this process: ``core.scoring.runner``) and ``"ray"`` (an actor pool of
+Ray Data: ``core.scoring.ray_engine``). They give the same scores; the choice is about speed and where the hardware is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import WinnowError
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where scorers run: ``"local"`` (this process, the default) or ``"ray"`` (``core.scoring.ray_engine``).
+
+    Attributes:
+        address: Ray only: "auto", "ray://host:10001", "host:6379", or None for ``RAY_ADDRESS`` or a new local Ray.
+        actors: Ray only: actors in the pool, each with its own copy of the model.
+        gpus_per_actor: Ray only: GPUs each actor asks for (0 on CPUs; 0.5 puts two actors on one GPU).
+        shard_size: Ray only: contents per shard (a result file and a transaction; the most a killed run loses).
+    """
+
+    kind: str = "local"
+    address: str | None = None
+    actors: int = 1
+    gpus_per_actor: float = 0.0
+    shard_size: int = 256
+
+    def __post_init__(self):
+        if self.kind not in ("local", "ray"):
+            raise WinnowError(f"unknown engine {self.kind!r}; use local or ray")
+        if self.actors < 1:
+            raise WinnowError(f"the Ray engine needs at least 1 actor, not {self.actors}")
+        if self.shard_size < 1:
+            raise WinnowError(f"a shard holds at least 1 content, not {self.shard_size}")
+        if self.gpus_per_actor < 0:
+            raise WinnowError(f"GPUs per actor cannot be negative ({self.gpus_per_actor})")
+
+    def __str__(self) -> str:
+        if self.kind == "local":
+            return "local"
+        gpus = f", {self.gpus_per_actor:g} GPU each" if self.gpus_per_actor else ""
+        return f"Ray at {self.address or 'a new local Ray'}, {self.actors} actor(s){gpus}"
+
+
+@dataclass
+class ScoreReport:
+    scorer: str
+    key: str
+    scored: int
+    already: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.scorer}: scored {self.scored} new contents in {self.seconds:.1f} s "
+            f"({self.already} already had results)"
+        )
