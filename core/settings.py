@@ -23,9 +23,13 @@ Every variable Winnow reads is listed here (and in the README). CLI flags overri
 |                       | Face ids) or any (also any local path)                          |                              |
 | WINNOW_SYNTH_ENDPOINTS| OpenAI-compatible endpoints the Synthesize page may call (comma | (none: the local model only) |
 |                       | list of base URLs); the server's OPENAI_API_KEY goes to them    |                              |
+| WINNOW_RAY_ADDRESSES  | Ray clusters the Score page may run scorers on (comma list:     | (none: a new local Ray only) |
+|                       | auto, ray://host:10001, host:6379)                              |                              |
 
 The endpoint setting limits where the app's Synthesize page sends requests (and the server's API key): a lead could
-otherwise point the server at any address, inside the network too. The model settings limit what someone using the
+otherwise point the server at any address, inside the network too. The Ray setting does the same for scoring, for a
+stronger reason: a Ray cluster sends its results back pickled, so a cluster the server connects to can run code on
+it. The model settings limit what someone using the
 app (a lead) can make the server load: a local path reads files
 on the server, and a Hugging Face id downloads and runs whatever that repository holds. The CLI is not limited: it
 acts as the person who runs it, who can read those files anyway.
@@ -69,6 +73,7 @@ class Settings:
     allow_models: str = "folder"
     import_memory_mb: int = 4096
     synth_endpoints: tuple[str, ...] = ()
+    ray_addresses: tuple[str, ...] = ()
 
     def with_(self, **changes) -> Settings:
         """A copy with some values replaced (how CLI flags override the environment)."""
@@ -149,4 +154,5 @@ def load_settings(env: dict | None = None) -> Settings:
         synth_endpoints=tuple(
             u.strip().rstrip("/") for u in (env.get("WINNOW_SYNTH_ENDPOINTS") or "").split(",") if u.strip()
         ),
+        ray_addresses=tuple(a.strip() for a in (env.get("WINNOW_RAY_ADDRESSES") or "").split(",") if a.strip()),
     )

@@ -10,6 +10,7 @@ import streamlit as st
 from core import actions
 from core.errors import WinnowError
 from core.scoring import available_scorers, get_scorer
+from core.scoring.engines import Engine
 from core.scoring.knowledge import FAST as KNOWLEDGE_FAST
 from core.scoring.runner import check_models
 from core.store import SampleFilter
@@ -24,6 +25,7 @@ st.caption(
     "stopped run resumes where it stopped. IFD above 1 means the instruction does not help the model answer."
 )
 
+NEW_LOCAL_RAY = "a new local Ray"
 ORDER = ["heuristics", "embedding", "ifd", "reward", "necessity", "knowledge", "decontam"]
 names = [n for n in ORDER if n in available_scorers()] + [n for n in available_scorers() if n not in ORDER]
 
@@ -98,6 +100,25 @@ with st.form("score_form"):
         help="auto: bf16 on a GPU, fp32 on a CPU. bf16 on a CPU with bf16 matmuls (AVX512-BF16, AMX) scores IFD "
         "about 1.8x faster; ranks barely move but scores are not identical to fp32.",
     )
+    g1, g2, g3, g4 = st.columns([1, 2, 1, 1])
+    engine_kind = g1.selectbox(
+        "Engine",
+        ["local", "ray"],
+        key="score_engine",
+        help="local: this server, one scorer at a time. ray: an actor pool of Ray Data (each actor loads the model "
+        "once), on a new local Ray or a cluster the server's admin listed in WINNOW_RAY_ADDRESSES. Same scores.",
+    )
+    address = g2.selectbox("Ray address", [NEW_LOCAL_RAY, *settings.ray_addresses], key="score_ray_address")
+    actors = g3.number_input("Ray actors", key="score_ray_actors", min_value=1, max_value=512, value=1)
+    gpus = g4.number_input(
+        "GPUs per actor",
+        key="score_ray_gpus",
+        min_value=0.0,
+        max_value=8.0,
+        value=0.0,
+        step=0.25,
+        help="0 on CPUs; 1 gives each actor a GPU; 0.5 puts two actors on one GPU.",
+    )
     start = st.form_submit_button(
         "Start scoring", type="primary", key="score_go", disabled=_common.job_running(store, "score_job")
     )
@@ -114,6 +135,9 @@ params = {
     },
 }
 job_settings = settings.with_(device=device, dtype=dtype, db=store.path)  # its evaluations' adapters
+engine = Engine("local")
+if engine_kind == "ray":
+    engine = Engine("ray", None if address == NEW_LOCAL_RAY else address, int(actors), float(gpus))
 
 if start and chosen:
     user = _common.acting_user()
@@ -126,13 +150,16 @@ if start and chosen:
     else:
 
         def work(progress):
-            return actions.score(store, chosen, settings=job_settings, params=params, user=user, progress=progress)
+            return actions.score(
+                store, chosen, settings=job_settings, params=params, user=user, progress=progress, engine=engine
+            )
 
         job_params = {
             "scorers": chosen,
             "params": {k: v for k, v in params.items() if k in chosen},
             "device": device,
             "dtype": dtype,
+            "engine": str(engine),
         }
         _common.start_job(store, "score_job", "score", job_params, work, user=user)
 
