@@ -264,3 +264,15 @@ def test_engine_choices_are_checked():
     with pytest.raises(WinnowError, match="at least 1 actor"):
         Engine("ray", actors=0)
     assert str(Engine("ray", "auto", 2, 0.5)) == "Ray at auto, 2 actor(s), 0.5 GPU each"
+
+
+def test_the_cascade_picks_the_same_on_ray(cluster, two_copies, tiny, cpu_settings):
+    from core.selection.cascade import run_cascade
+
+    settings = cpu_settings.with_(allow_models="any")
+    picks = {}
+    for store, engine in zip(two_copies, (Engine("local"), Engine("ray", actors=2, shard_size=4)), strict=True):
+        result = run_cascade(store, name="c", user="ana", settings=settings, small_model=tiny, engine=engine)
+        picks[engine.kind] = (result.ids, [(s.samples_in, s.samples_out, s.scored) for s in result.stages])
+    assert picks["ray"] == picks["local"]
+    assert picks["ray"][1][-1][2] > 0  # the IFD stage scored on the workers

@@ -12,6 +12,27 @@ from core.cli.synthesis import add_synthesize_parser
 from core.cli.team import cmd_assign, cmd_user
 
 
+def add_engine_args(p) -> None:
+    """The flags that choose where scorers run (score, and select --preset cascade)."""
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: an actor pool of Ray Data (for big sets, GPUs, clusters)",
+    )
+    p.add_argument(
+        "--address",
+        help="ray: the cluster (auto, ray://host:10001, host:6379); default $RAY_ADDRESS, else a new local Ray",
+    )
+    p.add_argument("--actors", type=int, default=1, help="ray: actors in the pool, each with its own model (default 1)")
+    p.add_argument(
+        "--gpus-per-actor", type=float, default=0.0, help="ray: GPUs each actor asks for (default 0; 0.5 shares one)"
+    )
+    p.add_argument(
+        "--shard-size", type=int, default=256, help="ray: contents per shard, the most a killed run loses (default 256)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Winnow: curate SFT data from the shell.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,8 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("select", help="run a selection recipe and save the result as a named selection")
     add_db(p)
     p.add_argument("--recipe", help="recipe YAML file (see core/selection/recipe.py for the steps)")
-    p.add_argument("--preset", choices=["align", "fit"], help="start from a preset instead of a file")
+    p.add_argument(
+        "--preset",
+        choices=["align", "fit", "cascade"],
+        help="start from a preset instead of a file; cascade also scores as it goes (signals, dedup, then IFD on "
+        "the survivors only)",
+    )
     p.add_argument("--budget", type=int, help="with --preset align: samples to keep (1 to the workspace's size)")
+    p.add_argument("--model", help="cascade: the small IFD model (default: bundled SmolLM2-135M)")
+    p.add_argument("--large-model", help="cascade: a larger IFD model for the small model's top share (optional)")
+    p.add_argument("--top-percent", type=float, default=50.0, help="cascade: share the small model keeps (50)")
+    p.add_argument("--large-top-percent", type=float, default=50.0, help="cascade: share the large model keeps (50)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="cascade: default $WINNOW_DEVICE or auto")
+    p.add_argument("--dtype", choices=["auto", "fp32", "bf16", "fp16"], help="cascade: default $WINNOW_DTYPE or auto")
+    add_engine_args(p)
     p.add_argument("--name", required=True, help="name of the selection (replaces one of the same name)")
     p.set_defaults(func=cmd_select)
 
@@ -195,23 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default $WINNOW_DEVICE or auto")
     p.add_argument("--dtype", choices=["auto", "fp32", "bf16", "fp16"], help="default $WINNOW_DTYPE or auto")
     p.add_argument("--batch-tokens", type=int, help="padded tokens per batch (default per scorer; lower = less memory)")
-    p.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="local: this process (default); ray: an actor pool of Ray Data (for big sets, GPUs, clusters)",
-    )
-    p.add_argument(
-        "--address",
-        help="ray: the cluster (auto, ray://host:10001, host:6379); default $RAY_ADDRESS, else a new local Ray",
-    )
-    p.add_argument("--actors", type=int, default=1, help="ray: actors in the pool, each with its own model (default 1)")
-    p.add_argument(
-        "--gpus-per-actor", type=float, default=0.0, help="ray: GPUs each actor asks for (default 0; 0.5 shares one)"
-    )
-    p.add_argument(
-        "--shard-size", type=int, default=256, help="ray: contents per shard, the most a killed run loses (default 256)"
-    )
+    add_engine_args(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(

@@ -175,7 +175,9 @@ def cmd_select(args, settings) -> int:
     from core.store import Store
 
     if bool(args.recipe) == bool(args.preset):
-        raise WinnowError("give either --recipe FILE or --preset align|fit")
+        raise WinnowError("give either --recipe FILE or --preset align|fit|cascade")
+    if args.preset == "cascade":
+        return _select_cascade(args, settings)
     if args.recipe:
         path = Path(args.recipe)
         if not path.is_file():
@@ -198,6 +200,35 @@ def cmd_select(args, settings) -> int:
         print(f"  {str(entry['step']) + '. ' + entry['name']:<24} {entry['in']:>8} {entry['out']:>8}")
         for stage in entry.get("stages", []):
             print(f"  {'   stage ' + str(stage['stage']):<24} {'':>8} {stage['out']:>8}  {stage['name']}")
+    return 0
+
+
+def _select_cascade(args, settings) -> int:
+    from core.scoring.engines import Engine
+    from core.selection.cascade import run_cascade
+    from core.store import Store
+
+    if args.budget is not None:
+        raise WinnowError("--preset cascade keeps a share at each IFD stage (--top-percent); it takes no --budget")
+    engine = Engine(args.engine, args.address, args.actors, args.gpus_per_actor, args.shard_size)
+    settings = settings.with_(device=args.device, dtype=args.dtype)
+    with Store(settings.db) as store, terminal_progress("cascade", "sample") as progress:
+        result = run_cascade(
+            store,
+            name=args.name,
+            user=settings.user,
+            settings=settings,
+            small_model=args.model or "",
+            large_model=args.large_model,
+            top_percent=args.top_percent,
+            large_percent=args.large_top_percent,
+            engine=engine,
+            progress=progress,
+        )
+    print(f"selection {result.name!r}: {len(result.ids)} samples by the cascade ({engine})")
+    for number, stage in enumerate(result.stages, 1):
+        print(f"  {number}. {stage}")
+    print(f"  model-hours saved against scoring every content: ~{result.saved_hours:.3g}")
     return 0
 
 

@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import pyarrow as pa
 
@@ -173,6 +173,7 @@ def run_scorer_on_ray(
     cancelled: Callable[[], bool] | None = None,
     token_budget: int | None = None,
     shard_size: int = 256,
+    among: Collection[str] | None = None,
 ):
     """Score every content of the workspace that has no result under ``scorer.key``, on the connected Ray.
 
@@ -185,6 +186,7 @@ def run_scorer_on_ray(
         cancelled: polled as results come in; True stops the run with ``Cancelled`` (merged shards are kept).
         token_budget: padded tokens per batch inside a worker (default: the scorer's own).
         shard_size: contents per shard.
+        among: score only these content hashes (None: every content).
 
     Returns:
         A ``ScoreReport`` (as the local engine's).
@@ -200,8 +202,8 @@ def run_scorer_on_ray(
     recovered = sum(folder.merge(store, scorer.name, scorer.key, scorer.params, p) for p in folder.pending())
     if recovered:
         log.info("%s: merged %d results a killed run had left", scorer.name, recovered)
-    total = store.count_contents()
-    rids = store.unscored_rids(scorer.name, scorer.key)
+    total = store.count_contents() if among is None else len(set(among))
+    rids = store.unscored_rids(scorer.name, scorer.key, among=None if among is None else list(among))
     todo = len(rids)
     current = store.scorer_keys().get(scorer.name, {}).get("key")
     if todo == 0 and current != scorer.key:  # nothing to score, but the key becomes current, with its exact columns

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from core.errors import WinnowError
 from core.models.access import check_model_allowed
@@ -40,6 +40,7 @@ def run_scorer(
     cancelled: Callable[[], bool] | None = None,
     limit: int | None = None,
     token_budget: int | None = None,
+    among: Collection[str] | None = None,
 ) -> ScoreReport:
     """Score every content in the workspace that has no result under ``scorer.key``.
 
@@ -48,15 +49,16 @@ def run_scorer(
         cancelled: polled between batches; True stops the run with ``Cancelled`` (finished batches are kept).
         limit: score at most this many contents (for trials and benchmarks).
         token_budget: padded tokens per batch (default: the scorer's own); lower it when memory is short.
+        among: score only these content hashes (None: every content).
 
     Returns:
-        A ScoreReport.
+        A ScoreReport; with ``among``, its counts are of those contents.
     """
     started = time.perf_counter()
     with scorer:
         store.ensure_scorer(scorer.name, scorer.key, scorer.columns, scorer.params)
-        total = store.count_contents()
-        rids = store.unscored_rids(scorer.name, scorer.key)
+        total = store.count_contents() if among is None else len(set(among))
+        rids = store.unscored_rids(scorer.name, scorer.key, among=None if among is None else list(among))
         unscored = len(rids)
         if limit is not None:
             rids = rids[:limit]
@@ -104,12 +106,14 @@ def run_scorers(
     token_budget: int | None = None,
     user: str | None = None,
     engine: Engine | None = None,
+    among: Collection[str] | None = None,
 ) -> list[ScoreReport]:
     """Run several scorers one after the other (each one's params from ``params[name]``).
 
     Args:
         settings: device, dtype and defaults; the models in ``params`` must be ones they let the app load.
         engine: where they run (default: this process). The scores are the same on either engine.
+        among: score only these content hashes (None: every content).
         user: checked for the "score" permission. Jobs started from the app were checked when they were created
             (``Store.create_job``); the CLI passes its acting user.
     """
@@ -129,7 +133,7 @@ def run_scorers(
     engine = engine or Engine()
     if engine.kind == "local":
         return [
-            run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget)
+            run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget, among=among)
             for scorer in scorers
         ]
     from core.scoring import ray_engine
@@ -146,6 +150,7 @@ def run_scorers(
                 cancelled=cancelled,
                 token_budget=token_budget,
                 shard_size=engine.shard_size,
+                among=among,
             )
             for scorer in scorers
         ]

@@ -248,6 +248,17 @@ class SampleReads:
         )
         return [r[0] for r in rows.fetchall()]
 
+    def ids_in_order(self) -> list[str]:
+        """Every sample id, in import order."""
+        return [r[0] for r in self.cursor().execute("SELECT id FROM samples ORDER BY rid").fetchall()]
+
+    def contents_of_ids(self, ids: Sequence[str]) -> list[str]:
+        """The distinct content hashes of the samples with these ids."""
+        rows = self.cursor().execute(
+            "SELECT DISTINCT content_hash FROM samples WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
+        )
+        return [r[0] for r in rows.fetchall()]
+
     def ids_of_contents(self, content_hashes: Sequence[str]) -> list[str]:
         """The ids of the samples that hold these contents (every copy of a duplicate), in rid order."""
         rows = self.cursor().execute(

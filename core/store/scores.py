@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
@@ -111,8 +112,9 @@ class Scores:
         """Distinct contents in the workspace (what a scorer scores: duplicates once)."""
         return self.cursor().execute("SELECT count(DISTINCT content_hash) FROM samples").fetchall()[0][0]
 
-    def unscored_rids(self, name: str, key: str) -> list[int]:
-        """The first sample (lowest rid) of each distinct content with no result for ``key``, in rid order.
+    def unscored_rids(self, name: str, key: str, among: Sequence[str] | None = None) -> list[int]:
+        """The first sample (lowest rid) of each distinct content with no result for ``key``, in rid order; with
+        ``among``, only of those content hashes (a cascade scores the survivors of its cheaper stages).
 
         With ``contents_at`` this is how the runner pages: one pass to find what is left, then each page read by a
         range of rids, which DuckDB's zone maps prune (paging by content hash with LIMIT re-groups everything left
@@ -123,10 +125,16 @@ class Scores:
         exists = cur.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"score_{t}"]
         ).fetchall()[0][0]
-        where, params = "", []
+        clauses, params = [], []
         if exists:
-            where = f"WHERE NOT EXISTS (SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)"
-            params = [key]
+            clauses.append(
+                f"NOT EXISTS (SELECT 1 FROM score_{t} r WHERE r.content_hash = s.content_hash AND r.scorer_key = ?)"
+            )
+            params.append(key)
+        if among is not None:
+            clauses.append("s.content_hash IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(among))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         found = cur.execute(
             f"SELECT min(s.rid) AS rid FROM samples s {where} GROUP BY s.content_hash ORDER BY rid", params
         ).fetchnumpy()
