@@ -20,6 +20,7 @@ from collections.abc import Callable
 from core.errors import Cancelled, WinnowError
 from core.progress import JOB_EVERY_S, Progress, reporting
 from core.scoring.base import use_default_threads
+from core.scoring.engines import scoring_in_worker
 from core.store import Store
 
 log = logging.getLogger("winnow")
@@ -54,8 +55,8 @@ def start_job(
         use_default_threads()  # not the one thread an IFD run's workers leave new threads with meanwhile
         store.update_job(job_id, status="running")
         try:
-            with reporting(write_row, every_s=JOB_EVERY_S) as progress:
-                result = work(progress)
+            with reporting(write_row, every_s=JOB_EVERY_S) as progress, scoring_in_worker():
+                result = work(progress)  # its scorers run in the worker process (core.scoring.process_engine)
             if isinstance(result, dict):  # an action's result (core.actions): JSON the page reads back
                 result = json.dumps(result, ensure_ascii=False)
         except Cancelled as ex:

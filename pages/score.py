@@ -135,9 +135,11 @@ params = {
     },
 }
 job_settings = settings.with_(device=device, dtype=dtype, db=store.path)  # its evaluations' adapters
-engine = Engine("local")
+engine = Engine("local", in_worker=True)  # pages stay responsive while it scores
 if engine_kind == "ray":
-    engine = Engine("ray", None if address == NEW_LOCAL_RAY else address, int(actors), float(gpus))
+    engine = Engine(
+        "ray", address=None if address == NEW_LOCAL_RAY else address, actors=int(actors), gpus_per_actor=float(gpus)
+    )
 
 if start and chosen:
     user = _common.acting_user()

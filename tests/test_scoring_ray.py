@@ -18,8 +18,9 @@ from core.importing.workspace import import_file
 from core.scoring import get_scorer
 from core.scoring.base import Scorer
 from core.scoring.engines import Engine
-from core.scoring.ray_engine import WorkerFailed, run_scorer_on_ray
+from core.scoring.ray_engine import run_scorer_on_ray
 from core.scoring.runner import run_scorer, run_scorers
+from core.scoring.shard_driver import WorkerFailed
 from core.scoring.shards import ShardFolder
 from core.settings import PROJECT_ROOT
 from core.store import Store
@@ -263,7 +264,7 @@ def test_engine_choices_are_checked():
         Engine("spark")
     with pytest.raises(WinnowError, match="at least 1 actor"):
         Engine("ray", actors=0)
-    assert str(Engine("ray", "auto", 2, 0.5)) == "Ray at auto, 2 actor(s), 0.5 GPU each"
+    assert str(Engine("ray", address="auto", actors=2, gpus_per_actor=0.5)) == "Ray at auto, 2 actor(s), 0.5 GPU each"
 
 
 def test_the_cascade_picks_the_same_on_ray(cluster, two_copies, tiny, cpu_settings):

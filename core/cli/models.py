@@ -58,7 +58,13 @@ def cmd_score(args, settings) -> int:
 
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
     settings = settings.with_(device=args.device, dtype=args.dtype)
-    engine = Engine(args.engine, args.address, args.actors, args.gpus_per_actor, args.shard_size)
+    engine = Engine(
+        args.engine,
+        address=args.address,
+        actors=args.actors,
+        gpus_per_actor=args.gpus_per_actor,
+        shard_size=args.shard_size,
+    )
     with Store(settings.db) as store, terminal_progress("score", "sample") as progress:
         result = score(
             store,

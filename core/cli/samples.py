@@ -210,7 +210,13 @@ def _select_cascade(args, settings) -> int:
 
     if args.budget is not None:
         raise WinnowError("--preset cascade keeps a share at each IFD stage (--top-percent); it takes no --budget")
-    engine = Engine(args.engine, args.address, args.actors, args.gpus_per_actor, args.shard_size)
+    engine = Engine(
+        args.engine,
+        address=args.address,
+        actors=args.actors,
+        gpus_per_actor=args.gpus_per_actor,
+        shard_size=args.shard_size,
+    )
     settings = settings.with_(device=args.device, dtype=args.dtype)
     with Store(settings.db) as store, terminal_progress("cascade", "sample") as progress:
         result = run_cascade(

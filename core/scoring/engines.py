@@ -6,7 +6,10 @@ Ray Data: ``core.scoring.ray_engine``). They give the same scores; the choice is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import KW_ONLY, dataclass
 
 from core.errors import WinnowError
 
@@ -16,6 +19,8 @@ class Engine:
     """Where scorers run: ``"local"`` (this process, the default) or ``"ray"`` (``core.scoring.ray_engine``).
 
     Attributes:
+        in_worker: local only: score in a worker process beside this one (``core.scoring.process_engine``), which
+            the app's jobs do so that pages stay responsive; this process only merges.
         address: Ray only: "auto", "ray://host:10001", "host:6379", or None for ``RAY_ADDRESS`` or a new local Ray.
         actors: Ray only: actors in the pool, each with its own copy of the model.
         gpus_per_actor: Ray only: GPUs each actor asks for (0 on CPUs; 0.5 puts two actors on one GPU).
@@ -23,6 +28,8 @@ class Engine:
     """
 
     kind: str = "local"
+    _: KW_ONLY
+    in_worker: bool = False
     address: str | None = None
     actors: int = 1
     gpus_per_actor: float = 0.0
@@ -40,9 +47,30 @@ class Engine:
 
     def __str__(self) -> str:
         if self.kind == "local":
-            return "local"
+            return "local, in a worker process" if self.in_worker else "local"
         gpus = f", {self.gpus_per_actor:g} GPU each" if self.gpus_per_actor else ""
         return f"Ray at {self.address or 'a new local Ray'}, {self.actors} actor(s){gpus}"
+
+
+_defaults = threading.local()
+
+
+@contextmanager
+def scoring_in_worker() -> Iterator[None]:
+    """Within this block, on this thread, scorers run without an explicit engine run in the worker process: the
+    app's jobs (``core.jobs``) run in one, so every page's scoring (Score, Select, Explore, an import's signals, the
+    demo's preparation) leaves the app's interpreter to its sessions."""
+    before = getattr(_defaults, "in_worker", False)
+    _defaults.in_worker = True
+    try:
+        yield
+    finally:
+        _defaults.in_worker = before
+
+
+def default_engine() -> Engine:
+    """The engine for a run that names none: the worker process inside ``scoring_in_worker``, else this process."""
+    return Engine("local", in_worker=getattr(_defaults, "in_worker", False))
 
 
 @dataclass

@@ -5,7 +5,7 @@ with ``score --engine ray`` or the Score page's "Engine". What differs is only w
 
 - the driver (the CLI or the app process) reads the contents that have no result for the scorer's key, cuts them into
   shards and hands them to Ray Data as Arrow tables (``core.scoring.shards``);
-- ``map_batches`` runs ``ScorerActor``, a callable class whose ``__init__`` sets the scorer up, so a model loads once
+- ``map_batches`` runs ``ShardScorer`` (``core.scoring.shards``), a callable class whose ``__init__`` sets the scorer up, so a model loads once
   per actor, on ``ActorPoolStrategy(size=actors)`` with ``num_gpus=gpus_per_actor``;
 - the driver gathers each shard's rows, writes them as one Parquet file named by shard, merges that file into DuckDB
   in one transaction, and deletes it. Only the driver writes the workspace, so DuckDB keeps its single writer.
@@ -18,25 +18,14 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections import defaultdict
 from collections.abc import Callable, Collection
 
-import pyarrow as pa
-
-from core.errors import Cancelled, WinnowError
+from core.errors import WinnowError
 from core.progress import Progress
-from core.scoring.base import Scorer, iter_scored
+from core.scoring.base import Scorer
 from core.scoring.engines import ScoreReport
-from core.scoring.shards import (
-    COLUMNS_COLUMN,
-    ERROR_COLUMN,
-    SHARD_COLUMN,
-    ShardFolder,
-    input_table,
-    result_table,
-    samples_of,
-)
+from core.scoring.shard_driver import merge_results, plan_shards
+from core.scoring.shards import ShardScorer
 from core.settings import PROJECT_ROOT
 
 log = logging.getLogger("winnow")
@@ -46,58 +35,6 @@ PAGE = 8192  # contents read from the workspace at a time
 
 class RayUnavailable(WinnowError):
     """Ray is not installed, or the cluster at the given address cannot be reached."""
-
-
-class WorkerFailed(WinnowError):
-    """A Ray worker could not score some samples; the message names them and says what the worker said."""
-
-
-class ScorerActor:
-    """What each actor of the pool runs: set the scorer up once, then score whatever batches Ray Data hands it.
-
-    A failure does not raise here (Ray would retry and then wrap it in its own traceback): the rows come back with the
-    worker's message in ``_error``, and the driver stops the run with the sample ids and that message.
-    """
-
-    def __init__(self, scorer: Scorer, token_budget: int | None):
-        from core.scoring.base import use_default_threads
-
-        use_default_threads()
-        self.scorer = scorer
-        self.token_budget = token_budget
-        self.setup_error: str | None = None
-        try:
-            scorer.setup()
-        except Exception as error:  # said on the first batch, with the samples it was meant for
-            self.setup_error = f"{type(error).__name__}: {error}"
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        hashes = batch["content_hash"].to_pylist()
-        shards = batch[SHARD_COLUMN].to_pylist()
-        columns = self.scorer.columns
-        if self.setup_error is not None:
-            return result_table(columns, hashes, shards, None, self.setup_error)
-        by_hash: dict[str, dict | None] = {}
-        try:
-            for scored, rows in iter_scored(self.scorer, samples_of(batch), token_budget=self.token_budget):
-                for sample, row in zip(scored, rows, strict=True):
-                    by_hash[sample["content_hash"]] = row
-        except Exception:
-            return self._one_by_one(batch, hashes, shards)
-        return result_table(columns, hashes, shards, [by_hash[h] for h in hashes], None)
-
-    def _one_by_one(self, batch: pa.Table, hashes: list[str], shards: list[int]) -> pa.Table:
-        """After a batch failed: score each sample alone, so the error names the samples that fail, not their
-        batch mates. Slow, but only on the way to stopping the run."""
-        parts = []
-        for i, sample in enumerate(samples_of(batch)):
-            try:
-                row = self.scorer.score_batch([sample])[0]
-                parts.append(result_table(self.scorer.columns, [hashes[i]], [shards[i]], [row], None))
-            except Exception as error:
-                message = f"{type(error).__name__}: {error}"
-                parts.append(result_table(self.scorer.columns, [hashes[i]], [shards[i]], None, message))
-        return pa.concat_tables(parts)
 
 
 def connect(address: str | None, *, num_cpus: int | None = None) -> bool:
@@ -174,7 +111,7 @@ def run_scorer_on_ray(
     token_budget: int | None = None,
     shard_size: int = 256,
     among: Collection[str] | None = None,
-):
+) -> ScoreReport:
     """Score every content of the workspace that has no result under ``scorer.key``, on the connected Ray.
 
     Result files left by a killed run are merged first; then only what still has no result goes out.
@@ -197,82 +134,25 @@ def run_scorer_on_ray(
     """
     import ray.data
 
-    started = time.perf_counter()
-    folder = ShardFolder(store.path, scorer.name, scorer.key)
-    recovered = sum(folder.merge(store, scorer.name, scorer.key, scorer.params, p) for p in folder.pending())
-    if recovered:
-        log.info("%s: merged %d results a killed run had left", scorer.name, recovered)
-    total = store.count_contents() if among is None else len(set(among))
-    rids = store.unscored_rids(scorer.name, scorer.key, among=None if among is None else list(among))
-    todo = len(rids)
-    current = store.scorer_keys().get(scorer.name, {}).get("key")
-    if todo == 0 and current != scorer.key:  # nothing to score, but the key becomes current, with its exact columns
-        with scorer:
-            store.ensure_scorer(scorer.name, scorer.key, scorer.columns, scorer.params)
+    plan = plan_shards(store, scorer, shard_size=shard_size, among=among)
     if progress:
-        progress(0, todo, f"{scorer.name}: starting {actors} Ray actor(s)")
-    log.info("%s on Ray: %d of %d contents to score (key %s)", scorer.name, todo, total, scorer.key)
-    first = folder.next_shard()
-    tables, expected = [], {}
-    for start in range(0, todo, PAGE):
-        page = store.contents_at(rids[start : start + PAGE])
-        for at in range(0, len(page), shard_size):
-            shard = first + len(tables)
-            tables.append(input_table(page[at : at + shard_size], shard))
-            expected[shard] = tables[-1].num_rows
-    done = 0
-    if tables:
-        _quiet_ray_data()
-        dataset = ray.data.from_arrow(tables).map_batches(
-            ScorerActor,
-            fn_constructor_args=(scorer, token_budget),
-            compute=ray.data.ActorPoolStrategy(size=max(1, actors)),
-            num_gpus=gpus_per_actor or None,
-            batch_size=shard_size,
-            batch_format="pyarrow",
-        )
-        gathered: dict[int, list[pa.Table]] = defaultdict(list)
-        got: dict[int, int] = defaultdict(int)
-        batches = dataset.iter_batches(batch_format="pyarrow", batch_size=None)
-        try:
-            for batch in batches:
-                _raise_worker_error(store, scorer, batch)
-                for shard, part in _split_by_shard(batch):
-                    gathered[shard].append(part)
-                    got[shard] += part.num_rows
-                    if got[shard] == expected[shard]:  # whole: write it, merge it, forget it
-                        path = folder.write(shard, pa.concat_tables(gathered.pop(shard)))
-                        done += folder.merge(store, scorer.name, scorer.key, scorer.params, path)
-                        if progress:
-                            progress(done, todo, f"{scorer.name}: {done} of {todo}")
-                if cancelled is not None and cancelled():
-                    raise Cancelled(f"scoring with {scorer.name} was cancelled")
-        finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()  # stops the pipeline (and its actors) when we leave early
-    folder.clean()
-    return ScoreReport(scorer.name, scorer.key, done, total - todo, time.perf_counter() - started)
-
-
-def _split_by_shard(batch: pa.Table) -> list[tuple[int, pa.Table]]:
-    shards = batch[SHARD_COLUMN].to_pylist()
-    if len(set(shards)) == 1:
-        return [(shards[0], batch)]
-    import pyarrow.compute as pc
-
-    return [(s, batch.filter(pc.equal(batch[SHARD_COLUMN], s))) for s in sorted(set(shards))]
-
-
-def _raise_worker_error(store, scorer: Scorer, batch: pa.Table) -> None:
-    errors = [e for e in batch[ERROR_COLUMN].to_pylist() if e is not None]
-    if not errors:
-        return
-    failed = [h for h, e in zip(batch["content_hash"].to_pylist(), batch[ERROR_COLUMN].to_pylist()) if e is not None]
-    ids = store.ids_of_contents(failed)
-    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    said = " ".join(errors[0].split())  # one line, whatever the worker's message looked like
-    raise WorkerFailed(f"{scorer.name} failed on a Ray worker for samples {shown}: {said}")
-
-
-__all__ = ["COLUMNS_COLUMN", "RayUnavailable", "ScorerActor", "WorkerFailed", "connect", "run_scorer_on_ray"]
+        progress(0, plan.todo, f"{scorer.name}: starting {actors} Ray actor(s)")
+    log.info("%s on Ray: %d of %d contents to score (key %s)", scorer.name, plan.todo, plan.total, scorer.key)
+    if not plan.tables:
+        return merge_results(store, plan, [], progress=progress, cancelled=cancelled)
+    _quiet_ray_data()
+    dataset = ray.data.from_arrow(plan.tables).map_batches(
+        ShardScorer,
+        fn_constructor_args=(scorer, token_budget),
+        compute=ray.data.ActorPoolStrategy(size=max(1, actors)),
+        num_gpus=gpus_per_actor or None,
+        batch_size=shard_size,
+        batch_format="pyarrow",
+    )
+    batches = dataset.iter_batches(batch_format="pyarrow", batch_size=None)
+    try:
+        return merge_results(store, plan, batches, progress=progress, cancelled=cancelled)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # stops the pipeline (and its actors) when we leave early

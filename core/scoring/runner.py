@@ -20,7 +20,7 @@ from core.models.access import check_model_allowed
 from core.pause_points import pause_point
 from core.progress import Progress
 from core.scoring.base import Scorer, get_scorer, iter_scored
-from core.scoring.engines import Engine, ScoreReport
+from core.scoring.engines import Engine, ScoreReport, default_engine
 from core.settings import Settings
 from core.store import Store
 
@@ -112,7 +112,8 @@ def run_scorers(
 
     Args:
         settings: device, dtype and defaults; the models in ``params`` must be ones they let the app load.
-        engine: where they run (default: this process). The scores are the same on either engine.
+        engine: where they run (default: this process; in an app job, a worker process: ``default_engine``). The
+            scores are the same on every engine.
         among: score only these content hashes (None: every content).
         user: checked for the "score" permission. Jobs started from the app were checked when they were created
             (``Store.create_job``); the CLI passes its acting user.
@@ -130,7 +131,16 @@ def run_scorers(
             raise WinnowError(str(ex).strip("'\"")) from None
     for scorer in scorers:
         scorer.bind_workspace(store)
-    engine = engine or Engine()
+    engine = engine or default_engine()
+    if engine.kind == "local" and engine.in_worker:
+        from core.scoring.process_engine import run_scorer_in_worker
+
+        return [
+            run_scorer_in_worker(
+                store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget, among=among
+            )
+            for scorer in scorers
+        ]
     if engine.kind == "local":
         return [
             run_scorer(store, scorer, progress=progress, cancelled=cancelled, token_budget=token_budget, among=among)

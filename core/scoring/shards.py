@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.pause_points import pause_point
+from core.scoring.base import Scorer, iter_scored
 
 SHARD_COLUMN = "_shard"  # which shard a row belongs to
 APPLIES_COLUMN = "_applies"  # False: the scorer does not apply to the content (its result was None)
@@ -163,3 +164,52 @@ class ShardFolder:
             shutil.rmtree(self.path, ignore_errors=True)
             with contextlib.suppress(OSError):  # another key's run is pending there
                 self.path.parent.rmdir()
+
+
+class ShardScorer:
+    """What a worker runs (a Ray actor, or a worker process): set the scorer up once, then score the shards (or parts
+    of shards) it is handed, returning result tables.
+
+    A failure does not raise here (Ray would retry and then wrap it in its own traceback): the rows come back with the
+    worker's message in ``_error``, and the driver stops the run with the sample ids and that message.
+    """
+
+    def __init__(self, scorer: Scorer, token_budget: int | None):
+        from core.scoring.base import use_default_threads
+
+        use_default_threads()
+        self.scorer = scorer
+        self.token_budget = token_budget
+        self.setup_error: str | None = None
+        try:
+            scorer.setup()
+        except Exception as error:  # said on the first batch, with the samples it was meant for
+            self.setup_error = f"{type(error).__name__}: {error}"
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        hashes = batch["content_hash"].to_pylist()
+        shards = batch[SHARD_COLUMN].to_pylist()
+        columns = self.scorer.columns
+        if self.setup_error is not None:
+            return result_table(columns, hashes, shards, None, self.setup_error)
+        by_hash: dict[str, dict | None] = {}
+        try:
+            for scored, rows in iter_scored(self.scorer, samples_of(batch), token_budget=self.token_budget):
+                for sample, row in zip(scored, rows, strict=True):
+                    by_hash[sample["content_hash"]] = row
+        except Exception:
+            return self._one_by_one(batch, hashes, shards)
+        return result_table(columns, hashes, shards, [by_hash[h] for h in hashes], None)
+
+    def _one_by_one(self, batch: pa.Table, hashes: list[str], shards: list[int]) -> pa.Table:
+        """After a batch failed: score each sample alone, so the error names the samples that fail, not their
+        batch mates. Slow, but only on the way to stopping the run."""
+        parts = []
+        for i, sample in enumerate(samples_of(batch)):
+            try:
+                row = self.scorer.score_batch([sample])[0]
+                parts.append(result_table(self.scorer.columns, [hashes[i]], [shards[i]], [row], None))
+            except Exception as error:
+                message = f"{type(error).__name__}: {error}"
+                parts.append(result_table(self.scorer.columns, [hashes[i]], [shards[i]], None, message))
+        return pa.concat_tables(parts)

@@ -1,0 +1,125 @@
+"""The driver's side of a sharded scoring run, shared by the engines that score outside this thread (Ray, worker
+processes): cut what has no result into shards, gather each shard's rows as workers return them, write and merge.
+
+The workers' side is ``ShardScorer`` (``core.scoring.shards``); the engines only move tables between the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from core.errors import Cancelled, WinnowError
+from core.progress import Progress
+from core.scoring.base import Scorer
+from core.scoring.engines import ScoreReport
+from core.scoring.shards import ERROR_COLUMN, SHARD_COLUMN, ShardFolder, input_table
+
+log = logging.getLogger("winnow")
+
+PAGE = 8192  # contents read from the workspace at a time
+
+
+class WorkerFailed(WinnowError):
+    """A worker could not score some samples; the message names them and says what the worker said."""
+
+
+@dataclass
+class ShardPlan:
+    """What a run sends out: the shards (Arrow tables) and how many rows each must come back with."""
+
+    scorer: Scorer
+    folder: ShardFolder
+    started: float
+    total: int  # contents in scope
+    todo: int  # of which without a result
+    recovered: int  # results a killed run had left, merged before planning
+    tables: list[pa.Table] = field(default_factory=list)
+    expected: dict[int, int] = field(default_factory=dict)
+
+
+def plan_shards(store, scorer: Scorer, *, shard_size: int, among: Collection[str] | None = None) -> ShardPlan:
+    """Merge what a killed run left, then cut the contents still without a result for ``scorer.key`` into shards.
+
+    When nothing is left but the key is not the current one yet, the scorer is set up here to record its exact
+    columns (an embedder's dimension), as the local engine does.
+    """
+    started = time.perf_counter()
+    folder = ShardFolder(store.path, scorer.name, scorer.key)
+    recovered = sum(folder.merge(store, scorer.name, scorer.key, scorer.params, p) for p in folder.pending())
+    if recovered:
+        log.info("%s: merged %d results a killed run had left", scorer.name, recovered)
+    total = store.count_contents() if among is None else len(set(among))
+    rids = store.unscored_rids(scorer.name, scorer.key, among=None if among is None else list(among))
+    plan = ShardPlan(scorer, folder, started, total, len(rids), recovered)
+    if not rids and store.scorer_keys().get(scorer.name, {}).get("key") != scorer.key:
+        with scorer:
+            store.ensure_scorer(scorer.name, scorer.key, scorer.columns, scorer.params)
+    first = folder.next_shard()
+    for start in range(0, len(rids), PAGE):
+        page = store.contents_at(rids[start : start + PAGE])
+        for at in range(0, len(page), shard_size):
+            shard = first + len(plan.tables)
+            plan.tables.append(input_table(page[at : at + shard_size], shard))
+            plan.expected[shard] = plan.tables[-1].num_rows
+    return plan
+
+
+def merge_results(
+    store,
+    plan: ShardPlan,
+    results: Iterable[pa.Table],
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ScoreReport:
+    """Gather the workers' result tables by shard; write and merge each shard once it is whole.
+
+    Raises:
+        WorkerFailed: a result carries a worker's error (the sample ids and its message); that shard is not merged.
+        Cancelled: ``cancelled()`` said so, or ``progress`` raised it (merged shards are kept).
+    """
+    scorer, folder = plan.scorer, plan.folder
+    gathered: dict[int, list[pa.Table]] = defaultdict(list)
+    got: dict[int, int] = defaultdict(int)
+    done = 0
+    for batch in results:
+        _raise_worker_error(store, scorer, batch)
+        for shard, part in _split_by_shard(batch):
+            gathered[shard].append(part)
+            got[shard] += part.num_rows
+            if got[shard] == plan.expected[shard]:  # whole: write it, merge it, forget it
+                path = folder.write(shard, pa.concat_tables(gathered.pop(shard)))
+                done += folder.merge(store, scorer.name, scorer.key, scorer.params, path)
+                if progress:
+                    progress(done, plan.todo, f"{scorer.name}: {done} of {plan.todo}")
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"scoring with {scorer.name} was cancelled")
+    folder.clean()
+    seconds = time.perf_counter() - plan.started
+    return ScoreReport(scorer.name, scorer.key, done, plan.total - plan.todo, seconds)
+
+
+def _split_by_shard(batch: pa.Table) -> list[tuple[int, pa.Table]]:
+    shards = batch[SHARD_COLUMN].to_pylist()
+    if len(set(shards)) == 1:
+        return [(shards[0], batch)]
+    import pyarrow.compute as pc
+
+    return [(s, batch.filter(pc.equal(batch[SHARD_COLUMN], s))) for s in sorted(set(shards))]
+
+
+def _raise_worker_error(store, scorer: Scorer, batch: pa.Table) -> None:
+    errors = batch[ERROR_COLUMN].to_pylist()
+    failed = [h for h, e in zip(batch["content_hash"].to_pylist(), errors, strict=True) if e is not None]
+    if not failed:
+        return
+    ids = store.ids_of_contents(failed)
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    said = " ".join(next(e for e in errors if e is not None).split())  # one line, whatever the worker wrote
+    raise WorkerFailed(f"{scorer.name} failed on a worker for samples {shown}: {said}")
