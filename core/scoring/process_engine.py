@@ -33,6 +33,7 @@ from core.settings import PROJECT_ROOT
 
 log = logging.getLogger("winnow")
 
+WORKER_NICENESS = 10  # the worker yields the cores to the app's sessions; alone, it still gets all of them
 SHARD_SIZE = 64  # smaller than Ray's: a shard is also how often a job's progress moves and a cancel is seen
 
 _HEADER = struct.Struct("<Q")
@@ -162,6 +163,8 @@ def _worker_main() -> None:
     from core.scoring.shards import ShardScorer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the app decides
+    with contextlib.suppress(OSError, AttributeError):  # behind the app's sessions when both want the cores
+        os.nice(WORKER_NICENESS)
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a library's print must not corrupt the answers
     runs: dict[str, ShardScorer] = {}
