@@ -650,6 +650,7 @@ from bench_bilingual import bench_dedup, bench_embedders, bench_labels  # noqa: 
 from bench_decontam import bench_decontam  # noqa: E402
 from bench_ifd_precision import bench_ifd_precision  # noqa: E402
 from bench_load import bench_load, bench_load_jobs  # noqa: E402
+from bench_scale import bench_scale  # noqa: E402
 from bench_training import bench_train  # noqa: E402
 
 SECTIONS = {
@@ -664,6 +665,7 @@ SECTIONS = {
     "explore": bench_explore,
     "load": bench_load,
     "load_jobs": bench_load_jobs,
+    "scale": bench_scale,
     "embedders": bench_embedders,
     "labels": bench_labels,
     "dedup": bench_dedup,

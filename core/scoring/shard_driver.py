@@ -88,19 +88,21 @@ def merge_results(
     gathered: dict[int, list[pa.Table]] = defaultdict(list)
     got: dict[int, int] = defaultdict(int)
     done = 0
-    for batch in results:
-        _raise_worker_error(store, scorer, batch)
-        for shard, part in _split_by_shard(batch):
-            gathered[shard].append(part)
-            got[shard] += part.num_rows
-            if got[shard] == plan.expected[shard]:  # whole: write it, merge it, forget it
-                path = folder.write(shard, pa.concat_tables(gathered.pop(shard)))
-                done += folder.merge(store, scorer.name, scorer.key, scorer.params, path)
-                if progress:
-                    progress(done, plan.todo, f"{scorer.name}: {done} of {plan.todo}")
-        if cancelled is not None and cancelled():
-            raise Cancelled(f"scoring with {scorer.name} was cancelled")
-    folder.clean()
+    try:
+        for batch in results:
+            _raise_worker_error(store, scorer, batch)
+            for shard, part in _split_by_shard(batch):
+                gathered[shard].append(part)
+                got[shard] += part.num_rows
+                if got[shard] == plan.expected[shard]:  # whole: write it, merge it, forget it
+                    path = folder.write(shard, pa.concat_tables(gathered.pop(shard)))
+                    done += folder.merge(store, scorer.name, scorer.key, scorer.params, path)
+                    if progress:
+                        progress(done, plan.todo, f"{scorer.name}: {done} of {plan.todo}")
+            if cancelled is not None and cancelled():
+                raise Cancelled(f"scoring with {scorer.name} was cancelled")
+    finally:
+        folder.clean()  # only when nothing waits to be merged
     seconds = time.perf_counter() - plan.started
     return ScoreReport(scorer.name, scorer.key, done, plan.total - plan.todo, seconds)
 
