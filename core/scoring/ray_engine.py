@@ -5,8 +5,8 @@ with ``score --engine ray`` or the Score page's "Engine". What differs is only w
 
 - the driver (the CLI or the app process) reads the contents that have no result for the scorer's key, cuts them into
   shards and hands them to Ray Data as Arrow tables (``core.scoring.shards``);
-- ``map_batches`` runs ``ShardScorer`` (``core.scoring.shards``), a callable class whose ``__init__`` sets the scorer up, so a model loads once
-  per actor, on ``ActorPoolStrategy(size=actors)`` with ``num_gpus=gpus_per_actor``;
+- ``map_batches`` runs ``ShardScorer`` (``core.scoring.shards``), a callable class whose ``__init__`` sets the
+  scorer up, so a model loads once per actor, on ``ActorPoolStrategy(size=actors)`` with ``num_gpus=gpus_per_actor``;
 - the driver gathers each shard's rows, writes them as one Parquet file named by shard, merges that file into DuckDB
   in one transaction, and deletes it. Only the driver writes the workspace, so DuckDB keeps its single writer.
 
@@ -29,9 +29,6 @@ from core.scoring.shards import ShardScorer
 from core.settings import PROJECT_ROOT
 
 log = logging.getLogger("winnow")
-
-PAGE = 8192  # contents read from the workspace at a time
-
 
 class RayUnavailable(WinnowError):
     """Ray is not installed, or the cluster at the given address cannot be reached."""
