@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import stat
 import subprocess
 import sys
@@ -83,6 +85,51 @@ def test_ids_are_stable_across_workspaces(tmp_path, store):
             user="bo",
         )
         assert [r["id"] for r in other.page().to_pylist()] == [r["id"] for r in store.page().to_pylist()]
+
+
+def _numbered(imports: list[list[str]]) -> list[tuple[str, str | None]]:
+    """(id, dup_of) of every sample by the plain rule, one sample at a time: the content hash's first 16 characters,
+    then "-k" when k earlier samples have ids of that base; a repeat points to the first sample of its content."""
+    taken: dict[str, int] = {}
+    first: dict[str, str] = {}
+    out = []
+    for hashes in imports:
+        for h in hashes:
+            k = taken.get(h[:16], 0)
+            taken[h[:16]] = k + 1
+            sid = h[:16] if k == 0 else f"{h[:16]}-{k}"
+            out.append((sid, first.get(h)))
+            first.setdefault(h, sid)
+    return out
+
+
+@pytest.mark.parametrize("first", ["all new", "repeats", "odd hashes"])
+def test_ids_and_duplicates_follow_the_plain_rule_chunk_by_chunk(tmp_path, first):
+    rng = random.Random(5)
+    digest = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(200)]
+    # The same first 16 characters as another content: same id base, not a duplicate.
+    pool = digest[:60] + [digest[0][:16] + "f" * 48, digest[1][:16] + "e" * 48]
+    repeats = [rng.choice(pool) for _ in range(90)]  # within a chunk and across chunks
+    # A first chunk of content hashes and other strings, then content hashes it holds.
+    odd = ["short", "中文" * 10, *digest[:23], *digest[:25], *digest[10:50]]
+    imports = [
+        *{"all new": [digest[100:200], repeats], "repeats": [repeats, digest[100:200]], "odd hashes": [odd]}[first],
+        digest[150:160] + [rng.choice(pool) for _ in range(40)],  # and of earlier imports
+        [f"short{i % 7}" for i in range(20)],  # not a content hash's 16 hex digits
+    ]
+    with Store(tmp_path / "ids.duckdb") as s:
+        for k, hashes in enumerate(imports):
+            chunks = []
+            for i in range(0, len(hashes), 25):
+                columns = _columns([(f"q{k}.{j}", "a") for j in range(i, min(i + 25, len(hashes)))])
+                columns["content_hash"] = hashes[i : i + 25]
+                chunks.append(columns)
+            s.import_source(
+                name=f"f{k}", path=None, sha256=str(k) * 64, fmt="alpaca", mapping=None, chunks=chunks, user="ana"
+            )
+        got = s.cursor().execute("SELECT id, dup_of FROM samples ORDER BY rid").fetchall()
+    assert got == _numbered(imports)
+    assert sum(dup is not None for _, dup in got) > 80
 
 
 def test_filters_text_status_and_escape(store):

@@ -88,13 +88,8 @@ def iter_records(path: str | os.PathLike, *, progress: Progress | None = None) -
             over :data:`MAX_RECORD_MB`, a Parquet batch over :data:`MAX_PARQUET_BATCH_BYTES` once decoded.
     """
     name = os.fspath(path)
-    try:
-        size = os.path.getsize(name)
-        with open(name, "rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except OSError as e:
-        raise FormatError(f"cannot read the file: {e.strerror or e}", path=name) from None
-    kind = _container(name, head, size)
+    kind = file_kind(name)
+    size = os.path.getsize(name)
     if kind == "parquet":
         yield from _iter_parquet(name, progress)
     elif kind == "json":
@@ -265,22 +260,9 @@ def _iter_jsonl(name: str, size: int, progress: Progress | None) -> Iterator[Raw
         if f.read(3) != _BOM:
             f.seek(0)
         for lineno, line in enumerate(iter(lambda: f.readline(_LINE_LIMIT), b""), 1):
-            if len(line) == _LINE_LIMIT and not line.endswith(b"\n"):
-                raise _too_long(name, lineno)
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as e:
-                if _WHITESPACE_ONLY.match(line):
-                    continue
-                raise _jsonl_error(e, line, lineno, f.tell() - len(line), name) from None
-            if type(record) is not dict:
-                hint = " (a JSON array? name the file .json)" if type(record) is list else ""
-                raise FormatError(
-                    f"expected one JSON object per line, got {_type_name(record)}{hint}",
-                    path=name,
-                    line=lineno,
-                    record=index,
-                )
+            record = jsonl_record(line, lineno, index, f.tell() - len(line), name)
+            if record is None:
+                continue
             yield RawRecord(index, lineno, record)
             index += 1
             if progress is not None and not index % _PROGRESS_EVERY:
@@ -289,6 +271,49 @@ def _iter_jsonl(name: str, size: int, progress: Progress | None) -> Iterator[Raw
         raise FormatError("file is empty", path=name)
     if progress is not None:
         progress(size, size)
+
+
+def jsonl_record(line: bytes, lineno: int, index: int, offset: int, name: str) -> dict | None:
+    """One line of a JSON Lines file, as :func:`iter_records` reads it.
+
+    Args:
+        line: the line as ``readline`` returns it (with its newline, if it has one).
+        lineno, index: its 1-based line number and the 0-based number of the record it would be.
+        offset: where it starts in the file, in bytes.
+
+    Returns:
+        The record, or None for a blank line (which is no record).
+
+    Raises:
+        FormatError: the line is over :data:`MAX_RECORD_MB`, not valid JSON or UTF-8, or not an object.
+    """
+    if len(line) >= _LINE_LIMIT and not (len(line) == _LINE_LIMIT and line.endswith(b"\n")):
+        raise _too_long(name, lineno)
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        if _WHITESPACE_ONLY.match(line):
+            return None
+        raise _jsonl_error(e, line, lineno, offset, name) from None
+    if type(record) is not dict:
+        hint = " (a JSON array? name the file .json)" if type(record) is list else ""
+        raise FormatError(
+            f"expected one JSON object per line, got {_type_name(record)}{hint}", path=name, line=lineno, record=index
+        )
+    return record
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """How :func:`iter_records` reads ``path``: "parquet", "json", "jsonl", or a CSV delimiter (FormatError when it
+    cannot be read as any of them)."""
+    name = os.fspath(path)
+    try:
+        size = os.path.getsize(name)
+        with open(name, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError as e:
+        raise FormatError(f"cannot read the file: {e.strerror or e}", path=name) from None
+    return _container(name, head, size)
 
 
 def _too_long(name: str, line: int) -> FormatError:

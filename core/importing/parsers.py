@@ -5,9 +5,11 @@ contend: the parse thread, and the importing thread's conversion of each chunk's
 on the GIL. So a big file is parsed in a worker process, which also builds each chunk's Arrow arrays and sends them
 in Arrow's IPC format, which reads back without a copy: the importing process only reads the batch, derives ids and
 inserts. Pickled lists would be as cheap to send but leave the string conversion to the importing process.
-Measured on 2 idle cores, 1M Alpaca records (380 MB JSON lines): 12.5-13.5 s end to end (75-80k records/s) against
-18.2 s with a parse thread; 15 s of CPU in all against 19 s. The worker parses in about 8 s of CPU and DuckDB
-inserts in about 7, so neither waits long for the other.
+Measured on 2 idle cores, 1M Alpaca records (380 MB JSON lines) parsed record by record: 12.5-13.5 s end to end
+against 18.2 s with a parse thread; 15 s of CPU in all against 19 s. Alpaca JSON lines now take the vectorised path
+(core/importing/alpaca_lines.py), which converts mostly in DuckDB, outside the GIL: the worker then parses in about
+4.5 s of CPU and the importing process takes about 6 (DuckDB's insert and commit 4.5 of them). A thread would cost
+about as much CPU in all; the worker keeps a hostile file's memory apart, and its allocator can be tuned.
 
 The worker's side of the pipe is core/importing/worker.py; the message format (:func:`_send`, :func:`_read_exactly`)
 and the errors that cross it (:func:`_error_payload`, :func:`_rebuild_error`) are here, for both sides.
@@ -33,7 +35,8 @@ import pyarrow as pa
 from core import errors
 from core.errors import FormatError, WinnowError
 from core.importing import parse
-from core.importing.parse import _SCHEMA, Progress, _columns, _parse, _Stopped
+from core.importing.columns import _SCHEMA, _columns
+from core.importing.parse import Progress, _parse, _Stopped
 
 
 class _Parser:
@@ -142,6 +145,11 @@ class _ParseProcess(_Parser):
             # The folder holding the core package, so the worker imports this same code wherever it was started.
             root = str(Path(__file__).resolve().parents[2])
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+            if self.memory_mb is None:
+                # glibc's malloc hands blocks over 128 KB back to the system as soon as they are freed, so DuckDB's
+                # vectors fault in fresh pages for every chunk: keeping them saves the worker a tenth of its CPU
+                # (1M Alpaca records: 0.5 s of 5). Not under a memory cap, which memory kept would count against.
+                env.update(MALLOC_MMAP_THRESHOLD_=str(256 << 20), MALLOC_TRIM_THRESHOLD_=str(512 << 20))
             self._process = subprocess.Popen(
                 [
                     sys.executable,
@@ -171,7 +179,7 @@ class _ParseProcess(_Parser):
             kind, payload = pickle.loads(_read_exactly(self._pipe, message_size))
             if kind == "chunk":
                 # Zero-copy: the batch's columns point into the bytes just read.
-                batch = pa.ipc.read_record_batch(pa.py_buffer(_read_exactly(self._pipe, batch_size)), _SCHEMA)
+                batch = pa.ipc.read_record_batch(_read_exactly(self._pipe, batch_size, _POOL), _SCHEMA)
                 payload = (batch, *payload)
         except EOFError:
             try:
@@ -198,10 +206,14 @@ class _ParseProcess(_Parser):
 
 # A message on the pipe: the sizes of its pickled (kind, payload) and of the Arrow batch that follows (0: none).
 _HEADER = struct.Struct("<QQ")
+# Where the batches sent and received live (45 MB each): not Arrow's default pool (mimalloc), which is slow with
+# blocks this big, nor a bytearray, zero-filled first. Receiving a 1M-record import takes 0.5 s of CPU so, against
+# 1.5 s from the default pool.
+_POOL = pa.system_memory_pool()
 
 
 def _send(out, kind: str, payload: object, batch: pa.RecordBatch | None = None) -> None:
-    data = batch.serialize() if batch is not None else b""
+    data = batch.serialize(memory_pool=_POOL) if batch is not None else b""
     message = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
     for part in (_HEADER.pack(len(message), len(data)), message, data):
         view = memoryview(part)
@@ -209,9 +221,10 @@ def _send(out, kind: str, payload: object, batch: pa.RecordBatch | None = None) 
             view = view[out.write(view) :]
 
 
-def _read_exactly(pipe, size: int) -> bytearray:
-    """``size`` bytes from ``pipe``, read straight into one buffer; EOFError if the writer is gone first."""
-    buf = bytearray(size)
+def _read_exactly(pipe, size: int, pool: pa.MemoryPool | None = None) -> bytearray | pa.Buffer:
+    """``size`` bytes from ``pipe``, read straight into one buffer (from ``pool`` if given, not zero-filled first);
+    EOFError if the writer is gone first."""
+    buf = bytearray(size) if pool is None else pa.allocate_buffer(size, memory_pool=pool)
     view = memoryview(buf)
     got = 0
     while got < size:

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 
+from core.importing import parse
 from core.importing.parse import _parse
 from core.importing.parsers import _error_payload, _send
 from core.importing.preview import _read_preview
@@ -27,6 +28,9 @@ def _worker_main() -> None:
     memory_mb = options["memory_mb"]
     if memory_mb is not None:
         _cap_memory(memory_mb)
+        # DuckDB reserves address space that the cap counts, and Arrow's allocations then fail: a capped worker
+        # takes the exact path for Alpaca JSON lines too.
+        parse.VECTORISED = False
 
     def emit(kind: str, payload: object) -> None:
         if kind == "chunk":

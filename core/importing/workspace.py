@@ -110,15 +110,6 @@ def import_file(
     elif fmt != "auto" and fmt not in FORMATS:
         raise WinnowError(f"unknown format {fmt!r}; expected auto or one of {', '.join(FORMATS)}")
 
-    sha = file_sha256(path)
-    if not allow_reimport:
-        seen = store.find_source_by_sha(sha)
-        if seen is not None:
-            raise WinnowError(
-                f"{name}: this exact file was already imported as source {seen['source_id']} ({seen['name']}, "
-                f"{seen['imported_at']:%Y-%m-%d %H:%M}); import it again only on purpose (--allow-reimport)"
-            )
-
     # Big files are parsed in a worker process, small ones in a thread (no process start-up to pay). Either way the
     # parser detects the format on the first records and sends column chunks that the store inserts as they come.
     # The worker gets its pipe as an inherited fd (POSIX) and needs an interpreter to start (not so when embedded).
@@ -155,6 +146,16 @@ def import_file(
         else _ParseThread(path, fmt, mapping, name, on_error, progress)
     )
     with parser:
+        # The file's hash (a re-import is refused) is taken while the parser starts (a worker process takes 0.3 s)
+        # and reads the first records.
+        sha = file_sha256(path)
+        if not allow_reimport:
+            seen = store.find_source_by_sha(sha)
+            if seen is not None:
+                raise WinnowError(
+                    f"{name}: this exact file was already imported as source {seen['source_id']} ({seen['name']}, "
+                    f"{seen['imported_at']:%Y-%m-%d %H:%M}); import it again only on purpose (--allow-reimport)"
+                )
         fmt = parser.detected_format()
         result = store.import_source(
             name=name,

@@ -30,6 +30,7 @@ from core.settings import PROJECT_ROOT
 
 log = logging.getLogger("winnow")
 
+
 class RayUnavailable(WinnowError):
     """Ray is not installed, or the cluster at the given address cannot be reached."""
 

@@ -16,7 +16,9 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.errors import WinnowError
 from core.pause_points import pause_point
@@ -73,11 +75,9 @@ class Imports:
             ).fetchall()[0][0]
             inserted = duplicates = 0
             before = cur.execute("SELECT coalesce(max(rid), 0) FROM samples").fetchall()[0][0]
-            # What this import has seen so far: content hash -> first id, and id base -> how many ids use it.
-            seen: dict[str, str] = {}
-            taken: dict[str, int] = {}
+            seen = _Bases()  # the id bases this import has given so far
             for columns in chunks:
-                if columns["content_hash"]:
+                if len(columns["content_hash"]):
                     duplicates += self._insert_chunk(
                         cur,
                         source_id,
@@ -88,7 +88,6 @@ class Imports:
                         first_rid=before + inserted + 1,
                         workspace_rids=before,
                         seen=seen,
-                        taken=taken,
                     )
                     inserted += len(columns["content_hash"])
                     pause_point("import.chunk_written")
@@ -123,77 +122,46 @@ class Imports:
         cur,
         source_id: int,
         fmt: str,
-        columns: dict[str, list],
+        columns: dict,
         now: datetime,
         user: str,
         *,
         first_rid: int,
         workspace_rids: int,
-        seen: dict[str, str],
-        taken: dict[str, int],
+        seen: _Bases,
     ) -> int:
         """Insert one chunk of an import inside its transaction. Returns how many of its samples are duplicates.
 
         The first sample holding each content (by rid) is what duplicates point to. Ids derive from the content
-        hash at import, with a counter for repeats, so they stay unique and stable. Samples that were in the
-        workspace before this import (rid <= workspace_rids) are looked up; this import's own are in ``seen`` and
-        ``taken``, which the caller keeps across chunks.
+        hash at import, with a counter for repeats, so they stay unique and stable: the hash's first 16 characters
+        (the id's base), then "-k" when k earlier samples have ids of that base. Most samples of an import into an
+        empty workspace share their base with no other: ``seen`` tells which, and their id is the base. The others,
+        and all of them when the workspace held samples before (rid <= workspace_rids), are numbered one by one from
+        what the samples before them hold, this import's earlier chunks included.
         """
-        n = len(columns["content_hash"])
-        first = seen
+        hashes = pa.array(columns["content_hash"], pa.string())
+        n = len(hashes)
+        bases = pc.utf8_slice_codeunits(hashes, 0, 16)
+        clash = seen.add(bases)
         if workspace_rids:
-            cur.register("new_hashes", pa.table({"h": pa.array(columns["content_hash"], pa.string())}))
-            # What the earlier samples hold of this chunk's contents: the first sample of each content hash, and how
-            # many ids each id base (the hash's first 16 characters) has taken.
-            earlier = (
-                (
-                    first,
-                    "SELECT content_hash, arg_min(id, rid) FROM samples WHERE rid <= ? "
-                    "AND content_hash IN (SELECT h FROM new_hashes) GROUP BY content_hash",
-                ),
-                (
-                    taken,
-                    "SELECT left(id, 16), count(*) FROM samples WHERE rid <= ? "
-                    "AND left(id, 16) IN (SELECT left(h, 16) FROM new_hashes) GROUP BY 1",
-                ),
-            )
-            try:
-                for known, query in earlier:
-                    for key, value in cur.execute(query, [workspace_rids]).fetchall():
-                        known.setdefault(key, value)
-            finally:
-                cur.unregister("new_hashes")
-        ids: list[str] = []
-        dup_of: list[str | None] = []
-        duplicates = 0
-        for h in columns["content_hash"]:
-            base = h[:16]
-            k = taken.get(base, 0)
-            taken[base] = k + 1
-            sid = base if k == 0 else f"{base}-{k}"
-            ids.append(sid)
-            original = first.get(h)
-            if original is None:
-                first[h] = sid
-                dup_of.append(None)
-            else:
-                dup_of.append(original)
-                duplicates += 1
-        start = first_rid
+            clash[:] = True
+        ids, dup_of, duplicates = bases, pa.nulls(n, pa.string()), 0
+        if clash.any():
+            ids, dup_of, duplicates = self._number(cur, hashes, bases, clash, first_rid)
+        # Built from buffers, not Python objects: pyarrow would import pandas (0.5 s) on the first pa.array of those.
+        rids = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(first_rid, first_rid + n))])
         table = pa.table(
             {
-                "rid": pa.array(range(start, start + n), pa.int64()),
-                "id": pa.array(ids, pa.string()),
-                "source_id": pa.array([source_id] * n, pa.int32()),
+                "rid": rids,
+                "id": ids,
                 "source_index": pa.array(columns["source_index"], pa.int64()),
-                "format": pa.array([fmt] * n, pa.string()),
                 "raw": pa.array(columns["raw"], pa.string()),
                 "tools": pa.array(columns["tools"], pa.string()),
                 "prompt": pa.array(columns["prompt"], pa.string()),
                 "answer": pa.array(columns["answer"], pa.string()),
                 "n_turns": pa.array(columns["n_turns"], pa.int32()),
-                "content_hash": pa.array(columns["content_hash"], pa.string()),
-                "dup_of": pa.array(dup_of, pa.string()),
+                "content_hash": hashes,
+                "dup_of": dup_of,
             }
         )
         cur.register("new_samples", table)
@@ -201,12 +169,55 @@ class Imports:
             cur.execute(
                 "INSERT INTO samples (rid, id, source_id, source_index, format, raw, tools, prompt, answer, "
                 "n_turns, content_hash, dup_of, created_at, updated_at, updated_by) "
-                "SELECT *, ?, ?, ? FROM new_samples",
-                [now, now, user],
+                "SELECT rid, id, ?, source_index, ?, raw, tools, prompt, answer, n_turns, content_hash, dup_of, ?, ?, ? "
+                "FROM new_samples",
+                [source_id, fmt, now, now, user],
             )
         finally:
             cur.unregister("new_samples")
         return duplicates
+
+    def _number(self, cur, hashes: pa.Array, bases: pa.Array, clash: np.ndarray, first_rid: int) -> tuple:
+        """Ids and duplicate flags for a chunk whose rows ``clash`` may share a base or a content with a sample before
+        them; the other rows keep their base as id. Returns (ids, dup_of, how many are duplicates)."""
+        rows = np.flatnonzero(clash)
+        picked = hashes.take(pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows.astype(np.int64))]))
+        cur.register("new_hashes", pa.table({"h": picked}))
+        # What the samples before the chunk hold of these rows: the first sample of each content hash, and how many
+        # ids each id base has taken.
+        try:
+            first = dict(
+                cur.execute(
+                    "SELECT content_hash, arg_min(id, rid) FROM samples WHERE rid < ? "
+                    "AND content_hash IN (SELECT h FROM new_hashes) GROUP BY content_hash",
+                    [first_rid],
+                ).fetchall()
+            )
+            taken = dict(
+                cur.execute(
+                    "SELECT left(id, 16), count(*) FROM samples WHERE rid < ? "
+                    "AND left(id, 16) IN (SELECT left(h, 16) FROM new_hashes) GROUP BY 1",
+                    [first_rid],
+                ).fetchall()
+            )
+        finally:
+            cur.unregister("new_hashes")
+        ids = bases.to_pylist()
+        dup_of: list[str | None] = [None] * len(ids)
+        duplicates = 0
+        for i, h in zip(rows.tolist(), picked.to_pylist()):
+            base = ids[i]
+            k = taken.get(base, 0)
+            taken[base] = k + 1
+            sid = base if k == 0 else f"{base}-{k}"
+            ids[i] = sid
+            original = first.get(h)
+            if original is None:
+                first[h] = sid
+            else:
+                dup_of[i] = original
+                duplicates += 1
+        return pa.array(ids, pa.string()), pa.array(dup_of, pa.string()), duplicates
 
     def sources(self) -> list[dict]:
         """Every imported file, oldest first."""
@@ -257,3 +268,37 @@ class Imports:
                     same = os.path.samefile(target, path)
             if same:
                 raise WinnowError(f"{target} is {what}: {writing} would replace it; choose another file")
+
+
+class _Bases:
+    """The id bases an import has given so far, as 64-bit keys (equal bases, equal keys), sorted."""
+
+    def __init__(self):
+        self.keys = np.zeros(0, np.uint64)
+        self.lost = False  # a chunk's bases were not all 16 bytes long: the keys no longer say which are new
+
+    def add(self, bases: pa.Array) -> np.ndarray:
+        """Record a chunk's bases; return which rows share their key with another row of the chunk or an earlier
+        base (rarely but possibly with a different base: they are only numbered one by one)."""
+        n = len(bases)
+        lengths = pc.min_max(pc.binary_length(bases))
+        if self.lost or (lengths["min"].as_py(), lengths["max"].as_py()) != (16, 16):
+            self.lost = True  # not the 16 hex digits of a content hash: number every row from now on
+            return np.ones(n, bool)
+        start = int(np.frombuffer(bases.buffers()[1], np.int32, count=1, offset=bases.offset * 4)[0])
+        raw = np.frombuffer(bases.buffers()[2], np.uint64, count=2 * n, offset=start).reshape(n, 2)
+        keys = raw[:, 0] ^ (raw[:, 1] * np.uint64(0x9E3779B97F4A7C15))
+        order = np.argsort(keys)
+        ordered = keys[order]
+        twins = ordered[1:] == ordered[:-1]
+        repeated = np.zeros(n, bool)
+        repeated[1:] |= twins
+        repeated[:-1] |= twins
+        clash = np.empty(n, bool)
+        clash[order] = repeated
+        # Sorted needles: each search starts where the last one ended, which keeps it in cache.
+        at = np.searchsorted(self.keys, ordered)
+        if len(self.keys):
+            clash[order] |= self.keys[np.minimum(at, len(self.keys) - 1)] == ordered
+        self.keys = np.insert(self.keys, at, ordered)  # still sorted, in one pass
+        return clash
