@@ -26,8 +26,14 @@ run: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
+# `make bench` runs every section; `make bench ifd query` only those (the words after bench are sections, not targets)
+ifeq (bench,$(firstword $(MAKECMDGOALS)))
+SECTIONS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(SECTIONS):;@:)
+endif
+
 bench: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) tests/bench.py
+	HF_HUB_OFFLINE=1 $(PY) tests/bench.py $(SECTIONS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
