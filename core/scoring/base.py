@@ -43,6 +43,8 @@ class Scorer:
             are part of ``key``. Values must be JSON-able.
         token_budget: padded tokens per batch the runner should aim for (see ``batches_by_budget``).
         max_batch: most samples per batch.
+        shard_size: contents per shard when a worker process scores (``core.scoring.process_engine``): how often a
+            job's progress moves and a cancel is seen there, so a slow scorer takes small shards.
 
     Runtime choices that do not change the numbers beyond float noise (device, dtype, cache folder, batch size) come
     from ``settings`` and are not part of the key, so a workspace scored on a GPU can be topped up on a laptop.
@@ -55,6 +57,7 @@ class Scorer:
     default_params: ClassVar[dict] = {}
     token_budget: ClassVar[int] = 8192
     max_batch: ClassVar[int] = 64
+    shard_size: ClassVar[int] = 256
 
     def __init__(self, settings: Settings | None = None, **params):
         unknown = sorted(set(params) - set(self.default_params))

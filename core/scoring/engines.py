@@ -1,7 +1,9 @@
 """Where scorers run, and what a run reports.
 
-Two engines run the same scorers: ``"local"`` (this process: ``core.scoring.runner``) and ``"ray"`` (an actor pool of
-Ray Data: ``core.scoring.ray_engine``). They give the same scores; the choice is about speed and where the hardware is.
+Three engines run the same scorers: ``"local"`` in this process (``core.scoring.runner``), ``"local"`` in a worker
+process beside it (``core.scoring.process_engine``: the app's jobs, so pages stay responsive) and ``"ray"`` (an actor
+pool of Ray Data: ``core.scoring.ray_engine``). They give the same scores; the choice is about responsiveness, speed
+and where the hardware is.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from core.errors import WinnowError
 
 @dataclass(frozen=True)
 class Engine:
-    """Where scorers run: ``"local"`` (this process, the default) or ``"ray"`` (``core.scoring.ray_engine``).
+    """Where scorers run: ``"local"`` (this process, the default; or a worker process with ``in_worker``) or ``"ray"``
+    (``core.scoring.ray_engine``).
 
     Attributes:
         in_worker: local only: score in a worker process beside this one (``core.scoring.process_engine``), which

@@ -397,6 +397,7 @@ class IfdScorer(Scorer):
     # workers rarely wait for the last pass. setup() raises it on a GPU.
     token_budget = 8192
     max_batch = 64
+    shard_size = 16  # a model per sample: small shards, so progress and cancel stay prompt
     # Padded tokens per forward pass. On a CPU, batching buys nothing (a single 300-token sequence already keeps the
     # matmuls busy) and big activations cost page faults, so passes stay small; a GPU wants them large.
     engine_budget_cpu = 512

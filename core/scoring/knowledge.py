@@ -99,6 +99,7 @@ class KnowledgeScorer(Scorer):
     }
     token_budget = 1 << 40  # batches are cut by count: each sample is prompts x (1 + samples) answers
     max_batch = 4
+    shard_size = 2  # a model per sample: small shards, so progress and cancel stay prompt
 
     def resolve_params(self, params: dict) -> dict:
         from core.models.language import lm_name

@@ -181,6 +181,7 @@ class NecessityScorer(Scorer):
     # GPU; on a CPU, more rows per decoding step still amortize reading the weights.
     token_budget = 8192
     max_batch = 16
+    shard_size = 8  # a model per sample: small shards, so progress and cancel stay prompt
     token_budget_gpu = 32768
     max_batch_gpu = 64
 

@@ -34,8 +34,6 @@ from core.settings import PROJECT_ROOT
 log = logging.getLogger("winnow")
 
 WORKER_NICENESS = 10  # the worker yields the cores to the app's sessions; alone, it still gets all of them
-SHARD_SIZE = 64  # smaller than Ray's: a shard is also how often a job's progress moves and a cancel is seen
-
 _HEADER = struct.Struct("<Q")
 
 
@@ -122,19 +120,19 @@ def run_scorer_in_worker(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     token_budget: int | None = None,
-    shard_size: int = SHARD_SIZE,
+    shard_size: int | None = None,
     among: Collection[str] | None = None,
 ) -> ScoreReport:
     """Score every content without a result under ``scorer.key`` in the worker process; merge here.
 
     Same arguments, result and errors as ``core.scoring.ray_engine.run_scorer_on_ray``, and the same scores as the
-    local engine in this process.
+    local engine in this process. ``shard_size`` defaults to the scorer's own (``Scorer.shard_size``).
 
     Raises:
         WorkerFailed: the scorer failed on some samples (their ids and its message); their shard is not merged.
         WorkerDied: the worker process ended (its shard is not merged; merged shards are kept).
     """
-    plan = plan_shards(store, scorer, shard_size=shard_size, among=among)
+    plan = plan_shards(store, scorer, shard_size=shard_size or scorer.shard_size, among=among)
     if progress:
         progress(0, plan.todo, f"{scorer.name}: starting")
     if not plan.tables:

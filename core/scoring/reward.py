@@ -43,6 +43,7 @@ class RewardScorer(Scorer):
     default_params = {"model": "", "max_length": 512}
     token_budget = 8192
     max_batch = 32
+    shard_size = 32  # a model per sample: small shards, so progress and cancel stay prompt
 
     def resolve_params(self, params: dict) -> dict:
         from pathlib import Path

@@ -58,6 +58,7 @@ class TurnScorer(Scorer):
     default_params = {"model": "", "template": "auto", "max_length": 512}
     token_budget = 8192
     max_batch = 16
+    shard_size = 8  # a model per sample: small shards, so progress and cancel stay prompt
 
     def resolve_params(self, params: dict) -> dict:
         from core.scoring.ifd import IfdScorer
