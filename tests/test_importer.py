@@ -181,7 +181,7 @@ def worker_processes():
     found = []
     for p in psutil.Process().children():
         try:
-            if "_worker_main" in " ".join(p.cmdline()):
+            if "core.importing.worker" in " ".join(p.cmdline()):  # not the scoring worker (process_engine)
                 found.append(p)
         except psutil.Error:  # gone, or a zombie
             pass
