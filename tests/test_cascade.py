@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
-import sys
 
 import pytest
+from test_cli import run_cli
 
 from core.errors import WinnowError
 from core.importing.workspace import import_file
 from core.scoring import get_scorer
 from core.selection.cascade import run_cascade
-from core.settings import PROJECT_ROOT
 from core.store import Store
 
 
@@ -163,31 +161,7 @@ def test_without_a_large_model_there_are_three_stages_and_bad_shares_are_refused
 def test_the_cli_prints_each_stage_and_the_saving(workspace, tiny, tmp_path):
     db = tmp_path / "ws.duckdb"
     shutil.copy(workspace, db)
-    import os
-
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "select",
-            "--db",
-            str(db),
-            "--preset",
-            "cascade",
-            "--name",
-            "c",
-            "--model",
-            tiny,
-            "--top-percent",
-            "50",
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "WINNOW_USER": "ci", "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_cli("select", "--db", db, "--preset", "cascade", "--name", "c", "--model", tiny, "--top-percent", 50)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     with Store(db) as store:
@@ -196,25 +170,5 @@ def test_the_cli_prints_each_stage_and_the_saving(workspace, tiny, tmp_path):
     assert lines[1].startswith("  1. signals filter: 23 -> 21 (removed 2)")
     assert lines[3].startswith(f"  3. small-model IFD: 18 -> {kept} (removed {18 - kept}); scored 18 contents")
     assert "model-hours saved" in lines[-1]
-    refused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "select",
-            "--db",
-            str(db),
-            "--preset",
-            "cascade",
-            "--name",
-            "c",
-            "--budget",
-            "5",
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "WINNOW_USER": "ci"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    refused = run_cli("select", "--db", db, "--preset", "cascade", "--name", "c", "--budget", 5)
     assert refused.returncode != 0 and "takes no --budget" in refused.stderr

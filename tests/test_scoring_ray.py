@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
-import sys
 
 import pytest
 from paused_process import kill, start_paused
+from test_cli import run_cli
 from tiny_models import build_reward_model
 
 from core.errors import Cancelled
@@ -144,14 +143,7 @@ def test_a_killed_driver_resumes_to_the_same_scores(cluster, workspace, tmp_path
         assert ShardFolder(db, "heuristics", key).pending(), "the kill before the merge left a whole result file"
         merged = store.count_unscored("heuristics", key)
         assert 0 < merged[0] < merged[1]
-    done = subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)],
-        cwd=PROJECT_ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_cli(*args, env={"HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     reference = tmp_path / "reference.duckdb"
     shutil.copy(workspace, reference)
@@ -161,12 +153,6 @@ def test_a_killed_driver_resumes_to_the_same_scores(cluster, workspace, tmp_path
         assert want.keys() == got.keys()
         assert all(_largest_difference(want[h], got[h]) == 0.0 for h in want)
         assert not ShardFolder(db, "heuristics", key).path.exists()
-
-
-def _env() -> dict:
-    import os
-
-    return {**os.environ, "WINNOW_USER": "ci", "HF_HUB_OFFLINE": "1"}
 
 
 class PoisonedScorer(Scorer):
@@ -231,27 +217,7 @@ def test_nothing_to_score_still_makes_the_key_current(cluster, two_copies, cpu_s
 def test_an_unreachable_address_is_one_line_naming_it(workspace, tmp_path):
     db = tmp_path / "ws.duckdb"
     shutil.copy(workspace, db)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "score",
-            "--db",
-            str(db),
-            "--scorers",
-            "heuristics",
-            "--engine",
-            "ray",
-            "--address",
-            "127.0.0.1:9",
-        ],
-        cwd=PROJECT_ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_cli("score", "--db", db, "--scorers", "heuristics", "--engine", "ray", "--address", "127.0.0.1:9")
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "cannot reach Ray at 127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
