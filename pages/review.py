@@ -177,7 +177,8 @@ def save(status: str | None) -> bool:
         with actions:
             _common.show_error(ex)
         return False
-    _common.known_tags.clear()  # a new tag should be offered at once
+    if set(tags) - set(known):  # a new tag should be offered at once (clearing for every save costs each session)
+        _common.known_tags.clear()
     done = f"{status.capitalize() if status else 'Saved'}: {sid}"
     st.toast(f"{done} (your annotation)" if outcome.annotated else f"{done} (version {outcome.version})")
     return True

@@ -74,7 +74,7 @@ def _review_load(label: str, *, pace_s: float, jobs: dict, in_worker: bool) -> d
 
     Args:
         pace_s: each session acts at most every ``pace_s`` seconds (0: back to back, a stress test).
-        jobs: job name -> scorers it runs again and again (re-scoring what the sessions' edits re-queued) until
+        jobs: job name -> the one scorer (in a list) it runs again and again (re-scoring what the sessions' edits re-queued) until
             the sessions are done; an IFD job is stopped (cancelled) then instead.
         in_worker: the jobs score in the worker process (as the app's jobs do) or in their own thread (as before).
     """
@@ -239,7 +239,6 @@ def _review_load(label: str, *, pace_s: float, jobs: dict, in_worker: bool) -> d
 
         running = threading.Event()
         running.set()
-        scored: dict[str, list[int]] = {name: [] for name in jobs}
         engine = Engine("local", in_worker=in_worker)
         settings = load_settings().with_(device="cpu")
         _worker.stop()  # a fresh worker: the model load is part of what the sessions live through
@@ -248,8 +247,7 @@ def _review_load(label: str, *, pace_s: float, jobs: dict, in_worker: bool) -> d
             def work(progress) -> str:
                 while True:  # score, then again what the sessions' edits re-queued, until they are done
                     last = not running.is_set()
-                    for report in run_scorers(store, scorers, settings=settings, progress=progress, engine=engine):
-                        scored[name].append(report.scored)
+                    run_scorers(store, scorers, settings=settings, progress=progress, engine=engine)
                     if last:
                         return "ok"
 
@@ -276,6 +274,14 @@ def _review_load(label: str, *, pace_s: float, jobs: dict, in_worker: bool) -> d
             statuses[name] = job["status"]
             if job["status"] not in ("done", "cancelled"):
                 errors.append(f"{name} job {job['status']}: {job['error']}")
+        # What each job merged, read from the workspace (a cancelled job has no report): contents scored of those
+        # the workspace holds now (an edit makes a new content, which the heuristics job scores again).
+        keys = store.scorer_keys()
+        scored = {}
+        for name, (scorer,) in jobs.items():
+            total = store.count_contents()
+            todo = store.count_unscored(scorer, keys[scorer]["key"])[0] if scorer in keys else total
+            scored[name] = (total - todo, total)
 
         logged = set(
             store.cursor().execute("SELECT user_name, sample_id, after FROM events WHERE field = 'note'").fetchall()
@@ -293,7 +299,9 @@ def _review_load(label: str, *, pace_s: float, jobs: dict, in_worker: bool) -> d
     actions = [k for k in ("accept", "reject", "save", "keep mine") if latencies[k]]
     every = [x for k in actions for x in latencies[k]]
     per = ", ".join(f"{k} {_p95(latencies[k]) * 1000:.0f} ms (n={len(latencies[k])})" for k in actions)
-    done = ", ".join(f"{name} {statuses[name]}, scored {sum(scored[name]):,}" for name in jobs)
+    done = ", ".join(
+        f"{name} {statuses[name]}, {scored[name][0]:,} of {scored[name][1]:,} contents scored" for name in jobs
+    )
     print(
         f"{label:<8} {LOAD_SESSIONS} sessions ({LOAD_LEADS} leads on the shared queue, {len(annotators)} annotators), "
         f"{LOAD_ACTIONS} actions each{f', one every {pace_s:g} s' if pace_s else ', back to back'}, in {wall:.0f} s; "

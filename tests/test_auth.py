@@ -118,6 +118,22 @@ def test_an_expired_session_is_refused(store):
     assert accounts.resume(store, token) is None
 
 
+def test_a_used_session_slides_forward_in_steps(store):
+    """Every page run resumes its session; the expiry is written only once it is a step behind now + the term."""
+    token, _ = accounts.sign_in(store, "ann", "ann-password", hours=1)
+
+    def expiry():
+        return store.cursor().execute("SELECT expires_at FROM sessions WHERE user_name = 'ann'").fetchall()[0][0]
+
+    first = expiry()
+    assert accounts.resume(store, token, hours=1).name == "ann"
+    assert expiry() == first  # used again within a step: no write
+    store.cursor().execute("UPDATE sessions SET expires_at = expires_at - INTERVAL 50 MINUTE")  # 50 minutes on
+    assert accounts.resume(store, token, hours=1).name == "ann"
+    assert expiry() >= first  # pushed back to a full term from now
+    assert accounts.resume(store, token, hours=-1) is not None and expiry() >= first  # a shorter term never shortens
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -238,6 +238,18 @@ def test_review_queue_order_and_skip(store):
     assert store.stats()["by_status"]["accepted"] == 4
 
 
+def test_status_counts_and_tags_match_the_filters_counts(store):
+    ids = [r["id"] for r in store.page().to_pylist()]
+    store.set_status_many(ids[:1], "rejected", user="ana")
+    store.update_sample(ids[1], 1, SampleEdit(tags=["math", "short"]), user="ana")
+    store.update_sample(ids[2], 1, SampleEdit(tags=["short"]), user="ana")
+    counts = store.status_counts()
+    assert counts == {s: store.count(SampleFilter(status=s)) for s in ("pending", "accepted", "rejected")}
+    assert counts == {"pending": 3, "accepted": 0, "rejected": 1}
+    assert store.all_tags() == ["short", "math"]  # the most used first
+    assert store.stats()["tags"] == {"short": 2, "math": 1}
+
+
 def test_bulk_status_is_versioned_and_audited(store):
     ids = [r["id"] for r in store.page().to_pylist()][:2]
     assert store.set_status_many(ids, "rejected", user="lead") == 2

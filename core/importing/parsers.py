@@ -8,8 +8,9 @@ inserts. Pickled lists would be as cheap to send but leave the string conversion
 Measured on 2 idle cores, 1M Alpaca records (380 MB JSON lines) parsed record by record: 12.5-13.5 s end to end
 against 18.2 s with a parse thread; 15 s of CPU in all against 19 s. Alpaca JSON lines now take the vectorised path
 (core/importing/alpaca_lines.py), which converts mostly in DuckDB, outside the GIL: the worker then parses in about
-4.5 s of CPU and the importing process takes about 6 (DuckDB's insert and commit 4.5 of them). A thread would cost
-about as much CPU in all; the worker keeps a hostile file's memory apart, and its allocator can be tuned.
+4.5-5 s of CPU and the importing process takes about 6 (DuckDB's insert and commit about 3.5 of them; see
+``Store.import_source`` for why the commit is short). A thread would cost about as much CPU in all; the worker keeps a
+hostile file's memory apart, and its allocator can be tuned.
 
 The worker's side of the pipe is core/importing/worker.py; the message format (:func:`_send`, :func:`_read_exactly`)
 and the errors that cross it (:func:`_error_payload`, :func:`_rebuild_error`) are here, for both sides.

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 
 import duckdb
 
 from core.errors import NotFound, PermissionDenied, WinnowError
 from core.store.base import _now
 from core.team.roles import ACTION_WORDS, can
+
+SESSION_SLIDE = timedelta(minutes=1)  # a used session's expiry moves forward in steps of at least this much
 
 
 class Accounts:
@@ -212,21 +215,31 @@ class Accounts:
         )
 
     def use_session(self, token_hash: str, ttl) -> dict | None:
-        """The account behind a live session ({name, role}), pushing its expiry to now + ``ttl``; else None."""
+        """The account behind a live session ({name, role}), pushing its expiry to now + ``ttl`` (at most once every
+        ``SESSION_SLIDE``); else None."""
         now = _now()
-
-        def body(cur):
-            rows = cur.execute(
-                "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user_name "
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT u.name, u.role, s.expires_at FROM sessions s JOIN users u ON u.name = s.user_name "
                 "WHERE s.token_hash = ? AND s.expires_at >= ? AND NOT u.disabled",
                 [token_hash, now],
-            ).fetchall()
-            if not rows:
-                return None
-            cur.execute("UPDATE sessions SET expires_at = ? WHERE token_hash = ?", [now + ttl, token_hash])
-            return {"name": rows[0][0], "role": rows[0][1]}
-
-        return self._retrying(body)
+            )
+            .fetchall()
+        )
+        if not rows:
+            return None
+        name, role, expires_at = rows[0]
+        if expires_at < now + ttl - SESSION_SLIDE:
+            # Every page run resumes its session: writing each time would be a write transaction per click, which
+            # waits on the jobs' merges. So the expiry slides in steps; a session lasts at least ttl - one step.
+            self._retrying(
+                lambda cur: cur.execute(
+                    "UPDATE sessions SET expires_at = ? WHERE token_hash = ? AND expires_at >= ?",
+                    [now + ttl, token_hash, now],
+                )
+            )
+        return {"name": name, "role": role}
 
     def end_session(self, token_hash: str) -> None:
         self._retrying(lambda cur: cur.execute("DELETE FROM sessions WHERE token_hash = ?", [token_hash]))

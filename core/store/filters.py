@@ -5,7 +5,7 @@ and the score tables it joins). Owns no table: its clauses read ``scorers``, ``s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -80,15 +80,38 @@ class FilterSQL(NamedTuple):
     where: str
     params: list
     scorers: set[str]  # the score tables the filter's score ranges need joined
-    score_cols: dict[str, ScoreColumn]  # the current score columns, by column name
+    score_cols: Mapping[str, ScoreColumn]  # the current score columns, by column name
+
+
+class _ScoreColumnsOnDemand(Mapping):
+    """The current score columns by name, read on first use: most filters (a count, a queue) name no score column,
+    and a page run makes a dozen of them."""
+
+    def __init__(self, read: Callable[[], list[ScoreColumn]]):
+        self._read, self._columns = read, None
+
+    def _all(self) -> dict[str, ScoreColumn]:
+        if self._columns is None:
+            self._columns = {c.column: c for c in self._read()}
+        return self._columns
+
+    def __getitem__(self, column: str) -> ScoreColumn:
+        return self._all()[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 class FilterQueries:
     """Turns a ``SampleFilter`` into SQL for the modules that query samples."""
 
     def _filter_sql(self, f: SampleFilter | None, *, cur: duckdb.DuckDBPyConnection | None = None) -> FilterSQL:
-        """``f`` as SQL over the current score columns. ``cur``: read them inside that transaction."""
-        score_cols = {c.column: c for c in self.score_columns(cur=cur)}
+        """``f`` as SQL over the current score columns. ``cur``: read them inside that transaction (the columns are
+        read when first looked at, so use them before it ends)."""
+        score_cols = _ScoreColumnsOnDemand(lambda: self.score_columns(cur=cur))
         where, params = self._where(f, score_cols, cur=cur)
         scorers = {score_cols[c].scorer for c in [*(f.score_ranges if f else {}), *(f.score_values if f else {})]}
         return FilterSQL(where, params, scorers, score_cols)
@@ -96,7 +119,7 @@ class FilterQueries:
     def _where(
         self,
         f: SampleFilter | None,
-        score_cols: dict[str, ScoreColumn],
+        score_cols: Mapping[str, ScoreColumn],
         *,
         cur: duckdb.DuckDBPyConnection | None = None,
     ) -> tuple[str, list]:

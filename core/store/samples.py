@@ -200,8 +200,7 @@ class SampleReads:
         total, dups, turns = cur.execute(
             "SELECT count(*), count(dup_of), coalesce(avg(n_turns), 0) FROM samples"
         ).fetchall()[0]
-        by_status = {s: 0 for s in STATUSES}
-        by_status.update(dict(cur.execute("SELECT status, count(*) FROM samples GROUP BY 1").fetchall()))
+        by_status = self.status_counts()
         by_source = [
             {"source_id": r[0], "name": r[1], "format": r[2], "samples": r[3], "accepted": r[4], "rejected": r[5]}
             for r in cur.execute(
@@ -226,7 +225,15 @@ class SampleReads:
         }
 
     def all_tags(self) -> list[str]:
-        return list(self.stats()["tags"])
+        """Every tag in use, the most used first (ties by name)."""
+        q = "SELECT tag FROM (SELECT unnest(tags) AS tag FROM samples) GROUP BY 1 ORDER BY count(*) DESC, 1"
+        return [r[0] for r in self.cursor().execute(q).fetchall()]
+
+    def status_counts(self) -> dict[str, int]:
+        """How many samples have each status ({status: count}, every status present), in one scan."""
+        counts = {s: 0 for s in STATUSES}
+        counts.update(self.cursor().execute("SELECT status, count(*) FROM samples GROUP BY 1").fetchall())
+        return counts
 
     def revision(self) -> tuple:
         """A token that changes whenever the samples or their scores change: an import, any versioned edit (status,

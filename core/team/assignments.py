@@ -109,6 +109,6 @@ def progress_of(store: Store, name: str, role: str) -> Progress:
         mine = (annotator_progress(store, user=name) or [{"assigned": 0, "done": 0, "remaining": 0}])[0]
         done, total, remaining = mine["done"], mine["assigned"], mine["remaining"]
         return Progress(done, total, remaining, f"{done:,} of {total:,} of your assignments")
-    total = store.count()
-    done = store.count(SampleFilter(status=["accepted", "rejected"]))
+    counts = store.status_counts()
+    total, done = sum(counts.values()), counts["accepted"] + counts["rejected"]
     return Progress(done, total, total - done, f"{done:,} of {total:,} reviewed")
