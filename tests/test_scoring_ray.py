@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import signal
 
 import pytest
 from paused_process import kill, start_paused
@@ -184,6 +186,46 @@ def test_a_failing_worker_names_the_samples_and_merges_nothing_of_their_shard(cl
         assert named == [samples[5][0]]  # the poisoned sample, not its shard mates
         scored = {h for (h,) in store.cursor().execute("SELECT content_hash FROM score_poisoned").fetchall()}
         assert not scored & {h for _, h in samples[4:8]}  # its shard is not merged, not even in part
+
+
+class DyingScorer(Scorer):
+    """Kills its own process with SIGKILL (as the out-of-memory killer would) the first time it meets a prompt holding
+    the word "die"; the marker file, made just before, says it did. A test-only scorer, shipped to the workers."""
+
+    name = "dying"
+    columns = {"x": "DOUBLE"}
+    default_params = {"marker": ""}
+
+    def score_batch(self, samples):
+        for sample in samples:
+            if "die" in sample["messages"][0]["content"].split():
+                try:
+                    with open(self.params["marker"], "x"):
+                        pass
+                except FileExistsError:
+                    continue  # killed once already
+                os.kill(os.getpid(), signal.SIGKILL)
+        return [{"x": float(len(sample["messages"][-1]["content"]))} for sample in samples]
+
+
+def test_a_killed_worker_is_replaced_and_the_scores_equal_an_uninterrupted_run(cluster, tmp_path):
+    records = [{"instruction": f"ok {i}", "output": "fine" * (i + 1)} for i in range(12)]
+    records.insert(6, {"instruction": "now die please", "output": "gone"})  # in the 2nd shard of 4
+    source = tmp_path / "dying.json"
+    source.write_text(json.dumps(records), encoding="utf-8")
+    marker = tmp_path / "killed"
+    for name in ("ray", "local"):
+        with Store(tmp_path / f"{name}.duckdb") as store:
+            import_file(store, source, user="ana")
+    with Store(tmp_path / "ray.duckdb") as store:
+        report = run_scorer_on_ray(store, DyingScorer(marker=str(marker)), shard_size=4)
+        assert marker.exists(), "the worker was never killed"
+        assert report.scored == 13
+        killed = _scores(store, "dying")
+    with Store(tmp_path / "local.duckdb") as store:
+        run_scorer(store, DyingScorer(marker=str(marker)))  # the marker is there: nothing dies
+        assert killed.keys() == _scores(store, "dying").keys()
+        assert all(_largest_difference(killed[h], v) == 0.0 for h, v in _scores(store, "dying").items())
 
 
 def test_cancel_keeps_merged_shards_and_a_second_run_finishes(cluster, two_copies):

@@ -215,8 +215,8 @@ class Accounts:
         )
 
     def use_session(self, token_hash: str, ttl) -> dict | None:
-        """The account behind a live session ({name, role}), pushing its expiry to now + ``ttl`` (at most once every
-        ``SESSION_SLIDE``); else None."""
+        """The account behind a live session ({name, role}), else None. Its expiry is set to now + ``ttl`` when it
+        is more than ``SESSION_SLIDE`` short of that, or beyond it."""
         now = _now()
         rows = (
             self.cursor()
@@ -230,9 +230,10 @@ class Accounts:
         if not rows:
             return None
         name, role, expires_at = rows[0]
-        if expires_at < now + ttl - SESSION_SLIDE:
+        if not now + ttl - SESSION_SLIDE <= expires_at <= now + ttl:
             # Every page run resumes its session: writing each time would be a write transaction per click, which
-            # waits on the jobs' merges. So the expiry slides in steps; a session lasts at least ttl - one step.
+            # waits on the jobs' merges. So the expiry slides in steps (a session lasts at least ttl - one step),
+            # and a shorter term (the setting was lowered) applies at once.
             self._retrying(
                 lambda cur: cur.execute(
                     "UPDATE sessions SET expires_at = ? WHERE token_hash = ? AND expires_at >= ?",
