@@ -8,6 +8,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _keep_every_model_loaded():
+    """A process keeps its last few models (``MODELS_KEPT``); the suite loads dozens of tiny ones, and would then load
+    the bundled model again and again. It keeps them all instead (tests/test_models.py checks the cap)."""
+    from core.models import embedders, language
+
+    language.MODELS_KEPT = embedders.EMBEDDERS_KEPT = 1_000_000
+
+
 @pytest.fixture(scope="session")
 def bundled_lm():
     """(model, tokenizer, info) of the bundled SmolLM2 on CPU in fp32, converted once into WINNOW_CACHE_DIR

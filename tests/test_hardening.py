@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import run_cli
 
 from core.scoring.heuristics import COLUMNS, heuristics, heuristics_batch
 from core.settings import PROJECT_ROOT
@@ -212,6 +213,32 @@ def test_the_cli_refuses_an_alias_bomb_recipe_in_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [
         "error: line 2: anchors and aliases (&name, *name) are not allowed in a recipe: write each value out"
     ]
+
+
+RECIPE_FILES = {  # (file name, its bytes or None for a folder, the one line the CLI prints)
+    "not utf-8": (
+        "latin.yaml",
+        b"steps:\n  - filter: {status: accepted}\n# caf\xe9\n",
+        "line 3: {} is not UTF-8 text (byte 44)",
+    ),
+    "a folder": ("recipes", None, "{} is a folder, not a recipe file"),
+    "missing": ("nope.yaml", b"", "no recipe file {}"),
+    "huge": ("huge.yaml", b"steps: [filter]\n#" + b"x" * 500_000, "{} is over 100,000 characters long"),
+}
+
+
+@pytest.mark.parametrize("case", RECIPE_FILES)
+def test_a_bad_recipe_file_is_one_line_naming_it_for_select_and_evaluate(case, tmp_path):
+    name, data, said = RECIPE_FILES[case]
+    path = tmp_path / name
+    if data is None:
+        path.mkdir()
+    elif case != "missing":
+        path.write_bytes(data)
+    for command in (["select", "--name", "x"], ["evaluate"]):
+        done = run_cli(command[0], "--db", tmp_path / "ws.duckdb", "--recipe", path, *command[1:])
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines()[-1].startswith("error: " + said.format(path)), done.stderr[-500:]
 
 
 def test_error_messages_show_at_most_a_short_repr_of_what_was_written():

@@ -1,5 +1,7 @@
 import importlib.util
 import json
+import shutil
+from collections import OrderedDict
 
 import pytest
 
@@ -117,6 +119,21 @@ def test_local_folder_spec_loads_and_is_named_by_its_path(bundled_lm):
     model, _, info = load_causal_lm(str(cache), device="cpu", dtype="fp32")
     assert info.source == "path" and info.name == str(cache.resolve())
     assert model.config.vocab_size == bundled_lm[0].config.vocab_size
+
+
+def test_a_process_keeps_only_the_models_it_used_last(tiny, tmp_path, monkeypatch):
+    """The app's scoring worker lives as long as the app: a lead trying model after model must not fill its memory."""
+    monkeypatch.setattr(language, "MODELS_KEPT", 2)
+    monkeypatch.setattr(language, "_models", OrderedDict())
+    other = str(shutil.copytree(tiny, tmp_path / "other"))
+    first = load_causal_lm(tiny, device="cpu", dtype="fp32")
+    second = load_causal_lm(tiny, device="cpu", dtype="bf16")
+    assert load_causal_lm(tiny, device="cpu", dtype="fp32")[0] is first[0]  # kept, and now the most recently used
+    load_causal_lm(other, device="cpu", dtype="fp32")  # a third: the least recently used goes
+    assert list(language._models) == [(tiny, "cpu", "fp32"), (other, "cpu", "fp32")]
+    again = load_causal_lm(tiny, device="cpu", dtype="bf16")
+    assert again[0] is not second[0] and again[2].load_seconds > 0  # loaded anew
+    assert len(language._models) == 2
 
 
 @pytest.mark.model

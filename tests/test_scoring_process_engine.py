@@ -128,3 +128,21 @@ def test_a_worker_that_dies_is_said_and_the_next_run_finishes(store, monkeypatch
     _worker.stop()
     report = run_scorer_in_worker(store, WhereScorer(), shard_size=8)
     assert report.scored == 40 - kept and len(_rows(store, "where", WhereScorer().key)) == 40
+
+
+def test_shards_are_read_from_the_workspace_as_they_go_out(store, monkeypatch):
+    """A job over a million contents neither holds them all nor spends its thread reading them before the first
+    shard goes out; a cancelled run has read only what it sent."""
+    from core.errors import Cancelled
+    from core.scoring import shard_driver
+
+    monkeypatch.setattr(shard_driver, "PAGE", 4)
+    reads = []
+    contents_at = Store.contents_at
+    monkeypatch.setattr(Store, "contents_at", lambda self, rids: reads.append(len(rids)) or contents_at(self, rids))
+    with pytest.raises(Cancelled):
+        run_scorer_in_worker(store, get_scorer("heuristics"), shard_size=2, cancelled=lambda: True)
+    assert reads == [4]  # the first page: two shards, of which the first went out before the cancel
+    reads.clear()
+    report = run_scorer_in_worker(store, get_scorer("heuristics"), shard_size=2)
+    assert report.scored == store.count_contents() - 2 and sum(reads) == report.scored

@@ -90,13 +90,9 @@ def config_from_args(args):
     """The ``EvaluationConfig`` the flags ask for."""
     from core.evaluation.config import EvalFile, EvaluationConfig
     from core.evaluation.training import LoraSettings
+    from core.selection.recipe import read_recipe_file
 
-    recipe = None
-    if args.recipe:
-        path = Path(args.recipe)
-        if not path.is_file():
-            raise WinnowError(f"no recipe file {path}")
-        recipe = path.read_text(encoding="utf-8")
+    recipe = read_recipe_file(args.recipe) if args.recipe else None
     files = []
     for path, mapping in args.eval_files or []:
         if not Path(path).is_file():

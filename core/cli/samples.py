@@ -170,7 +170,7 @@ def cmd_export_training(args, settings) -> int:
 
 def cmd_select(args, settings) -> int:
     from core.actions import select
-    from core.selection.recipe import parse_recipe
+    from core.selection.recipe import parse_recipe, read_recipe_file
     from core.selection.workspace import parse_budget, workspace_preset
     from core.store import Store
 
@@ -179,10 +179,7 @@ def cmd_select(args, settings) -> int:
     if args.preset == "cascade":
         return _select_cascade(args, settings)
     if args.recipe:
-        path = Path(args.recipe)
-        if not path.is_file():
-            raise WinnowError(f"no recipe file {path}")
-        recipe = parse_recipe(path.read_text(encoding="utf-8"))
+        recipe = parse_recipe(read_recipe_file(args.recipe))
     with Store(settings.db) as store:
         if args.preset and args.budget is not None:  # from 1 to the workspace's size, as on the Select page
             recipe = workspace_preset(store, args.preset, parse_budget(str(args.budget), store.count()))

@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,9 +189,11 @@ class SentenceTransformerEmbedder(Embedder):
 
 # --- loading -------------------------------------------------------------------------------------------------------
 
+EMBEDDERS_KEPT = 3  # embedders a process keeps loaded, the least recently used dropped first (see language.MODELS_KEPT)
+
 _lock = threading.Lock()
 _loading: dict[tuple[str, str], threading.Lock] = {}
-_embedders: dict[tuple[str, str], Embedder] = {}
+_embedders: OrderedDict[tuple[str, str], Embedder] = OrderedDict()
 
 
 def _missing(bundled: BundledEmbedder) -> ModelUnavailable:
@@ -222,8 +225,10 @@ def load_embedder(spec: str = "", *, device: str = "auto") -> Embedder:
     with _lock:
         gate = _loading.setdefault(key, threading.Lock())
     with gate:  # two callers asking for the same embedder wait for one load
-        if key in _embedders:
-            return _embedders[key]
+        with _lock:
+            if key in _embedders:
+                _embedders.move_to_end(key)
+                return _embedders[key]
         started = time.perf_counter()
         if bundled is not None and importlib.util.find_spec(bundled.module) is None:
             raise _missing(bundled)
@@ -244,7 +249,10 @@ def load_embedder(spec: str = "", *, device: str = "auto") -> Embedder:
             except (OSError, ValueError) as error:
                 raise unavailable(spec or where, "embedder", error) from error
         log.info("loaded embedder %s on %s in %.1f s", embedder.name, device, time.perf_counter() - started)
-        _embedders[key] = embedder
+        with _lock:
+            _embedders[key] = embedder
+            while len(_embedders) > EMBEDDERS_KEPT:
+                _embedders.popitem(last=False)
         return embedder
 
 

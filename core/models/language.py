@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,31 @@ class ModelInfo:
     load_seconds: float
 
 
+MODELS_KEPT = 3  # language and reward models a process keeps loaded, the least recently used dropped first
+
 _lock = threading.Lock()
 _key_locks: dict[tuple, threading.Lock] = {}
-_models: dict[tuple[str, str, str], tuple[object, object, ModelInfo]] = {}
+_models: OrderedDict[tuple[str, str, str], tuple[object, object, ModelInfo]] = OrderedDict()
+
+
+def _kept(key: tuple) -> tuple | None:
+    """The loaded model under ``key`` (now the most recently used), or None."""
+    with _lock:
+        if key not in _models:
+            return None
+        _models.move_to_end(key)
+        return _models[key]
+
+
+def _keep(key: tuple, loaded: tuple) -> None:
+    """Keep a model just loaded; beyond ``MODELS_KEPT``, drop the least recently used. The app's scoring worker lives
+    as long as the app, and a lead who tries several models would otherwise hold them all. A scorer still using a
+    dropped model keeps its own reference until it is done."""
+    with _lock:
+        _models[key] = loaded
+        while len(_models) > MODELS_KEPT:
+            dropped, _ = _models.popitem(last=False)
+            log.info("dropped language model %s from memory (%d kept)", dropped[0] or "(bundled)", MODELS_KEPT)
 
 
 def _loading(key: tuple) -> threading.Lock:
@@ -171,14 +194,13 @@ def load_causal_lm(
     spec = (spec or "").strip()
     key = (spec, device, dtype)
     with _loading(key):
-        if key in _models:
-            model, tokenizer, info = _models[key]
-            return model, tokenizer, info
+        if (loaded := _kept(key)) is not None:
+            return loaded
         started = time.perf_counter()
         model, tokenizer, name, source, path = _load_causal_lm_uncached(spec, device, dtype, cache_dir)
         info = ModelInfo(name, source, path, device, dtype, round(time.perf_counter() - started, 3))
         log.info("loaded language model %s from %s on %s/%s in %.1f s", name, path, device, dtype, info.load_seconds)
-        _models[key] = (model, tokenizer, info)
+        _keep(key, (model, tokenizer, info))
         return model, tokenizer, info
 
 
@@ -254,8 +276,8 @@ def load_sequence_classifier(spec: str, *, device: str = "auto", dtype: str = "a
     dtype = pick_dtype(dtype, device)
     key = ("seqcls:" + spec, device, dtype)
     with _loading(key):
-        if key in _models:
-            return _models[key]
+        if (loaded := _kept(key)) is not None:
+            return loaded
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         local = Path(spec).expanduser()
@@ -274,7 +296,7 @@ def load_sequence_classifier(spec: str, *, device: str = "auto", dtype: str = "a
         model.eval()
         info = ModelInfo(name, source, name, device, dtype, round(time.perf_counter() - started, 3))
         log.info("loaded reward model %s on %s/%s in %.1f s", name, device, dtype, info.load_seconds)
-        _models[key] = (model, tokenizer, info)
+        _keep(key, (model, tokenizer, info))
         return model, tokenizer, info
 
 

@@ -135,14 +135,14 @@ def run_scorer_in_worker(
     plan = plan_shards(store, scorer, shard_size=shard_size or scorer.shard_size, among=among)
     if progress:
         progress(0, plan.todo, f"{scorer.name}: starting")
-    if not plan.tables:
+    if not plan.todo:
         return merge_results(store, plan, [], progress=progress, cancelled=cancelled)
     run_id = f"{os.getpid()}-{next(_run_ids)}"
     _worker.request("open", run_id, scorer, token_budget)
     try:
 
         def results() -> Iterator:
-            for table in plan.tables:
+            for table in plan.shards():
                 kind, payload = _worker.request("score", run_id, table)
                 if kind == "error":
                     raise WinnowError(payload)

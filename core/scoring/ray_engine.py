@@ -136,10 +136,12 @@ def run_scorer_on_ray(
     if progress:
         progress(0, plan.todo, f"{scorer.name}: starting {actors} Ray actor(s)")
     log.info("%s on Ray: %d of %d contents to score (key %s)", scorer.name, plan.todo, plan.total, scorer.key)
-    if not plan.tables:
+    if not plan.todo:
         return merge_results(store, plan, [], progress=progress, cancelled=cancelled)
     _quiet_ray_data()
-    dataset = ray.data.from_arrow(plan.tables).map_batches(
+    # All shards go to Ray at once: its object store holds them for the actors (the worker process takes them one
+    # at a time instead).
+    dataset = ray.data.from_arrow(list(plan.shards())).map_batches(
         ShardScorer,
         fn_constructor_args=(scorer, token_budget),
         compute=ray.data.ActorPoolStrategy(size=max(1, actors)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -31,16 +31,37 @@ class WorkerFailed(WinnowError):
 
 @dataclass
 class ShardPlan:
-    """What a run sends out: the shards (Arrow tables) and how many rows each must come back with."""
+    """What a run sends out: the contents without a result, cut into shards (Arrow tables) as they are sent, and how
+    many rows each shard must come back with."""
 
     scorer: Scorer
     folder: ShardFolder
     started: float
     total: int  # contents in scope
-    todo: int  # of which without a result
     recovered: int  # results a killed run had left, merged before planning
-    tables: list[pa.Table] = field(default_factory=list)
+    store: object
+    rids: list[int]  # a sample of each content without a result, in workspace order
+    shard_size: int
+    first: int  # the first shard's number
     expected: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def todo(self) -> int:
+        """Contents without a result."""
+        return len(self.rids)
+
+    def shards(self) -> Iterator[pa.Table]:
+        """The shards, read from the workspace a page at a time as they are asked for: a job's first shard goes out
+        at once, and a run over a million contents never holds them all (nor spends its thread reading them, which
+        the app's sessions would wait for)."""
+        shard = self.first
+        for start in range(0, len(self.rids), PAGE):
+            page = self.store.contents_at(self.rids[start : start + PAGE])
+            for at in range(0, len(page), self.shard_size):
+                table = input_table(page[at : at + self.shard_size], shard)
+                self.expected[shard] = table.num_rows
+                shard += 1
+                yield table
 
 
 def plan_shards(store, scorer: Scorer, *, shard_size: int, among: Collection[str] | None = None) -> ShardPlan:
@@ -56,18 +77,10 @@ def plan_shards(store, scorer: Scorer, *, shard_size: int, among: Collection[str
         log.info("%s: merged %d results a killed run had left", scorer.name, recovered)
     total = store.count_contents() if among is None else len(set(among))
     rids = store.unscored_rids(scorer.name, scorer.key, among=None if among is None else list(among))
-    plan = ShardPlan(scorer, folder, started, total, len(rids), recovered)
     if not rids and store.scorer_keys().get(scorer.name, {}).get("key") != scorer.key:
         with scorer:
             store.ensure_scorer(scorer.name, scorer.key, scorer.columns, scorer.params)
-    first = folder.next_shard()
-    for start in range(0, len(rids), PAGE):
-        page = store.contents_at(rids[start : start + PAGE])
-        for at in range(0, len(page), shard_size):
-            shard = first + len(plan.tables)
-            plan.tables.append(input_table(page[at : at + shard_size], shard))
-            plan.expected[shard] = plan.tables[-1].num_rows
-    return plan
+    return ShardPlan(scorer, folder, started, total, recovered, store, rids, shard_size, folder.next_shard())
 
 
 def merge_results(

@@ -11,7 +11,9 @@ import difflib
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -444,6 +446,35 @@ def _yaml_lines(root) -> list[tuple[int, dict[str, int]]]:
                     params[k.value.lower() if k.value.lower() in ("true", "false") else k.value] = k.start_mark.line + 1
         out.append((item.start_mark.line + 1, params))
     return out
+
+
+def read_recipe_file(path: str | os.PathLike) -> str:
+    """The text of a recipe file, for ``parse_recipe``.
+
+    Raises:
+        RecipeError: naming the file: it does not exist, is a folder, is longer than a recipe may be, or is not UTF-8
+            text (with the line and the byte where that stops).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise RecipeError(f"{path} is a folder, not a recipe file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(4 * MAX_RECIPE_CHARS + 1)  # UTF-8 takes at most 4 bytes a character
+    except FileNotFoundError:
+        raise RecipeError(f"no recipe file {path}") from None
+    except OSError as error:
+        raise RecipeError(f"cannot read the recipe file {path}: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise RecipeError(
+            f"{path} is not UTF-8 text (byte {error.start + 1}); save the recipe as UTF-8 YAML", line=line
+        ) from None
+    if len(text) > MAX_RECIPE_CHARS:
+        raise RecipeError(f"{path} is over {MAX_RECIPE_CHARS:,} characters long; a recipe may have at most that")
+    return text
 
 
 def parse_recipe(text: str) -> Recipe:
