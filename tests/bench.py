@@ -3,7 +3,8 @@
     python tests/bench.py                 # everything
     python tests/bench.py import query    # some sections
 
-Each section measures in one run and prints ratios against its target, and the machine it ran on.
+Each section measures in one run, in a process of its own (so that none slows the next), and prints ratios against
+its target; the machine it ran on is printed first.
 Synthetic data is generated under .bench/ (git-ignored); nothing third-party is needed.
 
 Sections:
@@ -20,6 +21,11 @@ Sections:
     explore  the Explore page on 1M samples: its data path and AppTest renders, first and later (target <= 3 s)
     load     20 sessions reviewing and editing in Review while a scoring job runs: p95 per action, errors, lost edits
              (target: no errors, no lost edits)
+    load_jobs  20 sessions in Review, each acting every 5 s, while an IFD job and a heuristics job run: p95 per action
+             with the jobs' scorers in the worker process, and in threads as before (target <= 500 ms, no errors, no
+             lost edits; tests/bench_load.py)
+    scale    IFD on the local engine, the worker process and Ray with 1 and 2 actors: samples/h, the projection to 1M
+             samples and 8 workers, and Ray's overhead (tests/bench_scale.py; shared Alpaca, else synthetic)
     embedders  the bundled embedders on shared English and Chinese data: speed, random-pair cosines, near copies,
                cluster purity, mixed-language clusters, label accuracy (tests/bench_bilingual.py; needs ../shared)
     labels   task-label suggestions on 785 hand-labelled shared samples: per-label precision and recall (target:
@@ -39,6 +45,7 @@ import platform
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -681,10 +688,25 @@ def main(argv: list[str]) -> int:
         print(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
     BENCH_DIR.mkdir(exist_ok=True)
-    print(f"machine  {machine()}")
+    if len(chosen) == 1:
+        if not os.environ.get(_CHILD):
+            print(f"machine  {machine()}", flush=True)
+        SECTIONS[chosen[0]]()
+        return 0
+    # Each section in a fresh process: what one leaves behind (a million rows' objects for the collector to walk,
+    # threads, caches, a loaded model) must not slow the next one's figures. A section run alone measures the same.
+    print(f"machine  {machine()}", flush=True)
+    failed = []
     for name in chosen:
-        SECTIONS[name]()
-    return 0
+        done = subprocess.run([sys.executable, __file__, name], env={**os.environ, _CHILD: "1"}, check=False)
+        if done.returncode:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+_CHILD = "_WINNOW_BENCH_SECTION"  # set for a section's own process: the machine line is printed once, by the parent
 
 
 if __name__ == "__main__":
