@@ -65,7 +65,8 @@ class ShardPlan:
 
 
 def plan_shards(store, scorer: Scorer, *, shard_size: int, among: Collection[str] | None = None) -> ShardPlan:
-    """Merge what a killed run left, then cut the contents still without a result for ``scorer.key`` into shards.
+    """Merge what a killed run left, then plan the shards of the contents still without a result for ``scorer.key``
+    (``ShardPlan.shards`` reads them as they go out).
 
     When nothing is left but the key is not the current one yet, the scorer is set up here to record its exact
     columns (an embedder's dimension), as the local engine does.
