@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from core.progress import terminal_progress
 
+
+def engine_from_args(args):
+    """The ``Engine`` that ``parser.add_engine_args``'s flags chose (score, and select --preset cascade)."""
+    from core.scoring.engines import Engine
+
+    return Engine(
+        args.engine,
+        address=args.address,
+        actors=args.actors,
+        gpus_per_actor=args.gpus_per_actor,
+        shard_size=args.shard_size,
+    )
+
+
 DEFAULT_SCORERS = "heuristics,embedding,ifd"
 
 
@@ -53,18 +67,11 @@ def scorer_params(args) -> dict[str, dict]:
 
 def cmd_score(args, settings) -> int:
     from core.actions import score
-    from core.scoring.engines import Engine
     from core.store import Store
 
     names = [n.strip() for n in args.scorers.split(",") if n.strip()]
     settings = settings.with_(device=args.device, dtype=args.dtype)
-    engine = Engine(
-        args.engine,
-        address=args.address,
-        actors=args.actors,
-        gpus_per_actor=args.gpus_per_actor,
-        shard_size=args.shard_size,
-    )
+    engine = engine_from_args(args)
     with Store(settings.db) as store, terminal_progress("score", "sample") as progress:
         result = score(
             store,

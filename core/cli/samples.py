@@ -201,19 +201,13 @@ def cmd_select(args, settings) -> int:
 
 
 def _select_cascade(args, settings) -> int:
-    from core.scoring.engines import Engine
+    from core.cli.models import engine_from_args
     from core.selection.cascade import run_cascade
     from core.store import Store
 
     if args.budget is not None:
         raise WinnowError("--preset cascade keeps a share at each IFD stage (--top-percent); it takes no --budget")
-    engine = Engine(
-        args.engine,
-        address=args.address,
-        actors=args.actors,
-        gpus_per_actor=args.gpus_per_actor,
-        shard_size=args.shard_size,
-    )
+    engine = engine_from_args(args)
     settings = settings.with_(device=args.device, dtype=args.dtype)
     with Store(settings.db) as store, terminal_progress("cascade", "sample") as progress:
         result = run_cascade(
